@@ -1,0 +1,2 @@
+/** Runnable examples of the library; {@link org.mutablemodules.examples.HypernetworkDemo} is the main job. */
+package org.mutablemodules.examples;

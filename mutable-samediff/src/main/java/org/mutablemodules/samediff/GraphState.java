@@ -1,0 +1,43 @@
+package org.mutablemodules.samediff;
+
+import com.google.common.collect.MapMaker;
+import java.lang.ref.WeakReference;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * What this library knows about one SameDiff instance beyond its structure: the converted parameters (with their
+ * histories) and the shapes of the variables it created.
+ *
+ * <p>Held in a weak map keyed by the SameDiff instance, and holding no reference to it, so that the state lives
+ * exactly as long as the graph it describes. The public view ({@link MutableGraph}) is cached weakly too: a view the
+ * user dropped is rebuilt over the same state.
+ */
+final class GraphState {
+
+    // Identity keys: SameDiff's hashCode changes with its structure, which this library edits.
+    private static final Map<SameDiff, GraphState> STATES = new MapMaker().weakKeys().makeMap();
+
+    final Map<String, ParameterRecord> parameters = new LinkedHashMap<>();
+    final Map<String, long[]> knownShapes = new HashMap<>();
+    WeakReference<MutableGraph> view = new WeakReference<>(null);
+
+    private GraphState() {
+    }
+
+    static GraphState of(SameDiff sd) {
+        return STATES.computeIfAbsent(sd, k -> new GraphState());
+    }
+
+    /** The parameter whose initial value is the variable {@code name}, or null. */
+    ParameterRecord ownerOfInitial(String name) {
+        for (ParameterRecord r : parameters.values()) {
+            if (r.initialName.equals(name)) {
+                return r;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,68 @@
+package org.mutablemodules.samediff;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.apache.commons.text.similarity.LevenshteinDistance;
+
+/** The error messages of this package, in one place so they stay consistent. */
+final class Messages {
+
+    static final String UNKNOWN_PARAMETER =
+            "No parameter named \"%s\" exists in this graph%s. Known parameters: %s.";
+    static final String NOT_TRAINABLE =
+            "\"%s\" is a %s variable, not a trainable VARIABLE: only trainable floating-point VARIABLEs can be made mutable.";
+    static final String IS_INITIAL_VALUE =
+            "\"%s\" is the initial value of the mutable parameter \"%s\"; change the parameter through param(\"%s\") instead.";
+    static final String NOT_FLOATING_POINT =
+            "\"%s\" is a VARIABLE of data type %s: only floating-point parameters can be made mutable.";
+    static final String NO_SUCH_VARIABLE =
+            "No variable named \"%s\" exists in the SameDiff graph%s. Trainable VARIABLEs: %s.";
+    static final String OTHER_SAMEDIFF =
+            "Cannot use \"%s\" for parameter \"%s\": it belongs to another SameDiff instance. Build the value in this graph (mutableGraph.sameDiff()).";
+    static final String WRONG_DATA_TYPE =
+            "Cannot use %s of data type %s for parameter \"%s\" of data type %s. Cast it first (castTo(DataType.%s)).";
+    static final String WRONG_SHAPE =
+            "Cannot use %s of shape %s for parameter \"%s\": expected shape %s.";
+    static final String NOT_BROADCASTABLE =
+            "Cannot %s parameter \"%s\" of shape %s with an operand of shape %s: the result must keep the parameter's shape %s.";
+    static final String CYCLE =
+            "Cannot use \"%s\" for parameter \"%s\": it is computed from \"%s\" itself, so the graph would contain a cycle. "
+                    + "To compute a new value from the current one, use param(\"%s\").apply(v -> ...), which passes the value before the change.";
+    static final String NULL_RESULT = "The function given to apply(...) on parameter \"%s\" returned null; it must return an SDVariable.";
+    static final String FLAT_LENGTH =
+            "Cannot split a flat tensor of %d elements into %s: they need %d elements in all.";
+    static final String FLAT_RANK =
+            "Cannot split \"%s\" of shape %s: a flat tensor must have shape [n] or [1, n].";
+    static final String EMPTY_NAMES = "Name at least one parameter.";
+    static final String DUPLICATE_NAME = "Parameter \"%s\" is named more than once.";
+
+    private Messages() {
+    }
+
+    static String format(String template, Object... args) {
+        Object[] shown = Arrays.stream(args).map(Messages::show).toArray();
+        return String.format(Locale.ROOT, template, shown);
+    }
+
+    private static Object show(Object arg) {
+        return arg instanceof long[] ? Arrays.toString((long[]) arg) : arg;
+    }
+
+    /** Formats a hint such as {@code " (did you mean \"W\"?)"} for the known name nearest to {@code name}. */
+    static String nearest(String name, Collection<String> known) {
+        if (known.isEmpty()) {
+            return "";
+        }
+        LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
+        String best = known.stream().min(Comparator.comparingInt(k -> distance.apply(name, k))).orElseThrow();
+        int d = distance.apply(name, best);
+        return d <= Math.max(2, name.length() / 3) ? " (did you mean \"" + best + "\"?)" : "";
+    }
+
+    static String list(Collection<String> names) {
+        return names.isEmpty() ? "none" : names.stream().map(n -> "\"" + n + "\"").collect(Collectors.joining(", "));
+    }
+}

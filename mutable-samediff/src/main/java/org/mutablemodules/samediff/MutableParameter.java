@@ -1,0 +1,355 @@
+package org.mutablemodules.samediff;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One mutable parameter of a {@link MutableGraph}: the SameDiff counterpart of assigning to, or modifying in place,
+ * a PyTorch module's parameter while autograd keeps working.
+ *
+ * <p>The parameter is the graph variable named {@link #name()}: an {@code ARRAY} variable, the output of a
+ * pass-through op (its "slot") that every original consumer of the parameter reads. What feeds the slot is the parameter's current
+ * value. At first that is the parameter's initial value, the trainable {@code VARIABLE} named {@link #initial()}
+ * (by default {@code name + "/init"}), which {@code sd.fit} keeps training. Each method below builds a new expression
+ * from the current value and makes the slot read it, so
+ * <ul>
+ *   <li>mutations compose in the order they are written: {@code w.muli(0).addi(69)} gives 69 everywhere;</li>
+ *   <li>gradients flow through the new expression to whatever produced it (an upstream network, another branch);</li>
+ *   <li>every consumer of the parameter, including ones created later from {@link #value()}, sees the final value
+ *       when the graph runs.</li>
+ * </ul>
+ * Once the initial value no longer feeds the parameter (after {@link #set}, {@link #fill}), it is converted to a
+ * constant: it is no longer trained and no longer asks for a gradient. {@link #reset()} makes it trainable again.
+ *
+ * <p>Every method checks its input before it changes anything: on an exception the graph is exactly as it was.
+ * Instances are not thread-safe, like the SameDiff graph they edit.
+ */
+public final class MutableParameter {
+
+    private final MutableGraph graph;
+    private final ParameterRecord record;
+
+    MutableParameter(MutableGraph graph, ParameterRecord record) {
+        this.graph = graph;
+        this.record = record;
+    }
+
+    /** The parameter's name: the name of the variable every consumer reads. */
+    public String name() {
+        return record.name;
+    }
+
+    /** The parameter's shape, fixed when it was made mutable; every new value must have this shape. */
+    public long[] shape() {
+        return record.shape.clone();
+    }
+
+    /** The parameter's data type, fixed when it was made mutable; every new value must have this type. */
+    public DataType dataType() {
+        return record.dataType;
+    }
+
+    /** The graph this parameter belongs to. */
+    public MutableGraph graph() {
+        return graph;
+    }
+
+    /**
+     * The variable holding the parameter's value (named {@link #name()}). Its value when the graph runs is the result
+     * of every mutation made so far, and of any made later: to build a new value from the current one, use
+     * {@link #apply(UnaryOperator)}, since an expression computed from this variable cannot feed the parameter.
+     */
+    public SDVariable value() {
+        return sd().getVariable(record.name);
+    }
+
+    /**
+     * The variable holding the parameter's initial value: a trainable {@code VARIABLE} while it still feeds the
+     * parameter, a constant after the parameter was replaced.
+     */
+    public SDVariable initial() {
+        return sd().getVariable(record.initialName);
+    }
+
+    /** True while the parameter's value is still computed from its initial value (so training still updates it). */
+    public boolean usesInitialValue() {
+        return GraphSurgery.dependsOn(sd(), source().name(), record.initialName);
+    }
+
+    /**
+     * A readable account of what produced the current value, like PyTorch's {@code grad_fn} chain, for example
+     * {@code add(mul(W:init, 0.0), 69.0)}. {@code W:init} is the initial value; other variables appear by name.
+     */
+    public String history() {
+        return record.history;
+    }
+
+    /**
+     * Feeds the parameter from {@code upstream}, an expression of the same SameDiff graph (the PyTorch
+     * {@code module.weight = tensor}). Gradients of anything computed from the parameter flow to {@code upstream}.
+     *
+     * @param upstream the new value; same graph, same data type, and the parameter's shape (checked now where the
+     *                 shape can be found, by a dry run if needed)
+     * @return this parameter
+     * @throws IllegalArgumentException if {@code upstream} belongs to another graph, has another data type or shape,
+     *                                  or is computed from this parameter itself
+     */
+    public MutableParameter set(SDVariable upstream) {
+        return set(upstream, null);
+    }
+
+    /** {@link #set(SDVariable)} with the text that stands for {@code upstream} in the history (null: its name). */
+    MutableParameter set(SDVariable upstream, String historyLabel) {
+        checkOperand(upstream, "set");
+        long[] shape = shapeOf(upstream);
+        if (shape != null && !Arrays.equals(shape, record.shape)) {
+            throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
+                    "\"" + upstream.name() + "\"", shape, record.name, record.shape));
+        }
+        replaceSource(upstream, historyLabel != null ? historyLabel : label(upstream));
+        return this;
+    }
+
+    /**
+     * Feeds the parameter from a fixed value, copied into a new constant of the graph. Nothing upstream is trained.
+     *
+     * @param value the new value, of the parameter's shape and data type
+     * @return this parameter
+     * @throws IllegalArgumentException if the shape or the data type differs from the parameter's
+     */
+    public MutableParameter set(INDArray value) {
+        Objects.requireNonNull(value, "value");
+        if (value.dataType() != record.dataType) {
+            throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
+                    "an array", value.dataType(), record.name, record.dataType, record.dataType));
+        }
+        if (!Arrays.equals(value.shape(), record.shape)) {
+            throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
+                    "an array", value.shape(), record.name, record.shape));
+        }
+        SDVariable constant = sd().constant(uniqueName(record.name + "/value"), value.dup());
+        replaceSource(constant, "value(" + describe(record.dataType, record.shape) + ")");
+        return this;
+    }
+
+    /**
+     * Sets every element of the parameter to {@code value} (PyTorch's {@code fill_}). Earlier values, the initial one
+     * included, no longer affect the parameter and get no gradient through it.
+     *
+     * @param value the value of every element
+     * @return this parameter
+     */
+    public MutableParameter fill(double value) {
+        SDVariable constant = sd().constant(uniqueName(record.name + "/fill"),
+                Nd4j.valueArrayOf(record.shape, value, record.dataType));
+        replaceSource(constant, "fill(" + value + ")");
+        return this;
+    }
+
+    /** Adds {@code value} to every element ({@code w += value}). @return this parameter */
+    public MutableParameter addi(double value) {
+        return scalar("add", source().add(value), value);
+    }
+
+    /** Subtracts {@code value} from every element ({@code w -= value}). @return this parameter */
+    public MutableParameter subi(double value) {
+        return scalar("sub", source().sub(value), value);
+    }
+
+    /** Multiplies every element by {@code value} ({@code w *= value}). @return this parameter */
+    public MutableParameter muli(double value) {
+        return scalar("mul", source().mul(value), value);
+    }
+
+    /** Divides every element by {@code value} ({@code w /= value}). @return this parameter */
+    public MutableParameter divi(double value) {
+        return scalar("div", source().div(value), value);
+    }
+
+    /**
+     * Adds {@code operand} ({@code w += operand}), broadcasting as ND4J does; the result keeps the parameter's shape.
+     *
+     * @param operand an expression of the same graph and data type, not computed from this parameter
+     * @return this parameter
+     * @throws IllegalArgumentException if the operand belongs to another graph, has another data type, does not
+     *                                  broadcast to the parameter's shape, or is computed from this parameter
+     */
+    public MutableParameter addi(SDVariable operand) {
+        return binary("add", operand, SDVariable::add);
+    }
+
+    /** Subtracts {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    public MutableParameter subi(SDVariable operand) {
+        return binary("sub", operand, SDVariable::sub);
+    }
+
+    /** Multiplies by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    public MutableParameter muli(SDVariable operand) {
+        return binary("mul", operand, SDVariable::mul);
+    }
+
+    /** Divides by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    public MutableParameter divi(SDVariable operand) {
+        return binary("div", operand, SDVariable::div);
+    }
+
+    /**
+     * Replaces the value with {@code function(currentValue)}, for any differentiable function built from SameDiff ops
+     * ({@code w.apply(v -> sd.math().tanh(v))}). The history names the function by the op that produced its result.
+     *
+     * @param function receives the current value, returns the new one (same graph, data type and shape)
+     * @return this parameter
+     * @throws IllegalArgumentException if the result is null, belongs to another graph, has another data type or
+     *                                  shape, or reads this parameter's {@link #value()}; whatever the function added
+     *                                  to the graph is removed again
+     */
+    public MutableParameter apply(UnaryOperator<SDVariable> function) {
+        return apply(null, function);
+    }
+
+    /**
+     * Like {@link #apply(UnaryOperator)}, with the label that names the function in {@link #history()}.
+     *
+     * @param label    the name shown in the history, or null to name the function by its last op
+     * @param function receives the current value, returns the new one
+     * @return this parameter
+     * @throws IllegalArgumentException as {@link #apply(UnaryOperator)}
+     */
+    public MutableParameter apply(String label, UnaryOperator<SDVariable> function) {
+        Objects.requireNonNull(function, "function");
+        SDVariable current = source();
+        GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd());
+        try {
+            SDVariable result = function.apply(current);
+            if (result == null) {
+                throw new IllegalArgumentException(Messages.format(Messages.NULL_RESULT, record.name));
+            }
+            if (result == current) {
+                return this;
+            }
+            checkOperand(result, "apply");
+            long[] shape = shapeOf(result);
+            if (shape != null && !Arrays.equals(shape, record.shape)) {
+                throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
+                        "the result of apply(...), \"" + result.name() + "\",", shape, record.name, record.shape));
+            }
+            String name = label != null ? label : functionName(result);
+            replaceSource(result, name + "(" + record.history + ")");
+            return this;
+        } catch (RuntimeException e) {
+            before.rollback();
+            throw e;
+        }
+    }
+
+    /**
+     * Undoes every mutation: the parameter is fed by its initial value again, which becomes trainable again if it had
+     * been frozen. The initial value holds whatever training gave it.
+     *
+     * @return this parameter
+     */
+    public MutableParameter reset() {
+        GraphSurgery.unfreeze(sd(), record.initialName);
+        replaceSource(initial(), record.name + ":init");
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return "MutableParameter{" + record.name + " " + describe(record.dataType, record.shape) + " = "
+                + record.history + "}";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    private SameDiff sd() {
+        return graph.sameDiff();
+    }
+
+    /** The variable that currently feeds the slot. */
+    SDVariable source() {
+        String input = sd().getOps().get(record.slotOp).getInputsToOp().get(0);
+        return sd().getVariable(input);
+    }
+
+    private MutableParameter scalar(String op, SDVariable result, double value) {
+        replaceSource(result, op + "(" + record.history + ", " + value + ")");
+        return this;
+    }
+
+    private MutableParameter binary(String op, SDVariable operand,
+                                    java.util.function.BinaryOperator<SDVariable> combine) {
+        checkOperand(operand, op);
+        long[] shape = shapeOf(operand);
+        if (shape != null) {
+            long[] result = ShapeInference.broadcast(record.shape, shape);
+            if (result == null || !Arrays.equals(result, record.shape)) {
+                throw new IllegalArgumentException(Messages.format(Messages.NOT_BROADCASTABLE,
+                        op, record.name, record.shape, shape, record.shape));
+            }
+        }
+        SDVariable result = combine.apply(source(), operand);
+        graph.state().knownShapes.put(result.name(), record.shape.clone());
+        replaceSource(result, op + "(" + record.history + ", " + label(operand) + ")");
+        return this;
+    }
+
+    private void checkOperand(SDVariable operand, String what) {
+        Objects.requireNonNull(operand, what + " operand");
+        if (operand.getSameDiff() != sd()) {
+            throw new IllegalArgumentException(Messages.format(Messages.OTHER_SAMEDIFF, operand.name(), record.name));
+        }
+        if (operand.dataType() != record.dataType) {
+            throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
+                    "\"" + operand.name() + "\"", operand.dataType(), record.name, record.dataType, record.dataType));
+        }
+        if (GraphSurgery.dependsOn(sd(), operand.name(), record.name)) {
+            throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
+                    operand.name(), record.name, record.name, record.name));
+        }
+    }
+
+    private long[] shapeOf(SDVariable v) {
+        long[] known = graph.state().knownShapes.get(v.name());
+        return known != null ? known.clone() : ShapeInference.infer(sd(), v);
+    }
+
+    /** Makes the slot read {@code newSource}; everything has been validated by now. */
+    private void replaceSource(SDVariable newSource, String newHistory) {
+        SameDiff sd = sd();
+        String old = source().name();
+        if (!old.equals(newSource.name())) {
+            GraphSurgery.replaceInput(sd, record.slotOp, old, newSource.name());
+            if (!GraphSurgery.dependsOn(sd, newSource.name(), record.initialName)) {
+                GraphSurgery.freezeIfUnused(sd, record.initialName);
+            }
+        }
+        record.history = newHistory;
+        GraphSurgery.invalidateDerivedState(sd);
+    }
+
+    private String label(SDVariable v) {
+        return v.name().equals(record.initialName) ? record.name + ":init" : v.name();
+    }
+
+    private String uniqueName(String base) {
+        return graph.uniqueName(base);
+    }
+
+    private String functionName(SDVariable result) {
+        DifferentialFunction producer = sd().getVariableOutputOp(result.name());
+        return producer == null ? "apply" : producer.opName();
+    }
+
+    private static String describe(DataType type, long[] shape) {
+        return type.toString().toLowerCase(Locale.ROOT) + Arrays.toString(shape);
+    }
+}

@@ -1,0 +1,22 @@
+package org.mutablemodules.samediff;
+
+import org.nd4j.linalg.api.buffer.DataType;
+
+/** The bookkeeping of one converted parameter; see {@link MutableParameter} for what the names mean. */
+final class ParameterRecord {
+    final String name;
+    final String initialName;
+    final String slotOp;
+    final long[] shape;
+    final DataType dataType;
+    String history;
+
+    ParameterRecord(String name, String initialName, String slotOp, long[] shape, DataType dataType, String history) {
+        this.name = name;
+        this.initialName = initialName;
+        this.slotOp = slotOp;
+        this.shape = shape.clone();
+        this.dataType = dataType;
+        this.history = history;
+    }
+}

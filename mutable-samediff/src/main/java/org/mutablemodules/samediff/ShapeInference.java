@@ -1,0 +1,121 @@
+package org.mutablemodules.samediff;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds the shape of an SDVariable before the graph runs.
+ *
+ * <p>SameDiff infers data types when ops are created but not shapes: {@code getShape()} is null for the output of an
+ * op. Shapes this library created itself are remembered by the caller; for the rest, the variable is evaluated once
+ * with zero-filled placeholders (unknown dimensions set to 1). A shape that cannot be found that way is reported as
+ * unknown, and the value is then checked only when the graph runs.
+ */
+final class ShapeInference {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShapeInference.class);
+
+    private ShapeInference() {
+    }
+
+    /** The shape without running anything, or null: arrays of variables and constants, fully known placeholders. */
+    static long[] staticShape(SDVariable v) {
+        VariableType type = v.getVariableType();
+        if (type == VariableType.VARIABLE || type == VariableType.CONSTANT) {
+            INDArray arr = v.getArr();
+            return arr == null ? null : arr.shape();
+        }
+        if (type == VariableType.PLACEHOLDER) {
+            long[] shape = v.placeholderShape();
+            if (shape == null) {
+                return null;
+            }
+            for (long d : shape) {
+                if (d < 0) {
+                    return null;
+                }
+            }
+            return shape;
+        }
+        return null;
+    }
+
+    /** The shape of {@code v}, evaluated with dummy placeholders if need be; null if it cannot be found. */
+    static long[] infer(SameDiff sd, SDVariable v) {
+        long[] known = staticShape(v);
+        if (known != null) {
+            return known;
+        }
+        Map<String, INDArray> placeholders = new HashMap<>();
+        for (String name : placeholdersUpstreamOf(sd, v.name())) {
+            SDVariable ph = sd.getVariable(name);
+            long[] shape = ph.placeholderShape();
+            if (shape == null) {
+                return null;
+            }
+            long[] concrete = shape.clone();
+            for (int i = 0; i < concrete.length; i++) {
+                concrete[i] = concrete[i] < 0 ? 1 : concrete[i];
+            }
+            placeholders.put(name, Nd4j.zeros(ph.dataType(), concrete));
+        }
+        try {
+            return sd.output(placeholders, v.name()).get(v.name()).shape();
+        } catch (RuntimeException e) {
+            LOG.debug("Could not infer the shape of \"{}\" by a dry run: {}", v.name(), e.toString());
+            return null;
+        }
+    }
+
+    private static Set<String> placeholdersUpstreamOf(SameDiff sd, String start) {
+        Set<String> found = new HashSet<>();
+        Set<String> seen = new HashSet<>();
+        Deque<String> pending = new ArrayDeque<>();
+        pending.push(start);
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            if (!seen.add(name)) {
+                continue;
+            }
+            Variable v = sd.getVariables().get(name);
+            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
+                found.add(name);
+            }
+            if (v.getOutputOfOp() != null) {
+                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
+                if (op.getInputsToOp() != null) {
+                    op.getInputsToOp().forEach(pending::push);
+                }
+            }
+        }
+        return found;
+    }
+
+    /** The numpy-style broadcast of two shapes, or null when they do not broadcast. */
+    static long[] broadcast(long[] a, long[] b) {
+        int rank = Math.max(a.length, b.length);
+        long[] out = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            long da = i < rank - a.length ? 1 : a[i - (rank - a.length)];
+            long db = i < rank - b.length ? 1 : b[i - (rank - b.length)];
+            if (da != db && da != 1 && db != 1) {
+                return null;
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return out;
+    }
+}
