@@ -102,18 +102,46 @@ final class GraphSurgery {
         return false;
     }
 
+    /** The placeholders that must be fed to compute the given variables. */
+    static Set<String> placeholdersUpstreamOf(SameDiff sd, String... starts) {
+        Set<String> found = new java.util.TreeSet<>();
+        Set<String> seen = new HashSet<>();
+        Deque<String> pending = new ArrayDeque<>(List.of(starts));
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            if (!seen.add(name)) {
+                continue;
+            }
+            Variable v = sd.getVariables().get(name);
+            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
+                found.add(name);
+            }
+            if (v.getOutputOfOp() != null) {
+                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
+                if (op.getInputsToOp() != null) {
+                    op.getInputsToOp().forEach(pending::push);
+                }
+            }
+        }
+        return found;
+    }
+
     /**
      * Drops what SameDiff derived from the old structure: the cached gradient function (otherwise
      * {@code calculateGradients} answers for the old graph), the per-variable gradient links that point into it,
      * and the per-thread execution sessions.
      */
     static void invalidateDerivedState(SameDiff sd) {
+        sd.getSessions().clear();
+        if (!sd.hasGradientFunction()) {
+            // Nothing derived to drop; skipping the walk over all variables keeps long mutation chains linear.
+            return;
+        }
         // setLossVariables is SameDiff's public way of dropping the gradient function.
         sd.setLossVariables(sd.getLossVariables().toArray(new String[0]));
         for (Variable v : sd.getVariables().values()) {
             v.setGradient(null);
         }
-        sd.getSessions().clear();
     }
 
     /** Converts a VARIABLE that no op reads any more into a constant, so training and gradient checks skip it. */

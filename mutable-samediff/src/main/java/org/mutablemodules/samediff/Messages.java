@@ -12,6 +12,7 @@ final class Messages {
 
     static final String UNKNOWN_PARAMETER =
             "No parameter named \"%s\" exists in this graph%s. Known parameters: %s.";
+    static final String NO_VARIABLE = "No variable named \"%s\" exists in this graph.";
     static final String NOT_TRAINABLE =
             "\"%s\" is a %s variable, not a trainable VARIABLE: only trainable floating-point VARIABLEs can be made mutable.";
     static final String IS_INITIAL_VALUE =

@@ -219,6 +219,23 @@ public final class MutableGraph {
         return this;
     }
 
+    /**
+     * The placeholders that must be fed to compute the named variables, for example the current values of
+     * parameters fed by a hypernetwork that reads a task descriptor.
+     *
+     * @param variableNames names of variables of this graph
+     * @return the placeholder names, sorted
+     * @throws IllegalArgumentException if a name is not a variable of this graph
+     */
+    public Set<String> requiredPlaceholders(String... variableNames) {
+        for (String name : variableNames) {
+            if (!sd.hasVariable(name)) {
+                throw new IllegalArgumentException(Messages.format(Messages.NO_VARIABLE, name));
+            }
+        }
+        return Collections.unmodifiableSet(GraphSurgery.placeholdersUpstreamOf(sd, variableNames));
+    }
+
     @Override
     public String toString() {
         return "MutableGraph" + state.parameters.keySet();

@@ -7,6 +7,7 @@ import java.util.function.UnaryOperator;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -252,13 +253,32 @@ public final class MutableParameter {
 
     /**
      * Undoes every mutation: the parameter is fed by its initial value again, which becomes trainable again if it had
-     * been frozen. The initial value holds whatever training gave it.
+     * been frozen by a mutation (not if {@link #freezeInitial()} froze it). The initial value holds whatever training
+     * gave it.
      *
      * @return this parameter
      */
     public MutableParameter reset() {
-        GraphSurgery.unfreeze(sd(), record.initialName);
+        if (!record.initialPinned) {
+            GraphSurgery.unfreeze(sd(), record.initialName);
+        }
         replaceSource(initial(), record.name + ":init");
+        return this;
+    }
+
+    /**
+     * Makes the initial value a constant for good: {@code sd.fit} no longer trains it and no gradient is computed
+     * for it, while the parameter itself stays mutable (like the parameters of DL4J's {@code FrozenLayer}, or a
+     * batch-normalisation layer's running statistics). {@link #reset()} keeps it frozen.
+     *
+     * @return this parameter
+     */
+    public MutableParameter freezeInitial() {
+        record.initialPinned = true;
+        if (initial().getVariableType() == VariableType.VARIABLE) {
+            sd().convertToConstant(initial());
+            GraphSurgery.invalidateDerivedState(sd());
+        }
         return this;
     }
 
@@ -281,7 +301,7 @@ public final class MutableParameter {
     }
 
     private MutableParameter scalar(String op, SDVariable result, double value) {
-        replaceSource(result, op + "(" + record.history + ", " + value + ")");
+        replaceSource(result, op + "(" + record.history + ", " + value + ")", true);
         return this;
     }
 
@@ -298,7 +318,7 @@ public final class MutableParameter {
         }
         SDVariable result = combine.apply(source(), operand);
         graph.state().knownShapes.put(result.name(), record.shape.clone());
-        replaceSource(result, op + "(" + record.history + ", " + label(operand) + ")");
+        replaceSource(result, op + "(" + record.history + ", " + label(operand) + ")", true);
         return this;
     }
 
@@ -322,13 +342,22 @@ public final class MutableParameter {
         return known != null ? known.clone() : ShapeInference.infer(sd(), v);
     }
 
-    /** Makes the slot read {@code newSource}; everything has been validated by now. */
     private void replaceSource(SDVariable newSource, String newHistory) {
+        replaceSource(newSource, newHistory, false);
+    }
+
+    /**
+     * Makes the slot read {@code newSource}; everything has been validated by now.
+     *
+     * @param extendsCurrent true when {@code newSource} is computed from the current value, so whether the initial
+     *                       value is still used cannot have changed (saves a walk over the whole mutation chain)
+     */
+    private void replaceSource(SDVariable newSource, String newHistory, boolean extendsCurrent) {
         SameDiff sd = sd();
         String old = source().name();
         if (!old.equals(newSource.name())) {
             GraphSurgery.replaceInput(sd, record.slotOp, old, newSource.name());
-            if (!GraphSurgery.dependsOn(sd, newSource.name(), record.initialName)) {
+            if (!extendsCurrent && !GraphSurgery.dependsOn(sd, newSource.name(), record.initialName)) {
                 GraphSurgery.freezeIfUnused(sd, record.initialName);
             }
         }

@@ -10,6 +10,8 @@ final class ParameterRecord {
     final long[] shape;
     final DataType dataType;
     String history;
+    /** True once {@link MutableParameter#freezeInitial()} was called: the initial value is never trained again. */
+    boolean initialPinned;
 
     ParameterRecord(String name, String initialName, String slotOp, long[] shape, DataType dataType, String history) {
         this.name = name;

@@ -1,16 +1,10 @@
 package org.mutablemodules.samediff;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -60,7 +54,7 @@ final class ShapeInference {
             return known;
         }
         Map<String, INDArray> placeholders = new HashMap<>();
-        for (String name : placeholdersUpstreamOf(sd, v.name())) {
+        for (String name : GraphSurgery.placeholdersUpstreamOf(sd, v.name())) {
             SDVariable ph = sd.getVariable(name);
             long[] shape = ph.placeholderShape();
             if (shape == null) {
@@ -78,30 +72,6 @@ final class ShapeInference {
             LOG.debug("Could not infer the shape of \"{}\" by a dry run: {}", v.name(), e.toString());
             return null;
         }
-    }
-
-    private static Set<String> placeholdersUpstreamOf(SameDiff sd, String start) {
-        Set<String> found = new HashSet<>();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>();
-        pending.push(start);
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = sd.getVariables().get(name);
-            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
-                found.add(name);
-            }
-            if (v.getOutputOfOp() != null) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    op.getInputsToOp().forEach(pending::push);
-                }
-            }
-        }
-        return found;
     }
 
     /** The numpy-style broadcast of two shapes, or null when they do not broadcast. */

@@ -113,6 +113,25 @@ class ConversionTest {
     }
 
     @Test
+    void aFrozenInitialValueIsNotTrainedAndStaysFrozenAfterReset() {
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        SameDiff sd = Fixtures.mlp();
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-2))
+                .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
+        MutableParameter b1 = MutableGraph.of(sd).param("b1");
+        INDArray before = b1.initial().getArr().dup();
+
+        b1.freezeInitial().addi(1.0).reset();
+        Fixtures.quietly(() -> sd.fit(new MultiDataSet(in.get("x"), in.get("y"))));
+
+        assertEquals(VariableType.CONSTANT, b1.initial().getVariableType());
+        assertTrue(b1.usesInitialValue());
+        assertEquals(before, b1.initial().getArr());
+        assertNotEquals(sd.getVariable("W1/init").getArr(), Fixtures.mlp().getVariable("W1").getArr(),
+                "the other parameters are still trained");
+    }
+
+    @Test
     void gradientsAreRecomputedAfterEachMutation() {
         Map<String, INDArray> in = Fixtures.mlpInputs();
         SameDiff sd = Fixtures.mlp();

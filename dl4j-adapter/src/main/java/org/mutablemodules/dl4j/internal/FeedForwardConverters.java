@@ -1,0 +1,62 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.List;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * Converters of DL4J's feed-forward layers, all on [N, n] activations: {@code z = x W + b}, then the activation.
+ * Dropout is the identity, as in DL4J at inference.
+ */
+final class FeedForwardConverters {
+
+    private FeedForwardConverters() {
+    }
+
+    /** DenseLayer: {@code act(x W + b)}; W [nIn, nOut], b [1, nOut]. */
+    static final LayerConverter<DenseLayer> DENSE = (ctx, layer, input) -> {
+        ctx.requireNoWeightNoise(layer);
+        if (layer.hasLayerNorm()) {
+            throw ctx.unsupported("layer normalisation (hasLayerNorm)", List.of("DenseLayer without layer norm"));
+        }
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(),
+                affine(ctx, input.value(), layer.hasBias()), 1), 2);
+    };
+
+    /** OutputLayer: a dense layer whose activations are scored against the labels. */
+    static final LayerConverter<OutputLayer> OUTPUT = (ctx, layer, input) -> {
+        ctx.requireNoWeightNoise(layer);
+        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
+                affine(ctx, input.value(), layer.hasBias()), 1);
+        SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels, 2), labels);
+        return new Activations(out, 2);
+    };
+
+    /** LossLayer: no parameters; the activation of the input is scored against the labels. */
+    static final LayerConverter<LossLayer> LOSS = (ctx, layer, input) -> {
+        if (input.rank() != 2) {
+            throw ctx.unsupported("input of rank " + input.rank(), List.of("LossLayer on [N, n] activations"));
+        }
+        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1);
+        SDVariable labels = ctx.labelsPlaceholder(-1, -1);
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels, 2), labels);
+        return new Activations(out, 2);
+    };
+
+    /** ActivationLayer: the activation alone (softmax over axis 1). */
+    static final LayerConverter<ActivationLayer> ACTIVATION = (ctx, layer, input) ->
+            input.with(ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1));
+
+    /** DropoutLayer: the identity, as in DL4J at inference. */
+    static final LayerConverter<DropoutLayer> DROPOUT = (ctx, layer, input) -> input;
+
+    static SDVariable affine(ConversionContext ctx, SDVariable input, boolean hasBias) {
+        SDVariable z = input.mmul(ctx.param("W"));
+        return hasBias ? z.add(ctx.param("b")) : z;
+    }
+}

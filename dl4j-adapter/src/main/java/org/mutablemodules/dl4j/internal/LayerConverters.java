@@ -1,0 +1,71 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.Convolution2D;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+
+/** The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass). */
+final class LayerConverters {
+
+    private static final Map<Class<? extends Layer>, LayerConverter<? extends Layer>> CONVERTERS = new LinkedHashMap<>();
+
+    static {
+        register(DenseLayer.class, FeedForwardConverters.DENSE);
+        register(OutputLayer.class, FeedForwardConverters.OUTPUT);
+        register(LossLayer.class, FeedForwardConverters.LOSS);
+        register(ActivationLayer.class, FeedForwardConverters.ACTIVATION);
+        register(DropoutLayer.class, FeedForwardConverters.DROPOUT);
+        register(ConvolutionLayer.class, ConvolutionConverters.CONVOLUTION);
+        register(Convolution2D.class, ConvolutionConverters.CONVOLUTION);
+        register(SubsamplingLayer.class, ConvolutionConverters.SUBSAMPLING);
+        register(BatchNormalization.class, NormalizationAndPoolingConverters.BATCH_NORM);
+        register(GlobalPoolingLayer.class, NormalizationAndPoolingConverters.GLOBAL_POOLING);
+        register(EmbeddingLayer.class, EmbeddingConverters.EMBEDDING);
+        register(EmbeddingSequenceLayer.class, EmbeddingConverters.EMBEDDING_SEQUENCE);
+        register(FrozenLayer.class, WrapperConverters.FROZEN);
+        register(FrozenLayerWithBackprop.class, WrapperConverters.FROZEN_WITH_BACKPROP);
+    }
+
+    private LayerConverters() {
+    }
+
+    private static <L extends Layer> void register(Class<L> type, LayerConverter<? super L> converter) {
+        CONVERTERS.put(type, converter);
+    }
+
+    /** The simple names of the supported layer classes. */
+    static List<String> supported() {
+        List<String> names = new ArrayList<>();
+        for (Class<?> c : CONVERTERS.keySet()) {
+            names.add(c.getSimpleName());
+        }
+        return Collections.unmodifiableList(names);
+    }
+
+    /** Converts {@code layer}, or throws {@link org.mutablemodules.dl4j.UnsupportedLayerException}. */
+    @SuppressWarnings("unchecked")
+    static Activations convert(ConversionContext ctx, Layer layer, Activations input) {
+        LayerConverter<Layer> converter = (LayerConverter<Layer>) CONVERTERS.get(layer.getClass());
+        if (converter == null) {
+            throw ctx.unsupported("the layer type " + layer.getClass().getName(), supported());
+        }
+        return converter.convert(ctx, layer, input);
+    }
+}

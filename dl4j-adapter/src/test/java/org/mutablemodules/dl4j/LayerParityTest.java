@@ -1,0 +1,274 @@
+package org.mutablemodules.dl4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.mutablemodules.dl4j.Networks.Case;
+import org.mutablemodules.samediff.MutableParameter;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * Every supported layer type, in small networks: output parity with {@code net.output} (FLOAT and DOUBLE), score and
+ * gradient parity with {@code computeGradientAndScore} (DOUBLE; where DL4J's training pass computes the same function
+ * as its inference pass), and a finite-difference check after a parameter was fed from an upstream expression.
+ */
+class LayerParityTest {
+
+    private static final int N = 5;
+
+    private static OutputLayer.Builder output(LossFunction loss, Activation act, int nOut) {
+        return new OutputLayer.Builder(loss).activation(act).nOut(nOut);
+    }
+
+    private static Case ff(String name, int nIn, int nOut, LossFunction loss, Activation act, DenseLayer.Builder... hidden) {
+        return new Case(name, type -> {
+            List<org.deeplearning4j.nn.conf.layers.Layer> layers = new ArrayList<>();
+            for (DenseLayer.Builder h : hidden) {
+                layers.add(h.build());
+            }
+            layers.add(output(loss, act, nOut).build());
+            return Networks.network(type, InputType.feedForward(nIn), layers.toArray(new org.deeplearning4j.nn.conf.layers.Layer[0]));
+        }, type -> Networks.randn(type, 1, N, nIn), type -> labelsFor(loss, type, nOut), true, false);
+    }
+
+    private static INDArray labelsFor(LossFunction loss, DataType type, int nOut) {
+        switch (loss) {
+            case MCXENT:
+            case NEGATIVELOGLIKELIHOOD:
+                return Networks.oneHot(type, 2, N, nOut);
+            case XENT:
+                return Networks.probabilities(type, 2, N, nOut);
+            default:
+                return Networks.randn(type, 2, N, nOut);
+        }
+    }
+
+    private static DenseLayer.Builder dense(int nOut, Activation act) {
+        return new DenseLayer.Builder().nOut(nOut).activation(act);
+    }
+
+    static Stream<Case> cases() {
+        List<Case> cases = new ArrayList<>();
+        cases.add(ff("dense tanh, softmax MCXENT", 4, 3, LossFunction.MCXENT, Activation.SOFTMAX, dense(6, Activation.TANH)));
+        cases.add(ff("dense relu without bias, MSE", 4, 2, LossFunction.MSE, Activation.IDENTITY,
+                dense(6, Activation.RELU).hasBias(false)));
+        cases.add(ff("dense sigmoid, sigmoid XENT", 4, 3, LossFunction.XENT, Activation.SIGMOID, dense(5, Activation.SIGMOID)));
+        cases.add(ff("leakyrelu, L1", 3, 2, LossFunction.L1, Activation.IDENTITY, dense(5, Activation.LEAKYRELU)));
+        cases.add(ff("elu, L2", 3, 2, LossFunction.L2, Activation.TANH, dense(5, Activation.ELU)));
+        cases.add(ff("selu and softplus, MAE", 3, 2, LossFunction.MEAN_ABSOLUTE_ERROR, Activation.SOFTPLUS,
+                dense(5, Activation.SELU)));
+        cases.add(ff("softsign, hardtanh, cube", 3, 2, LossFunction.MSE, Activation.CUBE,
+                dense(5, Activation.SOFTSIGN), dense(4, Activation.HARDTANH)));
+        cases.add(ff("hardsigmoid, swish, relu6, NLL", 3, 3, LossFunction.NEGATIVELOGLIKELIHOOD, Activation.SOFTMAX,
+                dense(5, Activation.HARDSIGMOID), dense(5, Activation.SWISH), dense(4, Activation.RELU6)));
+        cases.add(ff("three dense layers, output without bias", 4, 2, LossFunction.MSE, Activation.IDENTITY,
+                dense(6, Activation.TANH), dense(5, Activation.TANH), dense(4, Activation.TANH)));
+        cases.add(new Case("activation layer and loss layer", type -> Networks.network(type, InputType.feedForward(4),
+                new DenseLayer.Builder().nOut(3).activation(Activation.IDENTITY).build(),
+                new ActivationLayer.Builder().activation(Activation.TANH).build(),
+                new LossLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).build()),
+                type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 3), true, false));
+        cases.add(new Case("dropout layer and dropout on a dense layer (inference: identity)",
+                type -> Networks.network(type, InputType.feedForward(4),
+                        new DenseLayer.Builder().nOut(6).activation(Activation.TANH).dropOut(0.5).build(),
+                        new DropoutLayer.Builder(0.7).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), false, false));
+        cases.add(new Case("conv truncate stride 2 pad 1, max pool, dense (flat input)",
+                type -> Networks.network(type, InputType.convolutionalFlat(8, 8, 1),
+                        new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(1, 1).nOut(4).activation(Activation.RELU).build(),
+                        new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(1, 1).build(),
+                        new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(),
+                        output(LossFunction.MCXENT, Activation.SOFTMAX, 3).build()),
+                type -> Networks.randn(type, 1, N, 64), type -> Networks.oneHot(type, 2, N, 3), true, false));
+        cases.add(new Case("conv same mode dilated, avg pool including padding, no bias",
+                type -> Networks.network(type, InputType.convolutional(7, 7, 2),
+                        new ConvolutionLayer.Builder(3, 3).convolutionMode(ConvolutionMode.Same).dilation(2, 2)
+                                .hasBias(false).nOut(3).activation(Activation.TANH).build(),
+                        new SubsamplingLayer.Builder(PoolingType.AVG).kernelSize(3, 3).stride(2, 2).padding(1, 1)
+                                .avgPoolIncludePadInDivisor(true).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 2, 7, 7), type -> Networks.randn(type, 2, N, 2), true, false));
+        cases.add(new Case("conv strict, avg pool excluding padding, same-mode pooling",
+                type -> Networks.network(type, InputType.convolutional(6, 6, 1),
+                        new ConvolutionLayer.Builder(2, 2).convolutionMode(ConvolutionMode.Strict).stride(2, 2)
+                                .nOut(2).activation(Activation.SIGMOID).build(),
+                        new SubsamplingLayer.Builder(PoolingType.AVG).kernelSize(2, 2).stride(1, 1).padding(1, 1)
+                                .avgPoolIncludePadInDivisor(false).build(),
+                        new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
+                                .convolutionMode(ConvolutionMode.Same).build(),
+                        new SubsamplingLayer.Builder(PoolingType.AVG).kernelSize(2, 2).stride(1, 1)
+                                .convolutionMode(ConvolutionMode.Same).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 1, 6, 6), type -> Networks.randn(type, 2, N, 2), true, false));
+        for (PoolingType pooling : new PoolingType[] {PoolingType.MAX, PoolingType.AVG, PoolingType.SUM, PoolingType.PNORM}) {
+            cases.add(new Case("conv, global " + pooling + " pooling",
+                    type -> Networks.network(type, InputType.convolutional(5, 5, 2),
+                            new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.TANH).build(),
+                            new GlobalPoolingLayer.Builder(pooling).pnorm(3).build(),
+                            output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                    type -> Networks.randn(type, 1, N, 2, 5, 5), type -> Networks.randn(type, 2, N, 2), true, false));
+        }
+        for (boolean logStd : new boolean[] {true, false}) {
+            cases.add(new Case("batch norm on dense activations, useLogStd=" + logStd,
+                    type -> withRunningStatistics(Networks.network(type, InputType.feedForward(4),
+                            new DenseLayer.Builder().nOut(5).activation(Activation.IDENTITY).build(),
+                            new BatchNormalization.Builder().useLogStd(logStd).build(),
+                            output(LossFunction.MSE, Activation.IDENTITY, 2).build())),
+                    type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), false, false));
+        }
+        cases.add(new Case("batch norm on conv activations, locked gamma and beta",
+                type -> withRunningStatistics(Networks.network(type, InputType.convolutional(4, 4, 2),
+                        new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.IDENTITY).build(),
+                        new BatchNormalization.Builder().lockGammaBeta(true).gamma(1.5).beta(-0.3).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build())),
+                type -> Networks.randn(type, 1, N, 2, 4, 4), type -> Networks.randn(type, 2, N, 2), false, false));
+        cases.add(new Case("embedding",
+                type -> Networks.network(type, null,
+                        new EmbeddingLayer.Builder().nIn(7).nOut(4).activation(Activation.TANH).build(),
+                        output(LossFunction.MCXENT, Activation.SOFTMAX, 3).nIn(4).build()),
+                type -> Networks.indices(type, 1, 7, N, 1), type -> Networks.oneHot(type, 2, N, 3), true, true));
+        cases.add(new Case("embedding sequence with bias, global average over time",
+                type -> Networks.network(type, null,
+                        new EmbeddingSequenceLayer.Builder().nIn(6).nOut(4).inputLength(3).hasBias(true)
+                                .activation(Activation.IDENTITY).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).nIn(4).build()),
+                type -> Networks.indices(type, 1, 6, N, 3), type -> Networks.randn(type, 2, N, 2), true, true));
+        cases.add(new Case("frozen dense layer",
+                type -> Networks.network(type, InputType.feedForward(4),
+                        new FrozenLayer(new DenseLayer.Builder().nIn(4).nOut(5).activation(Activation.TANH).build()),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), true, false));
+        cases.add(new Case("frozen-with-backprop dense layer between trainable ones",
+                type -> Networks.network(type, InputType.feedForward(4),
+                        new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(),
+                        new FrozenLayerWithBackprop(new DenseLayer.Builder().nIn(5).nOut(5).activation(Activation.TANH).build()),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), true, false));
+        return cases.stream();
+    }
+
+    /** Running statistics other than DL4J's initial 0 and 1, so that using them wrongly shows. */
+    private static MultiLayerNetwork withRunningStatistics(MultiLayerNetwork net) {
+        DataType type = net.params().dataType();
+        net.paramTable().forEach((key, value) -> {
+            if (key.endsWith("_mean") || key.endsWith("_beta")) {
+                value.assign(Networks.randn(type, key.hashCode(), value.shape()).muli(0.5));
+            } else if (key.endsWith("_var")) {
+                value.assign(Networks.probabilities(type, key.hashCode(), value.shape()).addi(0.5));
+            } else if (key.endsWith("_log10stdev") || key.endsWith("_gamma")) {
+                value.assign(Networks.randn(type, key.hashCode(), value.shape()).muli(0.2).addi(key.endsWith("_gamma") ? 1 : 0));
+            }
+        });
+        return net;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void outputEqualsDl4jInDouble(Case c) {
+        MultiLayerNetwork net = c.network().apply(DataType.DOUBLE);
+        INDArray x = c.input().apply(DataType.DOUBLE);
+        Checks.assertClose(net.output(x), MutableNetwork.of(net).output(x), 1e-10, c.name());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void outputEqualsDl4jInFloat(Case c) {
+        MultiLayerNetwork net = c.network().apply(DataType.FLOAT);
+        INDArray x = c.input().apply(DataType.FLOAT);
+        Checks.assertClose(net.output(x), MutableNetwork.of(net).output(x), 1e-5, c.name());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void scoreAndGradientsEqualDl4j(Case c) {
+        MultiLayerNetwork net = c.network().apply(DataType.DOUBLE);
+        INDArray x = c.input().apply(DataType.DOUBLE);
+        INDArray y = c.labels().apply(DataType.DOUBLE);
+        MutableNetwork m = MutableNetwork.of(net);
+        if (!c.dl4jTrainsLikeItInfers()) {
+            // DL4J's training pass applies dropout / batch statistics: only the score at inference can be compared.
+            net.setInput(x);
+            net.setLabels(y);
+            assertEquals(net.score(new org.nd4j.linalg.dataset.DataSet(x, y), false), m.score(x, y), 1e-10, c.name());
+            return;
+        }
+        net.setInput(x);
+        net.setLabels(y);
+        net.computeGradientAndScore();
+        Gradient expected = net.gradient();
+        assertEquals(net.score(), m.score(x, y), 1e-10 * Math.max(1, Math.abs(net.score())), "score");
+        Map<String, INDArray> actual = Checks.quietly(() -> m.gradients(x, y));
+        int compared = 0;
+        for (Map.Entry<String, INDArray> e : expected.gradientForVariable().entrySet()) {
+            if (c.name().startsWith("frozen") && isFrozen(m, e.getKey())) {
+                continue;   // DL4J reports zeros for frozen parameters; the graph's gradient is the true one
+            }
+            INDArray g = actual.get(e.getKey());
+            assertNotNull(g, "no gradient for " + e.getKey());
+            // DL4J reports gradients summed over the minibatch (its updater divides them by the minibatch size);
+            // the graph's are the gradients of the score itself.
+            Checks.assertRelativelyClose(e.getValue().div(x.size(0)), g, 1e-4, c.name() + " gradient " + e.getKey());
+            compared++;
+        }
+        assertFalse(compared == 0, "no gradient compared");
+    }
+
+    private static boolean isFrozen(MutableNetwork m, String key) {
+        return m.param(key).initial().getVariableType() == org.nd4j.autodiff.samediff.VariableType.CONSTANT;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void gradientsMatchFiniteDifferencesAfterFeedingAParameterFromUpstream(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().apply(DataType.DOUBLE));
+        SameDiff sd = m.graph().sameDiff();
+        MutableParameter p = m.param(m.parameterKeys().get(0));
+        SDVariable upstream = sd.var("upstream", Networks.randn(DataType.DOUBLE, 99, p.shape()).muli(0.5));
+        p.set(sd.math().tanh(upstream).mul(0.8));
+
+        Map<String, INDArray> feed = new HashMap<>();
+        feed.put(m.inputName(), c.input().apply(DataType.DOUBLE));
+        feed.put(m.labelName(), c.labels().apply(DataType.DOUBLE));
+        // The data become constants: GradCheckUtil would also check gradients with respect to the placeholders,
+        // which ND4J 1.0.0-M2.1 does not propagate through scalar ops (and indices have none).
+        for (Map.Entry<String, INDArray> e : feed.entrySet()) {
+            sd.getVariable(e.getKey()).setArray(e.getValue());
+            sd.convertToConstant(sd.getVariable(e.getKey()));
+        }
+        Checks.assertGradientsMatchFiniteDifferences(sd, Map.of());
+    }
+}
