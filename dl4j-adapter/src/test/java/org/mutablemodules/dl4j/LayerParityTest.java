@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -19,12 +20,16 @@ import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -178,7 +183,57 @@ class LayerParityTest {
                         new FrozenLayerWithBackprop(new DenseLayer.Builder().nIn(5).nOut(5).activation(Activation.TANH).build()),
                         output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
                 type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), true, false));
+        cases.addAll(recurrentCases());
         return cases.stream();
+    }
+
+    private static final int T = 4;
+
+    private static LSTM.Builder lstm(int nOut) {
+        return new LSTM.Builder().nOut(nOut).activation(Activation.TANH);
+    }
+
+    private static RnnOutputLayer.Builder rnnOutput(int nOut) {
+        return new RnnOutputLayer.Builder(LossFunction.MCXENT).activation(Activation.SOFTMAX).nOut(nOut);
+    }
+
+    static List<Case> recurrentCases() {
+        List<Case> cases = new ArrayList<>();
+        cases.add(new Case("LSTM, RNN output layer (softmax MCXENT)",
+                type -> Networks.network(type, InputType.recurrent(3), lstm(5).build(), rnnOutput(3).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 3, T), true, false));
+        cases.add(new Case("two LSTMs (softsign, hard sigmoid gates), RNN output MSE",
+                type -> Networks.network(type, InputType.recurrent(3),
+                        lstm(4).activation(Activation.SOFTSIGN).gateActivationFunction(Activation.HARDSIGMOID).build(),
+                        lstm(3).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false));
+        cases.add(new Case("LSTM in NWC format",
+                type -> Networks.network(type, InputType.recurrent(3, RNNFormat.NWC), lstm(4).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)
+                                .dataFormat(RNNFormat.NWC).build()),
+                type -> Networks.randn(type, 1, N, T, 3), type -> Networks.randn(type, 2, N, T, 2), true, false));
+        cases.add(new Case("LSTM, dense per time step (RNN/FF pre-processors), RNN output",
+                type -> Networks.network(type, InputType.recurrent(3), lstm(4).build(),
+                        new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(),
+                        rnnOutput(3).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 3, T), true, false));
+        cases.add(new Case("last time step of an LSTM, dense output",
+                type -> Networks.network(type, InputType.recurrent(3), new LastTimeStep(lstm(4).build()),
+                        output(LossFunction.MCXENT, Activation.SOFTMAX, 3).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHot(type, 2, N, 3), true, false));
+        for (Bidirectional.Mode mode : Bidirectional.Mode.values()) {
+            cases.add(new Case("bidirectional LSTM, mode " + mode,
+                    type -> Networks.network(type, InputType.recurrent(3), new Bidirectional(mode, lstm(4).build()),
+                            rnnOutput(2).build()),
+                    type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 2, T), true, false));
+        }
+        cases.add(new Case("last time step of a bidirectional LSTM (wrapper in a wrapper)",
+                type -> Networks.network(type, InputType.recurrent(3),
+                        new LastTimeStep(new Bidirectional(Bidirectional.Mode.CONCAT, lstm(3).build())),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2), true, false));
+        return cases;
     }
 
     /** Running statistics other than DL4J's initial 0 and 1, so that using them wrongly shows. */

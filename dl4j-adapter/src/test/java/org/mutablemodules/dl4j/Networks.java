@@ -56,6 +56,18 @@ final class Networks {
         return out;
     }
 
+    /** One-hot time series [n, classes, steps]: one class per example and time step. */
+    static INDArray oneHotSeries(DataType type, long seed, long n, long classes, long steps) {
+        java.util.Random r = new java.util.Random(seed);
+        INDArray out = Nd4j.zeros(type, n, classes, steps);
+        for (int i = 0; i < n; i++) {
+            for (int t = 0; t < steps; t++) {
+                out.putScalar(new long[] {i, r.nextInt((int) classes), t}, 1.0);
+            }
+        }
+        return out;
+    }
+
     /** Values in (0, 1), for binary cross-entropy labels. */
     static INDArray probabilities(DataType type, long seed, long... shape) {
         Nd4j.getRandom().setSeed(seed);

@@ -118,10 +118,11 @@ final class ConversionContext {
 
     /** An exception naming this layer, what is not supported and what is. */
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
+        String name = outerLayer.getLayerName();
+        boolean named = name != null && !name.equals("layer" + layerIndex);     // DL4J's default names add nothing
         return new UnsupportedLayerException(String.format(java.util.Locale.ROOT,
                 "Layer %d (%s%s) uses %s, which cannot be converted. Supported: %s.",
-                layerIndex, outerLayer.getClass().getSimpleName(),
-                outerLayer.getLayerName() == null ? "" : " \"" + outerLayer.getLayerName() + "\"",
+                layerIndex, outerLayer.getClass().getSimpleName(), named ? " \"" + name + "\"" : "",
                 what, String.join(", ", supported)));
     }
 }

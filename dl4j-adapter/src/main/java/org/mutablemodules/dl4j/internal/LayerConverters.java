@@ -14,12 +14,16 @@ import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 
 /** The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass). */
 final class LayerConverters {
@@ -39,6 +43,10 @@ final class LayerConverters {
         register(GlobalPoolingLayer.class, NormalizationAndPoolingConverters.GLOBAL_POOLING);
         register(EmbeddingLayer.class, EmbeddingConverters.EMBEDDING);
         register(EmbeddingSequenceLayer.class, EmbeddingConverters.EMBEDDING_SEQUENCE);
+        register(LSTM.class, RecurrentConverters.LSTM_LAYER);
+        register(RnnOutputLayer.class, RecurrentConverters.RNN_OUTPUT);
+        register(LastTimeStep.class, RecurrentConverters.LAST_TIME_STEP);
+        register(Bidirectional.class, RecurrentConverters.BIDIRECTIONAL);
         register(FrozenLayer.class, WrapperConverters.FROZEN);
         register(FrozenLayerWithBackprop.class, WrapperConverters.FROZEN_WITH_BACKPROP);
     }

@@ -4,14 +4,18 @@ import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
@@ -94,6 +98,16 @@ public final class NetworkConverter {
         }
         if (pre instanceof FeedForwardToRnnPreProcessor) {
             return new long[] {-1, nIn};
+        }
+        if (inner instanceof BaseRecurrentLayer || inner instanceof RnnOutputLayer || inner instanceof Bidirectional) {
+            RNNFormat format = inner instanceof BaseRecurrentLayer ? ((BaseRecurrentLayer) inner).getRnnDataFormat()
+                    : inner instanceof RnnOutputLayer ? ((RnnOutputLayer) inner).getRnnDataFormat() : RNNFormat.NCW;
+            if (inner instanceof Bidirectional) {
+                Layer fwd = unwrap(((Bidirectional) inner).getFwd());
+                nIn = ((FeedForwardLayer) fwd).getNIn();
+                format = fwd instanceof BaseRecurrentLayer ? ((BaseRecurrentLayer) fwd).getRnnDataFormat() : format;
+            }
+            return format == RNNFormat.NWC ? new long[] {-1, -1, nIn} : new long[] {-1, nIn, -1};
         }
         if (inner instanceof EmbeddingSequenceLayer) {
             return new long[] {-1, -1};

@@ -1,0 +1,161 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.List;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationHardSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
+import org.nd4j.linalg.activations.impl.ActivationSoftSign;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMActivations;
+import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDataFormat;
+import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDirectionMode;
+import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMLayerConfig;
+import org.nd4j.linalg.api.ops.impl.layers.recurrent.weights.LSTMLayerWeights;
+
+/**
+ * Converters of DL4J's recurrent layers and recurrent wrappers. Time series are [N, n, T] (NCW) inside the graph;
+ * layers configured for NWC ([N, T, n]) are permuted on the way in and out.
+ */
+final class RecurrentConverters {
+
+    private static final List<String> LSTM_ACTIVATIONS = List.of("tanh", "sigmoid", "hardsigmoid", "relu (default)",
+            "softsign", "softplus");
+
+    private RecurrentConverters() {
+    }
+
+    /**
+     * LSTM, through libnd4j's lstmLayer op (whose gradient passes the finite-difference check and which takes any
+     * sequence length). DL4J stores the four gate blocks of W [nIn, 4n], RW [n, 4n] and b [1, 4n] in the order
+     * (cell input, forget, output, input gate); lstmLayer wants (input gate, forget, cell input, output), so the
+     * blocks are cut with slice and concatenated in that order, which keeps the gradients flowing to DL4J's layout.
+     */
+    static final LayerConverter<LSTM> LSTM_LAYER = (ctx, layer, input) -> {
+        ctx.requireNoWeightNoise(layer);
+        SameDiff sd = ctx.sd();
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        long n = layer.getNOut();
+        LSTMLayerWeights weights = LSTMLayerWeights.builder()
+                .weights(reorderGates(ctx, ctx.param("W"), layer.getNIn(), n))
+                .rWeights(reorderGates(ctx, ctx.param("RW"), n, n))
+                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
+                .build();
+        LSTMLayerConfig config = LSTMLayerConfig.builder()
+                .lstmdataformat(nwc ? LSTMDataFormat.NTS : LSTMDataFormat.NST)
+                .directionMode(LSTMDirectionMode.FWD)
+                .gateAct(lstmActivation(ctx, layer.getGateActivationFn()))
+                .cellAct(lstmActivation(ctx, layer.getActivationFn()))
+                .outAct(lstmActivation(ctx, layer.getActivationFn()))
+                .retFullSequence(true).retLastH(false).retLastC(false)
+                .build();
+        SDVariable out = sd.rnn().lstmLayer(input.value(), weights, config)[0];
+        return new Activations(out, 3);
+    };
+
+    /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */
+    static final LayerConverter<RnnOutputLayer> RNN_OUTPUT = (ctx, layer, input) -> {
+        ctx.requireNoWeightNoise(layer);
+        SameDiff sd = ctx.sd();
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        SDVariable x = nwc ? input.value() : sd.permute(input.value(), 0, 2, 1);          // [N, T, nIn]
+        SDVariable rows = x.reshape(-1, layer.getNIn());
+        SDVariable z = FeedForwardConverters.affine(ctx, rows, layer.hasBias());
+        SDVariable activated = ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1);
+        SDVariable ntc = sd.reshape(activated, sd.concat(0, ctx.dimension(x, 0), ctx.longVector(-1),
+                ctx.longVector(layer.getNOut())));
+        SDVariable out = nwc ? ntc : sd.permute(ntc, 0, 2, 1);
+        SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
+                : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
+        SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
+        SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst, 3), labels);
+        return new Activations(out, 3);
+    };
+
+    /** LastTimeStep: the wrapped recurrent layer's output at the last time step, [N, n]. */
+    static final LayerConverter<LastTimeStep> LAST_TIME_STEP = (ctx, layer, input) -> {
+        Activations inner = LayerConverters.convert(ctx.wrapped("", false), layer.getUnderlying(), input);
+        boolean nwc = rnnFormat(layer.getUnderlying()) == RNNFormat.NWC;
+        SDVariable last = nwc
+                ? inner.value().get(SDIndex.all(), SDIndex.point(-1), SDIndex.all())
+                : inner.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1));
+        return new Activations(last, 2);
+    };
+
+    /**
+     * Bidirectional, in each of DL4J's modes: the forward layer reads the sequence, the backward layer reads it
+     * reversed and its output is reversed back; the two are concatenated along the features, added, multiplied or
+     * averaged. Parameters keep DL4J's prefixed keys ({@code fW}, {@code bRW}, ...).
+     */
+    static final LayerConverter<Bidirectional> BIDIRECTIONAL = (ctx, layer, input) -> {
+        SameDiff sd = ctx.sd();
+        int timeAxis = rnnFormat(layer.getFwd()) == RNNFormat.NWC ? 1 : 2;
+        int featureAxis = timeAxis == 1 ? 2 : 1;
+        Activations forward = LayerConverters.convert(ctx.wrapped("f", false), layer.getFwd(), input);
+        Activations reversedInput = input.with(sd.reverse(input.value(), timeAxis));
+        Activations backward = LayerConverters.convert(ctx.wrapped("b", false), layer.getBwd(), reversedInput);
+        SDVariable f = forward.value();
+        SDVariable b = backward.rank() == 3 ? sd.reverse(backward.value(), timeAxis) : backward.value();
+        int axis = forward.rank() == 3 ? featureAxis : 1;
+        switch (layer.getMode()) {
+            case CONCAT:
+                return forward.with(sd.concat(axis, f, b));
+            case ADD:
+                return forward.with(f.add(b));
+            case MUL:
+                return forward.with(f.mul(b));
+            case AVERAGE:
+                return forward.with(f.add(b).mul(0.5));
+            default:
+                throw ctx.unsupported("Bidirectional mode " + layer.getMode(), List.of("CONCAT", "ADD", "MUL", "AVERAGE"));
+        }
+    };
+
+    private static RNNFormat rnnFormat(org.deeplearning4j.nn.conf.layers.Layer layer) {
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) {
+            return ((org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) layer).getRnnDataFormat();
+        }
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) {
+            return rnnFormat(((org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) layer).getUnderlying());
+        }
+        return RNNFormat.NCW;
+    }
+
+    /** Columns [a | f | o | i] (DL4J) to [i | f | a | o] (libnd4j's lstmLayer), each block n wide. */
+    private static SDVariable reorderGates(ConversionContext ctx, SDVariable m, long rows, long n) {
+        SameDiff sd = ctx.sd();
+        SDVariable[] blocks = new SDVariable[4];
+        for (int k = 0; k < 4; k++) {
+            blocks[k] = sd.slice(m, new int[] {0, (int) (k * n)}, (int) rows, (int) n);
+        }
+        return sd.concat(1, blocks[3], blocks[1], blocks[0], blocks[2]);
+    }
+
+    private static LSTMActivations lstmActivation(ConversionContext ctx, IActivation fn) {
+        if (fn instanceof ActivationTanH) {
+            return LSTMActivations.TANH;
+        } else if (fn instanceof ActivationSigmoid) {
+            return LSTMActivations.SIGMOID;
+        } else if (fn instanceof ActivationHardSigmoid) {
+            return LSTMActivations.HARD_SIGMOID;
+        } else if (fn instanceof ActivationSoftSign) {
+            return LSTMActivations.SOFTSIGN;
+        } else if (fn instanceof ActivationSoftPlus) {
+            return LSTMActivations.SOFTPLUS;
+        } else if (fn instanceof ActivationReLU && ((ActivationReLU) fn).getMax() == null
+                && ((ActivationReLU) fn).getThreshold() == null && ((ActivationReLU) fn).getNegativeSlope() == null) {
+            return LSTMActivations.RELU;
+        }
+        throw ctx.unsupported("LSTM activation " + fn, LSTM_ACTIVATIONS);
+    }
+}
