@@ -60,12 +60,35 @@ public final class MutableNetwork {
      *                                   the layer index, its class and what is supported
      */
     public static MutableNetwork of(MultiLayerNetwork net) {
+        return convert(net, -1);
+    }
+
+    /**
+     * Converts {@code net} for inputs of a fixed number of time steps. Needed for networks with {@code SimpleRnn}
+     * layers, which the graph unrolls (SameDiff's loops have no gradient in ND4J 1.0.0-M2.1); other recurrent layers
+     * take any length. The input placeholder then requires exactly {@code sequenceLength} steps.
+     *
+     * @param net            an initialised network
+     * @param sequenceLength the number of time steps of every input, at least 1
+     * @return the converted network
+     * @throws IllegalArgumentException  if {@code sequenceLength} is not positive
+     * @throws IllegalStateException     if {@code net} was not initialised
+     * @throws UnsupportedLayerException if a layer, or an option of a layer, cannot be converted
+     */
+    public static MutableNetwork of(MultiLayerNetwork net, int sequenceLength) {
+        if (sequenceLength < 1) {
+            throw new IllegalArgumentException("sequenceLength must be at least 1, got " + sequenceLength + ".");
+        }
+        return convert(net, sequenceLength);
+    }
+
+    private static MutableNetwork convert(MultiLayerNetwork net, int sequenceLength) {
         Objects.requireNonNull(net, "net");
         if (net.getLayers() == null || net.getLayers().length == 0 || net.params() == null) {
             throw new IllegalStateException("The network has not been initialised: call net.init() before "
                     + "MutableNetwork.of(net).");
         }
-        ConvertedNetwork converted = NetworkConverter.convert(net);
+        ConvertedNetwork converted = NetworkConverter.convert(net, sequenceLength);
         SameDiff sd = converted.sameDiff();
         MutableGraph graph = MutableGraph.of(sd, converted.parameterVariables().values().toArray(new String[0]));
         for (String key : converted.frozenKeys()) {

@@ -30,6 +30,7 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -228,6 +229,16 @@ class LayerParityTest {
                             rnnOutput(2).build()),
                     type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 2, T), true, false));
         }
+        cases.add(new Case("simple RNN (tanh), RNN output (unrolled over 4 steps)",
+                type -> Networks.network(type, InputType.recurrent(3),
+                        new SimpleRnn.Builder().nOut(4).activation(Activation.TANH).build(), rnnOutput(3).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 3, T), true, false, T));
+        cases.add(new Case("bidirectional simple RNN (relu, ADD) under last time step, NWC",
+                type -> Networks.network(type, InputType.recurrent(3, RNNFormat.NWC),
+                        new LastTimeStep(new Bidirectional(Bidirectional.Mode.ADD,
+                                new SimpleRnn.Builder().nOut(4).activation(Activation.RELU).dataFormat(RNNFormat.NWC).build())),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, T, 3), type -> Networks.randn(type, 2, N, 2), true, false, T));
         cases.add(new Case("last time step of a bidirectional LSTM (wrapper in a wrapper)",
                 type -> Networks.network(type, InputType.recurrent(3),
                         new LastTimeStep(new Bidirectional(Bidirectional.Mode.CONCAT, lstm(3).build())),
@@ -256,7 +267,7 @@ class LayerParityTest {
     void outputEqualsDl4jInDouble(Case c) {
         MultiLayerNetwork net = c.network().apply(DataType.DOUBLE);
         INDArray x = c.input().apply(DataType.DOUBLE);
-        Checks.assertClose(net.output(x), MutableNetwork.of(net).output(x), 1e-10, c.name());
+        Checks.assertClose(net.output(x), c.convert(net).output(x), 1e-10, c.name());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -264,7 +275,7 @@ class LayerParityTest {
     void outputEqualsDl4jInFloat(Case c) {
         MultiLayerNetwork net = c.network().apply(DataType.FLOAT);
         INDArray x = c.input().apply(DataType.FLOAT);
-        Checks.assertClose(net.output(x), MutableNetwork.of(net).output(x), 1e-5, c.name());
+        Checks.assertClose(net.output(x), c.convert(net).output(x), 1e-5, c.name());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -273,7 +284,7 @@ class LayerParityTest {
         MultiLayerNetwork net = c.network().apply(DataType.DOUBLE);
         INDArray x = c.input().apply(DataType.DOUBLE);
         INDArray y = c.labels().apply(DataType.DOUBLE);
-        MutableNetwork m = MutableNetwork.of(net);
+        MutableNetwork m = c.convert(net);
         if (!c.dl4jTrainsLikeItInfers()) {
             // DL4J's training pass applies dropout / batch statistics: only the score at inference can be compared.
             net.setInput(x);
@@ -309,7 +320,7 @@ class LayerParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void gradientsMatchFiniteDifferencesAfterFeedingAParameterFromUpstream(Case c) {
-        MutableNetwork m = MutableNetwork.of(c.network().apply(DataType.DOUBLE));
+        MutableNetwork m = c.convert(c.network().apply(DataType.DOUBLE));
         SameDiff sd = m.graph().sameDiff();
         MutableParameter p = m.param(m.parameterKeys().get(0));
         SDVariable upstream = sd.var("upstream", Networks.randn(DataType.DOUBLE, 99, p.shape()).muli(0.5));

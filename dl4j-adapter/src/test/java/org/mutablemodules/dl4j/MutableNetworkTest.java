@@ -175,6 +175,20 @@ class MutableNetworkTest {
     }
 
     @Test
+    void aSimpleRnnNeedsTheSequenceLength() {
+        MultiLayerNetwork net = Networks.network(DataType.FLOAT, InputType.recurrent(3),
+                new org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn.Builder().nOut(4).build(),
+                new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(LossFunction.MSE)
+                        .activation(Activation.IDENTITY).nOut(2).build());
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(net));
+        assertTrue(e.getMessage().contains("Layer 0 (SimpleRnn)")
+                && e.getMessage().contains("MutableNetwork.of(net, sequenceLength)"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MutableNetwork.of(net, 0));
+        INDArray x = Networks.randn(DataType.FLOAT, 1, 2, 3, 6);
+        Checks.assertClose(net.output(x), MutableNetwork.of(net, 6).output(x), 1e-5, "unrolled over 6 steps");
+    }
+
+    @Test
     void anUnknownKeyListsTheKnownOnes() {
         MutableNetwork m = MutableNetwork.of(mlp(DataType.FLOAT));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.param(0, "RW"));

@@ -86,7 +86,19 @@ final class Networks {
 
     /** A description of one test network: how to build it and its data. */
     record Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
-                Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput) {
+                Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
+                int sequenceLength) {
+
+        Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
+             Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput) {
+            this(name, network, input, labels, dl4jTrainsLikeItInfers, integerInput, -1);
+        }
+
+        /** Converts the network as this case requires. */
+        MutableNetwork convert(MultiLayerNetwork net) {
+            return sequenceLength > 0 ? MutableNetwork.of(net, sequenceLength) : MutableNetwork.of(net);
+        }
+
         @Override
         public String toString() {
             return name;

@@ -46,6 +46,11 @@ final class ConversionContext {
         return conversion.input;
     }
 
+    /** The number of time steps declared at conversion, or -1. */
+    int sequenceLength() {
+        return conversion.sequenceLength;
+    }
+
     int layerIndex() {
         return layerIndex;
     }

@@ -24,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 
 /** The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass). */
 final class LayerConverters {
@@ -44,6 +45,7 @@ final class LayerConverters {
         register(EmbeddingLayer.class, EmbeddingConverters.EMBEDDING);
         register(EmbeddingSequenceLayer.class, EmbeddingConverters.EMBEDDING_SEQUENCE);
         register(LSTM.class, RecurrentConverters.LSTM_LAYER);
+        register(SimpleRnn.class, RecurrentConverters.SIMPLE_RNN);
         register(RnnOutputLayer.class, RecurrentConverters.RNN_OUTPUT);
         register(LastTimeStep.class, RecurrentConverters.LAST_TIME_STEP);
         register(Bidirectional.class, RecurrentConverters.BIDIRECTIONAL);

@@ -18,14 +18,16 @@ final class NetworkConversion {
 
     final SameDiff sd = SameDiff.create();
     final DataType dataType;
+    final int sequenceLength;
     SDVariable input;
     final Map<String, String> parameterVariables = new LinkedHashMap<>();
     final Set<String> frozenKeys = new LinkedHashSet<>();
     String labelName;
     String lossName;
 
-    NetworkConversion(DataType dataType) {
+    NetworkConversion(DataType dataType, int sequenceLength) {
         this.dataType = dataType;
+        this.sequenceLength = sequenceLength;
     }
 
     void recordParameter(String networkKey, String variable, boolean frozen) {

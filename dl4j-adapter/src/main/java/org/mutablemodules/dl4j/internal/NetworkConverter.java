@@ -42,15 +42,19 @@ public final class NetworkConverter {
     /**
      * Converts {@code net}, reading (copying) its parameters; {@code net} is not modified.
      *
+     * @param sequenceLength the number of time steps of the input, for layers the graph unrolls; -1 if unknown
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option cannot be converted
      */
-    public static ConvertedNetwork convert(MultiLayerNetwork net) {
+    public static ConvertedNetwork convert(MultiLayerNetwork net, int sequenceLength) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        NetworkConversion c = new NetworkConversion(conf.getDataType());
+        NetworkConversion c = new NetworkConversion(conf.getDataType(), sequenceLength);
         int layers = conf.getConfs().size();
         Layer first = conf.getConf(0).getLayer();
         InputPreProcessor firstPre = conf.getInputPreProcess(0);
         long[] inputShape = inputShape(first, firstPre);
+        if (sequenceLength > 0 && inputShape.length == 3) {
+            inputShape[inputShape[1] == -1 ? 1 : 2] = sequenceLength;
+        }
         c.input = c.sd.placeHolder(NetworkConversion.INPUT, c.dataType, inputShape);
         Activations a = new Activations(c.input, inputShape.length);
         for (int i = 0; i < layers; i++) {

@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -60,6 +61,43 @@ final class RecurrentConverters {
                 .build();
         SDVariable out = sd.rnn().lstmLayer(input.value(), weights, config)[0];
         return new Activations(out, 3);
+    };
+
+    /**
+     * SimpleRnn: {@code h_t = act(x_t W + h_(t-1) RW + b)}, {@code h_(-1) = 0}, unrolled over the sequence length
+     * declared at conversion. SameDiff's loops have no gradient in 1.0.0-M2.1 and libnd4j has no plain-RNN op that
+     * takes an arbitrary activation, so the graph needs a fixed number of time steps.
+     */
+    static final LayerConverter<SimpleRnn> SIMPLE_RNN = (ctx, layer, input) -> {
+        ctx.requireNoWeightNoise(layer);
+        if (layer.hasLayerNorm()) {
+            throw ctx.unsupported("layer normalisation (hasLayerNorm)", List.of("SimpleRnn without layer norm"));
+        }
+        int steps = ctx.sequenceLength();
+        if (steps <= 0) {
+            throw ctx.unsupported("an unrolled time loop, which needs the sequence length",
+                    List.of("MutableNetwork.of(net, sequenceLength) for networks with SimpleRnn layers"));
+        }
+        SameDiff sd = ctx.sd();
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        SDVariable x = nwc ? sd.permute(input.value(), 0, 2, 1) : input.value();           // [N, nIn, T]
+        SDVariable w = ctx.param("W");
+        SDVariable rw = ctx.param("RW");
+        SDVariable b = ctx.param("b");
+        // sd.split (equal parts) has a correct gradient, unlike strided_slice and splitV.
+        SDVariable[] inputs = steps == 1 ? new SDVariable[] {x} : sd.split(x, steps, 2);
+        SDVariable[] outputs = new SDVariable[steps];
+        SDVariable previous = null;
+        for (int t = 0; t < steps; t++) {
+            SDVariable z = inputs[t].reshape(-1, layer.getNIn()).mmul(w).add(b);
+            if (previous != null) {
+                z = z.add(previous.mmul(rw));
+            }
+            previous = ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1);
+            outputs[t] = previous.reshape(-1, layer.getNOut(), 1);
+        }
+        SDVariable out = steps == 1 ? outputs[0] : sd.concat(2, outputs);
+        return new Activations(nwc ? sd.permute(out, 0, 2, 1) : out, 3);
     };
 
     /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */
@@ -124,6 +162,9 @@ final class RecurrentConverters {
     private static RNNFormat rnnFormat(org.deeplearning4j.nn.conf.layers.Layer layer) {
         if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) {
             return ((org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) layer).getRnnDataFormat();
+        }
+        if (layer instanceof Bidirectional) {
+            return rnnFormat(((Bidirectional) layer).getFwd());
         }
         if (layer instanceof org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) {
             return rnnFormat(((org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) layer).getUnderlying());
