@@ -138,6 +138,12 @@ class LayerParityTest {
                                 .convolutionMode(ConvolutionMode.Same).build(),
                         output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
                 type -> Networks.randn(type, 1, N, 1, 6, 6), type -> Networks.randn(type, 2, N, 2), true, false));
+        cases.add(new Case("p-norm subsampling with padding",
+                type -> Networks.network(type, InputType.convolutional(5, 5, 2),
+                        new SubsamplingLayer.Builder(PoolingType.PNORM).pnorm(2).kernelSize(2, 2).stride(2, 2)
+                                .padding(1, 1).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
+                type -> Networks.randn(type, 1, N, 2, 5, 5), type -> Networks.randn(type, 2, N, 2), true, false));
         for (PoolingType pooling : new PoolingType[] {PoolingType.MAX, PoolingType.AVG, PoolingType.SUM, PoolingType.PNORM}) {
             cases.add(new Case("conv, global " + pooling + " pooling",
                     type -> Networks.network(type, InputType.convolutional(5, 5, 2),

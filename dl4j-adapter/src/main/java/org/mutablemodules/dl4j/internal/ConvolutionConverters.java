@@ -73,8 +73,16 @@ final class ConvolutionConverters {
                 // Divides by the number of elements inside the input (libnd4j's extra argument 0, which is also
                 // exact without padding); this op's backprop passes the finite-difference check.
                 return input.with(sd.cnn().avgPooling2d(input.value(), config.extra(0).build()));
+            case PNORM:
+                // (sum over the window of |x|^p)^(1/p), padding contributing zeros: libnd4j's pnormpool2d forward,
+                // built from the window average (times its size) whose gradient is right.
+                double p = layer.getPnorm();
+                int window = layer.getKernelSize()[0] * layer.getKernelSize()[1];
+                SDVariable powered = sd.math().pow(sd.math().abs(input.value()), p);
+                SDVariable sum = averageIncludingPadding(ctx, layer, powered).mul(window);
+                return input.with(sd.math().pow(sum, 1.0 / p));
             default:
-                throw ctx.unsupported("pooling type " + layer.getPoolingType(), List.of("MAX", "AVG"));
+                throw ctx.unsupported("pooling type " + layer.getPoolingType(), List.of("MAX", "AVG", "PNORM"));
         }
     };
 
