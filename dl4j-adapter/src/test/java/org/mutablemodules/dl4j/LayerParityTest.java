@@ -270,18 +270,13 @@ class LayerParityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void outputEqualsDl4jInDouble(Case c) {
-        MultiLayerNetwork net = c.network().apply(DataType.DOUBLE);
-        INDArray x = c.input().apply(DataType.DOUBLE);
-        Checks.assertClose(net.output(x), c.convert(net).output(x), 1e-10, c.name());
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void outputEqualsDl4jInFloat(Case c) {
-        MultiLayerNetwork net = c.network().apply(DataType.FLOAT);
-        INDArray x = c.input().apply(DataType.FLOAT);
-        Checks.assertClose(net.output(x), c.convert(net).output(x), 1e-5, c.name());
+    void outputEqualsDl4j(Case c) {
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            MultiLayerNetwork net = c.network().apply(type);
+            INDArray x = c.input().apply(type);
+            Checks.assertClose(net.output(x), c.convert(net).output(x), type == DataType.DOUBLE ? 1e-10 : 1e-5,
+                    c.name() + " in " + type);
+        }
     }
 
     @ParameterizedTest(name = "{0}")

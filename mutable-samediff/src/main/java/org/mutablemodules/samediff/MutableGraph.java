@@ -29,9 +29,9 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
  *
  * <p>The transformation, for each parameter {@code W}: the trainable {@code VARIABLE} is renamed {@code W/init}
  * (keeping its array and updater state), a new {@code ARRAY} variable named {@code W} is created as the output of an
- * op that passes {@code W/init} through ({@code W/init + 0}), and every op that read the parameter now reads that variable. The graph is
- * still a plain SameDiff graph: it runs, trains, saves and loads as before, and until a parameter is mutated its
- * outputs and gradients are unchanged. {@link MutableParameter} describes the mutations.
+ * op that passes {@code W/init} through ({@code W/init + 0}), and every op that read the parameter now reads that
+ * variable. The graph is still a plain SameDiff graph: it runs, trains, saves and loads as before, and until a
+ * parameter is mutated its outputs and gradients are unchanged. {@link MutableParameter} describes the mutations.
  *
  * <p>{@code of} is idempotent: on a graph already converted it returns the same view, converting only parameters not
  * yet mutable. It also recognises parameters of a converted graph that was saved and loaded again (their histories

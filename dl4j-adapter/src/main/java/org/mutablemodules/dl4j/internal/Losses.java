@@ -10,7 +10,6 @@ import org.nd4j.linalg.lossfunctions.impl.LossL2;
 import org.nd4j.linalg.lossfunctions.impl.LossMAE;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
-import org.nd4j.linalg.lossfunctions.impl.LossNegativeLogLikelihood;
 
 /**
  * DL4J loss functions as SameDiff expressions, with DL4J's score: the per-example loss summed over the output
@@ -69,9 +68,5 @@ final class Losses {
             return ((LossBinaryXENT) fn).getWeights() != null;
         }
         return false;
-    }
-
-    static boolean isNegativeLogLikelihood(ILossFunction fn) {
-        return fn instanceof LossNegativeLogLikelihood;
     }
 }

@@ -60,12 +60,15 @@ public final class NetworkConverter {
         for (int i = 0; i < layers; i++) {
             Layer layer = conf.getConf(i).getLayer();
             ConversionContext ctx = new ConversionContext(c, i, layer, net.getLayer(i).paramTable(), "", false);
-            try (NameScope scope = c.sd.withNameScope("layer" + i)) {
+            NameScope scope = c.sd.withNameScope("layer" + i);
+            try {
                 InputPreProcessor pre = conf.getInputPreProcess(i);
                 if (pre != null) {
                     a = Preprocessors.apply(ctx, pre, a);
                 }
                 a = LayerConverters.convert(ctx, layer, a);
+            } finally {
+                scope.close();
             }
         }
         SDVariable out = a.value();
