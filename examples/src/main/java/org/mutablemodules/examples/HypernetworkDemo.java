@@ -3,6 +3,7 @@ package org.mutablemodules.examples;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
+import org.mutablemodules.samediff.BackendCheck;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -20,7 +21,7 @@ import org.nd4j.linalg.learning.config.Adam;
  * descriptor (amplitude, phase) to every weight of {@code net2} at once. Only {@code net1} is trained: the loss of
  * {@code net2} on sine waves {@code y = a sin(x + p)} flows back through the hot-swapped parameters.
  *
- * <p>Run with {@code --steps N} to train longer (default 1500).
+ * <p>Run with {@code --steps N} to train longer (default 1500); {@code --require-cuda} refuses to run on the CPU.
  */
 public final class HypernetworkDemo {
 
@@ -44,8 +45,11 @@ public final class HypernetworkDemo {
         for (int i = 0; i < args.length; i++) {
             if ("--steps".equals(args[i]) && i + 1 < args.length) {
                 steps = Integer.parseInt(args[++i]);
+            } else if ("--require-cuda".equals(args[i])) {
+                BackendInfo.requireCuda();
             } else {
-                throw new IllegalArgumentException("Unknown argument \"" + args[i] + "\"; usage: [--steps N]");
+                throw new IllegalArgumentException("Unknown argument \"" + args[i]
+                        + "\"; usage: [--steps N] [--require-cuda]");
             }
         }
         run(steps, System.out);
@@ -59,6 +63,7 @@ public final class HypernetworkDemo {
      * @return the losses measured
      */
     public static Result run(int steps, PrintStream out) {
+        out.println("ND4J: " + BackendCheck.describe());
         Nd4j.getRandom().setSeed(2024);
         SameDiff sd = SameDiff.create();
 

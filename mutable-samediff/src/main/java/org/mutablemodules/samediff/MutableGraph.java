@@ -55,9 +55,11 @@ public final class MutableGraph {
      *
      * @param sd the graph, edited in place
      * @return the mutable view of {@code sd}
+     * @throws IllegalStateException on the CUDA backend, if a GPU cannot run ND4J's CUDA code ({@link BackendCheck})
      */
     public static MutableGraph of(SameDiff sd) {
         Objects.requireNonNull(sd, "sd");
+        BackendCheck.checkOnce();
         GraphState state = GraphState.of(sd);
         recoverLoadedParameters(sd, state);
         List<String> names = new ArrayList<>();
@@ -83,6 +85,7 @@ public final class MutableGraph {
      */
     public static MutableGraph of(SameDiff sd, String... parameterNames) {
         Objects.requireNonNull(sd, "sd");
+        BackendCheck.checkOnce();
         Objects.requireNonNull(parameterNames, "parameterNames");
         if (parameterNames.length == 0) {
             throw new IllegalArgumentException(Messages.EMPTY_NAMES);
