@@ -98,6 +98,8 @@ class LayerParityTest {
                 dense(5, Activation.SOFTSIGN), dense(4, Activation.HARDTANH)));
         cases.add(ff("hardsigmoid, swish, relu6, NLL", 3, 3, LossFunction.NEGATIVELOGLIKELIHOOD, Activation.SOFTMAX,
                 dense(5, Activation.HARDSIGMOID), dense(5, Activation.SWISH), dense(4, Activation.RELU6)));
+        cases.add(ff("single output, MSE (a size-1 axis ND4J cannot reduce)", 3, 1, LossFunction.MSE, Activation.IDENTITY,
+                dense(4, Activation.TANH)));
         cases.add(ff("three dense layers, output without bias", 4, 2, LossFunction.MSE, Activation.IDENTITY,
                 dense(6, Activation.TANH), dense(5, Activation.TANH), dense(4, Activation.TANH)));
         cases.add(new Case("activation layer and loss layer", type -> Networks.network(type, InputType.feedForward(4),
@@ -215,6 +217,10 @@ class LayerParityTest {
                         lstm(3).build(),
                         new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build()),
                 type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false));
+        cases.add(new Case("LSTM, one output unit, one time step",
+                type -> Networks.network(type, InputType.recurrent(3), lstm(2).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(1).build()),
+                type -> Networks.randn(type, 1, N, 3, 1), type -> Networks.randn(type, 2, N, 1, 1), true, false));
         cases.add(new Case("LSTM in NWC format",
                 type -> Networks.network(type, InputType.recurrent(3, RNNFormat.NWC), lstm(4).build(),
                         new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)

@@ -6,21 +6,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/** The main job, shortened: it must learn, beat the fixed baseline on unseen tasks, and write its files. */
 class HypernetworkDemoTest {
 
     @Test
-    void trainingTheHypernetworkLowersNet2sLossAndGeneralisesToAnUnseenTask() {
+    void theHypernetworkBeatsTheFixedNetworkOnUnseenTasksAndItsBakedNetworkMatches(@TempDir Path dir)
+            throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
-        HypernetworkDemo.Result r = HypernetworkDemo.run(600,
-                new PrintStream(printed, true, StandardCharsets.UTF_8));
-
-        assertEquals(49, r.generatedWeights(), "1x16 + 16 + 16x1 + 1 weights of net2");
-        assertTrue(r.finalLoss() * 10 < r.initialLoss(), "loss must drop 10x in 600 steps: " + r);
-        assertTrue(r.unseenTaskLoss() < r.initialLoss() / 10, "unseen task must be fit too: " + r);
+        HypernetworkDemo.Result r = HypernetworkDemo.run(600, dir, new PrintStream(printed, true, StandardCharsets.UTF_8));
         String text = printed.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("history of net2/W1: slice(net1/weights, 0:16)"), text);
-        assertTrue(text.contains("x lower"), text);
+
+        assertEquals(40 + 40 + 1600 + 40 + 40 + 1, r.generatedWeights(), "all of the MLP's weights are generated");
+        assertTrue(r.hyperUnseen() < r.untrainedUnseen() / 2, "training must help on unseen tasks: " + r);
+        assertTrue(r.hyperUnseen() < r.baselineUnseen(), "the hypernetwork must beat the fixed network: " + r);
+        assertEquals(r.bakedTaskGraphMse(), r.bakedTaskSavedMse(), 1e-5, "the saved DL4J model reproduces the graph");
+        assertTrue(Files.size(r.chart()) > 1000 && Files.readAllBytes(r.chart())[1] == 'P', "a PNG chart");
+        assertTrue(Files.size(r.model()) > 1000, "a saved model");
+        assertTrue(text.contains("Training") && text.contains("600/600"), "progress bar: " + text);
+        assertTrue(text.contains("best fixed network (plain DL4J)"), text);
+        assertTrue(text.contains("slice(hyper/weights, 0:40)"), text);
     }
 }

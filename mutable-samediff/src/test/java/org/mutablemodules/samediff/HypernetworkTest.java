@@ -2,8 +2,8 @@ package org.mutablemodules.samediff;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.listeners.records.History;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -42,11 +42,12 @@ class HypernetworkTest {
         MultiDataSet data = new MultiDataSet(x, target);
         INDArray net2WeightBefore = sd.getVariable("W/init").getArr().dup();
 
-        History history = Fixtures.quietly(() -> sd.fit(new SingletonMultiDataSetIterator(data), 300));
-
-        float[] losses = history.lossCurve().meanLoss("loss");
-        double first = losses[0];
-        double last = losses[losses.length - 1];
+        // Measured with output(): in ND4J 1.0.0-M2.1 the History that fit returns reports every loss as 0.
+        Map<String, INDArray> feed = Map.of("x", x, "y", target);
+        double first = sd.output(feed, "loss").get("loss").getDouble(0);
+        Fixtures.quietly(() -> sd.fit(new SingletonMultiDataSetIterator(data), 300));
+        double last = sd.output(feed, "loss").get("loss").getDouble(0);
+        assertTrue(first > 1.0, "the untrained loss is large: " + first);
         assertTrue(last * 100 <= first, "loss must drop at least 100x: " + first + " -> " + last);
         assertTrue(sd.getVariable("W/init").getArr().equals(net2WeightBefore), "net2's own weight is not trained");
         INDArray predicted = sd.getVariable("W").eval();

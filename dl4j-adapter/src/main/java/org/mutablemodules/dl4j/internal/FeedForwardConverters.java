@@ -33,7 +33,7 @@ final class FeedForwardConverters {
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
                 affine(ctx, input.value(), layer.hasBias()), 1);
         SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels, 2), labels);
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
         return new Activations(out, 2);
     };
 
@@ -44,7 +44,7 @@ final class FeedForwardConverters {
         }
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1);
         SDVariable labels = ctx.labelsPlaceholder(-1, -1);
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels, 2), labels);
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
         return new Activations(out, 2);
     };
 

@@ -27,9 +27,8 @@ final class Losses {
      *
      * @param output the output layer's activations, [N, n] or [N, n, T]
      * @param labels the labels, of the same shape
-     * @param rank   the rank of both (2 or 3)
      */
-    static SDVariable score(ConversionContext ctx, ILossFunction fn, SDVariable output, SDVariable labels, int rank) {
+    static SDVariable score(ConversionContext ctx, ILossFunction fn, SDVariable output, SDVariable labels) {
         SameDiff sd = output.getSameDiff();
         if (hasWeights(fn)) {
             throw ctx.unsupported("loss function " + fn + " with per-output weights", SUPPORTED);
@@ -48,13 +47,20 @@ final class Losses {
         } else {
             throw ctx.unsupported("loss function " + fn, SUPPORTED);
         }
-        // MSE and MAE average over the output features (DL4J divides by labels.size(1)); the others sum.
-        boolean averageFeatures = fn instanceof LossMSE || fn instanceof LossMAE;
-        SDVariable perExample = averageFeatures ? sd.mean(perElement, 1) : sd.sum(perElement, 1);
-        if (rank == 3) {
-            perExample = sd.sum(perExample, 1);     // time steps are summed, as DL4J scores [N*T, n] rows
+        // DL4J's score sums the loss over the features (and time steps) of each example and averages over the
+        // examples; MSE and MAE also divide by the number of outputs (labels.size(1)). Computed as one full sum
+        // divided by sizes: ND4J 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector ([N, 1] summed
+        // over axis 1, for a single output), which per-example sums would hit.
+        SDVariable score = sd.sum(perElement).div(size(ctx, labels, 0));
+        if (fn instanceof LossMSE || fn instanceof LossMAE) {
+            score = score.div(size(ctx, labels, 1));
         }
-        return sd.mean(perExample);                 // averaged over the minibatch
+        return score;
+    }
+
+    /** The size of {@code x} along {@code axis} at run time, as a scalar of the output's type. */
+    private static SDVariable size(ConversionContext ctx, SDVariable x, int axis) {
+        return ctx.sd().sum(ctx.dimension(x, axis).castTo(x.dataType()));
     }
 
     private static boolean hasWeights(ILossFunction fn) {

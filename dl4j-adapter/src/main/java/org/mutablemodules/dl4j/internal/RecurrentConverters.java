@@ -116,7 +116,7 @@ final class RecurrentConverters {
                 : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
         SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
         SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst, 3), labels);
+        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst), labels);
         return new Activations(out, 3);
     };
 

@@ -1,0 +1,54 @@
+package org.mutablemodules.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Each example of the original library, run as its own program would, checking what it computes and prints. */
+class ExamplesTest {
+
+    private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+
+    private String text() {
+        return printed.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void quickstartMakesTheWeight69AndTheOutput69xPlusB() {
+        Quickstart.Result r = Quickstart.run(out);
+        assertEquals(69.0, r.weight(), 0.0);
+        assertEquals("add(mul(layer0/W:init, 0.0), 69.0)", r.history());
+        assertEquals(69.0 * 2 + r.bias(), r.outputForTwo(), 1e-4);
+        assertTrue(text().contains("grad_fn = add(mul(layer0/W:init, 0.0), 69.0)"), text());
+    }
+
+    @Test
+    void fillAndAssignmentGive420point69() {
+        assertEquals(420.69, AssignmentAndFill.run(out), 1e-4);
+        assertTrue(text().contains("net(1) = 420.69"), text());
+    }
+
+    @Test
+    void theNestedModulesFirstConvolutionReads420AndTheWrappedOneIsUntouched() {
+        NestedModule.Result r = NestedModule.run(out);
+        assertEquals(420.0, r.firstWeight(), 0.0);
+        assertTrue(r.secondWeight() != 420.0);
+        // output = w2 * (420 * 1 + b1) + b2: the first layer's mutated weight reaches the output
+        assertTrue(Math.abs(r.output().getDouble(0)) > 1.0, "output " + r.output());
+        assertTrue(text().contains("convs[0].weight = 420.0"), text());
+    }
+
+    @Test
+    void theHypernetworkStoryTrainsNet1ToPredictNet2sWeights() {
+        HypernetworkStory.Result r = HypernetworkStory.run(out);
+        assertTrue(r.lossAfter() * 100 < r.lossBefore(), "loss must fall 100x: " + r);
+        assertEquals(3.0, r.predictedWeight(), 0.05);
+        assertEquals(-1.5, r.predictedBias(), 0.05);
+        assertTrue(text().contains("net2's weight is fed by slice(net1/output, 0:1)"), text());
+    }
+}
