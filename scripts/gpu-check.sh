@@ -64,6 +64,8 @@ step "backend and devices as ND4J sees them (must be CUDA)" \
   "${MVN[@]}" -q -pl examples exec:java -Dexec.mainClass=org.mutablemodules.examples.BackendInfo \
   -Dexec.args=--require-cuda
 step "core and adapter tests on the GPU" "${MVN[@]}" test -pl mutable-samediff,dl4j-adapter
+step "quickstart on the GPU" "${MVN[@]}" -q -pl examples exec:java \
+  -Dexec.mainClass=org.mutablemodules.examples.Quickstart
 step "hypernetwork demo on the GPU" "${MVN[@]}" -q -pl examples exec:java \
   -Dexec.mainClass=org.mutablemodules.examples.HypernetworkDemo -Dexec.args="--steps 300 --require-cuda"
 
