@@ -57,10 +57,12 @@ public final class FlatSplit {
         SDVariable vector = flatShape != null && flatShape.length == 1 ? flat : sd.reshape(flat, total);
         List<SDVariable> pieces = new ArrayList<>(shapes.length);
         long offset = 0;
-        for (long[] shape : shapes) {
+        for (int i = 0; i < shapes.length; i++) {
+            long[] shape = shapes[i];
             long length = MutableGraph.length(shape);
-            SDVariable piece = sd.slice(vector, new int[] {Math.toIntExact(offset)}, Math.toIntExact(length));
-            SDVariable shaped = sd.reshape(piece, shape.clone());
+            int begin = Math.toIntExact(offset);
+            SDVariable shaped = MutableGraph.inScope(sd, flat.name() + "/piece" + i, () -> sd.reshape(
+                    sd.slice(vector, new int[] {begin}, Math.toIntExact(length)), shape.clone()));
             state.knownShapes.put(shaped.name(), shape.clone());
             pieces.add(shaped);
             offset += length;

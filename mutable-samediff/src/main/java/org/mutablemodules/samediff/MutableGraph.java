@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -262,6 +263,20 @@ public final class MutableGraph {
         }
     }
 
+    /**
+     * Runs {@code body} in the name scope {@code scope}. SameDiff names a new op by trying {@code add_scalar},
+     * {@code add_scalar_1}, ... until one is free, which costs time linear in the ops of that type; a scope of its
+     * own for each change keeps conversions and long chains of mutations linear.
+     */
+    static <T> T inScope(SameDiff sd, String scope, java.util.function.Supplier<T> body) {
+        NameScope ns = sd.withNameScope(scope);
+        try {
+            return body.get();
+        } finally {
+            ns.close();
+        }
+    }
+
     static long length(long[] shape) {
         long n = 1;
         for (long d : shape) {
@@ -328,7 +343,7 @@ public final class MutableGraph {
 
         // The slot is "x + 0", not ND4J's identity op: in 1.0.0-M2.1 InferenceSession short-cuts identity ops in a
         // way that leaves their gradient arrays null during sd.fit. add_scalar passes its gradient straight through.
-        SDVariable slot = sd.getVariable(initialName).add(0.0);
+        SDVariable slot = inScope(sd, name + "/slot", () -> sd.getVariable(initialName).add(0.0));
         String slotOp = sd.getVariables().get(slot.name()).getOutputOfOp();
         GraphSurgery.rename(sd, slot.name(), name);
         for (String op : consumers) {
@@ -336,7 +351,7 @@ public final class MutableGraph {
         }
         state.knownShapes.put(name, shape.clone());
         state.parameters.put(name, new ParameterRecord(name, initialName, slotOp, shape,
-                parameter.dataType(), name + ":init"));
+                parameter.dataType(), History.of(name + ":init")));
     }
 
     /**
@@ -360,7 +375,7 @@ public final class MutableGraph {
                 continue;
             }
             String source = op.getInputsToOp().get(0);
-            String history = source.equals(initialName) ? name + ":init" : source;
+            History history = History.of(source.equals(initialName) ? name + ":init" : source);
             state.knownShapes.put(name, initial.getVariable().getArr().shape());
             state.parameters.put(name, new ParameterRecord(name, initialName, op.getName(),
                     initial.getVariable().getArr().shape(), initial.getVariable().dataType(), history));

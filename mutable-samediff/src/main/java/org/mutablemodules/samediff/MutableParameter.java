@@ -90,7 +90,7 @@ public final class MutableParameter {
      * {@code add(mul(W:init, 0.0), 69.0)}. {@code W:init} is the initial value; other variables appear by name.
      */
     public String history() {
-        return record.history;
+        return record.history.toString();
     }
 
     /**
@@ -115,7 +115,7 @@ public final class MutableParameter {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
                     "\"" + upstream.name() + "\"", shape, record.name, record.shape));
         }
-        replaceSource(upstream, historyLabel != null ? historyLabel : label(upstream));
+        replaceSource(upstream, History.of(historyLabel != null ? historyLabel : label(upstream)));
         return this;
     }
 
@@ -137,7 +137,7 @@ public final class MutableParameter {
                     "an array", value.shape(), record.name, record.shape));
         }
         SDVariable constant = sd().constant(uniqueName(record.name + "/value"), value.dup());
-        replaceSource(constant, "value(" + describe(record.dataType, record.shape) + ")");
+        replaceSource(constant, History.of("value(" + describe(record.dataType, record.shape) + ")"));
         return this;
     }
 
@@ -151,28 +151,28 @@ public final class MutableParameter {
     public MutableParameter fill(double value) {
         SDVariable constant = sd().constant(uniqueName(record.name + "/fill"),
                 Nd4j.valueArrayOf(record.shape, value, record.dataType));
-        replaceSource(constant, "fill(" + value + ")");
+        replaceSource(constant, History.of("fill(" + value + ")"));
         return this;
     }
 
     /** Adds {@code value} to every element ({@code w += value}). @return this parameter */
     public MutableParameter addi(double value) {
-        return scalar("add", source().add(value), value);
+        return scalar("add", v -> v.add(value), value);
     }
 
     /** Subtracts {@code value} from every element ({@code w -= value}). @return this parameter */
     public MutableParameter subi(double value) {
-        return scalar("sub", source().sub(value), value);
+        return scalar("sub", v -> v.sub(value), value);
     }
 
     /** Multiplies every element by {@code value} ({@code w *= value}). @return this parameter */
     public MutableParameter muli(double value) {
-        return scalar("mul", source().mul(value), value);
+        return scalar("mul", v -> v.mul(value), value);
     }
 
     /** Divides every element by {@code value} ({@code w /= value}). @return this parameter */
     public MutableParameter divi(double value) {
-        return scalar("div", source().div(value), value);
+        return scalar("div", v -> v.div(value), value);
     }
 
     /**
@@ -229,7 +229,7 @@ public final class MutableParameter {
         SDVariable current = source();
         GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd());
         try {
-            SDVariable result = function.apply(current);
+            SDVariable result = inMutationScope(() -> function.apply(current));
             if (result == null) {
                 throw new IllegalArgumentException(Messages.format(Messages.NULL_RESULT, record.name));
             }
@@ -243,7 +243,7 @@ public final class MutableParameter {
                         "the result of apply(...), \"" + result.name() + "\",", shape, record.name, record.shape));
             }
             String name = label != null ? label : functionName(result);
-            replaceSource(result, name + "(" + record.history + ")");
+            replaceSource(result, record.history.then(name, null));
             return this;
         } catch (RuntimeException e) {
             before.rollback();
@@ -262,7 +262,7 @@ public final class MutableParameter {
         if (!record.initialPinned) {
             GraphSurgery.unfreeze(sd(), record.initialName);
         }
-        replaceSource(initial(), record.name + ":init");
+        replaceSource(initial(), History.of(record.name + ":init"));
         return this;
     }
 
@@ -285,7 +285,7 @@ public final class MutableParameter {
     @Override
     public String toString() {
         return "MutableParameter{" + record.name + " " + describe(record.dataType, record.shape) + " = "
-                + record.history + "}";
+                + history() + "}";
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -300,9 +300,16 @@ public final class MutableParameter {
         return sd().getVariable(input);
     }
 
-    private MutableParameter scalar(String op, SDVariable result, double value) {
-        replaceSource(result, op + "(" + record.history + ", " + value + ")", true);
+    private MutableParameter scalar(String op, UnaryOperator<SDVariable> build, double value) {
+        SDVariable current = source();
+        SDVariable result = inMutationScope(() -> build.apply(current));
+        replaceSource(result, record.history.then(op, String.valueOf(value)), true);
         return this;
+    }
+
+    /** Builds a mutation's ops in a name scope of their own ({@link MutableGraph#inScope} says why). */
+    private SDVariable inMutationScope(java.util.function.Supplier<SDVariable> body) {
+        return MutableGraph.inScope(sd(), record.name + "/" + (++record.mutations), body);
     }
 
     private MutableParameter binary(String op, SDVariable operand,
@@ -316,9 +323,10 @@ public final class MutableParameter {
                         op, record.name, record.shape, shape, record.shape));
             }
         }
-        SDVariable result = combine.apply(source(), operand);
+        SDVariable current = source();
+        SDVariable result = inMutationScope(() -> combine.apply(current, operand));
         graph.state().knownShapes.put(result.name(), record.shape.clone());
-        replaceSource(result, op + "(" + record.history + ", " + label(operand) + ")", true);
+        replaceSource(result, record.history.then(op, label(operand)), true);
         return this;
     }
 
@@ -342,7 +350,7 @@ public final class MutableParameter {
         return known != null ? known.clone() : ShapeInference.infer(sd(), v);
     }
 
-    private void replaceSource(SDVariable newSource, String newHistory) {
+    private void replaceSource(SDVariable newSource, History newHistory) {
         replaceSource(newSource, newHistory, false);
     }
 
@@ -352,7 +360,7 @@ public final class MutableParameter {
      * @param extendsCurrent true when {@code newSource} is computed from the current value, so whether the initial
      *                       value is still used cannot have changed (saves a walk over the whole mutation chain)
      */
-    private void replaceSource(SDVariable newSource, String newHistory, boolean extendsCurrent) {
+    private void replaceSource(SDVariable newSource, History newHistory, boolean extendsCurrent) {
         SameDiff sd = sd();
         String old = source().name();
         if (!old.equals(newSource.name())) {

@@ -9,11 +9,13 @@ final class ParameterRecord {
     final String slotOp;
     final long[] shape;
     final DataType dataType;
-    String history;
+    History history;
+    /** Mutations made so far: numbers each mutation's name scope, which keeps op naming constant-time. */
+    int mutations;
     /** True once {@link MutableParameter#freezeInitial()} was called: the initial value is never trained again. */
     boolean initialPinned;
 
-    ParameterRecord(String name, String initialName, String slotOp, long[] shape, DataType dataType, String history) {
+    ParameterRecord(String name, String initialName, String slotOp, long[] shape, DataType dataType, History history) {
         this.name = name;
         this.initialName = initialName;
         this.slotOp = slotOp;

@@ -47,6 +47,18 @@ class SeedExamplesTest {
     }
 
     @Test
+    void aLongChainOfMutationsEvaluatesAndRendersItsHistory() {
+        SameDiff sd = Fixtures.linear1x1(DataType.DOUBLE);
+        MutableParameter w = MutableGraph.of(sd).param("W");
+        for (int i = 0; i < 3000; i++) {
+            w.addi(1.0);
+        }
+        assertEquals(3000.5, w.value().eval().getDouble(0), 1e-9);
+        String history = w.history();
+        assertEquals("add(".repeat(3000) + "W:init" + ", 1.0)".repeat(3000), history);
+    }
+
+    @Test
     void mutationsComposeInTheOrderWritten() {
         SameDiff sd = Fixtures.linear1x1(DataType.DOUBLE);
         MutableParameter w = MutableGraph.of(sd).param("W");
