@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every benchmark in one go on the CPU and prints a table of medians and ratios, also written to
+# bench/results.md. The PyTorch reference runs in the same session, with Debian's python3-torch and OpenBLAS
+# (installed here when absent, which needs root and Debian's package archive).
+#   bench/compare.sh            full run (about 15 minutes on 2 cores)
+#   QUICK=1 bench/compare.sh    short iterations, for a smoke test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${THREADS:-2}
+
+mvn -B -ntp -q -DskipTests -pl benchmarks -am package
+CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
+if [ "${QUICK:-0}" = 1 ]; then
+  JMH_ARGS=(-f 1 -wi 1 -w 1s -i 2 -r 1s)
+else
+  JMH_ARGS=(-f 1 -wi 3 -w 3s -i 5 -r 3s)
+fi
+# ND4J uses one thread per core by default; PyTorch is given the same number.
+java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
+  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark' 
+java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json -rff bench/jmh-scaling.json ScalingBenchmark
+
+PY=/usr/bin/python3
+if ! $PY -c 'import torch' 2>/dev/null; then
+  echo "Installing Debian's python3-torch and libopenblas0-pthread for the PyTorch reference..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch libopenblas0-pthread
+fi
+$PY bench/torch_reference.py "$THREADS" > bench/torch.json
+
+python3 - <<'PY'
+import json
+a = json.load(open("bench/jmh.json")); b = json.load(open("bench/jmh-scaling.json"))
+json.dump(a + b, open("bench/jmh-all.json", "w"))
+PY
+python3 bench/report.py bench/jmh-all.json bench/torch.json | tee bench/results.md

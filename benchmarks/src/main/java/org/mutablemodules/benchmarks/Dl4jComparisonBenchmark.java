@@ -1,0 +1,81 @@
+package org.mutablemodules.benchmarks;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.dl4j.MutableNetwork;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+
+/**
+ * Converted versus native DL4J: the MLP 784-256-10 (batch 128) and a LeNet-like CNN on 28x28 images (batch 32),
+ * {@code output} and one SGD training step, in DL4J itself and as the converted SameDiff graph.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class Dl4jComparisonBenchmark {
+
+    /** The network. */
+    @Param({"mlp", "cnn"})
+    public String model;
+
+    /** native: DL4J's MultiLayerNetwork; converted: the MutableNetwork graph. */
+    @Param({"native", "converted"})
+    public String impl;
+
+    private MultiLayerNetwork net;
+    private MutableNetwork converted;
+    private SameDiff sd;
+    private INDArray x;
+    private INDArray y;
+    private MultiDataSet batch;
+
+    /** Builds the network, converts it when needed, and warms the training path. */
+    @Setup
+    public void setUp() {
+        boolean cnn = "cnn".equals(model);
+        net = cnn ? Models.dl4jCnn() : Models.dl4jMlp();
+        int n = cnn ? 32 : Models.BATCH;
+        x = Models.features(n, 784);
+        y = Models.oneHot(n, 10);
+        batch = new MultiDataSet(x, y);
+        if ("converted".equals(impl)) {
+            converted = MutableNetwork.of(net);
+            sd = converted.graph().sameDiff();
+            sd.setTrainingConfig(TrainingConfig.builder().updater(new Sgd(0.01))
+                    .dataSetFeatureMapping(converted.inputName()).dataSetLabelMapping(converted.labelName()).build());
+            Models.quietly(() -> sd.fit(batch));
+        } else {
+            net.fit(x, y);
+        }
+    }
+
+    /** Inference. */
+    @Benchmark
+    public INDArray output() {
+        return "native".equals(impl) ? net.output(x)
+                : sd.output(Map.of(converted.inputName(), x), converted.outputName()).get(converted.outputName());
+    }
+
+    /** One SGD training step. */
+    @Benchmark
+    public Object trainStep() {
+        if ("native".equals(impl)) {
+            net.fit(x, y);
+            return net;
+        }
+        return sd.fit(batch);
+    }
+}

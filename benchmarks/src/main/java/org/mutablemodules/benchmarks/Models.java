@@ -1,0 +1,96 @@
+package org.mutablemodules.benchmarks;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/** The models and data the benchmarks share; all FLOAT, fixed seeds. */
+final class Models {
+
+    static final int BATCH = 128;
+
+    private Models() {
+    }
+
+    /** SameDiff MLP 784-256-10 (relu, softmax cross-entropy), placeholders "x" and "y", loss "loss". */
+    static SameDiff sameDiffMlp() {
+        Nd4j.getRandom().setSeed(1);
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 784);
+        SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, 10);
+        SDVariable w1 = sd.var("W1", Nd4j.randn(DataType.FLOAT, 784, 256).muli(0.05));
+        SDVariable b1 = sd.var("b1", Nd4j.zeros(DataType.FLOAT, 256));
+        SDVariable w2 = sd.var("W2", Nd4j.randn(DataType.FLOAT, 256, 10).muli(0.05));
+        SDVariable b2 = sd.var("b2", Nd4j.zeros(DataType.FLOAT, 10));
+        SDVariable logits = sd.nn().relu(x.mmul(w1).add(b1), 0).mmul(w2).add("out", b2);
+        sd.loss().softmaxCrossEntropy("loss", y, logits, null);
+        sd.setLossVariables("loss");
+        return sd;
+    }
+
+    /** DL4J MLP 784-256-10 (relu, softmax MCXENT), SGD. */
+    static MultiLayerNetwork dl4jMlp() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.FLOAT).weightInit(WeightInit.XAVIER).updater(new Sgd(0.01)).list()
+                .layer(new DenseLayer.Builder().nIn(784).nOut(256).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.feedForward(784)).build());
+        net.init();
+        return net;
+    }
+
+    /** DL4J LeNet-like CNN on 28x28 grey images (flat input), SGD. */
+    static MultiLayerNetwork dl4jCnn() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.FLOAT).weightInit(WeightInit.XAVIER).updater(new Sgd(0.01)).list()
+                .layer(new ConvolutionLayer.Builder(5, 5).nOut(20).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(5, 5).nOut(50).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DenseLayer.Builder().nOut(500).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(28, 28, 1)).build());
+        net.init();
+        return net;
+    }
+
+    static INDArray features(int batch, long width) {
+        Nd4j.getRandom().setSeed(2);
+        return Nd4j.rand(DataType.FLOAT, batch, width);
+    }
+
+    static INDArray oneHot(int batch, int classes) {
+        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
+        for (int i = 0; i < batch; i++) {
+            y.putScalar(i, i % classes, 1f);
+        }
+        return y;
+    }
+
+    /** Runs {@code body} with standard output discarded (ND4J prints a line per op while building gradients). */
+    static void quietly(Runnable body) {
+        PrintStream out = System.out;
+        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+        try {
+            body.run();
+        } finally {
+            System.setOut(out);
+        }
+    }
+}
