@@ -8,6 +8,7 @@ Prints one JSON object: median milliseconds per step, threads, torch version and
 """
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -89,6 +90,8 @@ for name, fn in [("sine", sine_step_fn), ("mlp784", mlp784_step_fn)]:
     ms, n = median_ms(fn())
     results[name] = {"median_ms": ms, "samples": n}
 config = torch.__config__.show()
-blas = next((part.strip() for part in config.replace(",", "\n").splitlines() if "BLAS_INFO" in part), "unknown")
+match = re.search(r"BLAS_INFO=\w+", config)
+blas = match.group(0) if match else "unknown"
+
 print(json.dumps({"results": results, "threads": torch.get_num_threads(), "torch": torch.__version__,
                   "blas": blas}))

@@ -1,6 +1,7 @@
 package org.mutablemodules.dl4j;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -249,10 +250,10 @@ public final class MutableNetwork {
         converted.parameterVariables().forEach((key, variable) -> {
             INDArray target = baked.getParam(key);
             INDArray value = values.get(variable);
-            if (!java.util.Arrays.equals(target.shape(), value.shape())) {
+            if (!Arrays.equals(target.shape(), value.shape())) {
                 throw new IllegalStateException("Parameter " + key + " has shape "
-                        + java.util.Arrays.toString(value.shape()) + " in the graph but "
-                        + java.util.Arrays.toString(target.shape()) + " in the network.");
+                        + Arrays.toString(value.shape()) + " in the graph but "
+                        + Arrays.toString(target.shape()) + " in the network.");
             }
             target.assign(value.castTo(target.dataType()));
         });

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.ToDoubleFunction;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -240,7 +241,7 @@ public final class HypernetworkDemo {
         return Transforms.pow(net.output(x).sub(t.targets(x)), 2).meanNumber().doubleValue();
     }
 
-    private static double meanMse(List<Task> tasks, java.util.function.ToDoubleFunction<Task> mse) {
+    private static double meanMse(List<Task> tasks, ToDoubleFunction<Task> mse) {
         return tasks.stream().mapToDouble(mse).average().orElseThrow();
     }
 

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -104,7 +105,7 @@ final class GraphSurgery {
 
     /** The placeholders that must be fed to compute the given variables. */
     static Set<String> placeholdersUpstreamOf(SameDiff sd, String... starts) {
-        Set<String> found = new java.util.TreeSet<>();
+        Set<String> found = new TreeSet<>();
         Set<String> seen = new HashSet<>();
         Deque<String> pending = new ArrayDeque<>(List.of(starts));
         while (!pending.isEmpty()) {

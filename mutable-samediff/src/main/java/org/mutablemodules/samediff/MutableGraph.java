@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -268,7 +269,7 @@ public final class MutableGraph {
      * {@code add_scalar_1}, ... until one is free, which costs time linear in the ops of that type; a scope of its
      * own for each change keeps conversions and long chains of mutations linear.
      */
-    static <T> T inScope(SameDiff sd, String scope, java.util.function.Supplier<T> body) {
+    static <T> T inScope(SameDiff sd, String scope, Supplier<T> body) {
         NameScope ns = sd.withNameScope(scope);
         try {
             return body.get();

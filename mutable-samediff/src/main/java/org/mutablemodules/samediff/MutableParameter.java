@@ -3,6 +3,8 @@ package org.mutablemodules.samediff;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.BinaryOperator;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -308,12 +310,12 @@ public final class MutableParameter {
     }
 
     /** Builds a mutation's ops in a name scope of their own ({@link MutableGraph#inScope} says why). */
-    private SDVariable inMutationScope(java.util.function.Supplier<SDVariable> body) {
+    private SDVariable inMutationScope(Supplier<SDVariable> body) {
         return MutableGraph.inScope(sd(), record.name + "/" + (++record.mutations), body);
     }
 
     private MutableParameter binary(String op, SDVariable operand,
-                                    java.util.function.BinaryOperator<SDVariable> combine) {
+                                    BinaryOperator<SDVariable> combine) {
         checkOperand(operand, op);
         long[] shape = shapeOf(operand);
         if (shape != null) {

@@ -1,6 +1,8 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -117,7 +119,7 @@ final class ConversionContext {
     void requireNoWeightNoise(Layer layer) {
         if (layer instanceof BaseLayer && ((BaseLayer) layer).getWeightNoise() != null) {
             throw unsupported("weight noise (" + ((BaseLayer) layer).getWeightNoise() + ")",
-                    java.util.List.of("layers without weight noise"));
+                    List.of("layers without weight noise"));
         }
     }
 
@@ -125,7 +127,7 @@ final class ConversionContext {
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
         String name = outerLayer.getLayerName();
         boolean named = name != null && !name.equals("layer" + layerIndex);     // DL4J's default names add nothing
-        return new UnsupportedLayerException(String.format(java.util.Locale.ROOT,
+        return new UnsupportedLayerException(String.format(Locale.ROOT,
                 "Layer %d (%s%s) uses %s, which cannot be converted. Supported: %s.",
                 layerIndex, outerLayer.getClass().getSimpleName(), named ? " \"" + name + "\"" : "",
                 what, String.join(", ", supported)));

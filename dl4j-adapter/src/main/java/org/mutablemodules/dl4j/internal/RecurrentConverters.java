@@ -2,11 +2,14 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -159,15 +162,15 @@ final class RecurrentConverters {
         }
     };
 
-    private static RNNFormat rnnFormat(org.deeplearning4j.nn.conf.layers.Layer layer) {
-        if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) {
-            return ((org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer) layer).getRnnDataFormat();
+    private static RNNFormat rnnFormat(Layer layer) {
+        if (layer instanceof BaseRecurrentLayer) {
+            return ((BaseRecurrentLayer) layer).getRnnDataFormat();
         }
         if (layer instanceof Bidirectional) {
             return rnnFormat(((Bidirectional) layer).getFwd());
         }
-        if (layer instanceof org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) {
-            return rnnFormat(((org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer) layer).getUnderlying());
+        if (layer instanceof BaseWrapperLayer) {
+            return rnnFormat(((BaseWrapperLayer) layer).getUnderlying());
         }
         return RNNFormat.NCW;
     }
