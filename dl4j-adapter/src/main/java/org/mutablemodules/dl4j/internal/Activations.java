@@ -11,8 +11,4 @@ record Activations(SDVariable value, int rank) {
     Activations with(SDVariable newValue) {
         return new Activations(newValue, rank);
     }
-
-    Activations with(SDVariable newValue, int newRank) {
-        return new Activations(newValue, newRank);
-    }
 }

@@ -53,10 +53,6 @@ final class ConversionContext {
         return conversion.sequenceLength;
     }
 
-    int layerIndex() {
-        return layerIndex;
-    }
-
     /** The context of a layer wrapped by this one, whose parameter keys carry {@code prefix} in DL4J's table. */
     ConversionContext wrapped(String prefix, boolean frozenWrapper) {
         return new ConversionContext(conversion, layerIndex, outerLayer, paramTable, keyPrefix + prefix,
