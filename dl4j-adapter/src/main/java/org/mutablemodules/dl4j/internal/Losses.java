@@ -48,11 +48,19 @@ final class Losses {
             throw ctx.unsupported("loss function " + fn, SUPPORTED);
         }
         // DL4J's score sums the loss over the features (and time steps) of each example and averages over the
-        // examples; MSE and MAE also divide by the number of outputs (labels.size(1)). Computed as one full sum
-        // divided by sizes: ND4J 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector ([N, 1] summed
-        // over axis 1, for a single output), which per-example sums would hit.
+        // examples; MSE and MAE also divide by the number of outputs (labels.size(1)). Computed from full
+        // reductions: ND4J 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector ([N, 1] summed over
+        // axis 1, for a single output), which per-example sums would hit.
+        boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
+        long[] shape = labels.getShape();
+        if (shape != null && shape.length == 2 && shape[1] > 0) {
+            // The width is known, so sum / N = mean * width: one or two ops instead of the shape, slice, cast, sum
+            // and divide ops that read N at run time; on small networks SameDiff's cost per op dominates a step.
+            SDVariable mean = sd.mean(perElement);
+            return perOutput ? mean : mean.mul((double) shape[1]);
+        }
         SDVariable score = sd.sum(perElement).div(size(ctx, labels, 0));
-        if (fn instanceof LossMSE || fn instanceof LossMAE) {
+        if (perOutput) {
             score = score.div(size(ctx, labels, 1));
         }
         return score;
