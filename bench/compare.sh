@@ -6,7 +6,7 @@
 #   QUICK=1 bench/compare.sh    short iterations, for a smoke test
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-$(nproc)}     # PyTorch's threads in the first pass: one per core, as ND4J's default
 
 mvn -B -ntp -q -DskipTests -pl benchmarks -am package
 CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
@@ -15,10 +15,15 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
   JMH_ARGS=(-f 1 -wi 3 -w 3s -i 5 -r 3s)
 fi
-# ND4J uses one thread per core by default; PyTorch is given the same number.
-java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
-  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark' 
-java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json -rff bench/jmh-scaling.json ScalingBenchmark
+# Two passes: ND4J's default thread count (one thread per core), then one thread (OMP_NUM_THREADS=1 sets both
+# libnd4j's and OpenBLAS's pools). On 2 cores the default pools' idle threads spin and yield on the cores the JVM
+# needs, which makes small graphs slower and their timings erratic. PyTorch runs with the same two settings.
+env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
+  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
+OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh-1thread.json \
+  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
+env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json \
+  -rff bench/jmh-scaling.json ScalingBenchmark
 
 PY=/usr/bin/python3
 if ! $PY -c 'import torch' 2>/dev/null; then
@@ -26,10 +31,7 @@ if ! $PY -c 'import torch' 2>/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch libopenblas0-pthread
 fi
 $PY bench/torch_reference.py "$THREADS" > bench/torch.json
+$PY bench/torch_reference.py 1 > bench/torch-1thread.json
 
-python3 - <<'PY'
-import json
-a = json.load(open("bench/jmh.json")); b = json.load(open("bench/jmh-scaling.json"))
-json.dump(a + b, open("bench/jmh-all.json", "w"))
-PY
-python3 bench/report.py bench/jmh-all.json bench/torch.json | tee bench/results.md
+python3 bench/report.py bench/jmh.json bench/jmh-1thread.json bench/jmh-scaling.json bench/torch.json \
+  bench/torch-1thread.json | tee bench/results.md

@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Turns JMH's JSON (and PyTorch's, if given) into the Markdown table of bench/compare.sh: medians and ratios."""
+"""Turns the JSON of bench/compare.sh into its Markdown table: medians and ratios for two thread settings.
+
+Usage: report.py JMH_DEFAULT JMH_ONE_THREAD JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD]
+The first JMH file holds the run with ND4J's default thread count, the second the run with OMP_NUM_THREADS=1; the
+PyTorch files the reference run with the same thread counts.
+"""
 import json
 import sys
 
@@ -8,53 +13,71 @@ def median(entry):
     return entry["primaryMetric"]["scorePercentiles"]["50.0"]
 
 
-def key(entry):
-    name = entry["benchmark"].rsplit(".", 2)
-    params = entry.get("params", {})
-    return name[-2], name[-1], tuple(sorted(params.items()))
+def load_jmh(path):
+    runs = {}
+    for e in json.load(open(path)):
+        cls, method = e["benchmark"].rsplit(".", 2)[-2:]
+        runs[(cls, method, tuple(sorted(e.get("params", {}).items())))] = median(e)
+    return runs
 
 
-jmh = {key(e): e for e in json.load(open(sys.argv[1]))}
-torch = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and sys.argv[2] else None
-rows = []
+def load_torch(path):
+    return json.load(open(path)) if path else None
 
 
-def find(cls, method, **params):
-    for (c, m, p), e in jmh.items():
+def find(runs, cls, method, **params):
+    for (c, m, p), value in runs.items():
         if c == cls and m == method and all(dict(p).get(k) == v for k, v in params.items()):
-            return median(e)
+            return value
     return None
-
-
-def ratio(a, b):
-    return f"{a / b:.2f}" if a is not None and b else "n/a"
 
 
 def fmt(v):
     return f"{v:.3f}" if v is not None else "n/a"
 
 
-out = ["| comparison | measured (median ms) | reference (median ms) | ratio | target |", "| --- | --- | --- | --- | --- |"]
+def cells(measured, reference):
+    ratio = f"**{measured / reference:.2f}**" if measured is not None and reference else "n/a"
+    return f"{fmt(measured)} | {fmt(reference)} | {ratio}"
+
+
+args = sys.argv[1:] + [""] * (5 - len(sys.argv[1:]))
+default, one, scaling = load_jmh(args[0]), load_jmh(args[1]), load_jmh(args[2])
+torch_default, torch_one = load_torch(args[3]), load_torch(args[4])
+passes = [(default, torch_default), (one, torch_one)]
+
+out = ["| comparison | ND4J default threads: measured ms | reference ms | ratio "
+       "| one thread: measured ms | reference ms | ratio | target |",
+       "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+
+def row(label, target, measure):
+    out.append(f"| {label} | " + " | ".join(cells(*measure(*p)) for p in passes) + f" | {target} |")
+
+
 for method in ["forward", "trainStep"]:
-    plain = find("MutabilityBenchmark", method, variant="plain")
     for variant in ["mutable", "upstream"]:
-        v = find("MutabilityBenchmark", method, variant=variant)
-        out.append(f"| SameDiff MLP {method}: {variant} vs plain | {fmt(v)} | {fmt(plain)} | {ratio(v, plain)} | <= 1.05 |")
+        row(f"SameDiff MLP {method}: {variant} vs plain", "<= 1.05",
+            lambda runs, _t, m=method, v=variant: (find(runs, "MutabilityBenchmark", m, variant=v),
+                                                   find(runs, "MutabilityBenchmark", m, variant="plain")))
 for model in ["mlp", "cnn"]:
     for method in ["output", "trainStep"]:
-        native = find("Dl4jComparisonBenchmark", method, model=model, impl="native")
-        conv = find("Dl4jComparisonBenchmark", method, model=model, impl="converted")
-        out.append(f"| DL4J {model} {method}: converted vs native | {fmt(conv)} | {fmt(native)} | {ratio(conv, native)} | <= 1.0 |")
+        row(f"DL4J {model} {method}: converted vs native", "<= 1.0",
+            lambda runs, _t, m=method, mo=model: (find(runs, "Dl4jComparisonBenchmark", m, model=mo, impl="converted"),
+                                                  find(runs, "Dl4jComparisonBenchmark", m, model=mo, impl="native")))
 for model in ["sine", "mlp784"]:
-    java = find("HypernetworkBenchmark", "trainStep", model=model)
-    ref = torch["results"][model]["median_ms"] if torch else None
-    out.append(f"| hypernetwork step {model}: Java vs PyTorch | {fmt(java)} | {fmt(ref)} | {ratio(java, ref)} | <= 1.0 |")
+    row(f"hypernetwork step {model}: Java vs PyTorch", "<= 1.0",
+        lambda runs, torch, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo),
+                                       torch["results"][mo]["median_ms"] if torch else None))
+
+out += ["", "| scaling (ND4J default threads, single shot) | median ms | target |", "| --- | --- | --- |"]
 for layers in ["10", "100", "1000"]:
-    v = find("ScalingBenchmark", "convert", layers=layers)
-    out.append(f"| convert an MLP of {layers} layers | {fmt(v)} | | | 1000 layers < 2000 ms |")
-out.append(f"| build 10,000 chained mutations | {fmt(find('ScalingBenchmark', 'build10000ChainedMutations', layers='10'))} | | | linear |")
-out.append(f"| execute 10,000 chained mutations | {fmt(find('ScalingBenchmark', 'execute10000ChainedMutations', layers='10'))} | | | |")
-if torch:
-    out.append("")
-    out.append(f"PyTorch {torch['torch']}, {torch['threads']} threads, {torch['blas']}.")
+    target = "< 2000" if layers == "1000" else ""
+    out.append(f"| convert an MLP of {layers} layers | {fmt(find(scaling, 'ScalingBenchmark', 'convert', layers=layers))} | {target} |")
+out.append(f"| build 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'build10000ChainedMutations', layers='10'))} | linear |")
+out.append(f"| execute 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'execute10000ChainedMutations', layers='10'))} | |")
+for label, torch in [("default", torch_default), ("one thread", torch_one)]:
+    if torch:
+        out.append("")
+        out.append(f"PyTorch ({label}): {torch['torch']}, {torch['threads']} threads, {torch['blas']}.")
 print("\n".join(out))
