@@ -12,7 +12,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * Cuts one flat tensor into pieces of given shapes, differentiably: the hypernetwork's "one output vector for many
  * parameters".
  *
- * <p>Each piece is {@code reshape(slice(flat, offset, length), shape)}, in row-major ('c') order. The obvious ND4J
+ * <p>Each piece is {@code reshape(slice(flat, offset, length), shape)}, in row-major ('c') order (a vector piece is
+ * the slice itself). The obvious ND4J
  * ops are not used on purpose: in 1.0.0-M2.1 the gradients of {@code strided_slice} ({@code SDVariable.get} with
  * intervals) are wrong for some cuts, {@code splitV} has no gradient and {@code gather}'s fails; {@code slice} and
  * {@code reshape} pass finite-difference checks for every cut tried (see the tests).
@@ -61,8 +62,13 @@ public final class FlatSplit {
             long[] shape = shapes[i];
             long length = MutableGraph.length(shape);
             int begin = Math.toIntExact(offset);
-            SDVariable shaped = MutableGraph.inScope(sd, flat.name() + "/piece" + i, () -> sd.reshape(
-                    sd.slice(vector, new int[] {begin}, Math.toIntExact(length)), shape.clone()));
+            SDVariable shaped = MutableGraph.inScope(sd, flat.name() + "/piece" + i, () -> {
+                SDVariable piece = sd.slice(vector, new int[] {begin}, Math.toIntExact(length));
+                // A vector piece is the slice itself: a reshape would add three ops to every training step (the
+                // reshape, and a shape_of and a reshape in the gradient), and SameDiff's cost per op is what
+                // dominates small hypernetworks.
+                return shape.length == 1 ? piece : sd.reshape(piece, shape.clone());
+            });
             state.knownShapes.put(shaped.name(), shape.clone());
             pieces.add(shaped);
             offset += length;
