@@ -15,13 +15,16 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
   JMH_ARGS=(-f 1 -wi 3 -w 3s -i 5 -r 3s)
 fi
-# Two passes: ND4J's default thread count (one thread per core), then one thread (OMP_NUM_THREADS=1 sets both
-# libnd4j's and OpenBLAS's pools). On 2 cores the default pools' idle threads spin and yield on the cores the JVM
-# needs, which makes small graphs slower and their timings erratic. PyTorch runs with the same two settings.
+# Two passes: ND4J's and the JVM's defaults, then tuned for this kind of machine. On 2 cores the default native
+# pools (one thread per core for libnd4j and for OpenBLAS) leave idle threads spinning and yielding on the cores the
+# JVM needs; OMP_NUM_THREADS=1 sets both pools to one thread. ND4J frees an array's native memory only when the Java
+# object is collected, and a large young generation collects rarely, so big per-step arrays pile up as fresh pages
+# between collections; a small young generation (-Xmn16m) frees them within a step or two. PyTorch runs with the
+# default pass's thread count, then with one thread.
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
   'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
-OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh-1thread.json \
-  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
+OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend -Xmn16m -rf json \
+  -rff bench/jmh-tuned.json 'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json \
   -rff bench/jmh-scaling.json ScalingBenchmark
 
@@ -33,5 +36,5 @@ fi
 $PY bench/torch_reference.py "$THREADS" > bench/torch.json
 $PY bench/torch_reference.py 1 > bench/torch-1thread.json
 
-python3 bench/report.py bench/jmh.json bench/jmh-1thread.json bench/jmh-scaling.json bench/torch.json \
+python3 bench/report.py bench/jmh.json bench/jmh-tuned.json bench/jmh-scaling.json bench/torch.json \
   bench/torch-1thread.json | tee bench/results.md

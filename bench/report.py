@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Turns the JSON of bench/compare.sh into its Markdown table: medians and ratios for two thread settings.
 
-Usage: report.py JMH_DEFAULT JMH_ONE_THREAD JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD]
-The first JMH file holds the run with ND4J's default thread count, the second the run with OMP_NUM_THREADS=1; the
-PyTorch files the reference run with the same thread counts.
+Usage: report.py JMH_DEFAULT JMH_TUNED JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD]
+The first JMH file holds the run with ND4J's and the JVM's defaults, the second the tuned run (OMP_NUM_THREADS=1,
+-Xmn16m); the PyTorch files the reference run with the default pass's thread count and with one thread.
 """
 import json
 import sys
@@ -42,12 +42,12 @@ def cells(measured, reference):
 
 
 args = sys.argv[1:] + [""] * (5 - len(sys.argv[1:]))
-default, one, scaling = load_jmh(args[0]), load_jmh(args[1]), load_jmh(args[2])
+default, tuned, scaling = load_jmh(args[0]), load_jmh(args[1]), load_jmh(args[2])
 torch_default, torch_one = load_torch(args[3]), load_torch(args[4])
-passes = [(default, torch_default), (one, torch_one)]
+passes = [(default, torch_default), (tuned, torch_one)]
 
-out = ["| comparison | ND4J default threads: measured ms | reference ms | ratio "
-       "| one thread: measured ms | reference ms | ratio | target |",
+out = ["| comparison | defaults: measured ms | reference ms | ratio "
+       "| tuned (one thread, -Xmn16m): measured ms | reference ms | ratio | target |",
        "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 
 
@@ -70,13 +70,13 @@ for model in ["sine", "mlp784"]:
         lambda runs, torch, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo),
                                        torch["results"][mo]["median_ms"] if torch else None))
 
-out += ["", "| scaling (ND4J default threads, single shot) | median ms | target |", "| --- | --- | --- |"]
+out += ["", "| scaling (defaults, single shot) | median ms | target |", "| --- | --- | --- |"]
 for layers in ["10", "100", "1000"]:
     target = "< 2000" if layers == "1000" else ""
     out.append(f"| convert an MLP of {layers} layers | {fmt(find(scaling, 'ScalingBenchmark', 'convert', layers=layers))} | {target} |")
 out.append(f"| build 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'build10000ChainedMutations', layers='10'))} | linear |")
 out.append(f"| execute 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'execute10000ChainedMutations', layers='10'))} | |")
-for label, torch in [("default", torch_default), ("one thread", torch_one)]:
+for label, torch in [("defaults pass", torch_default), ("tuned pass", torch_one)]:
     if torch:
         out.append("")
         out.append(f"PyTorch ({label}): {torch['torch']}, {torch['threads']} threads, {torch['blas']}.")
