@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the JSON of bench/compare.sh into its Markdown table: medians and ratios for two thread settings.
+"""Turns the JSON of bench/compare.sh into its Markdown table: medians and ratios for the defaults and the tuned pass.
 
 Usage: report.py JMH_DEFAULT JMH_TUNED JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD]
 The first JMH file holds the run with ND4J's and the JVM's defaults, the second the tuned run (OMP_NUM_THREADS=1,

@@ -13,10 +13,10 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * parameters".
  *
  * <p>Each piece is {@code reshape(slice(flat, offset, length), shape)}, in row-major ('c') order (a vector piece is
- * the slice itself). The obvious ND4J
- * ops are not used on purpose: in 1.0.0-M2.1 the gradients of {@code strided_slice} ({@code SDVariable.get} with
- * intervals) are wrong for some cuts, {@code splitV} has no gradient and {@code gather}'s fails; {@code slice} and
- * {@code reshape} pass finite-difference checks for every cut tried (see the tests).
+ * the slice itself). The obvious ND4J ops are not used on purpose: in 1.0.0-M2.1 the gradients of
+ * {@code strided_slice} ({@code SDVariable.get} with intervals) are wrong for some cuts, {@code splitV} has no
+ * gradient and {@code gather}'s fails; {@code slice} and {@code reshape} pass finite-difference checks for every cut
+ * tried (see the tests).
  */
 public final class FlatSplit {
 
