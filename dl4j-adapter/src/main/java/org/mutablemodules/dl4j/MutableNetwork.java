@@ -10,7 +10,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
@@ -20,8 +23,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A DL4J {@link MultiLayerNetwork} converted into one mutable SameDiff graph: the JVM counterpart of calling
- * {@code to_mutable_module} on a PyTorch model, children included.
+ * A DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} converted into one mutable SameDiff graph: the JVM
+ * counterpart of calling {@code to_mutable_module} on a PyTorch model, children included.
  *
  * <pre>{@code
  * MutableNetwork m = MutableNetwork.of(net);        // net is left untouched
@@ -30,23 +33,37 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * MultiLayerNetwork baked = m.toMultiLayerNetwork(Map.of());   // the mutated values in a plain network
  * }</pre>
  *
+ * <p><b>Names in the graph.</b> A {@code MultiLayerNetwork} becomes a graph with the placeholders {@code input} and
+ * {@code labels}, the output {@code output} and the score {@code loss}; layer {@code i}'s parameter {@code W} is the
+ * mutable parameter {@code layer<i>/W}, with DL4J's network key {@code <i>_W}. A {@code ComputationGraph} keeps its
+ * own names: one placeholder per network input, named as the input; each network output is a variable named as its
+ * vertex; the labels of an output layer are the placeholder {@code <output>/labels}; the score is {@code loss}, the
+ * sum of every output layer's score as DL4J computes it; vertex {@code v}'s parameter {@code W} is {@code v/W}, with
+ * DL4J's key {@code v_W}. Each vertex's other variables live in the name scope {@code <vertex>/}.
+ *
  * <p>The graph computes what DL4J computes at inference: dropout (a {@code DropoutLayer} or any layer's dropout) is
  * the identity, batch normalisation uses the running mean and variance. Training the graph with {@code sd.fit}
- * therefore trains without dropout and without updating the running statistics. The loss, when the last layer is an
- * output layer, is DL4J's score without regularisation terms: the per-example loss averaged over the minibatch.
+ * therefore trains without dropout and without updating the running statistics. The loss is DL4J's score without
+ * regularisation terms: the per-example loss averaged over the minibatch (summed over the output layers).
  *
- * <p>Each DL4J parameter becomes a mutable parameter named {@code layer<i>/<key>} in the graph (for example
- * {@code layer0/W}). Parameters DL4J does not train (those of {@code FrozenLayer}s, batch normalisation's running
- * statistics) are mutable too, but their initial values are frozen.
+ * <p>Parameters DL4J does not train (those of frozen layers and vertices, batch normalisation's running statistics)
+ * are mutable too, but their initial values are frozen.
+ *
+ * <p>Not thread-safe, like SameDiff itself.
  */
 public final class MutableNetwork {
 
-    private final MultiLayerConfiguration configuration;
+    private final MultiLayerConfiguration layerConfiguration;
+    private final ComputationGraphConfiguration graphConfiguration;
+    private final Map<String, String> layerNames;
     private final MutableGraph graph;
     private final ConvertedNetwork converted;
 
-    private MutableNetwork(MultiLayerConfiguration configuration, MutableGraph graph, ConvertedNetwork converted) {
-        this.configuration = configuration;
+    private MutableNetwork(MultiLayerConfiguration layerConfiguration, ComputationGraphConfiguration graphConfiguration,
+                           Map<String, String> layerNames, MutableGraph graph, ConvertedNetwork converted) {
+        this.layerConfiguration = layerConfiguration;
+        this.graphConfiguration = graphConfiguration;
+        this.layerNames = layerNames;
         this.graph = graph;
         this.converted = converted;
     }
@@ -77,10 +94,43 @@ public final class MutableNetwork {
      * @throws UnsupportedLayerException if a layer, or an option of a layer, cannot be converted
      */
     public static MutableNetwork of(MultiLayerNetwork net, int sequenceLength) {
+        return convert(net, checkSequenceLength(sequenceLength));
+    }
+
+    /**
+     * Converts {@code net}, a DAG of layers and vertices, into a mutable SameDiff graph. {@code net} is only read:
+     * its parameters are copied.
+     *
+     * @param net an initialised computation graph
+     * @return the converted network
+     * @throws IllegalStateException     if {@code net} was not initialised ({@code net.init()})
+     * @throws UnsupportedLayerException if a vertex, a layer, or an option of one cannot be converted; the message
+     *                                   names the vertex, its class and what is supported
+     */
+    public static MutableNetwork of(ComputationGraph net) {
+        return convert(net, -1);
+    }
+
+    /**
+     * Converts {@code net} for time-series inputs of a fixed number of time steps (see
+     * {@link #of(MultiLayerNetwork, int)}).
+     *
+     * @param net            an initialised computation graph
+     * @param sequenceLength the number of time steps of every time-series input, at least 1
+     * @return the converted network
+     * @throws IllegalArgumentException  if {@code sequenceLength} is not positive
+     * @throws IllegalStateException     if {@code net} was not initialised
+     * @throws UnsupportedLayerException if a vertex, a layer, or an option of one cannot be converted
+     */
+    public static MutableNetwork of(ComputationGraph net, int sequenceLength) {
+        return convert(net, checkSequenceLength(sequenceLength));
+    }
+
+    private static int checkSequenceLength(int sequenceLength) {
         if (sequenceLength < 1) {
             throw new IllegalArgumentException("sequenceLength must be at least 1, got " + sequenceLength + ".");
         }
-        return convert(net, sequenceLength);
+        return sequenceLength;
     }
 
     private static MutableNetwork convert(MultiLayerNetwork net, int sequenceLength) {
@@ -89,13 +139,39 @@ public final class MutableNetwork {
             throw new IllegalStateException("The network has not been initialised: call net.init() before "
                     + "MutableNetwork.of(net).");
         }
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        Map<String, String> names = new LinkedHashMap<>();
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            names.put("layer" + i, "layer" + i);
+            String own = conf.getConf(i).getLayer().getLayerName();
+            if (own != null) {
+                names.putIfAbsent(own, "layer" + i);
+            }
+        }
+        return wrap(NetworkConverter.convert(net, sequenceLength), conf.clone(), null, names);
+    }
+
+    private static MutableNetwork convert(ComputationGraph net, int sequenceLength) {
+        Objects.requireNonNull(net, "net");
+        if (net.getVertices() == null || net.params() == null) {
+            throw new IllegalStateException("The computation graph has not been initialised: call net.init() before "
+                    + "MutableNetwork.of(net).");
+        }
         ConvertedNetwork converted = NetworkConverter.convert(net, sequenceLength);
+        Map<String, String> names = new LinkedHashMap<>();
+        converted.keyPrefixes().keySet().forEach(name -> names.put(name, name));
+        return wrap(converted, null, net.getConfiguration().clone(), names);
+    }
+
+    private static MutableNetwork wrap(ConvertedNetwork converted, MultiLayerConfiguration layers,
+                                       ComputationGraphConfiguration graphConf, Map<String, String> names) {
         SameDiff sd = converted.sameDiff();
-        MutableGraph graph = MutableGraph.of(sd, converted.parameterVariables().values().toArray(new String[0]));
+        MutableGraph graph = converted.parameterVariables().isEmpty() ? MutableGraph.of(sd)
+                : MutableGraph.of(sd, converted.parameterVariables().values().toArray(new String[0]));
         for (String key : converted.frozenKeys()) {
             graph.param(converted.parameterVariables().get(key)).freezeInitial();
         }
-        return new MutableNetwork(net.getLayerWiseConfigurations().clone(), graph, converted);
+        return new MutableNetwork(layers, graphConf, Collections.unmodifiableMap(names), graph, converted);
     }
 
     /** The names of the DL4J layer classes that can be converted. */
@@ -103,22 +179,58 @@ public final class MutableNetwork {
         return NetworkConverter.supportedLayers();
     }
 
+    /** The names of the DL4J graph vertex classes that can be converted ({@code LayerVertex} holds any layer). */
+    public static List<String> supportedVertices() {
+        return NetworkConverter.supportedVertices();
+    }
+
     /** The mutable graph; {@code graph().sameDiff()} is where a hypernetwork is added. */
     public MutableGraph graph() {
         return graph;
     }
 
-    /** The name of the input placeholder. */
+    /** True when this network was converted from a {@code ComputationGraph}. */
+    public boolean isComputationGraph() {
+        return graphConfiguration != null;
+    }
+
+    /** The names of the input placeholders, in the network's input order. */
+    public List<String> inputNames() {
+        return converted.inputNames();
+    }
+
+    /** The names of the output variables, in the network's output order. */
+    public List<String> outputNames() {
+        return converted.outputNames();
+    }
+
+    /**
+     * The names of the labels placeholders, one per output in output order; null for an output that is not an output
+     * layer (it has no labels and no loss).
+     */
+    public List<String> labelNames() {
+        return converted.labelNames();
+    }
+
+    /**
+     * The name of the input placeholder.
+     *
+     * @throws IllegalStateException if the network has several inputs (use {@link #inputNames()})
+     */
     public String inputName() {
-        return converted.inputName();
+        return onlyOne(inputNames(), "input", "inputNames()");
     }
 
-    /** The name of the output activations (the last layer's output). */
+    /**
+     * The name of the output activations.
+     *
+     * @throws IllegalStateException if the network has several outputs (use {@link #outputNames()})
+     */
     public String outputName() {
-        return converted.outputName();
+        return onlyOne(outputNames(), "output", "outputNames()");
     }
 
-    /** True when the network ends in an output layer, so the graph has labels and a loss. */
+    /** True when the network has at least one output layer, so the graph has labels and a loss. */
     public boolean hasLoss() {
         return converted.lossName() != null;
     }
@@ -126,16 +238,21 @@ public final class MutableNetwork {
     /**
      * The name of the labels placeholder.
      *
-     * @throws IllegalStateException if the network has no output layer
+     * @throws IllegalStateException if the network has no output layer, or several outputs (use
+     *                               {@link #labelNames()})
      */
     public String labelName() {
         requireLoss();
-        return converted.labelName();
+        String name = onlyOne(labelNames(), "output", "labelNames()");
+        if (name == null) {
+            throw new IllegalStateException("The output " + outputName() + " is not an output layer: it has no labels.");
+        }
+        return name;
     }
 
     /**
-     * The name of the scalar score (DL4J's loss averaged over the minibatch, without regularisation), which is
-     * also the graph's loss variable.
+     * The name of the scalar score (DL4J's loss averaged over the minibatch, summed over the output layers, without
+     * regularisation), which is also the graph's loss variable.
      *
      * @throws IllegalStateException if the network has no output layer
      */
@@ -144,27 +261,48 @@ public final class MutableNetwork {
         return converted.lossName();
     }
 
-    /** DL4J's network-level parameter keys ({@code 0_W}, {@code 0_b}, ...), in layer order. */
+    /** DL4J's network-level parameter keys ({@code 0_W}, {@code conv1_W}, ...), in topological order. */
     public List<String> parameterKeys() {
         return Collections.unmodifiableList(new ArrayList<>(converted.parameterVariables().keySet()));
     }
 
     /**
-     * The mutable parameter of layer {@code layer} with DL4J's key {@code key} ({@code W}, {@code b}, {@code RW},
-     * {@code gamma}, ...; a wrapped layer's keys as DL4J's wrapper names them).
+     * The mutable parameter of layer {@code layer} of a {@code MultiLayerNetwork}, with DL4J's key {@code key}
+     * ({@code W}, {@code b}, {@code RW}, {@code gamma}, ...; a wrapped layer's keys as DL4J's wrapper names them).
      *
-     * @throws IllegalArgumentException if the layer has no such parameter; the message lists the layer's keys
+     * @throws IllegalArgumentException if the layer has no such parameter; the message lists the known keys
      */
     public MutableParameter param(int layer, String key) {
         return param(layer + "_" + key);
     }
 
     /**
-     * The mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W}).
+     * The mutable parameter of the layer or vertex called {@code layerName} with DL4J's key {@code key}: a
+     * {@code ComputationGraph}'s vertex name, or a {@code MultiLayerNetwork} layer's name ({@code layer0}, or the name
+     * given with {@code .name(...)}).
+     *
+     * @throws IllegalArgumentException if there is no such layer, or it has no such parameter; the message lists
+     *                                  what exists
+     */
+    public MutableParameter param(String layerName, String key) {
+        Objects.requireNonNull(layerName, "layerName");
+        Objects.requireNonNull(key, "key");
+        String vertex = layerNames.get(layerName);
+        if (vertex == null) {
+            throw new IllegalArgumentException("No layer or vertex called \"" + layerName + "\" exists in this network. "
+                    + "Known names: " + layerNames.keySet() + ".");
+        }
+        return param(converted.keyPrefixes().get(vertex) + key);
+    }
+
+    /**
+     * The mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W},
+     * {@code conv1_W}).
      *
      * @throws IllegalArgumentException if there is no such parameter; the message lists the known keys
      */
     public MutableParameter param(String networkKey) {
+        Objects.requireNonNull(networkKey, "networkKey");
         String variable = converted.parameterVariables().get(networkKey);
         if (variable == null) {
             throw new IllegalArgumentException("No parameter with key \"" + networkKey + "\" exists in this network. "
@@ -178,6 +316,7 @@ public final class MutableNetwork {
      * Before any mutation it equals {@code net.output(input)}.
      *
      * @param input the features, shaped as DL4J expects them
+     * @throws IllegalStateException    if the network has several inputs or outputs (use {@link #outputs})
      * @throws IllegalArgumentException if a parameter's value needs other placeholders (use
      *                                  {@link #output(INDArray, Map)})
      */
@@ -188,23 +327,73 @@ public final class MutableNetwork {
     /**
      * The network's output for {@code input}, with values for any other placeholders the mutated parameters read
      * (a hypernetwork's task descriptor, for example).
+     *
+     * @throws IllegalStateException    if the network has several inputs or outputs (use {@link #outputs})
+     * @throws IllegalArgumentException if a placeholder the output needs is missing
      */
     public INDArray output(INDArray input, Map<String, INDArray> otherPlaceholders) {
-        Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
-        feed.put(inputName(), networkInput(input));
-        requirePlaceholders(feed, outputName());
-        return graph.sameDiff().output(feed, outputName()).get(outputName());
+        inputName();
+        outputName();
+        return outputs(new INDArray[] {input}, otherPlaceholders)[0];
     }
 
     /**
-     * The score for {@code input} and {@code labels}: DL4J's loss averaged over the minibatch (without
-     * regularisation terms).
+     * The network's outputs, in its output order, for one array per input in its input order: what
+     * {@code ComputationGraph.output(false, inputs)} computes, with the current parameters.
+     *
+     * @throws IllegalArgumentException if the number of inputs is not the network's, or a placeholder the outputs
+     *                                  need is missing (use {@link #outputs(INDArray[], Map)})
+     */
+    public INDArray[] outputs(INDArray... inputs) {
+        return outputs(inputs, Map.of());
+    }
+
+    /**
+     * The network's outputs, with values for any other placeholders the mutated parameters read.
+     *
+     * @param inputs            one array per network input, in the network's input order
+     * @param otherPlaceholders values of the placeholders a hypernetwork reads
+     * @throws IllegalArgumentException if the number of inputs is not the network's, or a needed placeholder is
+     *                                  missing
+     */
+    public INDArray[] outputs(INDArray[] inputs, Map<String, INDArray> otherPlaceholders) {
+        Objects.requireNonNull(otherPlaceholders, "otherPlaceholders");
+        Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
+        feed.putAll(inputFeed(inputs));
+        String[] outputs = outputNames().toArray(new String[0]);
+        requirePlaceholders(feed, outputs);
+        Map<String, INDArray> values = graph.sameDiff().output(feed, outputs);
+        INDArray[] result = new INDArray[outputs.length];
+        for (int i = 0; i < outputs.length; i++) {
+            result[i] = values.get(outputs[i]);
+        }
+        return result;
+    }
+
+    /**
+     * The score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss averaged
+     * over the minibatch (without regularisation terms).
      *
      * @throws IllegalStateException if the network has no output layer
      */
     public double score(INDArray input, INDArray labels) {
+        return score(new INDArray[] {input}, new INDArray[] {labels});
+    }
+
+    /**
+     * The score for one array per network input and one labels array per network output: the sum of every output
+     * layer's loss averaged over the minibatch (without regularisation terms), as {@code ComputationGraph.score}.
+     *
+     * @param inputs one array per input, in the network's input order
+     * @param labels one array per output, in the network's output order (null for an output without a loss)
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the number of inputs or labels is wrong, or labels of an output layer are
+     *                                  missing
+     */
+    public double score(INDArray[] inputs, INDArray[] labels) {
         requireLoss();
-        Map<String, INDArray> feed = Map.of(inputName(), networkInput(input), labelName(), labels);
+        Map<String, INDArray> feed = trainingFeed(inputs, labels);
+        requirePlaceholders(feed, lossName());
         return graph.sameDiff().output(feed, lossName()).get(lossName()).getDouble(0);
     }
 
@@ -217,8 +406,22 @@ public final class MutableNetwork {
      * @throws IllegalStateException if the network has no output layer
      */
     public Map<String, INDArray> gradients(INDArray input, INDArray labels) {
+        return gradients(new INDArray[] {input}, new INDArray[] {labels});
+    }
+
+    /**
+     * The gradients of the score ({@link #score(INDArray[], INDArray[])}) with respect to each parameter's current
+     * value, keyed by DL4J's network-level keys ({@code conv1_W}), with the same minibatch convention as
+     * {@link #gradients(INDArray, INDArray)}.
+     *
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the number of inputs or labels is wrong, or labels of an output layer are
+     *                                  missing
+     */
+    public Map<String, INDArray> gradients(INDArray[] inputs, INDArray[] labels) {
         requireLoss();
-        Map<String, INDArray> feed = Map.of(inputName(), networkInput(input), labelName(), labels);
+        Map<String, INDArray> feed = trainingFeed(inputs, labels);
+        requirePlaceholders(feed, lossName());
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
         Map<String, INDArray> byVariable = graph.sameDiff().calculateGradients(feed, variables);
         Map<String, INDArray> byKey = new LinkedHashMap<>();
@@ -232,31 +435,46 @@ public final class MutableNetwork {
     }
 
     /**
-     * A new plain network, with this network's configuration, whose parameters are the current values of the
-     * mutable parameters: the way to serve weights that a hypernetwork produced with plain DL4J.
+     * A new plain {@code MultiLayerNetwork}, with this network's configuration, whose parameters are the current
+     * values of the mutable parameters: the way to serve weights that a hypernetwork produced with plain DL4J.
      *
      * @param placeholders values for the placeholders the parameters' values read (none if no parameter was fed from
      *                     a placeholder)
      * @return a new, initialised network; the source network and the graph are unchanged
+     * @throws IllegalStateException    if this network was converted from a {@code ComputationGraph}
      * @throws IllegalArgumentException if a placeholder needed by a parameter's value is missing
      */
     public MultiLayerNetwork toMultiLayerNetwork(Map<String, INDArray> placeholders) {
-        Objects.requireNonNull(placeholders, "placeholders");
-        String[] variables = converted.parameterVariables().values().toArray(new String[0]);
-        requirePlaceholders(placeholders, variables);
-        Map<String, INDArray> values = graph.sameDiff().output(new HashMap<>(placeholders), variables);
-        MultiLayerNetwork baked = new MultiLayerNetwork(configuration.clone());
+        if (layerConfiguration == null) {
+            throw new IllegalStateException("This network was converted from a ComputationGraph: use "
+                    + "toComputationGraph(placeholders).");
+        }
+        Map<String, INDArray> values = currentValues(placeholders);
+        MultiLayerNetwork baked = new MultiLayerNetwork(layerConfiguration.clone());
         baked.init();
-        converted.parameterVariables().forEach((key, variable) -> {
-            INDArray target = baked.getParam(key);
-            INDArray value = values.get(variable);
-            if (!Arrays.equals(target.shape(), value.shape())) {
-                throw new IllegalStateException("Parameter " + key + " has shape "
-                        + Arrays.toString(value.shape()) + " in the graph but "
-                        + Arrays.toString(target.shape()) + " in the network.");
-            }
-            target.assign(value.castTo(target.dataType()));
-        });
+        bake(baked, values);
+        return baked;
+    }
+
+    /**
+     * A new plain {@code ComputationGraph}, with this network's configuration (frozen vertices and layers stay
+     * frozen), whose parameters are the current values of the mutable parameters.
+     *
+     * @param placeholders values for the placeholders the parameters' values read (none if no parameter was fed from
+     *                     a placeholder)
+     * @return a new, initialised graph; the source network and the mutable graph are unchanged
+     * @throws IllegalStateException    if this network was converted from a {@code MultiLayerNetwork}
+     * @throws IllegalArgumentException if a placeholder needed by a parameter's value is missing
+     */
+    public ComputationGraph toComputationGraph(Map<String, INDArray> placeholders) {
+        if (graphConfiguration == null) {
+            throw new IllegalStateException("This network was converted from a MultiLayerNetwork: use "
+                    + "toMultiLayerNetwork(placeholders).");
+        }
+        Map<String, INDArray> values = currentValues(placeholders);
+        ComputationGraph baked = new ComputationGraph(graphConfiguration.clone());
+        baked.init();
+        bake(baked, values);
         return baked;
     }
 
@@ -265,10 +483,80 @@ public final class MutableNetwork {
         return "MutableNetwork" + converted.parameterVariables().keySet();
     }
 
+    private Map<String, INDArray> currentValues(Map<String, INDArray> placeholders) {
+        Objects.requireNonNull(placeholders, "placeholders");
+        String[] variables = converted.parameterVariables().values().toArray(new String[0]);
+        if (variables.length == 0) {
+            return Map.of();
+        }
+        requirePlaceholders(placeholders, variables);
+        return graph.sameDiff().output(new HashMap<>(placeholders), variables);
+    }
+
+    private void bake(Model baked, Map<String, INDArray> values) {
+        Map<String, INDArray> table = baked.paramTable();
+        converted.parameterVariables().forEach((key, variable) -> {
+            INDArray target = table.get(key);
+            INDArray value = values.get(variable);
+            if (target == null || !Arrays.equals(target.shape(), value.shape())) {
+                throw new IllegalStateException("Parameter " + key + " has shape " + Arrays.toString(value.shape())
+                        + " in the graph but " + (target == null ? "does not exist" : Arrays.toString(target.shape()))
+                        + " in the network.");
+            }
+            target.assign(value.castTo(target.dataType()));
+        });
+    }
+
+    private Map<String, INDArray> inputFeed(INDArray[] inputs) {
+        Objects.requireNonNull(inputs, "inputs");
+        List<String> names = inputNames();
+        if (inputs.length != names.size()) {
+            throw new IllegalArgumentException("Got " + inputs.length + " input array(s); this network has "
+                    + names.size() + " input(s): " + names + ".");
+        }
+        Map<String, INDArray> feed = new HashMap<>();
+        for (int i = 0; i < inputs.length; i++) {
+            if (inputs[i] == null) {
+                throw new IllegalArgumentException("The array for input " + names.get(i) + " is null.");
+            }
+            feed.put(names.get(i), networkInput(names.get(i), inputs[i]));
+        }
+        return feed;
+    }
+
+    private Map<String, INDArray> trainingFeed(INDArray[] inputs, INDArray[] labels) {
+        Map<String, INDArray> feed = inputFeed(inputs);
+        Objects.requireNonNull(labels, "labels");
+        List<String> names = labelNames();
+        if (labels.length != names.size()) {
+            throw new IllegalArgumentException("Got " + labels.length + " labels array(s); this network has "
+                    + names.size() + " output(s): " + outputNames() + ".");
+        }
+        for (int i = 0; i < labels.length; i++) {
+            if (names.get(i) == null) {
+                continue;
+            }
+            if (labels[i] == null) {
+                throw new IllegalArgumentException("The labels for output " + outputNames().get(i) + " are null; it "
+                        + "is an output layer, so its labels are needed.");
+            }
+            feed.put(names.get(i), labels[i]);
+        }
+        return feed;
+    }
+
     private void requireLoss() {
         if (!hasLoss()) {
             throw new IllegalStateException("The network has no output layer, so it has no labels and no loss.");
         }
+    }
+
+    private static String onlyOne(List<String> names, String what, String method) {
+        if (names.size() != 1) {
+            throw new IllegalStateException("This network has " + names.size() + " " + what + "s " + names
+                    + ": use " + method + ".");
+        }
+        return names.get(0);
     }
 
     private void requirePlaceholders(Map<String, INDArray> given, String... variables) {
@@ -281,8 +569,8 @@ public final class MutableNetwork {
     }
 
     /** DL4J accepts [N, 1, T] indices for an embedding sequence; the graph takes [N, T]. */
-    private INDArray networkInput(INDArray input) {
-        long[] expected = graph.sameDiff().getVariable(inputName()).placeholderShape();
+    private INDArray networkInput(String name, INDArray input) {
+        long[] expected = graph.sameDiff().getVariable(name).placeholderShape();
         if (expected != null && expected.length == 2 && input.rank() == 3 && input.size(1) == 1) {
             return input.reshape(input.size(0), input.size(2));
         }

@@ -3,7 +3,6 @@ package org.mutablemodules.dl4j.internal;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
@@ -11,28 +10,33 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * What a {@link LayerConverter} sees of the conversion: the graph, the layer's parameters (looked up by DL4J's own
- * keys, through any wrapper's key prefix), and where to record the loss. One instance per layer and wrapper level.
+ * What a {@link LayerConverter} or {@link VertexConverter} sees of the conversion: the graph, the vertex's parameters
+ * (looked up by DL4J's own keys, through any wrapper's key prefix), and where to record a loss. One instance per
+ * vertex and wrapper level.
  */
 final class ConversionContext {
 
     private final NetworkConversion conversion;
-    private final int layerIndex;
-    private final Layer outerLayer;
-    private final Map<String, INDArray> paramTable;
+    private final NetworkDag.Node node;
+    private final Object configuration;
     private final String keyPrefix;
     private final boolean frozen;
 
-    ConversionContext(NetworkConversion conversion, int layerIndex, Layer outerLayer, Map<String, INDArray> paramTable,
-                      String keyPrefix, boolean frozen) {
+    private ConversionContext(NetworkConversion conversion, NetworkDag.Node node, Object configuration,
+                              String keyPrefix, boolean frozen) {
         this.conversion = conversion;
-        this.layerIndex = layerIndex;
-        this.outerLayer = outerLayer;
-        this.paramTable = paramTable;
+        this.node = node;
+        this.configuration = configuration;
         this.keyPrefix = keyPrefix;
         this.frozen = frozen;
+    }
+
+    /** The context of a vertex of the network. */
+    static ConversionContext of(NetworkConversion conversion, NetworkDag.Node node) {
+        return new ConversionContext(conversion, node, node.vertex(), "", false);
     }
 
     SameDiff sd() {
@@ -43,9 +47,23 @@ final class ConversionContext {
         return conversion.dataType;
     }
 
-    /** The network's input placeholder (its first dimension is the minibatch size). */
+    /** The network's first input placeholder (its first dimension is the minibatch size). */
     SDVariable networkInput() {
-        return conversion.input;
+        return conversion.inputs.values().iterator().next();
+    }
+
+    /**
+     * The network input called {@code name}.
+     *
+     * @throws UnsupportedLayerException if the network has no such input
+     */
+    SDVariable networkInput(String name) {
+        SDVariable v = conversion.inputs.get(name);
+        if (v == null) {
+            throw unsupported("the network input \"" + name + "\", which does not exist",
+                    List.of("one of the network inputs " + conversion.inputs.keySet()));
+        }
+        return v;
     }
 
     /** The number of time steps declared at conversion, or -1. */
@@ -53,15 +71,20 @@ final class ConversionContext {
         return conversion.sequenceLength;
     }
 
+    /** The context of the layer a layer vertex holds: messages name the layer's class. */
+    ConversionContext forLayer(Layer layer) {
+        return new ConversionContext(conversion, node, layer, keyPrefix, frozen);
+    }
+
     /** The context of a layer wrapped by this one, whose parameter keys carry {@code prefix} in DL4J's table. */
     ConversionContext wrapped(String prefix, boolean frozenWrapper) {
-        return new ConversionContext(conversion, layerIndex, outerLayer, paramTable, keyPrefix + prefix,
-                frozen || frozenWrapper);
+        return new ConversionContext(conversion, node, configuration, keyPrefix + prefix, frozen || frozenWrapper);
     }
 
     /**
      * A trainable parameter of the layer: a new {@code VARIABLE} holding a copy of DL4J's array (same shape, 'c'
-     * order), named {@code layer<i>/<key>}. Parameters of frozen layers are recorded as frozen.
+     * order), named {@code <vertex>/<key>} ({@code layer0/W}, {@code conv1/W}). Parameters of frozen layers are
+     * recorded as frozen.
      */
     SDVariable param(String key) {
         return param(key, frozen);
@@ -74,15 +97,14 @@ final class ConversionContext {
 
     private SDVariable param(String key, boolean notTrained) {
         String fullKey = keyPrefix + key;
-        INDArray value = paramTable.get(fullKey);
+        INDArray value = node.paramTable().get(fullKey);
         if (value == null) {
-            throw new IllegalStateException("Layer " + layerIndex + " has no parameter \"" + fullKey
-                    + "\"; its parameters are " + paramTable.keySet());
+            throw new IllegalStateException(node.describe(configuration) + " has no parameter \"" + fullKey
+                    + "\"; its parameters are " + node.paramTable().keySet());
         }
-        // SameDiff's name scopes do not apply to var(): the layer's scope is spelled out.
-        SDVariable v = conversion.sd.var("layer" + layerIndex + "/" + fullKey,
-                value.dup('c').castTo(conversion.dataType));
-        conversion.recordParameter(layerIndex + "_" + fullKey, v.name(), notTrained);
+        // SameDiff's name scopes do not apply to var(): the vertex's scope is spelled out.
+        SDVariable v = conversion.sd.var(node.name() + "/" + fullKey, value.dup('c').castTo(conversion.dataType));
+        conversion.recordParameter(node.keyPrefix() + fullKey, v.name(), notTrained);
         return v;
     }
 
@@ -98,17 +120,25 @@ final class ConversionContext {
 
     /** A constant INT64 vector of length 1. */
     SDVariable longVector(long value) {
-        return conversion.sd.constant(org.nd4j.linalg.factory.Nd4j.createFromArray(value));
+        return conversion.sd.constant(Nd4j.createFromArray(value));
     }
 
-    /** Records the network's loss; called by the output layer's converter. */
-    void defineLoss(SDVariable score, SDVariable labels) {
-        conversion.recordLoss(score, labels);
+    /**
+     * True when this vertex is one of the network's outputs, so that an output layer here is scored against labels.
+     * DL4J ignores the loss of an output layer whose activations only feed other vertices.
+     */
+    boolean hasLabels() {
+        return conversion.isOutput(node.name());
     }
 
-    /** A new placeholder for the labels, of the output's rank. */
+    /** A new placeholder for this output vertex's labels; only when {@link #hasLabels()}. */
     SDVariable labelsPlaceholder(long... shape) {
-        return conversion.sd.placeHolder(NetworkConversion.LABELS, conversion.dataType, shape);
+        return conversion.sd.placeHolder(conversion.labelName(node.name()), conversion.dataType, shape);
+    }
+
+    /** Records this output vertex's score (DL4J's loss averaged over the minibatch) and its labels. */
+    void defineLoss(SDVariable score, SDVariable labels) {
+        conversion.recordLoss(node.name(), score, labels);
     }
 
     /** Rejects layers whose options change what the graph must compute but are not converted. */
@@ -119,13 +149,16 @@ final class ConversionContext {
         }
     }
 
-    /** An exception naming this layer, what is not supported and what is. */
+    /** An exception naming this vertex or layer, what is not supported and what is. */
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
-        String name = outerLayer.getLayerName();
-        boolean named = name != null && !name.equals("layer" + layerIndex);     // DL4J's default names add nothing
-        return new UnsupportedLayerException(String.format(Locale.ROOT,
-                "Layer %d (%s%s) uses %s, which cannot be converted. Supported: %s.",
-                layerIndex, outerLayer.getClass().getSimpleName(), named ? " \"" + name + "\"" : "",
-                what, String.join(", ", supported)));
+        String description = node.describe(configuration);
+        if (node.layerIndex() >= 0 && configuration instanceof Layer) {
+            String name = ((Layer) configuration).getLayerName();
+            if (name != null && !name.equals(node.name())) {       // DL4J's default names add nothing
+                description = description.substring(0, description.length() - 1) + " \"" + name + "\")";
+            }
+        }
+        return new UnsupportedLayerException(String.format(Locale.ROOT, "%s uses %s, which cannot be converted. "
+                + "Supported: %s.", description, what, String.join(", ", supported)));
     }
 }

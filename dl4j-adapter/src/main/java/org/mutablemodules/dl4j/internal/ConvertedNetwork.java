@@ -1,8 +1,10 @@
 package org.mutablemodules.dl4j.internal;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -14,21 +16,27 @@ import org.nd4j.autodiff.samediff.SameDiff;
 public final class ConvertedNetwork {
 
     private final SameDiff sameDiff;
-    private final String inputName;
-    private final String outputName;
-    private final String labelName;
+    private final List<String> inputNames;
+    private final List<String> outputNames;
+    private final List<String> labelNames;
     private final String lossName;
     private final Map<String, String> parameterVariables;
     private final Set<String> frozenKeys;
+    private final Map<String, String> keyPrefixes;
 
-    ConvertedNetwork(NetworkConversion c, String outputName) {
+    ConvertedNetwork(NetworkConversion c, List<String> outputNames, List<String> labelNames, String lossName) {
         this.sameDiff = c.sd;
-        this.inputName = c.input.name();
-        this.outputName = outputName;
-        this.labelName = c.labelName;
-        this.lossName = c.lossName;
+        this.inputNames = List.copyOf(c.inputs.keySet());
+        this.outputNames = List.copyOf(outputNames);
+        this.labelNames = Collections.unmodifiableList(new ArrayList<>(labelNames));
+        this.lossName = lossName;
         this.parameterVariables = Collections.unmodifiableMap(new LinkedHashMap<>(c.parameterVariables));
         this.frozenKeys = Collections.unmodifiableSet(new LinkedHashSet<>(c.frozenKeys));
+        Map<String, String> prefixes = new LinkedHashMap<>();
+        for (NetworkDag.Node node : c.dag.nodes()) {
+            prefixes.put(node.name(), node.keyPrefix());
+        }
+        this.keyPrefixes = Collections.unmodifiableMap(prefixes);
     }
 
     /** The graph. */
@@ -36,19 +44,19 @@ public final class ConvertedNetwork {
         return sameDiff;
     }
 
-    /** The name of the input placeholder. */
-    public String inputName() {
-        return inputName;
+    /** The names of the input placeholders, in the network's input order. */
+    public List<String> inputNames() {
+        return inputNames;
     }
 
-    /** The name of the network's output activations. */
-    public String outputName() {
-        return outputName;
+    /** The names of the output activations, in the network's output order. */
+    public List<String> outputNames() {
+        return outputNames;
     }
 
-    /** The name of the labels placeholder, or null when the network has no output layer. */
-    public String labelName() {
-        return labelName;
+    /** The labels placeholder of each output, in output order; null for an output without a loss. */
+    public List<String> labelNames() {
+        return labelNames;
     }
 
     /** The name of the score variable, or null when the network has no output layer. */
@@ -56,7 +64,7 @@ public final class ConvertedNetwork {
         return lossName;
     }
 
-    /** DL4J's network-level parameter keys ({@code 0_W}, ...) mapped to the graph's variable names, in layer order. */
+    /** DL4J's network-level parameter keys ({@code 0_W}, ...) mapped to the graph's variable names, in DL4J's order. */
     public Map<String, String> parameterVariables() {
         return parameterVariables;
     }
@@ -64,5 +72,10 @@ public final class ConvertedNetwork {
     /** The keys of parameters DL4J does not train: frozen layers' and running statistics. */
     public Set<String> frozenKeys() {
         return frozenKeys;
+    }
+
+    /** Each vertex's name ({@code layer0} in a {@code MultiLayerNetwork}) mapped to its key prefix ({@code 0_}). */
+    public Map<String, String> keyPrefixes() {
+        return keyPrefixes;
     }
 }

@@ -32,8 +32,10 @@ final class FeedForwardConverters {
         ctx.requireNoWeightNoise(layer);
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
                 affine(ctx, input.value(), layer.hasBias()), 1);
-        SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+        if (ctx.hasLabels()) {
+            SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+        }
         return new Activations(out, 2);
     };
 
@@ -43,8 +45,10 @@ final class FeedForwardConverters {
             throw ctx.unsupported("input of rank " + input.rank(), List.of("LossLayer on [N, n] activations"));
         }
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1);
-        SDVariable labels = ctx.labelsPlaceholder(-1, -1);
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+        if (ctx.hasLabels()) {
+            SDVariable labels = ctx.labelsPlaceholder(-1, -1);
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+        }
         return new Activations(out, 2);
     };
 

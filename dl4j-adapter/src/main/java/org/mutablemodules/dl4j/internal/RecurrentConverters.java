@@ -115,11 +115,13 @@ final class RecurrentConverters {
         SDVariable ntc = sd.reshape(activated, sd.concat(0, ctx.dimension(x, 0), ctx.longVector(-1),
                 ctx.longVector(layer.getNOut())));
         SDVariable out = nwc ? ntc : sd.permute(ntc, 0, 2, 1);
-        SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
-                : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
-        SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
-        SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
-        ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst), labels);
+        if (ctx.hasLabels()) {
+            SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
+                    : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
+            SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
+            SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst), labels);
+        }
         return new Activations(out, 3);
     };
 

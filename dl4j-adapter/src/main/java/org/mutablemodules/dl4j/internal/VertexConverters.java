@@ -1,0 +1,79 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.FrozenVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
+import org.deeplearning4j.nn.conf.graph.L2Vertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.PoolHelperVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
+import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
+import org.deeplearning4j.nn.conf.graph.ShiftVertex;
+import org.deeplearning4j.nn.conf.graph.StackVertex;
+import org.deeplearning4j.nn.conf.graph.SubsetVertex;
+import org.deeplearning4j.nn.conf.graph.UnstackVertex;
+import org.deeplearning4j.nn.conf.graph.rnn.DuplicateToTimeSeriesVertex;
+import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
+
+/**
+ * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly). A layer is a
+ * {@link LayerVertex}, whose converter applies the pre-processor and then the layer's own converter.
+ */
+final class VertexConverters {
+
+    private static final Map<Class<? extends GraphVertex>, VertexConverter<? extends GraphVertex>> CONVERTERS =
+            new LinkedHashMap<>();
+
+    static {
+        register(LayerVertex.class, GraphVertexConverters.LAYER);
+        register(FrozenVertex.class, GraphVertexConverters.FROZEN);
+        register(MergeVertex.class, GraphVertexConverters.MERGE);
+        register(ElementWiseVertex.class, GraphVertexConverters.ELEMENT_WISE);
+        register(ScaleVertex.class, GraphVertexConverters.SCALE);
+        register(ShiftVertex.class, GraphVertexConverters.SHIFT);
+        register(L2NormalizeVertex.class, GraphVertexConverters.L2_NORMALIZE);
+        register(L2Vertex.class, GraphVertexConverters.L2);
+        register(SubsetVertex.class, GraphVertexConverters.SUBSET);
+        register(StackVertex.class, GraphVertexConverters.STACK);
+        register(UnstackVertex.class, GraphVertexConverters.UNSTACK);
+        register(PreprocessorVertex.class, GraphVertexConverters.PREPROCESSOR);
+        register(ReshapeVertex.class, GraphVertexConverters.RESHAPE);
+        register(PoolHelperVertex.class, GraphVertexConverters.POOL_HELPER);
+        register(LastTimeStepVertex.class, GraphVertexConverters.LAST_TIME_STEP);
+        register(DuplicateToTimeSeriesVertex.class, GraphVertexConverters.DUPLICATE_TO_TIME_SERIES);
+    }
+
+    private VertexConverters() {
+    }
+
+    private static <V extends GraphVertex> void register(Class<V> type, VertexConverter<? super V> converter) {
+        CONVERTERS.put(type, converter);
+    }
+
+    /** The simple names of the supported vertex classes. */
+    static List<String> supported() {
+        List<String> names = new ArrayList<>();
+        for (Class<?> c : CONVERTERS.keySet()) {
+            names.add(c.getSimpleName());
+        }
+        return Collections.unmodifiableList(names);
+    }
+
+    /** Converts {@code vertex}, or throws {@link org.mutablemodules.dl4j.UnsupportedLayerException}. */
+    @SuppressWarnings("unchecked")
+    static Activations convert(ConversionContext ctx, GraphVertex vertex, List<Activations> inputs) {
+        VertexConverter<GraphVertex> converter = (VertexConverter<GraphVertex>) CONVERTERS.get(vertex.getClass());
+        if (converter == null) {
+            throw ctx.unsupported("the vertex type " + vertex.getClass().getName(), supported());
+        }
+        return converter.convert(ctx, vertex, inputs);
+    }
+}
