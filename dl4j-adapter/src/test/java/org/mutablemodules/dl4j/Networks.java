@@ -1,10 +1,14 @@
 package org.mutablemodules.dl4j;
 
 import java.util.function.Function;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -84,19 +88,114 @@ final class Networks {
         return out;
     }
 
-    /** A description of one test network: how to build it and its data. */
-    record Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
-                Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
-                int sequenceLength) {
+    /** A graph of the given vertices, initialised, built from {@code build} on a builder with the tests' defaults. */
+    static ComputationGraph graph(DataType type, java.util.function.Consumer<ComputationGraphConfiguration.GraphBuilder> build) {
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(12345).dataType(type).updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER)
+                .convolutionMode(ConvolutionMode.Truncate).graphBuilder();
+        build.accept(b);
+        ComputationGraph net = new ComputationGraph(b.build());
+        net.init();
+        net.paramTable().forEach((key, value) -> {
+            if (key.endsWith("_b")) {
+                Nd4j.getRandom().setSeed(key.hashCode());
+                value.assign(Nd4j.randn(type, value.shape()).muli(0.3));
+            }
+        });
+        return net;
+    }
+
+    /** DL4J's own inference outputs, one per network output. */
+    static INDArray[] dl4jOutputs(Model net, INDArray[] inputs) {
+        if (net instanceof MultiLayerNetwork) {
+            return new INDArray[] {((MultiLayerNetwork) net).output(inputs[0], false)};
+        }
+        return ((ComputationGraph) net).output(false, inputs);
+    }
+
+    /** DL4J's training-mode score and gradients (summed over the minibatch), after {@code computeGradientAndScore}. */
+    static Gradient dl4jGradient(Model net, INDArray[] inputs, INDArray[] labels) {
+        if (net instanceof MultiLayerNetwork) {
+            MultiLayerNetwork mln = (MultiLayerNetwork) net;
+            mln.setInput(inputs[0]);
+            mln.setLabels(labels[0]);
+            mln.computeGradientAndScore();
+        } else {
+            ComputationGraph cg = (ComputationGraph) net;
+            cg.setInputs(inputs);
+            cg.setLabels(labels);
+            cg.computeGradientAndScore();
+        }
+        return net.gradient();
+    }
+
+    /** DL4J's score at inference (no dropout, running statistics). */
+    static double dl4jInferenceScore(Model net, INDArray[] inputs, INDArray[] labels) {
+        if (net instanceof MultiLayerNetwork) {
+            return ((MultiLayerNetwork) net).score(new org.nd4j.linalg.dataset.DataSet(inputs[0], labels[0]), false);
+        }
+        return ((ComputationGraph) net).score(new org.nd4j.linalg.dataset.MultiDataSet(inputs, labels), false);
+    }
+
+    /** Converts either kind of network. */
+    static MutableNetwork convert(Model net, int sequenceLength) {
+        if (net instanceof MultiLayerNetwork) {
+            MultiLayerNetwork mln = (MultiLayerNetwork) net;
+            return sequenceLength > 0 ? MutableNetwork.of(mln, sequenceLength) : MutableNetwork.of(mln);
+        }
+        ComputationGraph cg = (ComputationGraph) net;
+        return sequenceLength > 0 ? MutableNetwork.of(cg, sequenceLength) : MutableNetwork.of(cg);
+    }
+
+    /**
+     * A description of one test network: how to build it in a data type, and its data.
+     *
+     * @param dl4jTrainsLikeItInfers false when DL4J's training pass differs from inference (dropout, batch
+     *                               statistics): only the inference score is then compared
+     * @param dl4jGradientIsExact    false when DL4J's own backprop is an approximation (LRN): gradients are then
+     *                               checked by finite differences only
+     */
+    record Case(String name, Function<DataType, ? extends Model> network, Function<DataType, INDArray[]> inputs,
+                Function<DataType, INDArray[]> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
+                int sequenceLength, boolean dl4jGradientIsExact) {
 
         Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
              Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput) {
             this(name, network, input, labels, dl4jTrainsLikeItInfers, integerInput, -1);
         }
 
+        Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
+             Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
+             int sequenceLength) {
+            this(name, network, type -> new INDArray[] {input.apply(type)}, type -> new INDArray[] {labels.apply(type)},
+                    dl4jTrainsLikeItInfers, integerInput, sequenceLength, true);
+        }
+
+        /** A computation graph case whose DL4J training pass equals its inference pass. */
+        static Case graph(String name, Function<DataType, ComputationGraph> network,
+                          Function<DataType, INDArray[]> inputs, Function<DataType, INDArray[]> labels) {
+            return new Case(name, network, inputs, labels, true, false, -1, true);
+        }
+
+        /** This case, with DL4J's gradient an approximation (checked by finite differences only). */
+        Case withInexactDl4jGradient() {
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength, false);
+        }
+
+        /** This case, for a graph unrolled over {@code steps} time steps. */
+        Case withSequenceLength(int steps) {
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, steps,
+                    dl4jGradientIsExact);
+        }
+
+        /** This case, whose DL4J training pass differs from inference (dropout, batch statistics). */
+        Case trainingDiffersFromInference() {
+            return new Case(name, network, inputs, labels, false, integerInput, sequenceLength, dl4jGradientIsExact);
+        }
+
         /** Converts the network as this case requires. */
-        MutableNetwork convert(MultiLayerNetwork net) {
-            return sequenceLength > 0 ? MutableNetwork.of(net, sequenceLength) : MutableNetwork.of(net);
+        MutableNetwork convert(Model net) {
+            return Networks.convert(net, sequenceLength);
         }
 
         @Override

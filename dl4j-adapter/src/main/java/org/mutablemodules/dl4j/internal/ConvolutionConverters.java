@@ -1,5 +1,10 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -126,4 +131,29 @@ final class ConvolutionConverters {
                 throw ctx.unsupported("ConvolutionMode " + mode, MODES);
         }
     }
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<Deconvolution2D> DECONVOLUTION = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<DepthwiseConvolution2D> DEPTHWISE = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<SeparableConvolution2D> SEPARABLE = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<Convolution1DLayer> CONVOLUTION_1D = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<Subsampling1DLayer> SUBSAMPLING_1D = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
 }

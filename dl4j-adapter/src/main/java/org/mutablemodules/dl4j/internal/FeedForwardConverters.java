@@ -1,5 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import java.util.List;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -63,4 +64,9 @@ final class FeedForwardConverters {
         SDVariable z = input.mmul(ctx.param("W"));
         return hasBias ? z.add(ctx.param("b")) : z;
     }
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<PReLULayer> PRELU = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
 }

@@ -1,5 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -92,4 +93,9 @@ final class NormalizationAndPoolingConverters {
                 throw new IllegalStateException("Batch normalisation of rank " + rank + " activations");
         }
     }
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<LocalResponseNormalization> LOCAL_RESPONSE_NORMALIZATION = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
 }

@@ -1,5 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import java.util.List;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
@@ -204,4 +205,9 @@ final class RecurrentConverters {
         }
         throw ctx.unsupported("LSTM activation " + fn, LSTM_ACTIVATIONS);
     }
+
+    /** Not converted yet (being written). */
+    static final LayerConverter<GravesLSTM> GRAVES_LSTM = (ctx, layer, input) -> {
+        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+    };
 }
