@@ -391,8 +391,23 @@ public final class MutableNetwork {
      *                                  missing
      */
     public double score(INDArray[] inputs, INDArray[] labels) {
+        return score(inputs, labels, Map.of());
+    }
+
+    /**
+     * The score, with values for any other placeholders the mutated parameters read (a hypernetwork's task
+     * descriptor, for example).
+     *
+     * @param inputs            one array per input, in the network's input order
+     * @param labels            one array per output, in the network's output order (null for an output without a loss)
+     * @param otherPlaceholders values of the placeholders a hypernetwork reads
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the number of inputs or labels is wrong, labels of an output layer are
+     *                                  missing, or a needed placeholder is missing
+     */
+    public double score(INDArray[] inputs, INDArray[] labels, Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = trainingFeed(inputs, labels);
+        Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
         requirePlaceholders(feed, lossName());
         return graph.sameDiff().output(feed, lossName()).get(lossName()).getDouble(0);
     }
@@ -419,8 +434,21 @@ public final class MutableNetwork {
      *                                  missing
      */
     public Map<String, INDArray> gradients(INDArray[] inputs, INDArray[] labels) {
+        return gradients(inputs, labels, Map.of());
+    }
+
+    /**
+     * The gradients of the score, with values for any other placeholders the mutated parameters read; see
+     * {@link #gradients(INDArray[], INDArray[])}.
+     *
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the number of inputs or labels is wrong, labels of an output layer are
+     *                                  missing, or a needed placeholder is missing
+     */
+    public Map<String, INDArray> gradients(INDArray[] inputs, INDArray[] labels,
+                                           Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = trainingFeed(inputs, labels);
+        Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
         requirePlaceholders(feed, lossName());
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
         Map<String, INDArray> byVariable = graph.sameDiff().calculateGradients(feed, variables);
@@ -524,8 +552,11 @@ public final class MutableNetwork {
         return feed;
     }
 
-    private Map<String, INDArray> trainingFeed(INDArray[] inputs, INDArray[] labels) {
-        Map<String, INDArray> feed = inputFeed(inputs);
+    private Map<String, INDArray> trainingFeed(INDArray[] inputs, INDArray[] labels,
+                                               Map<String, INDArray> otherPlaceholders) {
+        Objects.requireNonNull(otherPlaceholders, "otherPlaceholders");
+        Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
+        feed.putAll(inputFeed(inputs));
         Objects.requireNonNull(labels, "labels");
         List<String> names = labelNames();
         if (labels.length != names.size()) {

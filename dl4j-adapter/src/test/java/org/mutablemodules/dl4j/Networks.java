@@ -129,12 +129,24 @@ final class Networks {
         return net.gradient();
     }
 
-    /** DL4J's score at inference (no dropout, running statistics). */
+    /** DL4J's score at inference (no dropout, running statistics), without its regularisation terms. */
     static double dl4jInferenceScore(Model net, INDArray[] inputs, INDArray[] labels) {
         if (net instanceof MultiLayerNetwork) {
-            return ((MultiLayerNetwork) net).score(new org.nd4j.linalg.dataset.DataSet(inputs[0], labels[0]), false);
+            MultiLayerNetwork mln = (MultiLayerNetwork) net;
+            return mln.score(new org.nd4j.linalg.dataset.DataSet(inputs[0], labels[0]), false)
+                    - mln.calcRegularizationScore(true);
         }
-        return ((ComputationGraph) net).score(new org.nd4j.linalg.dataset.MultiDataSet(inputs, labels), false);
+        ComputationGraph cg = (ComputationGraph) net;
+        return cg.score(new org.nd4j.linalg.dataset.MultiDataSet(inputs, labels), false)
+                - cg.calcRegularizationScore(true);
+    }
+
+    /** DL4J's score after {@link #dl4jGradient}, without its regularisation terms (the graph's score has none). */
+    static double dl4jScore(Model net) {
+        double regularisation = net instanceof MultiLayerNetwork
+                ? ((MultiLayerNetwork) net).calcRegularizationScore(true)
+                : ((ComputationGraph) net).calcRegularizationScore(true);
+        return net.score() - regularisation;
     }
 
     /** Converts either kind of network. */

@@ -51,4 +51,12 @@ class ExamplesTest {
         assertEquals(-1.5, r.predictedBias(), 0.05);
         assertTrue(text().contains("net2's weight is fed by slice(net1/output, 0:1)"), text());
     }
+
+    @Test
+    void aHypernetworkTrainsThroughAComputationGraphAndBakesIntoAPlainOne() {
+        GraphHypernetwork.Result r = GraphHypernetwork.run(out);
+        assertTrue(r.lossAfter() * 5 < r.lossBefore(), "loss must fall 5x: " + r);
+        assertTrue(r.bakedDifference() < 1e-5, "baked graph: " + r);
+        assertTrue(text().contains("baked graph differs by at most"), text());
+    }
 }

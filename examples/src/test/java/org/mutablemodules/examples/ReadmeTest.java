@@ -26,7 +26,7 @@ class ReadmeTest {
     private static final Pattern BLOCK = Pattern.compile("// README: (\\w+)\\n(.*?)\\n\\s*// README: end", Pattern.DOTALL);
 
     @ParameterizedTest
-    @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory"})
+    @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory", "GraphHypernetwork"})
     void theReadmeShowsTheExamplesCode(String example) throws IOException {
         String source = Files.readString(EXAMPLES.resolve(example + ".java"));
         String readme = Files.readString(README);
