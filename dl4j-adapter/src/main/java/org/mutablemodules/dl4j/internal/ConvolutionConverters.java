@@ -1,24 +1,30 @@
 package org.mutablemodules.dl4j.internal;
 
-import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
-import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
-import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
-import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
-import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
+import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv1DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.DeConv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Converters of DL4J's 2D convolution and subsampling layers (NCHW or NHWC activations). */
+/**
+ * Converters of DL4J's convolution and subsampling layers: 2D (NCHW or NHWC activations) and 1D (NCW or NWC time
+ * series).
+ */
 final class ConvolutionConverters {
 
     private static final List<String> MODES = List.of("ConvolutionMode Truncate, Strict, Same");
@@ -58,45 +64,54 @@ final class ConvolutionConverters {
         if (layer.getClass() != SubsamplingLayer.class) {
             throw ctx.unsupported(layer.getClass().getSimpleName(), List.of("SubsamplingLayer"));
         }
+        return input.with(pool(ctx, layer, layer.getConvolutionMode(), input.value()));
+    };
+
+    /**
+     * Pools {@code x} [N, C, H, W] (or [N, H, W, C]) as DL4J's 2D SubsamplingLayer does, with the layer's kernel,
+     * stride, padding, dilation and format, in convolution mode {@code mode}.
+     */
+    private static SDVariable pool(ConversionContext ctx, SubsamplingLayer layer, ConvolutionMode mode, SDVariable x) {
         Pooling2DConfig.Pooling2DConfigBuilder config = Pooling2DConfig.builder()
                 .kH(layer.getKernelSize()[0]).kW(layer.getKernelSize()[1])
                 .sH(layer.getStride()[0]).sW(layer.getStride()[1])
                 .pH(layer.getPadding()[0]).pW(layer.getPadding()[1])
                 .dH(layer.getDilation()[0]).dW(layer.getDilation()[1])
-                .paddingMode(paddingMode(ctx, layer.getConvolutionMode()))
+                .paddingMode(paddingMode(ctx, mode))
                 .isNHWC(layer.getCnn2dDataFormat() == CNN2DFormat.NHWC);
         SameDiff sd = ctx.sd();
         switch (layer.getPoolingType()) {
             case MAX:
-                return input.with(sd.cnn().maxPooling2d(input.value(), config.build()));
+                return sd.cnn().maxPooling2d(x, config.build());
             case AVG:
-                boolean padded = layer.getConvolutionMode() == ConvolutionMode.Same
+                boolean padded = mode == ConvolutionMode.Same
                         || layer.getPadding()[0] > 0 || layer.getPadding()[1] > 0;
                 if (padded && layer.isAvgPoolIncludePadInDivisor()) {
-                    return input.with(averageIncludingPadding(ctx, layer, input.value()));
+                    return averageIncludingPadding(ctx, layer, mode, x);
                 }
                 // Divides by the number of elements inside the input (libnd4j's extra argument 0, which is also
                 // exact without padding); this op's backprop passes the finite-difference check.
-                return input.with(sd.cnn().avgPooling2d(input.value(), config.extra(0).build()));
+                return sd.cnn().avgPooling2d(x, config.extra(0).build());
             case PNORM:
                 // (sum over the window of |x|^p)^(1/p), padding contributing zeros: libnd4j's pnormpool2d forward,
                 // built from the window average (times its size) whose gradient is right.
                 double p = layer.getPnorm();
                 int window = layer.getKernelSize()[0] * layer.getKernelSize()[1];
-                SDVariable powered = sd.math().pow(sd.math().abs(input.value()), p);
-                SDVariable sum = averageIncludingPadding(ctx, layer, powered).mul(window);
-                return input.with(sd.math().pow(sum, 1.0 / p));
+                SDVariable powered = sd.math().pow(sd.math().abs(x), p);
+                SDVariable sum = averageIncludingPadding(ctx, layer, mode, powered).mul(window);
+                return sd.math().pow(sum, 1.0 / p);
             default:
                 throw ctx.unsupported("pooling type " + layer.getPoolingType(), List.of("MAX", "AVG", "PNORM"));
         }
-    };
+    }
 
     /**
      * Average pooling that divides by kH * kW, padding included (DL4J's {@code avgPoolIncludePadInDivisor}, its
      * default). libnd4j's avgpool2d computes it forward, but its backprop is wrong with padding in 1.0.0-M2.1; a
      * convolution of each channel with a constant kernel computes the same value with a correct gradient.
      */
-    private static SDVariable averageIncludingPadding(ConversionContext ctx, SubsamplingLayer layer, SDVariable x) {
+    private static SDVariable averageIncludingPadding(ConversionContext ctx, SubsamplingLayer layer,
+                                                      ConvolutionMode mode, SDVariable x) {
         SameDiff sd = ctx.sd();
         boolean nhwc = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC;
         SDVariable nchw = nhwc ? sd.permute(x, 0, 3, 1, 2) : x;
@@ -110,7 +125,7 @@ final class ConvolutionConverters {
                 .sH(layer.getStride()[0]).sW(layer.getStride()[1])
                 .pH(layer.getPadding()[0]).pW(layer.getPadding()[1])
                 .dH(layer.getDilation()[0]).dW(layer.getDilation()[1])
-                .paddingMode(paddingMode(ctx, layer.getConvolutionMode()))
+                .paddingMode(paddingMode(ctx, mode))
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
@@ -132,28 +147,129 @@ final class ConvolutionConverters {
         }
     }
 
-    /** Not converted yet (being written). */
+    /**
+     * Deconvolution2D (transposed convolution): each input pixel adds its value times {@code W[i, :, :, :]} to an
+     * output window at {@code stride * position - padding}; W [nIn, nOut, kH, kW], b [1, nOut]. The output size is
+     * {@code (in - 1) * s + (k - 1) * d + 1 - 2p}, or {@code in * s} in Same mode.
+     */
     static final LayerConverter<Deconvolution2D> DECONVOLUTION = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        boolean nhwc = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC;
+        boolean same = paddingMode(ctx, layer.getConvolutionMode()) == PaddingMode.SAME;
+        DeConv2DConfig config = DeConv2DConfig.builder()
+                .kH(layer.getKernelSize()[0]).kW(layer.getKernelSize()[1])
+                .sH(layer.getStride()[0]).sW(layer.getStride()[1])
+                .pH(same ? 0 : layer.getPadding()[0]).pW(same ? 0 : layer.getPadding()[1])
+                .dH(layer.getDilation()[0]).dW(layer.getDilation()[1])
+                .isSameMode(same)
+                .dataFormat(nhwc ? DeConv2DConfig.NHWC : DeConv2DConfig.NCHW)
+                .build();
+        SameDiff sd = ctx.sd();
+        // libnd4j's deconv2d takes [kH, kW, nOut, nIn], the permutation DL4J applies too. Its backprop (deconv2d_bp,
+        // which reads no weight format) passes the finite-difference check in both data formats and every mode.
+        SDVariable weights = sd.permute(ctx.param("W"), 2, 3, 1, 0);
+        SDVariable z = layer.hasBias()
+                ? sd.cnn().deconv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
+                : sd.cnn().deconv2d(input.value(), weights, config);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
     };
 
-    /** Not converted yet (being written). */
+    /**
+     * DepthwiseConvolution2D: output channel {@code c * m + j} is input channel c convolved with
+     * {@code W[:, :, c, j]}, plus its bias; W [kH, kW, nIn, m] (m the depth multiplier), b [1, nIn * m].
+     */
     static final LayerConverter<DepthwiseConvolution2D> DEPTHWISE = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        boolean nhwc = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC;
+        SameDiff sd = ctx.sd();
+        Conv2DConfig config = conv2dConfig(ctx, layer, nhwc);
+        // Already libnd4j's [kH, kW, iC, mC] layout; depthwise_conv2d_bp passes the finite-difference check.
+        SDVariable weights = ctx.param("W");
+        SDVariable z = layer.hasBias()
+                ? sd.cnn().depthWiseConv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
+                : sd.cnn().depthWiseConv2d(input.value(), weights, config);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
     };
 
-    /** Not converted yet (being written). */
+    /**
+     * SeparableConvolution2D: a depthwise convolution (W [m, nIn, kH, kW], channel {@code c * m + j} from input
+     * channel c and {@code W[j, c]}) followed by a 1x1 convolution (pW [nOut, nIn * m, 1, 1]) and the bias b [1, nOut].
+     */
     static final LayerConverter<SeparableConvolution2D> SEPARABLE = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        boolean nhwc = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC;
+        SameDiff sd = ctx.sd();
+        // Depthwise then pointwise, as libnd4j's fused sconv2d computes them, from two ops whose backprops pass the
+        // finite-difference check in both data formats.
+        SDVariable depthwise = sd.cnn().depthWiseConv2d(input.value(), sd.permute(ctx.param("W"), 2, 3, 1, 0),
+                conv2dConfig(ctx, layer, nhwc));
+        Conv2DConfig pointwise = Conv2DConfig.builder().kH(1).kW(1)
+                .dataFormat(nhwc ? Conv2DConfig.NHWC : Conv2DConfig.NCHW)
+                .weightsFormat(WeightsFormat.YXIO)
+                .build();
+        // [nOut, nIn * m, 1, 1] permuted to YXIO (conv2d_bp ignores OIYX weights, see CONVOLUTION).
+        SDVariable pointWeights = sd.permute(ctx.param("pW"), 2, 3, 1, 0);
+        SDVariable z = layer.hasBias()
+                ? sd.cnn().conv2d(depthwise, pointWeights, ctx.param("b").reshape(-1), pointwise)
+                : sd.cnn().conv2d(depthwise, pointWeights, pointwise);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
     };
 
-    /** Not converted yet (being written). */
+    /**
+     * Convolution1DLayer and Convolution1D over [N, nIn, T] (NCW) or [N, T, nIn] (NWC) series; W [nOut, nIn, k, 1]
+     * whose 'c'-order elements DL4J reads as a [k, nIn, nOut] kernel (a reshape, not a permutation), b [1, nOut].
+     * Causal mode pads {@code (k - 1) * d} steps on the left.
+     */
     static final LayerConverter<Convolution1DLayer> CONVOLUTION_1D = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        PaddingMode mode = layer.getConvolutionMode() == ConvolutionMode.Causal
+                ? PaddingMode.CAUSAL : paddingMode(ctx, layer.getConvolutionMode());
+        Conv1DConfig config = Conv1DConfig.builder()
+                .k(layer.getKernelSize()[0]).s(layer.getStride()[0])
+                .p(layer.getPadding()[0]).d(layer.getDilation()[0])
+                .paddingMode(mode)
+                .dataFormat(nwc ? Conv1DConfig.NWC : Conv1DConfig.NCW)
+                .build();
+        SameDiff sd = ctx.sd();
+        // DL4J hands conv1d its [nOut, nIn, k, 1] array reshaped (not permuted) to conv1d's [k, nIn, nOut] layout.
+        SDVariable weights = ctx.param("W").reshape(layer.getKernelSize()[0], layer.getNIn(), layer.getNOut());
+        SDVariable z = layer.hasBias()
+                ? sd.cnn().conv1d(input.value(), weights, ctx.param("b").reshape(-1), config)
+                : sd.cnn().conv1d(input.value(), weights, config);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nwc ? 2 : 1), 3);
     };
 
-    /** Not converted yet (being written). */
+    /**
+     * Subsampling1DLayer: the 2D pooling of SUBSAMPLING over [N, C, T, 1] (NCW input) or [N, T, 1, C] (NWC input),
+     * with DL4J's 2D kernel and stride arrays; Causal mode pools as Truncate, as DL4J does.
+     */
     static final LayerConverter<Subsampling1DLayer> SUBSAMPLING_1D = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        // DL4J declares Causal mode's output length as Same mode's, but its forward pass pools as Truncate: the
+        // graph computes what DL4J computes.
+        ConvolutionMode mode = layer.getConvolutionMode() == ConvolutionMode.Causal
+                ? ConvolutionMode.Truncate : layer.getConvolutionMode();
+        if (mode != ConvolutionMode.Same && (layer.getPadding()[0] > 0 || layer.getPadding()[1] > 0)) {
+            throw ctx.unsupported("padding " + layer.getPadding()[0] + " (DL4J pads the unit width axis as well, and "
+                    + "its own forward pass then fails)",
+                    List.of("Subsampling1DLayer without padding or in Same mode"));
+        }
+        SameDiff sd = ctx.sd();
+        int unitAxis = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC ? 2 : 3;
+        SDVariable pooled = pool(ctx, layer, mode, sd.expandDims(input.value(), unitAxis));
+        return new Activations(sd.squeeze(pooled, unitAxis), 3);
     };
+
+    /** The convolution options of a 2D layer, for conv2d-like ops (weights in YXIO where the op reads a format). */
+    private static Conv2DConfig conv2dConfig(ConversionContext ctx, ConvolutionLayer layer, boolean nhwc) {
+        return Conv2DConfig.builder()
+                .kH(layer.getKernelSize()[0]).kW(layer.getKernelSize()[1])
+                .sH(layer.getStride()[0]).sW(layer.getStride()[1])
+                .pH(layer.getPadding()[0]).pW(layer.getPadding()[1])
+                .dH(layer.getDilation()[0]).dW(layer.getDilation()[1])
+                .paddingMode(paddingMode(ctx, layer.getConvolutionMode()))
+                .dataFormat(nhwc ? Conv2DConfig.NHWC : Conv2DConfig.NCHW)
+                .weightsFormat(WeightsFormat.YXIO)
+                .build();
+    }
 }
