@@ -13,10 +13,10 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
-import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.variational.VariationalAutoencoder;
 import org.deeplearning4j.nn.conf.weightnoise.DropConnect;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -143,13 +143,13 @@ class MutableNetworkTest {
 
     @Test
     void anUnsupportedLayerIsNamedWithItsIndexClassAndTheSupportedListAndNothingChanges() {
-        MultiLayerNetwork net = Networks.network(DataType.FLOAT, InputType.convolutional(6, 6, 2),
-                new ConvolutionLayer.Builder(3, 3).nOut(2).build(),
-                new LocalResponseNormalization.Builder().build(),
+        MultiLayerNetwork net = Networks.network(DataType.FLOAT, InputType.feedForward(4),
+                new DenseLayer.Builder().nOut(5).build(),
+                new VariationalAutoencoder.Builder().nOut(3).encoderLayerSizes(4).decoderLayerSizes(4).build(),
                 new OutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build());
         INDArray before = net.params().dup();
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(net));
-        assertTrue(e.getMessage().startsWith("Layer 1 (LocalResponseNormalization)"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("Layer 1 (VariationalAutoencoder)"), e.getMessage());
         assertTrue(e.getMessage().contains("DenseLayer") && e.getMessage().contains("LSTM"), e.getMessage());
         assertEquals(before, net.params());
     }

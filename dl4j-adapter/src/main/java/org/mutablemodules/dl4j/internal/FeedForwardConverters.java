@@ -1,13 +1,15 @@
 package org.mutablemodules.dl4j.internal;
 
-import org.deeplearning4j.nn.conf.layers.PReLULayer;
+import java.util.Arrays;
 import java.util.List;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * Converters of DL4J's feed-forward layers, all on [N, n] activations: {@code z = x W + b}, then the activation.
@@ -65,8 +67,25 @@ final class FeedForwardConverters {
         return hasBias ? z.add(ctx.param("b")) : z;
     }
 
-    /** Not converted yet (being written). */
+    /**
+     * PReLULayer: {@code max(x, 0) - alpha * max(-x, 0)}, which is {@code x} for {@code x >= 0} and {@code alpha x}
+     * below. alpha ("W") has the input shape without the minibatch ({@code inputShape}, e.g. [n] or [C, H, W]) with
+     * the shared axes set to 1, and broadcasts over them. Composed from relu: the graph needs no prelu op gradient.
+     */
     static final LayerConverter<PReLULayer> PRELU = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        long[] shape = layer.getInputShape();
+        if (shape == null || shape.length + 1 != input.rank()) {
+            throw ctx.unsupported("an inputShape " + Arrays.toString(shape) + " that does not match its rank "
+                    + input.rank() + " input", List.of("PReLULayer with an inputShape of the input's rank minus one"));
+        }
+        SameDiff sd = ctx.sd();
+        SDVariable alpha = ctx.param("W");
+        long[] broadcast = new long[shape.length + 1];        // [1, alpha's shape]: one alpha for every example
+        broadcast[0] = 1;
+        System.arraycopy(alpha.getShape(), 0, broadcast, 1, shape.length);
+        SDVariable x = input.value();
+        SDVariable negative = sd.nn().relu(x.neg(), 0.0).mul(alpha.reshape(broadcast));
+        return input.with(sd.nn().relu(x, 0.0).sub(negative));
     };
 }

@@ -47,6 +47,7 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 
 /** The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass). */
+@SuppressWarnings("deprecation")    // GravesLSTM is deprecated in DL4J, but networks (and the zoo) still use it
 final class LayerConverters {
 
     private static final Map<Class<? extends Layer>, LayerConverter<? extends Layer>> CONVERTERS = new LinkedHashMap<>();

@@ -66,6 +66,11 @@ final class Losses {
         return score;
     }
 
+    /** {@code total} divided by the number of examples of {@code like} (its size along axis 0 at run time). */
+    static SDVariable averageOverExamples(ConversionContext ctx, SDVariable total, SDVariable like) {
+        return total.div(size(ctx, like, 0));
+    }
+
     /** The size of {@code x} along {@code axis} at run time, as a scalar of the output's type. */
     private static SDVariable size(ConversionContext ctx, SDVariable x, int axis) {
         return ctx.sd().sum(ctx.dimension(x, axis).castTo(x.dataType()));

@@ -1,14 +1,18 @@
 package org.mutablemodules.dl4j.internal;
 
-import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.factory.Nd4j;
 
-/** Converters of batch normalisation (inference) and global pooling. */
+/** Converters of batch normalisation (inference), local response normalisation and global pooling. */
 final class NormalizationAndPoolingConverters {
 
     private NormalizationAndPoolingConverters() {
@@ -94,8 +98,35 @@ final class NormalizationAndPoolingConverters {
         }
     }
 
-    /** Not converted yet (being written). */
+    /**
+     * LocalResponseNormalization (NCHW or NHWC): {@code y_c = x_c (k + alpha S_c)^(-beta)} with {@code S_c} the sum of
+     * {@code x_j^2} over the channels {@code |j - c| <= n/2} (integer division) inside the image, as DL4J computes it
+     * (alpha is not divided by n). No parameters. The window sum is a convolution of the squares with a constant
+     * kernel of ones along the channel axis, so that the graph needs only conv2d's gradient with respect to its input
+     * (which passes the finite-difference check) and not the gradient of libnd4j's lrn op.
+     */
     static final LayerConverter<LocalResponseNormalization> LOCAL_RESPONSE_NORMALIZATION = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        if (input.rank() != 4) {
+            throw ctx.unsupported("input of rank " + input.rank(), List.of("LocalResponseNormalization on images"));
+        }
+        SameDiff sd = ctx.sd();
+        SDVariable x = input.value();
+        boolean nhwc = layer.getDataFormat() == CNN2DFormat.NHWC;
+        int half = (int) layer.getN() / 2;
+        // The channel axis becomes the height of a one-channel image: NCHW [N, C, H, W] -> [N, 1, C, H*W] and
+        // NHWC [N, H, W, C] -> [N*H*W, 1, C, 1], both plain reshapes of 'c'-ordered data.
+        SDVariable channels = ctx.dimension(x, nhwc ? 3 : 1);
+        SDVariable asImage = nhwc
+                ? sd.concat(0, ctx.longVector(-1), ctx.longVector(1), channels, ctx.longVector(1))
+                : sd.concat(0, ctx.dimension(x, 0), ctx.longVector(1), channels, ctx.longVector(-1));
+        SDVariable squares = sd.reshape(x.mul(x), asImage);
+        Conv2DConfig window = Conv2DConfig.builder()
+                .kH(2 * half + 1).kW(1).sH(1).sW(1).pH(half).pW(0).dH(1).dW(1)
+                .paddingMode(PaddingMode.VALID).dataFormat(Conv2DConfig.NCHW).weightsFormat(WeightsFormat.YXIO)
+                .build();
+        SDVariable ones = sd.constant(Nd4j.ones(ctx.dataType(), 2 * half + 1, 1, 1, 1));
+        SDVariable sums = sd.reshape(sd.cnn().conv2d(squares, ones, window), sd.shape(x));
+        SDVariable scale = sd.math().pow(sums.mul(layer.getAlpha()).add(layer.getK()), -layer.getBeta());
+        return input.with(x.mul(scale));
     };
 }

@@ -1,9 +1,9 @@
 package org.mutablemodules.dl4j.internal;
 
-import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import java.util.List;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
@@ -206,8 +206,37 @@ final class RecurrentConverters {
         throw ctx.unsupported("LSTM activation " + fn, LSTM_ACTIVATIONS);
     }
 
-    /** Not converted yet (being written). */
+    /**
+     * GravesLSTM: an LSTM with peephole connections, through libnd4j's lstmLayer op with peephole weights. W [nIn, 4n]
+     * and b [1, 4n] hold DL4J's gate blocks (cell input, forget, output, input gate), reordered as for LSTM; RW
+     * [n, 4n + 3] holds the recurrent blocks in its first 4n columns, then the peephole columns of the forget gate
+     * (on c_(t-1)), the output gate (on c_t) and the input gate (on c_(t-1)); lstmLayer takes them as one [3n]
+     * vector in the order (input gate, forget, output).
+     */
+    @SuppressWarnings("deprecation")    // GravesLSTM is deprecated by DL4J, but networks (and its zoo) still use it
     static final LayerConverter<GravesLSTM> GRAVES_LSTM = (ctx, layer, input) -> {
-        throw ctx.unsupported("the layer type " + layer.getClass().getSimpleName(), LayerConverters.supported());
+        ctx.requireNoWeightNoise(layer);
+        SameDiff sd = ctx.sd();
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        int n = (int) layer.getNOut();
+        SDVariable rw = ctx.param("RW");
+        SDVariable forgetPeephole = sd.slice(rw, new int[] {0, 4 * n}, n, 1).reshape(n);
+        SDVariable outputPeephole = sd.slice(rw, new int[] {0, 4 * n + 1}, n, 1).reshape(n);
+        SDVariable inputPeephole = sd.slice(rw, new int[] {0, 4 * n + 2}, n, 1).reshape(n);
+        LSTMLayerWeights weights = LSTMLayerWeights.builder()
+                .weights(reorderGates(ctx, ctx.param("W"), layer.getNIn(), n))
+                .rWeights(reorderGates(ctx, rw, n, n))      // its first 4n columns
+                .peepholeWeights(sd.concat(0, inputPeephole, forgetPeephole, outputPeephole))
+                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
+                .build();
+        LSTMLayerConfig config = LSTMLayerConfig.builder()
+                .lstmdataformat(nwc ? LSTMDataFormat.NTS : LSTMDataFormat.NST)
+                .directionMode(LSTMDirectionMode.FWD)
+                .gateAct(lstmActivation(ctx, layer.getGateActivationFn()))
+                .cellAct(lstmActivation(ctx, layer.getActivationFn()))
+                .outAct(lstmActivation(ctx, layer.getActivationFn()))
+                .retFullSequence(true).retLastH(false).retLastC(false)
+                .build();
+        return new Activations(sd.rnn().lstmLayer(input.value(), weights, config)[0], 3);
     };
 }
