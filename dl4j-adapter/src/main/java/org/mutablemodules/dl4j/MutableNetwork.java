@@ -19,6 +19,7 @@ import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -287,12 +288,20 @@ public final class MutableNetwork {
     public MutableParameter param(String layerName, String key) {
         Objects.requireNonNull(layerName, "layerName");
         Objects.requireNonNull(key, "key");
-        String vertex = layerNames.get(layerName);
-        if (vertex == null) {
-            throw new IllegalArgumentException("No layer or vertex called \"" + layerName + "\" exists in this network. "
-                    + "Known names: " + layerNames.keySet() + ".");
-        }
-        return param(converted.keyPrefixes().get(vertex) + key);
+        return param(converted.keyPrefixes().get(vertex(layerName)) + key);
+    }
+
+    /**
+     * The graph variable holding the output activations of a layer or vertex, as DL4J's
+     * {@code feedForward(input, false)} reports them: for reading features, or for building on them in the graph.
+     *
+     * @param layerName a {@code ComputationGraph}'s vertex name, or a {@code MultiLayerNetwork} layer's name
+     *                  ({@code layer0}, or the name given with {@code .name(...)})
+     * @throws IllegalArgumentException if there is no such layer or vertex; the message lists the known names
+     */
+    public SDVariable activations(String layerName) {
+        Objects.requireNonNull(layerName, "layerName");
+        return graph.sameDiff().getVariable(converted.activationNames().get(vertex(layerName)));
     }
 
     /**
@@ -574,6 +583,15 @@ public final class MutableNetwork {
             feed.put(names.get(i), labels[i]);
         }
         return feed;
+    }
+
+    private String vertex(String layerName) {
+        String vertex = layerNames.get(layerName);
+        if (vertex == null) {
+            throw new IllegalArgumentException("No layer or vertex called \"" + layerName + "\" exists in this network. "
+                    + "Known names: " + layerNames.keySet() + ".");
+        }
+        return vertex;
     }
 
     private void requireLoss() {

@@ -31,6 +31,20 @@ final class Checks {
         }
     }
 
+    /** The largest element-wise difference relative to the larger magnitude (0 where both are 0). */
+    static double maxRelativeDifference(INDArray a, INDArray b) {
+        double[] x = a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        double[] y = b.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        double max = 0;
+        for (int i = 0; i < x.length; i++) {
+            double scale = Math.max(Math.abs(x[i]), Math.abs(y[i]));
+            if (scale > 0) {
+                max = Math.max(max, Math.abs(x[i] - y[i]) / scale);
+            }
+        }
+        return max;
+    }
+
     /** Every element within {@code absolute} of the expected one. */
     static void assertClose(INDArray expected, INDArray actual, double absolute, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");

@@ -149,6 +149,33 @@ final class Networks {
         return net.score() - regularisation;
     }
 
+    /**
+     * YOLO labels [N, 4+classes, size, size] (or NHWC): in about half the cells an object (corners x1, y1, x2, y2 in grid units
+     * around a centre inside the cell, then a one-hot class), zeros elsewhere.
+     */
+    static INDArray yoloLabels(DataType type, long seed, long n, int classes, int size, boolean nhwc) {
+        java.util.Random r = new java.util.Random(seed);
+        INDArray out = Nd4j.zeros(type, n, 4 + classes, size, size);
+        for (int i = 0; i < n; i++) {
+            for (int y = 0; y < size; y++) {
+                for (int x = 0; x < size; x++) {
+                    if (r.nextBoolean()) {
+                        double cx = x + 0.1 + 0.8 * r.nextDouble();
+                        double cy = y + 0.1 + 0.8 * r.nextDouble();
+                        double w = 0.4 + 1.6 * r.nextDouble();
+                        double h = 0.4 + 1.6 * r.nextDouble();
+                        out.putScalar(new long[] {i, 0, y, x}, cx - w / 2);
+                        out.putScalar(new long[] {i, 1, y, x}, cy - h / 2);
+                        out.putScalar(new long[] {i, 2, y, x}, cx + w / 2);
+                        out.putScalar(new long[] {i, 3, y, x}, cy + h / 2);
+                        out.putScalar(new long[] {i, 4 + r.nextInt(classes), y, x}, 1.0);
+                    }
+                }
+            }
+        }
+        return nhwc ? out.permute(0, 2, 3, 1).dup('c') : out;
+    }
+
     /** Converts either kind of network. */
     static MutableNetwork convert(Model net, int sequenceLength) {
         if (net instanceof MultiLayerNetwork) {

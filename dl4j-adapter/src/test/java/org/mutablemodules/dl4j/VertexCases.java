@@ -105,15 +105,17 @@ final class VertexCases {
                 type -> arrays(Networks.randn(type, 1, N, 3), Networks.randn(type, 2, N, 3)),
                 type -> arrays(Networks.randn(type, 3, N, 1))));
         cases.add(Case.graph("subset of dense features and of conv channels",
-                type -> Networks.graph(type, b -> b.addInputs("img").setInputTypes(InputType.convolutional(5, 5, 2))
-                        .addLayer("conv", new ConvolutionLayer.Builder(2, 2).nOut(4).activation(Activation.TANH)
+                // No input types: DL4J's SubsetVertex reports a wrong type for images and would size "d" to 0.
+                type -> Networks.graph(type, b -> b.addInputs("img")
+                        .addLayer("conv", new ConvolutionLayer.Builder(2, 2).nIn(2).nOut(4).activation(Activation.TANH)
                                 .build(), "img")
                         .addVertex("channels", new SubsetVertex(1, 2), "conv")
                         .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "channels")
                         .addLayer("d", new DenseLayer.Builder().nIn(2).nOut(6).activation(Activation.TANH).build(),
                                 "pool")
                         .addVertex("features", new SubsetVertex(2, 4), "d")
-                        .addLayer("out", mse(2), "features")
+                        .addLayer("out", new OutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY)
+                                .nIn(3).nOut(2).build(), "features")
                         .setOutputs("out")),
                 type -> arrays(Networks.randn(type, 1, N, 2, 5, 5)), type -> arrays(Networks.randn(type, 2, N, 2))));
         cases.add(Case.graph("stack two inputs, a shared layer, unstack and merge",

@@ -3,6 +3,9 @@ package org.mutablemodules.dl4j.internal;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import org.deeplearning4j.nn.conf.graph.FrozenVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
@@ -136,9 +139,25 @@ final class ConversionContext {
         return conversion.sd.placeHolder(conversion.labelName(node.name()), conversion.dataType, shape);
     }
 
-    /** Records this output vertex's score (DL4J's loss averaged over the minibatch) and its labels. */
+    /**
+     * Records this output vertex's score (DL4J's loss averaged over the minibatch) and its labels. A layer configured
+     * with {@code miniBatch(false)} is scored as DL4J scores it then: summed over the examples instead.
+     */
     void defineLoss(SDVariable score, SDVariable labels) {
-        conversion.recordLoss(node.name(), score, labels);
+        SDVariable scored = score;
+        if (!averagesOverMinibatch()) {
+            SDVariable examples = conversion.sd.sum(dimension(labels, 0).castTo(score.dataType()));
+            scored = score.mul(examples);
+        }
+        conversion.recordLoss(node.name(), scored, labels);
+    }
+
+    private boolean averagesOverMinibatch() {
+        GraphVertex v = node.vertex();
+        while (v instanceof FrozenVertex) {
+            v = ((FrozenVertex) v).getUnderlying();
+        }
+        return !(v instanceof LayerVertex) || ((LayerVertex) v).getLayerConf().isMiniBatch();
     }
 
     /** Rejects layers whose options change what the graph must compute but are not converted. */

@@ -23,8 +23,10 @@ public final class ConvertedNetwork {
     private final Map<String, String> parameterVariables;
     private final Set<String> frozenKeys;
     private final Map<String, String> keyPrefixes;
+    private final Map<String, String> activationNames;
 
-    ConvertedNetwork(NetworkConversion c, List<String> outputNames, List<String> labelNames, String lossName) {
+    ConvertedNetwork(NetworkConversion c, List<String> outputNames, List<String> labelNames, String lossName,
+                     Map<String, String> activationNames) {
         this.sameDiff = c.sd;
         this.inputNames = List.copyOf(c.inputs.keySet());
         this.outputNames = List.copyOf(outputNames);
@@ -37,6 +39,7 @@ public final class ConvertedNetwork {
             prefixes.put(node.name(), node.keyPrefix());
         }
         this.keyPrefixes = Collections.unmodifiableMap(prefixes);
+        this.activationNames = Collections.unmodifiableMap(new LinkedHashMap<>(activationNames));
     }
 
     /** The graph. */
@@ -77,5 +80,10 @@ public final class ConvertedNetwork {
     /** Each vertex's name ({@code layer0} in a {@code MultiLayerNetwork}) mapped to its key prefix ({@code 0_}). */
     public Map<String, String> keyPrefixes() {
         return keyPrefixes;
+    }
+
+    /** Each vertex's name mapped to the graph variable holding its output activations. */
+    public Map<String, String> activationNames() {
+        return activationNames;
     }
 }

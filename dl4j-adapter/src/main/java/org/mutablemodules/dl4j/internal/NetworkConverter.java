@@ -75,13 +75,17 @@ public final class NetworkConverter {
             }
         }
         List<String> outputNames = nameOutputs(c, activations);
+        Map<String, String> activationNames = new java.util.LinkedHashMap<>();
+        for (NetworkDag.Node node : dag.nodes()) {
+            activationNames.put(node.name(), activations.get(node.name()).value().name());
+        }
         List<String> labelNames = new ArrayList<>();
         for (String output : dag.outputs()) {
             labelNames.add(c.losses.stream().filter(l -> l.output().equals(output)).findFirst()
                     .map(l -> l.labels().name()).orElse(null));
         }
         String lossName = defineTotalLoss(c);
-        return new ConvertedNetwork(c, outputNames, labelNames, lossName);
+        return new ConvertedNetwork(c, outputNames, labelNames, lossName, activationNames);
     }
 
     /**
