@@ -36,5 +36,10 @@ fi
 $PY bench/torch_reference.py "$THREADS" > bench/torch.json
 $PY bench/torch_reference.py 1 > bench/torch-1thread.json
 
+# Converting full-size zoo networks: time, heap and resident memory beside the parameters' own memory.
+env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.mutablemodules.benchmarks.ZooConversionFootprint 5 | grep '^|' \
+  > bench/zoo-conversion.md
+
 python3 bench/report.py bench/jmh.json bench/jmh-tuned.json bench/jmh-scaling.json bench/torch.json \
   bench/torch-1thread.json | tee bench/results.md
+{ echo; echo "Converting DL4J zoo networks at 224x224:"; echo; cat bench/zoo-conversion.md; } | tee -a bench/results.md

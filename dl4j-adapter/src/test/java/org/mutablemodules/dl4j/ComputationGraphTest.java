@@ -268,4 +268,18 @@ class ComputationGraphTest {
         Checks.assertClose(net.outputSingle(false, x), m.output(x), 1e-12, "single");
         assertEquals("out/labels", m.labelName());
     }
+
+    @Test
+    void aConvertedGraphSavesAndLoadsWithItsOutputs(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        MutableNetwork m = MutableNetwork.of(twoHeads(DataType.DOUBLE));
+        m.param("trunk", "W").muli(0.5);
+        INDArray[] x = inputs(DataType.DOUBLE, 3);
+        java.io.File file = dir.resolve("graph.sd").toFile();
+        m.graph().sameDiff().save(file, true);
+        SameDiff loaded = SameDiff.load(file, true);
+        Map<String, INDArray> out = loaded.output(Map.of("features", x[0], "context", x[1]), "value", "policy");
+        INDArray[] expected = m.outputs(x);
+        Checks.assertClose(expected[0], out.get("value"), 1e-12, "value");
+        Checks.assertClose(expected[1], out.get("policy"), 1e-12, "policy");
+    }
 }

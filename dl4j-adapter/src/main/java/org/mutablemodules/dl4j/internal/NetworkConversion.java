@@ -9,6 +9,7 @@ import java.util.Set;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** The state shared by all vertices while one network is converted. */
 final class NetworkConversion {
@@ -26,7 +27,7 @@ final class NetworkConversion {
     record Loss(String output, SDVariable score, SDVariable labels) {
     }
 
-    final SameDiff sd = SameDiff.create();
+    final SameDiff sd = newGraph();
     final NetworkDag dag;
     final DataType dataType;
     final int sequenceLength;
@@ -39,6 +40,18 @@ final class NetworkConversion {
         this.dag = dag;
         this.dataType = dag.dataType();
         this.sequenceLength = sequenceLength;
+    }
+
+    /**
+     * An empty graph. On a single device, its arrays are held once ({@link SingleCopyArrayHolder}); with several
+     * devices, SameDiff's own holder replicates them to each device.
+     */
+    private static SameDiff newGraph() {
+        SameDiff sd = SameDiff.create();
+        if (Nd4j.getAffinityManager().getNumberOfDevices() == 1) {
+            sd.setArrayHolders(new SingleCopyArrayHolder(), new SingleCopyArrayHolder(), false);
+        }
+        return sd;
     }
 
     void recordParameter(String networkKey, String variable, boolean frozen) {
