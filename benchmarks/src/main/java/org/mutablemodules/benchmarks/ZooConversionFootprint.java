@@ -38,7 +38,7 @@ public final class ZooConversionFootprint {
         System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
         // Loads the classes and native code on a small network first, so the first measured conversion is not
         // charged for them.
-        MutableNetwork.of((ComputationGraph) ResNet50.builder().numClasses(2).inputShape(new int[] {3, 96, 96})
+        MutableNetwork.of(ResNet50.builder().numClasses(2).inputShape(new int[] {3, 96, 96})
                 .build().init());
         measure("VGG16 224x224", () -> VGG16.builder().numClasses(1000).build().init(), runs);
         measure("ResNet50 224x224", () -> ResNet50.builder().numClasses(1000).build().init(), runs);
