@@ -10,9 +10,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -39,7 +41,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * mutable parameter {@code layer<i>/W}, with DL4J's network key {@code <i>_W}. A {@code ComputationGraph} keeps its
  * own names: one placeholder per network input, named as the input; each network output is a variable named as its
  * vertex; the labels of an output layer are the placeholder {@code <output>/labels}; the score is {@code loss}, the
- * sum of every output layer's score as DL4J computes it; vertex {@code v}'s parameter {@code W} is {@code v/W}, with
+ * sum of every output layer's score as DL4J computes it ({@code loss_1} if a vertex or input is already called
+ * {@code loss}); vertex {@code v}'s parameter {@code W} is {@code v/W}, with
  * DL4J's key {@code v_W}. Each vertex's other variables live in the name scope {@code <vertex>/}.
  *
  * <p>The graph computes what DL4J computes at inference: dropout (a {@code DropoutLayer} or any layer's dropout) is
@@ -134,9 +137,30 @@ public final class MutableNetwork {
         return sequenceLength;
     }
 
+    /**
+     * Converts {@code net} with its input placeholder shaped by {@code inputType} (for example
+     * {@code InputType.convolutional(28, 28, 1)}): for a network whose first layer does not tell the input's shape,
+     * and to have shapes checked before the graph runs. A recurrent input type with a length also fixes the number of
+     * time steps (see {@link #of(MultiLayerNetwork, int)}).
+     *
+     * @param net       an initialised network
+     * @param inputType the type of the network's input: feed-forward, recurrent, convolutional or convolutional flat
+     * @return the converted network
+     * @throws IllegalStateException     if {@code net} was not initialised
+     * @throws UnsupportedLayerException if a layer, an option of a layer, or the input type cannot be converted
+     */
+    public static MutableNetwork of(MultiLayerNetwork net, InputType inputType) {
+        Objects.requireNonNull(inputType, "inputType");
+        return convert(net, () -> NetworkConverter.convert(net, inputType));
+    }
+
     private static MutableNetwork convert(MultiLayerNetwork net, int sequenceLength) {
+        return convert(net, () -> NetworkConverter.convert(net, sequenceLength));
+    }
+
+    private static MutableNetwork convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
         Objects.requireNonNull(net, "net");
-        if (net.getLayers() == null || net.getLayers().length == 0 || net.params() == null) {
+        if (net.getLayers() == null || net.getLayers().length == 0) {
             throw new IllegalStateException("The network has not been initialised: call net.init() before "
                     + "MutableNetwork.of(net).");
         }
@@ -149,16 +173,40 @@ public final class MutableNetwork {
                 names.putIfAbsent(own, "layer" + i);
             }
         }
-        return wrap(NetworkConverter.convert(net, sequenceLength), conf.clone(), null, names);
+        return wrap(conversion.get(), conf.clone(), null, names);
+    }
+
+    /**
+     * Converts {@code net} with each input placeholder shaped by its {@link InputType}: for a graph whose inputs'
+     * shapes its first layers do not tell, and to have shapes checked before the graph runs. Recurrent input types
+     * with a length also fix the number of time steps (see {@link #of(ComputationGraph, int)}).
+     *
+     * @param net        an initialised computation graph
+     * @param inputTypes one type per network input, in the network's input order
+     * @return the converted network
+     * @throws IllegalArgumentException  if the number of input types is not the network's number of inputs
+     * @throws IllegalStateException     if {@code net} was not initialised
+     * @throws UnsupportedLayerException if a vertex, a layer, an option of one, or an input type cannot be converted
+     */
+    public static MutableNetwork of(ComputationGraph net, InputType... inputTypes) {
+        Objects.requireNonNull(inputTypes, "inputTypes");
+        for (InputType t : inputTypes) {
+            Objects.requireNonNull(t, "input type");
+        }
+        return convert(net, () -> NetworkConverter.convert(net, inputTypes));
     }
 
     private static MutableNetwork convert(ComputationGraph net, int sequenceLength) {
+        return convert(net, () -> NetworkConverter.convert(net, sequenceLength));
+    }
+
+    private static MutableNetwork convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
         Objects.requireNonNull(net, "net");
-        if (net.getVertices() == null || net.params() == null) {
+        if (net.getVertices() == null) {
             throw new IllegalStateException("The computation graph has not been initialised: call net.init() before "
                     + "MutableNetwork.of(net).");
         }
-        ConvertedNetwork converted = NetworkConverter.convert(net, sequenceLength);
+        ConvertedNetwork converted = conversion.get();
         Map<String, String> names = new LinkedHashMap<>();
         converted.keyPrefixes().keySet().forEach(name -> names.put(name, name));
         return wrap(converted, null, net.getConfiguration().clone(), names);
@@ -244,11 +292,7 @@ public final class MutableNetwork {
      */
     public String labelName() {
         requireLoss();
-        String name = onlyOne(labelNames(), "output", "labelNames()");
-        if (name == null) {
-            throw new IllegalStateException("The output " + outputName() + " is not an output layer: it has no labels.");
-        }
-        return name;
+        return onlyOne(labelNames(), "output", "labelNames()");
     }
 
     /**
@@ -272,8 +316,13 @@ public final class MutableNetwork {
      * ({@code W}, {@code b}, {@code RW}, {@code gamma}, ...; a wrapped layer's keys as DL4J's wrapper names them).
      *
      * @throws IllegalArgumentException if the layer has no such parameter; the message lists the known keys
+     * @throws IllegalStateException    if this network was converted from a {@code ComputationGraph}
      */
     public MutableParameter param(int layer, String key) {
+        if (graphConfiguration != null) {
+            throw new IllegalStateException("This network was converted from a ComputationGraph, whose layers have "
+                    + "names: use param(layerName, key) or param(\"<layer>_<key>\").");
+        }
         return param(layer + "_" + key);
     }
 
@@ -383,9 +432,12 @@ public final class MutableNetwork {
      * The score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss averaged
      * over the minibatch (without regularisation terms).
      *
-     * @throws IllegalStateException if the network has no output layer
+     * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
+     *                               {@link #score(INDArray[], INDArray[])})
      */
     public double score(INDArray input, INDArray labels) {
+        inputName();
+        outputName();
         return score(new INDArray[] {input}, new INDArray[] {labels});
     }
 
@@ -425,11 +477,17 @@ public final class MutableNetwork {
      * The gradients of the score with respect to each parameter's current value, keyed by DL4J's network-level keys,
      * for the parameters that affect the score. They are DL4J's {@code computeGradientAndScore()} gradients divided by
      * the minibatch size: DL4J reports gradients summed over the examples and divides them in its updater, while these
-     * are the gradients of the (averaged) score itself.
+     * are the gradients of the (averaged) score itself. (For layers configured with {@code miniBatch(false)}, whose
+     * score DL4J sums over the examples, they equal DL4J's.) Parameters DL4J does not train by gradient (frozen
+     * layers, batch normalisation's running statistics) get their true gradients here, where DL4J reports zeros or
+     * its running-average updates.
      *
-     * @throws IllegalStateException if the network has no output layer
+     * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
+     *                               {@link #gradients(INDArray[], INDArray[])})
      */
     public Map<String, INDArray> gradients(INDArray input, INDArray labels) {
+        inputName();
+        outputName();
         return gradients(new INDArray[] {input}, new INDArray[] {labels});
     }
 

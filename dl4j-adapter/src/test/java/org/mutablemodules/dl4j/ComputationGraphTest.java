@@ -282,4 +282,58 @@ class ComputationGraphTest {
         Checks.assertClose(expected[0], out.get("value"), 1e-12, "value");
         Checks.assertClose(expected[1], out.get("policy"), 1e-12, "policy");
     }
+
+    @Test
+    void inputTypesShapeTheInputsWhereTheLayersDoNotTell() {
+        ComputationGraph net = Networks.graph(DataType.DOUBLE, b -> b.addInputs("seq")
+                .addLayer("pool", new org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.MAX).build(), "seq")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nIn(3)
+                        .nOut(2).build(), "pool")
+                .setOutputs("out"));
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(net));
+        assertTrue(e.getMessage().contains("\"seq\"") && e.getMessage().contains("InputType"), e.getMessage());
+
+        MutableNetwork m = MutableNetwork.of(net, InputType.recurrent(3, 5));
+        assertArrayEquals(new long[] {-1, 3, 5}, m.graph().sameDiff().getVariable("seq").placeholderShape());
+        INDArray x = Networks.randn(DataType.DOUBLE, 1, 4, 3, 5);
+        Checks.assertClose(net.outputSingle(false, x), m.output(x), 1e-12, "global max over time");
+        IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
+                () -> MutableNetwork.of(net, InputType.recurrent(3), InputType.feedForward(2)));
+        assertTrue(count.getMessage().contains("[seq]"), count.getMessage());
+    }
+
+    @Test
+    void anInputReadThroughAMergeKeepsOnlyItsRank() {
+        MutableNetwork m = MutableNetwork.of(twoHeads(DataType.FLOAT));
+        // "features" (3 wide) is merged with "context" (2 wide) before the trunk, whose nIn is 5.
+        assertArrayEquals(new long[] {-1, -1}, m.graph().sameDiff().getVariable("features").placeholderShape());
+    }
+
+    @Test
+    void aGraphsLayersAreNamedNotNumbered() {
+        MutableNetwork m = MutableNetwork.of(twoHeads(DataType.FLOAT));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.param(0, "W"));
+        assertTrue(e.getMessage().contains("param(layerName, key)"), e.getMessage());
+    }
+
+    @Test
+    void assigningAParametersArrayCopiesItAndReachesTheGradients() {
+        ComputationGraph net = twoHeads(DataType.DOUBLE);
+        MutableNetwork m = MutableNetwork.of(net);
+        INDArray[] x = inputs(DataType.DOUBLE, 4);
+        INDArray[] y = labels(DataType.DOUBLE, 4);
+        Checks.quietly(() -> m.gradients(x, y));          // builds and caches SameDiff's gradient function
+        INDArray replacement = Networks.randn(DataType.DOUBLE, 40, 5, 6);
+        m.graph().sameDiff().assignArray(replacement, m.param("trunk", "W").initial());
+        INDArray before = m.outputs(x)[1];
+        replacement.assign(0.0);                            // the graph holds a copy, not the caller's array
+        Checks.assertClose(before, m.outputs(x)[1], 0.0, "output after the caller changed its array");
+
+        net.getParam("trunk_W").assign(Networks.randn(DataType.DOUBLE, 40, 5, 6));
+        Map<String, INDArray> expected = Checks.quietly(() -> MutableNetwork.of(net).gradients(x, y));
+        Map<String, INDArray> actual = Checks.quietly(() -> m.gradients(x, y));
+        Checks.assertClose(expected.get("trunk_W"), actual.get("trunk_W"), 1e-12, "gradient after assignArray");
+        Checks.assertClose(expected.get("policy_W"), actual.get("policy_W"), 1e-12, "gradient after assignArray");
+    }
 }

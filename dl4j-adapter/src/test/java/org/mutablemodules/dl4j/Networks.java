@@ -196,7 +196,15 @@ final class Networks {
      */
     record Case(String name, Function<DataType, ? extends Model> network, Function<DataType, INDArray[]> inputs,
                 Function<DataType, INDArray[]> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
-                int sequenceLength, boolean dl4jGradientIsExact) {
+                int sequenceLength, boolean dl4jGradientIsExact, String upstreamFedKey,
+                java.util.Set<String> stoppedKeys) {
+
+        Case(String name, Function<DataType, ? extends Model> network, Function<DataType, INDArray[]> inputs,
+             Function<DataType, INDArray[]> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
+             int sequenceLength, boolean dl4jGradientIsExact) {
+            this(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
+                    dl4jGradientIsExact, null, java.util.Set.of());
+        }
 
         Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
              Function<DataType, INDArray> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput) {
@@ -218,18 +226,38 @@ final class Networks {
 
         /** This case, with DL4J's gradient an approximation (checked by finite differences only). */
         Case withInexactDl4jGradient() {
-            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength, false);
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength, false,
+                    upstreamFedKey, stoppedKeys);
+        }
+
+        /**
+         * This case, in which DL4J stops the gradient of the parameters with these network keys short of the true
+         * derivative (as a {@code FrozenLayer} stops backprop to the layers before it): the finite-difference contract
+         * feeds another parameter from upstream and does not check these.
+         */
+        Case withGradientStoppedAt(String... keys) {
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
+                    dl4jGradientIsExact, upstreamFedKey, java.util.Set.of(keys));
+        }
+
+        /**
+         * This case, with parameter {@code key} (not the first) fed from upstream in the finite-difference contract.
+         */
+        Case feedingUpstream(String key) {
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
+                    dl4jGradientIsExact, key, stoppedKeys);
         }
 
         /** This case, for a graph unrolled over {@code steps} time steps. */
         Case withSequenceLength(int steps) {
             return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, steps,
-                    dl4jGradientIsExact);
+                    dl4jGradientIsExact, upstreamFedKey, stoppedKeys);
         }
 
         /** This case, whose DL4J training pass differs from inference (dropout, batch statistics). */
         Case trainingDiffersFromInference() {
-            return new Case(name, network, inputs, labels, false, integerInput, sequenceLength, dl4jGradientIsExact);
+            return new Case(name, network, inputs, labels, false, integerInput, sequenceLength, dl4jGradientIsExact,
+                    upstreamFedKey, stoppedKeys);
         }
 
         /** Converts the network as this case requires. */

@@ -191,6 +191,24 @@ final class VertexCases {
                         .setOutputs("out")),
                 type -> arrays(Networks.randn(type, 1, N, 3), Networks.randn(type, 2, N, 2)),
                 type -> arrays(Networks.randn(type, 3, N, 2))));
+        cases.add(Case.graph("a FrozenLayer passes no gradient back: the layer before it is not trained through it",
+                type -> Networks.graph(type, b -> b.addInputs("in").setInputTypes(InputType.feedForward(3))
+                        .addLayer("before", dense(4, Activation.TANH), "in")
+                        .addLayer("frozen", new FrozenLayer(dense(4, Activation.TANH)), "before")
+                        .addLayer("after", dense(3, Activation.TANH), "before")
+                        .addVertex("merge", new MergeVertex(), "frozen", "after")
+                        .addLayer("out", mse(2), "merge")
+                        .setOutputs("out")),
+                type -> arrays(Networks.randn(type, 1, N, 3)), type -> arrays(Networks.randn(type, 2, N, 2)))
+                .withGradientStoppedAt("before_W", "before_b"));
+        cases.add(Case.graph("L2 distance of a branch to itself: zero, with a finite gradient",
+                type -> Networks.graph(type, b -> b.addInputs("in").setInputTypes(InputType.feedForward(3))
+                        .addLayer("d", dense(4, Activation.TANH), "in")
+                        .addVertex("distance", new L2Vertex(), "d", "d")
+                        .addVertex("both", new MergeVertex(), "distance", "d")
+                        .addLayer("out", mse(2), "both")
+                        .setOutputs("out")),
+                type -> arrays(Networks.randn(type, 1, N, 3)), type -> arrays(Networks.randn(type, 2, N, 2))));
         return cases;
     }
 

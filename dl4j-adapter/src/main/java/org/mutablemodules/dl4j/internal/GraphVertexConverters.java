@@ -25,7 +25,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * Converters of DL4J's graph vertices. Slicing uses {@code slice} (whose gradient passes the finite-difference
- * check), never {@code strided_slice}; sizes known only at run time are -1 or read from the activations' shape.
+ * check) rather than {@code strided_slice}, whose gradient is wrong in some cases; sizes known only at run time are -1
+ * or read from the activations' shape.
  */
 final class GraphVertexConverters {
 
@@ -122,14 +123,20 @@ final class GraphVertexConverters {
         return in.with(in.value().div(sd.max(norm, floor)));
     };
 
-    /** L2Vertex: the Euclidean distance between two inputs, per example: [N, 1]. */
+    /**
+     * L2Vertex: the Euclidean distance between two inputs, per example: [N, 1]. The squared distance is floored at
+     * 1e-30 ({@code f + relu(d^2 - f)}) so that identical inputs get a finite gradient, as DL4J's backprop clamps with
+     * its eps (which DL4J does not expose); the value changes only for distances below 1e-15.
+     */
     static final VertexConverter<L2Vertex> L2 = (ctx, vertex, inputs) -> {
         if (inputs.size() != 2) {
             throw ctx.unsupported(inputs.size() + " inputs", List.of("exactly 2 inputs"));
         }
         SameDiff sd = ctx.sd();
         SDVariable diff = inputs.get(0).value().sub(inputs.get(1).value());
-        SDVariable distance = sd.math().sqrt(sd.sum(sd.math().square(diff), false, allButFirst(inputs.get(0).rank())));
+        SDVariable squared = sd.sum(sd.math().square(diff), false, allButFirst(inputs.get(0).rank()));
+        double floor = 1e-30;
+        SDVariable distance = sd.math().sqrt(sd.nn().relu(squared.sub(floor), 0.0).add(floor));
         return new Activations(distance.reshape(-1, 1), 2);
     };
 
@@ -144,7 +151,10 @@ final class GraphVertexConverters {
         return in.with(ctx.sd().slice(in.value(), begin, size));
     };
 
-    /** StackVertex: the inputs concatenated along the minibatch axis (time series of equal length). */
+    /**
+     * StackVertex: the inputs concatenated along the minibatch axis. Time series must have equal lengths (DL4J pads
+     * shorter ones; here the concatenation fails at run time).
+     */
     static final VertexConverter<StackVertex> STACK = (ctx, vertex, inputs) -> {
         if (inputs.size() == 1) {
             return inputs.get(0);
@@ -152,7 +162,10 @@ final class GraphVertexConverters {
         return new Activations(ctx.sd().concat(0, values(inputs)), inputs.get(0).rank());
     };
 
-    /** UnstackVertex: the {@code from}-th of {@code stackSize} equal parts of the minibatch. */
+    /**
+     * UnstackVertex: the {@code from}-th of {@code stackSize} equal parts of the minibatch, whose size must be a
+     * multiple of {@code stackSize} (DL4J rounds down; here the reshape fails at run time).
+     */
     static final VertexConverter<UnstackVertex> UNSTACK = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
         Activations in = single(ctx, inputs);
@@ -202,7 +215,11 @@ final class GraphVertexConverters {
         return in.with(ctx.sd().slice(in.value(), new int[] {0, 0, 1, 1}, -1, -1, -1, -1));
     };
 
-    /** LastTimeStepVertex: the activations at the last time step of [N, n, T] time series. */
+    /**
+     * LastTimeStepVertex: the activations at the last time step of [N, n, T] time series (masks, which DL4J uses to
+     * find each example's last step, are not supported). {@code point(-1)} is one of the strided-slice forms whose
+     * gradient passes the finite-difference check.
+     */
     static final VertexConverter<LastTimeStepVertex> LAST_TIME_STEP = (ctx, vertex, inputs) -> {
         Activations in = single(ctx, inputs);
         return new Activations(in.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1)), 2);

@@ -11,10 +11,10 @@ import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
-import org.deeplearning4j.nn.conf.graph.L2Vertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.PoolHelperVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.graph.ShiftVertex;
 import org.deeplearning4j.nn.conf.graph.StackVertex;
@@ -22,6 +22,7 @@ import org.deeplearning4j.nn.conf.graph.SubsetVertex;
 import org.deeplearning4j.nn.conf.graph.UnstackVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.DuplicateToTimeSeriesVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.BaseUpsamplingLayer;
@@ -56,28 +57,55 @@ import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 
 /**
- * The shape of each network input placeholder (-1 where known only at run time). DL4J's configurations do not keep
- * the input types they were built with, so the shape is read from the first layer that reads the input, looking
- * through vertices and layers that keep their input's rank (merges, element-wise vertices, activations, batch
- * normalisation, dropout).
+ * The shape of each network input placeholder (-1 where known only at run time): from the {@link InputType} the user
+ * gives, or else from the first layer that reads the input, looking through vertices and layers that keep their
+ * input's rank (merges, element-wise vertices, activations, batch normalisation, dropout). DL4J's configurations do
+ * not keep the input types they were built with.
  */
 final class InputShapes {
 
     private InputShapes() {
     }
 
+    /** What a layer says of its input: a shape, "any rank, kept" (look further), or nothing (null). */
+    private static final long[] KEEPS_RANK = new long[0];
+
     /**
-     * The placeholder shape of network input {@code input}.
+     * The placeholder shape of network input {@code input}, or null when no layer that reads it (through vertices and
+     * layers that keep the rank) tells its rank.
      *
      * @param sequenceLength the number of time steps of time-series inputs, or -1 when free
      */
     static long[] of(NetworkDag dag, String input, int sequenceLength) {
         long[] shape = find(dag, input);
-        if (shape.length == 3 && sequenceLength > 0) {
+        if (shape != null && shape.length == 3 && sequenceLength > 0) {
             int timeAxis = shape[2] == -1 && shape[1] != -1 ? 2 : shape[1] == -1 && shape[2] != -1 ? 1 : 2;
             shape[timeAxis] = sequenceLength;
         }
         return shape;
+    }
+
+    /** The placeholder shape for a DL4J input type. */
+    static long[] of(InputType type) {
+        if (type instanceof InputType.InputTypeFeedForward) {
+            return new long[] {-1, ((InputType.InputTypeFeedForward) type).getSize()};
+        }
+        if (type instanceof InputType.InputTypeRecurrent) {
+            InputType.InputTypeRecurrent r = (InputType.InputTypeRecurrent) type;
+            long steps = r.getTimeSeriesLength() > 0 ? r.getTimeSeriesLength() : -1;
+            return r.getFormat() == RNNFormat.NWC ? new long[] {-1, steps, r.getSize()}
+                    : new long[] {-1, r.getSize(), steps};
+        }
+        if (type instanceof InputType.InputTypeConvolutionalFlat) {
+            return new long[] {-1, ((InputType.InputTypeConvolutionalFlat) type).getFlattenedSize()};
+        }
+        if (type instanceof InputType.InputTypeConvolutional) {
+            InputType.InputTypeConvolutional c = (InputType.InputTypeConvolutional) type;
+            return c.getFormat() == CNN2DFormat.NHWC
+                    ? new long[] {-1, c.getHeight(), c.getWidth(), c.getChannels()}
+                    : new long[] {-1, c.getChannels(), c.getHeight(), c.getWidth()};
+        }
+        return null;
     }
 
     private static long[] find(NetworkDag dag, String input) {
@@ -88,48 +116,65 @@ final class InputShapes {
                 return new long[] {-1, -1, -1};
             }
         }
+        // Breadth-first through the readers; after a vertex that changes sizes (a merge, a subset), only the rank of
+        // what a layer expects still says something about the input.
         Deque<String> queue = new ArrayDeque<>();
+        Deque<Boolean> exact = new ArrayDeque<>();
         Set<String> seen = new HashSet<>();
         queue.add(input);
+        exact.add(true);
         while (!queue.isEmpty()) {
             String name = queue.removeFirst();
+            boolean sizesHold = exact.removeFirst();
             for (NetworkDag.Node consumer : dag.consumersOf(name)) {
                 GraphVertex v = unwrap(consumer.vertex());
-                long[] shape = null;
+                long[] shape;
+                boolean keepsSizes = true;
                 if (v instanceof LayerVertex) {
                     LayerVertex lv = (LayerVertex) v;
                     shape = forLayer(lv.getLayerConf().getLayer(), lv.getPreProcessor());
+                } else if (v instanceof PreprocessorVertex) {
+                    shape = forPreprocessor(((PreprocessorVertex) v).getPreProcessor(), -1);
                 } else if (v instanceof LastTimeStepVertex) {
                     shape = new long[] {-1, -1, -1};
                 } else if (v instanceof PoolHelperVertex) {
                     shape = new long[] {-1, -1, -1, -1};
-                } else if (!keepsRank(v)) {
+                } else if (v instanceof ElementWiseVertex || v instanceof ScaleVertex || v instanceof ShiftVertex
+                        || v instanceof L2NormalizeVertex || v instanceof StackVertex || v instanceof UnstackVertex) {
+                    shape = KEEPS_RANK;
+                } else if (v instanceof MergeVertex || v instanceof SubsetVertex) {
+                    shape = KEEPS_RANK;
+                    keepsSizes = false;
+                } else {
                     continue;
                 }
-                if (shape != null) {
-                    return shape;
+                if (shape == null) {
+                    continue;
+                }
+                if (shape != KEEPS_RANK) {
+                    return sizesHold ? shape : rankOnly(shape);
                 }
                 if (seen.add(consumer.name())) {
                     queue.add(consumer.name());
+                    exact.add(sizesHold && keepsSizes);
                 }
             }
         }
-        return new long[] {-1, -1};
+        return null;
     }
 
-    private static boolean keepsRank(GraphVertex v) {
-        return v instanceof LayerVertex || v instanceof MergeVertex || v instanceof ElementWiseVertex
-                || v instanceof ScaleVertex || v instanceof ShiftVertex || v instanceof L2NormalizeVertex
-                || v instanceof SubsetVertex || v instanceof StackVertex || v instanceof UnstackVertex
-                || v instanceof L2Vertex;
+    private static long[] rankOnly(long[] shape) {
+        long[] out = new long[shape.length];
+        java.util.Arrays.fill(out, -1);
+        return out;
     }
 
     private static GraphVertex unwrap(GraphVertex v) {
         return v instanceof FrozenVertex ? unwrap(((FrozenVertex) v).getUnderlying()) : v;
     }
 
-    /** The input shape a layer (after its pre-processor) implies, or null when the layer keeps any rank. */
-    static long[] forLayer(Layer layer, InputPreProcessor pre) {
+    /** The input shape a pre-processor implies, or null for one it does not know. */
+    private static long[] forPreprocessor(InputPreProcessor pre, long nIn) {
         if (pre instanceof FeedForwardToCnnPreProcessor) {
             FeedForwardToCnnPreProcessor p = (FeedForwardToCnnPreProcessor) pre;
             return new long[] {-1, p.getInputHeight() * p.getInputWidth() * p.getNumChannels()};
@@ -140,9 +185,6 @@ final class InputShapes {
                     ? new long[] {-1, p.getInputHeight(), p.getInputWidth(), p.getNumChannels()}
                     : new long[] {-1, p.getNumChannels(), p.getInputHeight(), p.getInputWidth()};
         }
-        Layer inner = unwrap(layer);
-        long nIn = inner instanceof FeedForwardLayer ? ((FeedForwardLayer) inner).getNIn() : -1;
-        nIn = nIn > 0 ? nIn : -1;
         if (pre instanceof RnnToFeedForwardPreProcessor) {
             return ((RnnToFeedForwardPreProcessor) pre).getRnnDataFormat() == RNNFormat.NWC
                     ? new long[] {-1, -1, nIn} : new long[] {-1, nIn, -1};
@@ -150,9 +192,23 @@ final class InputShapes {
         if (pre instanceof FeedForwardToRnnPreProcessor) {
             return new long[] {-1, nIn};
         }
+        return null;
+    }
+
+    /**
+     * The input shape a layer (after its pre-processor) implies; {@link #KEEPS_RANK} for a layer that keeps any rank;
+     * null when the layer does not say (global pooling takes rank 3 or 4).
+     */
+    static long[] forLayer(Layer layer, InputPreProcessor pre) {
+        Layer inner = unwrap(layer);
+        long nIn = inner instanceof FeedForwardLayer ? ((FeedForwardLayer) inner).getNIn() : -1;
+        nIn = nIn > 0 ? nIn : -1;
+        if (pre != null) {
+            return forPreprocessor(pre, nIn);
+        }
         if (inner instanceof ActivationLayer || inner instanceof DropoutLayer || inner instanceof BatchNormalization
                 || inner instanceof PReLULayer) {
-            return null;
+            return KEEPS_RANK;
         }
         if (inner instanceof BaseRecurrentLayer || inner instanceof RnnOutputLayer || inner instanceof Bidirectional
                 || inner instanceof RnnLossLayer || inner instanceof Convolution1DLayer) {
@@ -185,7 +241,10 @@ final class InputShapes {
                 || inner instanceof Yolo2OutputLayer) {
             return new long[] {-1, -1, -1, -1};
         }
-        return new long[] {-1, nIn};
+        if (inner instanceof FeedForwardLayer) {
+            return new long[] {-1, nIn};
+        }
+        return null;
     }
 
     private static long[] series(Layer inner, long nIn) {

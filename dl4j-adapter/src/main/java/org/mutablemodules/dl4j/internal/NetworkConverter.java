@@ -6,8 +6,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -40,7 +42,17 @@ public final class NetworkConverter {
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option cannot be converted
      */
     public static ConvertedNetwork convert(MultiLayerNetwork net, int sequenceLength) {
-        return convert(NetworkDag.of(net), sequenceLength);
+        return convert(NetworkDag.of(net), sequenceLength, null);
+    }
+
+    /**
+     * Converts {@code net} with the given input type, which fixes the input placeholder's shape.
+     *
+     * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option, or the input type, cannot be
+     *                                                            converted
+     */
+    public static ConvertedNetwork convert(MultiLayerNetwork net, InputType inputType) {
+        return convert(NetworkDag.of(net), sequenceLength(inputType), new InputType[] {inputType});
     }
 
     /**
@@ -50,14 +62,51 @@ public final class NetworkConverter {
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a vertex, layer or option cannot be converted
      */
     public static ConvertedNetwork convert(ComputationGraph net, int sequenceLength) {
-        return convert(NetworkDag.of(net), sequenceLength);
+        return convert(NetworkDag.of(net), sequenceLength, null);
     }
 
-    private static ConvertedNetwork convert(NetworkDag dag, int sequenceLength) {
+    /**
+     * Converts {@code net} with one input type per network input, which fix the input placeholders' shapes.
+     *
+     * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a vertex, layer or option, or an input type,
+     *                                                            cannot be converted
+     * @throws IllegalArgumentException                           if the number of input types is not the network's
+     */
+    public static ConvertedNetwork convert(ComputationGraph net, InputType... inputTypes) {
+        NetworkDag dag = NetworkDag.of(net);
+        if (inputTypes.length != dag.inputs().size()) {
+            throw new IllegalArgumentException("Got " + inputTypes.length + " input type(s); this network has "
+                    + dag.inputs().size() + " input(s): " + dag.inputs() + ".");
+        }
+        int steps = -1;
+        for (InputType t : inputTypes) {
+            steps = Math.max(steps, sequenceLength(t));
+        }
+        return convert(dag, steps, inputTypes);
+    }
+
+    /** The number of time steps a recurrent input type fixes, or -1. */
+    private static int sequenceLength(InputType type) {
+        if (type instanceof InputType.InputTypeRecurrent
+                && ((InputType.InputTypeRecurrent) type).getTimeSeriesLength() > 0) {
+            return (int) ((InputType.InputTypeRecurrent) type).getTimeSeriesLength();
+        }
+        return -1;
+    }
+
+    private static ConvertedNetwork convert(NetworkDag dag, int sequenceLength, InputType[] inputTypes) {
         NetworkConversion c = new NetworkConversion(dag, sequenceLength);
         Map<String, Activations> activations = new HashMap<>();
-        for (String input : dag.inputs()) {
-            long[] shape = InputShapes.of(dag, input, sequenceLength);
+        for (int i = 0; i < dag.inputs().size(); i++) {
+            String input = dag.inputs().get(i);
+            long[] shape = inputTypes == null ? InputShapes.of(dag, input, sequenceLength) : InputShapes.of(inputTypes[i]);
+            if (shape == null) {
+                throw new UnsupportedLayerException(inputTypes == null
+                        ? "The shape of network input \"" + input + "\" cannot be told from the layers that read it. "
+                                + "Give its InputType: MutableNetwork.of(net, InputType...)."
+                        : "Network input \"" + input + "\" has the input type " + inputTypes[i] + ", which cannot be "
+                                + "converted. Supported: feed-forward, recurrent, convolutional, convolutional flat.");
+            }
             SDVariable placeholder = c.sd.placeHolder(input, c.dataType, shape);
             c.inputs.put(input, placeholder);
             activations.put(input, new Activations(placeholder, shape.length));
@@ -102,6 +151,12 @@ public final class NetworkConverter {
                 out = out.add(0.0);
             }
             String name = c.dag.isChain() ? NetworkConversion.OUTPUT : output;
+            if (!out.name().equals(name) && c.sd.hasVariable(name)) {
+                // A vertex name such as "a/W" can equal a name generated inside vertex "a"'s scope.
+                throw new UnsupportedLayerException("The output vertex \"" + output + "\" has the name of a variable "
+                        + "the conversion generates: rename the vertex (names containing '/' can clash with the "
+                        + "'<vertex>/<name>' variables of other vertices).");
+            }
             if (!out.name().equals(name)) {
                 c.sd.renameVariable(out.name(), name);
             }
