@@ -197,6 +197,7 @@ class LayerParityTest {
         cases.addAll(VertexCases.cases());
         cases.addAll(ConvolutionCases.cases());
         cases.addAll(MoreLayerCases.cases());
+        cases.addAll(CustomLayerCases.cases());
         // -Dparity.only=text runs the cases whose names contain the text (for working on one layer).
         String only = System.getProperty("parity.only", "");
         return cases.stream().filter(c -> c.name().contains(only));

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Each example of the original library, run as its own program would, checking what it computes and prints. */
 class ExamplesTest {
@@ -41,6 +42,26 @@ class ExamplesTest {
         // output = w2 * (420 * 1 + b1) + b2: the first layer's mutated weight reaches the output
         assertTrue(Math.abs(r.output().getDouble(0)) > 1.0, "output " + r.output());
         assertTrue(text().contains("convs[0].weight = 420.0"), text());
+    }
+
+    @Test
+    void myModulesOwnLayerConvertsItsWeightIsSetAndTheLossGradientFlowsThroughIt() {
+        MyModule.Result r = MyModule.run(out);
+        assertEquals(2.0, r.weight(), 0.0);
+        assertEquals("add(mul(layer0/W:init, 0.0), 2.0)", r.history());
+        assertTrue(text().contains("grad_fn = add(mul(layer0/W:init, 0.0), 2.0)"), text());
+        // The printed gradient is the score's: compare it with a central difference along "gain" (FLOAT graph).
+        INDArray gain = r.mutable().graph().sameDiff().getVariable("gain").getArr();
+        double h = 1e-2;
+        gain.putScalar(0, 1 + h);
+        double plus = r.mutable().score(r.x(), r.y());
+        gain.putScalar(0, 1 - h);
+        double minus = r.mutable().score(r.x(), r.y());
+        gain.putScalar(0, 1);
+        double difference = (plus - minus) / (2 * h);
+        assertTrue(Math.abs(r.gradient()) > 1e-2, "a gradient reaches gain: " + r.gradient());
+        assertEquals(difference, r.gradient(), 1e-3 * Math.max(1, Math.abs(difference)));
+        assertTrue(text().contains("d loss / d gain = "), text());
     }
 
     @Test

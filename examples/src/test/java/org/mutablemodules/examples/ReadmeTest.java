@@ -26,7 +26,8 @@ class ReadmeTest {
     private static final Pattern BLOCK = Pattern.compile("// README: (\\w+)\\n(.*?)\\n\\s*// README: end", Pattern.DOTALL);
 
     @ParameterizedTest
-    @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory", "GraphHypernetwork"})
+    @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory", "GraphHypernetwork",
+        "MyModule"})
     void theReadmeShowsTheExamplesCode(String example) throws IOException {
         String source = Files.readString(EXAMPLES.resolve(example + ".java"));
         String readme = Files.readString(README);

@@ -17,8 +17,16 @@ final class Messages {
             "\"%s\" is a %s variable, not a trainable VARIABLE: only trainable floating-point VARIABLEs can be made mutable.";
     static final String IS_INITIAL_VALUE =
             "\"%s\" is the initial value of the mutable parameter \"%s\"; change the parameter through param(\"%s\") instead.";
+    static final String CONSTANT_NOT_ACCEPTED =
+            "\"%s\" is a CONSTANT, not a trainable VARIABLE: of(sd, names) makes trainable VARIABLEs mutable. "
+                    + "Use MutableGraph.withConstants(sd, \"%s\") to make the constant mutable with its value kept "
+                    + "fixed, or sd.convertToVariable(...) first to train it.";
+    static final String NOT_PARAMETER_OR_CONSTANT =
+            "\"%s\" is a %s variable: only floating-point VARIABLEs and CONSTANTs can be made mutable.";
+    static final String NO_SUCH_PARAMETER_OR_CONSTANT =
+            "No variable named \"%s\" exists in the SameDiff graph%s. Floating-point VARIABLEs and CONSTANTs: %s.";
     static final String NOT_FLOATING_POINT =
-            "\"%s\" is a VARIABLE of data type %s: only floating-point parameters can be made mutable.";
+            "\"%s\" is a %s of data type %s: only floating-point parameters can be made mutable.";
     static final String NO_SUCH_VARIABLE =
             "No variable named \"%s\" exists in the SameDiff graph%s. Trainable VARIABLEs: %s.";
     static final String OTHER_SAMEDIFF =

@@ -25,6 +25,7 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
  *
  * <pre>{@code
  * MutableGraph g = MutableGraph.of(sd);          // every trainable floating-point VARIABLE becomes mutable
+ * MutableGraph.withConstants(frozen, "W");        // or named CONSTANTs of a frozen or imported graph
  * g.param("W").muli(0).addi(69);                  // W reads 69 everywhere, and stays differentiable
  * g.param("b").set(hyper.get(...));               // b is now predicted by another network of the same graph
  * }</pre>
@@ -77,15 +78,42 @@ public final class MutableGraph {
 
     /**
      * Makes the named parameters of {@code sd} mutable; others stay plain {@code VARIABLE}s. Names that are already
-     * mutable are accepted and left as they are.
+     * mutable are accepted and left as they are. For {@code CONSTANT}s, use {@link #withConstants}.
      *
      * @param sd             the graph, edited in place
      * @param parameterNames names of trainable floating-point {@code VARIABLE}s of {@code sd}
      * @return the mutable view of {@code sd}
      * @throws IllegalArgumentException if no name is given, a name is repeated, or a name is not a trainable
-     *                                  floating-point variable of {@code sd} (nothing is converted then)
+     *                                  floating-point variable of {@code sd} (nothing is converted then; for a
+     *                                  {@code CONSTANT}, the message points to {@link #withConstants})
+     * @throws IllegalStateException    on the CUDA backend, if a GPU cannot run ND4J's CUDA code ({@link BackendCheck})
      */
     public static MutableGraph of(SameDiff sd, String... parameterNames) {
+        return ofNamed(sd, false, parameterNames);
+    }
+
+    /**
+     * Makes the named {@code VARIABLE}s and {@code CONSTANT}s of {@code sd} mutable: for graphs whose weights are
+     * constants, because they were frozen ({@code sd.convertToConstants}) or imported. A named constant becomes a
+     * mutable parameter like any other, except that its initial value ({@code name + "/init"}) stays a constant:
+     * {@code sd.fit} does not train it and no gradient is computed for it (as after
+     * {@link MutableParameter#freezeInitial()}), while whatever feeds the parameter after a mutation is trained as
+     * usual. To train a constant's value instead, make it a {@code VARIABLE} first ({@code sd.convertToVariable}) and
+     * use {@link #of(SameDiff, String...)}. Named {@code VARIABLE}s are converted as by {@code of}; names that are
+     * already mutable are accepted and left as they are. {@link #of(SameDiff)} still converts {@code VARIABLE}s only.
+     *
+     * @param sd    the graph, edited in place
+     * @param names names of floating-point {@code VARIABLE}s or {@code CONSTANT}s of {@code sd}
+     * @return the mutable view of {@code sd}
+     * @throws IllegalArgumentException if no name is given, a name is repeated, or a name is not a floating-point
+     *                                  {@code VARIABLE} or {@code CONSTANT} of {@code sd} (nothing is converted then)
+     * @throws IllegalStateException    on the CUDA backend, if a GPU cannot run ND4J's CUDA code ({@link BackendCheck})
+     */
+    public static MutableGraph withConstants(SameDiff sd, String... names) {
+        return ofNamed(sd, true, names);
+    }
+
+    private static MutableGraph ofNamed(SameDiff sd, boolean constantsToo, String... parameterNames) {
         Objects.requireNonNull(sd, "sd");
         BackendCheck.checkOnce();
         Objects.requireNonNull(parameterNames, "parameterNames");
@@ -104,7 +132,7 @@ public final class MutableGraph {
             if (state.parameters.containsKey(name)) {
                 continue;
             }
-            checkConvertible(sd, state, name);
+            checkConvertible(sd, state, name, constantsToo);
             toConvert.add(name);
         }
         return convert(sd, state, toConvert);
@@ -299,27 +327,36 @@ public final class MutableGraph {
         return g;
     }
 
-    private static void checkConvertible(SameDiff sd, GraphState state, String name) {
+    private static void checkConvertible(SameDiff sd, GraphState state, String name, boolean constantsToo) {
         if (!sd.hasVariable(name)) {
-            List<String> trainable = new ArrayList<>();
+            List<String> candidates = new ArrayList<>();
             for (Variable v : sd.getVariables().values()) {
-                if (v.getVariable().getVariableType() == VariableType.VARIABLE) {
-                    trainable.add(v.getName());
+                VariableType type = v.getVariable().getVariableType();
+                if (type == VariableType.VARIABLE
+                        || constantsToo && type == VariableType.CONSTANT && v.getVariable().dataType().isFPType()
+                        && state.ownerOfInitial(v.getName()) == null) {
+                    candidates.add(v.getName());
                 }
             }
-            throw new IllegalArgumentException(Messages.format(Messages.NO_SUCH_VARIABLE, name,
-                    Messages.nearest(name, trainable), Messages.list(trainable)));
+            throw new IllegalArgumentException(Messages.format(
+                    constantsToo ? Messages.NO_SUCH_PARAMETER_OR_CONSTANT : Messages.NO_SUCH_VARIABLE, name,
+                    Messages.nearest(name, candidates), Messages.list(candidates)));
         }
         SDVariable v = sd.getVariable(name);
         ParameterRecord owner = state.ownerOfInitial(name);
         if (owner != null) {
             throw new IllegalArgumentException(Messages.format(Messages.IS_INITIAL_VALUE, name, owner.name, owner.name));
         }
-        if (v.getVariableType() != VariableType.VARIABLE) {
-            throw new IllegalArgumentException(Messages.format(Messages.NOT_TRAINABLE, name, v.getVariableType()));
+        VariableType type = v.getVariableType();
+        if (type == VariableType.CONSTANT && !constantsToo) {
+            throw new IllegalArgumentException(Messages.format(Messages.CONSTANT_NOT_ACCEPTED, name, name));
+        }
+        if (type != VariableType.VARIABLE && type != VariableType.CONSTANT) {
+            throw new IllegalArgumentException(Messages.format(
+                    constantsToo ? Messages.NOT_PARAMETER_OR_CONSTANT : Messages.NOT_TRAINABLE, name, type));
         }
         if (!v.dataType().isFPType()) {
-            throw new IllegalArgumentException(Messages.format(Messages.NOT_FLOATING_POINT, name, v.dataType()));
+            throw new IllegalArgumentException(Messages.format(Messages.NOT_FLOATING_POINT, name, type, v.dataType()));
         }
     }
 
@@ -351,8 +388,11 @@ public final class MutableGraph {
             GraphSurgery.replaceInput(sd, op, initialName, name);
         }
         state.knownShapes.put(name, shape.clone());
-        state.parameters.put(name, new ParameterRecord(name, initialName, slotOp, shape,
-                parameter.dataType(), History.of(name + ":init")));
+        ParameterRecord record = new ParameterRecord(name, initialName, slotOp, shape, parameter.dataType(),
+                History.of(name + ":init"));
+        // A constant (named to withConstants) keeps its value fixed, as after freezeInitial().
+        record.initialPinned = parameter.getVariableType() == VariableType.CONSTANT;
+        state.parameters.put(name, record);
     }
 
     /**
@@ -378,8 +418,13 @@ public final class MutableGraph {
             String source = op.getInputsToOp().get(0);
             History history = History.of(source.equals(initialName) ? name + ":init" : source);
             state.knownShapes.put(name, initial.getVariable().getArr().shape());
-            state.parameters.put(name, new ParameterRecord(name, initialName, op.getName(),
-                    initial.getVariable().getArr().shape(), initial.getVariable().dataType(), history));
+            ParameterRecord record = new ParameterRecord(name, initialName, op.getName(),
+                    initial.getVariable().getArr().shape(), initial.getVariable().dataType(), history);
+            // An initial value that is a constant while it still feeds the parameter was frozen for good
+            // (freezeInitial, withConstants): reset() must keep it so. A mutation only freezes unused ones.
+            record.initialPinned = source.equals(initialName)
+                    && initial.getVariable().getVariableType() == VariableType.CONSTANT;
+            state.parameters.put(name, record);
         }
     }
 }

@@ -69,6 +69,16 @@ final class ConversionContext {
         return v;
     }
 
+    /** The name of the vertex being converted ({@code layer0} in a {@code MultiLayerNetwork}). */
+    String vertexName() {
+        return node.name();
+    }
+
+    /** The layer's index in a {@code MultiLayerNetwork}, or 0 in a {@code ComputationGraph} (for DL4J's type API). */
+    int layerIndex() {
+        return Math.max(node.layerIndex(), 0);
+    }
+
     /** The number of time steps declared at conversion, or -1. */
     int sequenceLength() {
         return conversion.sequenceLength;
@@ -134,6 +144,11 @@ final class ConversionContext {
         return conversion.isOutput(node.name());
     }
 
+    /** True when other vertices read this vertex's activations. */
+    boolean feedsOtherVertices() {
+        return !conversion.dag.consumersOf(node.name()).isEmpty();
+    }
+
     /** A new placeholder for this output vertex's labels; only when {@link #hasLabels()}. */
     SDVariable labelsPlaceholder(long... shape) {
         return conversion.sd.placeHolder(conversion.labelName(node.name()), conversion.dataType, shape);
@@ -150,6 +165,14 @@ final class ConversionContext {
             scored = score.mul(examples);
         }
         conversion.recordLoss(node.name(), scored, labels);
+    }
+
+    /**
+     * Records this output vertex's score as given, whatever the layer's {@code miniBatch} setting: for layers that
+     * average over the minibatch themselves ({@code SameDiffOutputLayer}).
+     */
+    void defineOwnLoss(SDVariable score, SDVariable labels) {
+        conversion.recordLoss(node.name(), score, labels);
     }
 
     private boolean averagesOverMinibatch() {
@@ -170,6 +193,24 @@ final class ConversionContext {
 
     /** An exception naming this vertex or layer, what is not supported and what is. */
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
+        return new UnsupportedLayerException(String.format(Locale.ROOT, "%s uses %s, which cannot be converted. "
+                + "Supported: %s.", describe(), what, String.join(", ", supported)));
+    }
+
+    /**
+     * An exception naming this vertex or layer, then {@code problem}: a sentence that says what went wrong and what
+     * to do ("Layer 1 (MyLayer) cannot be converted: ..."); {@code cause}, if not null, is attached.
+     */
+    UnsupportedLayerException cannotConvert(String problem, Throwable cause) {
+        UnsupportedLayerException e = new UnsupportedLayerException(describe() + " cannot be converted: " + problem);
+        if (cause != null) {
+            e.initCause(cause);
+        }
+        return e;
+    }
+
+    /** {@code Layer 3 (DenseLayer "hidden")} or {@code Vertex "conv1" (LayerVertex)}. */
+    private String describe() {
         String description = node.describe(configuration);
         if (node.layerIndex() >= 0 && configuration instanceof Layer) {
             String name = ((Layer) configuration).getLayerName();
@@ -177,7 +218,6 @@ final class ConversionContext {
                 description = description.substring(0, description.length() - 1) + " \"" + name + "\")";
             }
         }
-        return new UnsupportedLayerException(String.format(Locale.ROOT, "%s uses %s, which cannot be converted. "
-                + "Supported: %s.", description, what, String.join(", ", supported)));
+        return description;
     }
 }

@@ -45,8 +45,16 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
 
-/** The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass). */
+/**
+ * The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass), and
+ * one per base class of the layers users write in SameDiff (matched by subclass, in order, for classes outside DL4J:
+ * DL4J's own SameDiff-based layers, such as {@code SelfAttentionLayer}, are not converted yet). Any other layer
+ * class of a user's is refused as a layer written in Java.
+ */
 @SuppressWarnings("deprecation")    // GravesLSTM is deprecated in DL4J, but networks (and the zoo) still use it
 final class LayerConverters {
 
@@ -94,6 +102,14 @@ final class LayerConverters {
         register(FrozenLayerWithBackprop.class, WrapperConverters.FROZEN_WITH_BACKPROP);
     }
 
+    private static final Map<Class<? extends Layer>, LayerConverter<? extends Layer>> SUBCLASS_CONVERTERS =
+            new LinkedHashMap<>();
+
+    static {
+        registerSubclasses(SameDiffOutputLayer.class, CustomLayerConverters.SAME_DIFF_OUTPUT_LAYER);
+        registerSubclasses(SameDiffLayer.class, CustomLayerConverters.SAME_DIFF_LAYER);     // SameDiffLambdaLayer too
+    }
+
     private LayerConverters() {
     }
 
@@ -101,12 +117,18 @@ final class LayerConverters {
         CONVERTERS.put(type, converter);
     }
 
-    /** The simple names of the supported layer classes. */
+    private static <L extends Layer> void registerSubclasses(Class<L> base, LayerConverter<? super L> converter) {
+        SUBCLASS_CONVERTERS.put(base, converter);
+    }
+
+    /** The simple names of the supported layer classes, then the base classes of users' own SameDiff layers. */
     static List<String> supported() {
         List<String> names = new ArrayList<>();
         for (Class<?> c : CONVERTERS.keySet()) {
             names.add(c.getSimpleName());
         }
+        names.add("subclasses of " + SameDiffLayer.class.getSimpleName() + ", "
+                + SameDiffLambdaLayer.class.getSimpleName() + " and " + SameDiffOutputLayer.class.getSimpleName());
         return Collections.unmodifiableList(names);
     }
 
@@ -114,7 +136,14 @@ final class LayerConverters {
     @SuppressWarnings("unchecked")
     static Activations convert(ConversionContext ctx, Layer layer, Activations input) {
         LayerConverter<Layer> converter = (LayerConverter<Layer>) CONVERTERS.get(layer.getClass());
+        if (converter == null && CustomLayerConverters.isUserWritten(layer.getClass())) {
+            converter = (LayerConverter<Layer>) SUBCLASS_CONVERTERS.entrySet().stream()
+                    .filter(e -> e.getKey().isInstance(layer)).map(Map.Entry::getValue).findFirst().orElse(null);
+        }
         if (converter == null) {
+            if (CustomLayerConverters.isUserWritten(layer.getClass())) {
+                throw ctx.cannotConvert(CustomLayerConverters.javaLayerProblem(layer.getClass()), null);
+            }
             throw ctx.unsupported("the layer type " + layer.getClass().getName(), supported());
         }
         return converter.convert(ctx, layer, input);

@@ -22,10 +22,14 @@ import org.deeplearning4j.nn.conf.graph.SubsetVertex;
 import org.deeplearning4j.nn.conf.graph.UnstackVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.DuplicateToTimeSeriesVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
 
 /**
- * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly). A layer is a
- * {@link LayerVertex}, whose converter applies the pre-processor and then the layer's own converter.
+ * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly), and one per
+ * base class of the vertices users write in SameDiff (matched by subclass, for classes outside DL4J: DL4J's own
+ * {@code AttentionVertex} is not converted yet). A layer is a {@link LayerVertex}, whose converter applies the
+ * pre-processor and then the layer's own converter.
  */
 final class VertexConverters {
 
@@ -51,6 +55,13 @@ final class VertexConverters {
         register(DuplicateToTimeSeriesVertex.class, GraphVertexConverters.DUPLICATE_TO_TIME_SERIES);
     }
 
+    private static final Map<Class<? extends GraphVertex>, VertexConverter<? extends GraphVertex>>
+            SUBCLASS_CONVERTERS = new LinkedHashMap<>();
+
+    static {
+        registerSubclasses(SameDiffVertex.class, CustomLayerConverters.SAME_DIFF_VERTEX);   // SameDiffLambdaVertex too
+    }
+
     private VertexConverters() {
     }
 
@@ -58,12 +69,19 @@ final class VertexConverters {
         CONVERTERS.put(type, converter);
     }
 
-    /** The simple names of the supported vertex classes. */
+    private static <V extends GraphVertex> void registerSubclasses(Class<V> base,
+                                                                   VertexConverter<? super V> converter) {
+        SUBCLASS_CONVERTERS.put(base, converter);
+    }
+
+    /** The simple names of the supported vertex classes, then the base classes of users' own SameDiff vertices. */
     static List<String> supported() {
         List<String> names = new ArrayList<>();
         for (Class<?> c : CONVERTERS.keySet()) {
             names.add(c.getSimpleName());
         }
+        names.add("subclasses of " + SameDiffVertex.class.getSimpleName() + " and "
+                + SameDiffLambdaVertex.class.getSimpleName());
         return Collections.unmodifiableList(names);
     }
 
@@ -71,7 +89,14 @@ final class VertexConverters {
     @SuppressWarnings("unchecked")
     static Activations convert(ConversionContext ctx, GraphVertex vertex, List<Activations> inputs) {
         VertexConverter<GraphVertex> converter = (VertexConverter<GraphVertex>) CONVERTERS.get(vertex.getClass());
+        if (converter == null && CustomLayerConverters.isUserWritten(vertex.getClass())) {
+            converter = (VertexConverter<GraphVertex>) SUBCLASS_CONVERTERS.entrySet().stream()
+                    .filter(e -> e.getKey().isInstance(vertex)).map(Map.Entry::getValue).findFirst().orElse(null);
+        }
         if (converter == null) {
+            if (CustomLayerConverters.isUserWritten(vertex.getClass())) {
+                throw ctx.cannotConvert(CustomLayerConverters.javaVertexProblem(vertex.getClass()), null);
+            }
             throw ctx.unsupported("the vertex type " + vertex.getClass().getName(), supported());
         }
         return converter.convert(ctx, vertex, inputs);

@@ -1,0 +1,377 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Converters of the layers and vertices users write in SameDiff: subclasses of DL4J's {@link SameDiffLayer}
+ * ({@code SameDiffLambdaLayer} included), {@link SameDiffOutputLayer} and {@link SameDiffVertex}
+ * ({@link SameDiffLambdaVertex} included). Each calls the layer's own {@code defineLayer} / {@code defineVertex} on
+ * the converted graph, as DL4J calls it on a graph of its own, with these differences:
+ * <ul>
+ *   <li>the parameters passed in are the layer's parameters in the converted graph ({@code <vertex>/<key>}, with
+ *       DL4J's keys and shapes from {@code defineParameters}), so they become mutable parameters like any layer's;</li>
+ *   <li>the input is the previous layer's activations, an expression whose shape is not known before the graph runs
+ *       (DL4J passes a placeholder of known shape);</li>
+ *   <li>the mask argument is null (an empty map for a vertex), as DL4J's API allows: masks are not supported;</li>
+ *   <li>variables the layer creates itself live in the vertex's name scope ({@code layer1/shift}): names it gave
+ *       through SameDiff methods that ignore name scopes ({@code sd.constant(name, array)},
+ *       {@code sd.var(name, array)}) are moved into it, so two instances of one layer class do not clash; variables
+ *       it creates with {@code sd.var} become constants, since DL4J trains only the parameters it declared.</li>
+ * </ul>
+ * The result is checked: a {@code defineLayer} that throws, returns null, a variable of another graph or of another
+ * data type is refused, naming the layer; so is one whose output does not keep the minibatch axis or does not have the
+ * shape its {@code getOutputType} declares (for feed-forward inputs), found by a {@link DryRun} when the input's sizes
+ * are known at conversion. The output's rank, which later layers may need, is the dry run's, or else the input's.
+ *
+ * <p>Only classes outside DL4J's packages are converted here ({@link #isUserWritten}): DL4J's own SameDiff-based
+ * layers are refused until each is tested.
+ */
+final class CustomLayerConverters {
+
+    private CustomLayerConverters() {
+    }
+
+    /** SameDiffLayer and SameDiffLambdaLayer subclasses: the layer's own {@code defineLayer(sd, x, params, null)}. */
+    static final LayerConverter<SameDiffLayer> SAME_DIFF_LAYER = (ctx, layer, input) -> {
+        Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
+        SDVariable out = define(ctx, layer, "defineLayer",
+                () -> layer.defineLayer(ctx.sd(), input.value(), params, null));
+        return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
+    };
+
+    /**
+     * SameDiffOutputLayer subclasses: the layer's own {@code defineLayer(sd, x, labels, params)}, which returns the
+     * loss; the activations are its variable called {@code activationsVertexName()} (or the input, if that is
+     * {@code "input"}). As in DL4J, the score is that loss divided by the minibatch size N, and the labels are
+     * {@code null} when {@code labelsRequired()} is false. In a hidden position the layer gets labels of its own
+     * ({@code <vertex>/labels}), which its activations should not need.
+     *
+     * <p>ND4J's loss functions ({@code sd.loss()}) ignore the gradient that reaches them in backprop (1.0.0-M2.1's
+     * loss ops are differentiated as if they were the final loss), so dividing the returned loss by N would not
+     * divide its gradient. Instead the division is applied to the gradients that enter the layer: its input and
+     * parameters reach {@code defineLayer} through an op whose value is the identity and whose gradient is 1/N
+     * ({@link #scaleGradient}), and the score is {@code loss / N} in value with the gradient of {@code loss}. Both
+     * loss functions and losses built from plain ops then get the gradient of the score.
+     */
+    static final LayerConverter<SameDiffOutputLayer> SAME_DIFF_OUTPUT_LAYER = (ctx, layer, input) -> {
+        SameDiff sd = ctx.sd();
+        Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
+        SDVariable x = input.value();
+        SDVariable examples = null;
+        if (ctx.hasLabels()) {
+            if (ctx.feedsOtherVertices()) {
+                throw ctx.cannotConvert(layer.getClass().getName() + " is scored against labels and its "
+                        + "activations feed other vertices too, which is not supported for SameDiffOutputLayers: "
+                        + "feed the other vertices from the layer's input instead.", null);
+            }
+            examples = sd.sum(ctx.dimension(x, 0).castTo(ctx.dataType()));
+            SDVariable perExample = examples.rdiv(1.0);
+            x = scaleGradient(sd, x, perExample);
+            params.replaceAll((key, p) -> scaleGradient(sd, p, perExample));
+        }
+        long[] unknown = new long[input.rank()];
+        Arrays.fill(unknown, -1);
+        SDVariable labels = ctx.hasLabels() ? ctx.labelsPlaceholder(unknown)
+                : sd.placeHolder(ctx.vertexName() + "/labels", ctx.dataType(), unknown);
+        SDVariable given = layer.labelsRequired() ? labels : null;
+        SDVariable in = x;
+        SDVariable loss = define(ctx, layer, "defineLayer", () -> layer.defineLayer(sd, in, given, params));
+        SDVariable activations = activationsOf(ctx, layer, input, loss);
+        Activations out = checked(ctx, layer, List.of(input), activations,
+                types -> layer.getOutputType(ctx.layerIndex(), types[0]));
+        if (ctx.hasLabels()) {
+            requireScalarLoss(ctx, layer, loss, activations, labels);
+            SDVariable score = loss.add(stopGradient(sd, loss.div(examples).sub(loss)));
+            ctx.defineOwnLoss(score, labels);
+        }
+        return out;
+    };
+
+    /**
+     * SameDiffVertex and SameDiffLambdaVertex subclasses: the vertex's own {@code defineVertex(sd, inputs, params,
+     * masks)}, its inputs named as {@code defineParametersAndInputs} declares them. A lambda vertex is called on a
+     * fresh copy ({@code clone()}), because it caches the inputs of the first graph it is defined on.
+     */
+    static final VertexConverter<SameDiffVertex> SAME_DIFF_VERTEX = (ctx, vertex, inputs) -> {
+        SameDiffVertex own = vertex instanceof SameDiffLambdaVertex ? freshCopy(ctx, (SameDiffLambdaVertex) vertex)
+                : vertex;
+        List<String> names = vertex.getVertexParams().getInputs();
+        if (names == null || names.size() != inputs.size()) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s declares the inputs %s in "
+                            + "defineParametersAndInputs, but the vertex has %d input(s).",
+                    vertex.getClass().getName(), names, inputs.size()), null);
+        }
+        Map<String, SDVariable> in = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            in.put(names.get(i), inputs.get(i).value());
+        }
+        Map<String, SDVariable> params = params(ctx, vertex.getVertexParams());
+        SDVariable out = define(ctx, vertex, "defineVertex",
+                () -> own.defineVertex(ctx.sd(), in, params, Collections.emptyMap()));
+        return checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));
+    };
+
+    /**
+     * True for a class outside DL4J's network packages ({@code org.deeplearning4j.nn}): a user's own layer or vertex
+     * (DL4J's examples, in {@code org.deeplearning4j.examples}, count as users').
+     */
+    static boolean isUserWritten(Class<?> type) {
+        return !type.getName().startsWith("org.deeplearning4j.nn.");
+    }
+
+    /** The refusal of a user's layer written in Java, which no converter can translate. */
+    static String javaLayerProblem(Class<?> type) {
+        return "it is the custom layer " + type.getName() + ", written in Java: DL4J runs it through the activate "
+                + "and backpropGradient methods of the layer its instantiate(...) creates, and Java code cannot be "
+                + "translated into SameDiff operations. Write it as a subclass of SameDiffLayer (or "
+                + "SameDiffLambdaLayer; SameDiffOutputLayer for an output layer), its computation in defineLayer, "
+                + "and it converts, parameters included.";
+    }
+
+    /** The refusal of a user's graph vertex written in Java. */
+    static String javaVertexProblem(Class<?> type) {
+        return "it is the custom vertex " + type.getName() + ", written in Java: DL4J runs it through the doForward "
+                + "and doBackward methods of the vertex its instantiate(...) creates, and Java code cannot be "
+                + "translated into SameDiff operations. Write it as a subclass of SameDiffVertex (or "
+                + "SameDiffLambdaVertex), its computation in defineVertex, and it converts, parameters included.";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** The declared parameters, in DL4J's order (weights, then biases), each a parameter of the converted graph. */
+    private static Map<String, SDVariable> params(ConversionContext ctx, SDLayerParams declared) {
+        Map<String, SDVariable> params = new LinkedHashMap<>();
+        for (String key : declared.getParameterKeys()) {
+            params.put(key, ctx.param(key));
+        }
+        return params;
+    }
+
+    /**
+     * Runs the user's {@code define...} call and tidies what it created: names into the vertex's scope, its own
+     * {@code VARIABLE}s into constants, the graph's loss variables as they were (SameDiff's loss functions mark
+     * their result as a loss).
+     */
+    private static SDVariable define(ConversionContext ctx, Object config, String method, Supplier<SDVariable> body) {
+        SameDiff sd = ctx.sd();
+        Set<String> before = new HashSet<>(sd.getVariables().keySet());
+        List<String> losses = new ArrayList<>(sd.getLossVariables());
+        SDVariable out;
+        try {
+            out = body.get();
+        } catch (RuntimeException e) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "its %s(...) (%s) threw %s: %s (the cause is "
+                    + "attached).", method, config.getClass().getName(), e.getClass().getSimpleName(),
+                    e.getMessage()), e);
+        }
+        if (out == null) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "its %s(...) (%s) returned null: it must return the "
+                    + "%s.", method, config.getClass().getName(),
+                    config instanceof SameDiffOutputLayer ? "loss" : "output"), null);
+        }
+        sd.setLossVariables(losses.toArray(new String[0]));
+        String scope = sd.currentNameScope();
+        List<String> created = new ArrayList<>(sd.getVariables().keySet());
+        created.removeAll(before);
+        for (String name : created) {
+            SDVariable v = sd.getVariable(name);
+            if (scope != null && !name.startsWith(scope + "/")) {
+                sd.renameVariable(name, unique(sd, scope + "/" + name));
+            }
+            if (v.getVariableType() == VariableType.VARIABLE) {
+                sd.convertToConstant(v);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Checks the output of a custom layer or vertex and gives it its rank: the rank a dry run finds, or else the
+     * first input's (the usual case: most layers keep their input's rank).
+     *
+     * @param outputType the layer's {@code getOutputType} for feed-forward input types
+     */
+    private static Activations checked(ConversionContext ctx, Object config, List<Activations> inputs, SDVariable out,
+                                       Function<InputType[], InputType> outputType) {
+        String type = config.getClass().getName();
+        if (out.getSameDiff() != ctx.sd()) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned \"%s\", a variable of another SameDiff "
+                    + "instance: build the output in the SameDiff instance its define method is given.", type,
+                    out.name()), null);
+        }
+        if (out.dataType() != ctx.dataType()) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned \"%s\" of data type %s; the network's "
+                    + "activations are %s.", type, out.name(), out.dataType(), ctx.dataType()), null);
+        }
+        List<String> names = new ArrayList<>();
+        inputs.forEach(a -> names.add(a.value().name()));
+        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), names);
+        if (zeros == null) {
+            return new Activations(out, inputs.get(0).rank());
+        }
+        Map<String, long[]> inputShapes;
+        try {
+            inputShapes = DryRun.shapes(ctx.sd(), zeros, names);
+        } catch (RuntimeException e) {
+            return new Activations(out, inputs.get(0).rank());   // the layers before cannot run on zeros
+        }
+        long[] shape;
+        try {
+            shape = DryRun.shapes(ctx.sd(), zeros, List.of(out.name())).get(out.name());
+        } catch (RuntimeException e) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "the graph %s defines fails on input(s) of shape %s "
+                    + "(a dry run on zeros): %s", type, shapes(inputShapes), e.getMessage()), e);
+        }
+        if (shape.length == 0 || shape[0] != DryRun.MINIBATCH) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned an output of shape %s for input(s) of "
+                    + "shape %s (a dry run on zeros): its first axis must stay the minibatch axis.", type,
+                    Arrays.toString(shape), shapes(inputShapes)), null);
+        }
+        long[] expected = declaredShape(inputShapes, outputType);
+        if (expected != null && !matches(expected, shape)) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned an output of shape %s for input(s) of "
+                    + "shape %s (a dry run on zeros), but its getOutputType declares %s (-1: any size).", type,
+                    Arrays.toString(shape), shapes(inputShapes), Arrays.toString(expected)), null);
+        }
+        return new Activations(out, shape.length);
+    }
+
+    /** The shape {@code getOutputType} declares for feed-forward inputs, or null (other inputs, or no declaration). */
+    private static long[] declaredShape(Map<String, long[]> inputShapes, Function<InputType[], InputType> outputType) {
+        List<InputType> types = new ArrayList<>();
+        for (long[] s : inputShapes.values()) {
+            if (s.length != 2) {
+                return null;    // time series and images: the input type's data format cannot be told from a shape
+            }
+            types.add(InputType.feedForward(s[1]));
+        }
+        try {
+            InputType declared = outputType.apply(types.toArray(new InputType[0]));
+            return declared == null ? null : declared.getShape(true);
+        } catch (RuntimeException e) {
+            return null;    // not implemented (the default of lambda layers and vertices)
+        }
+    }
+
+    private static boolean matches(long[] expected, long[] actual) {
+        if (expected.length != actual.length) {
+            return false;
+        }
+        for (int i = 1; i < expected.length; i++) {
+            if (expected[i] >= 0 && expected[i] != actual[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The output layer's activations: the variable it names, looked up in the vertex's scope. */
+    private static SDVariable activationsOf(ConversionContext ctx, SameDiffOutputLayer layer, Activations input,
+                                            SDVariable loss) {
+        String name = layer.activationsVertexName();
+        if (org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer.INPUT_KEY.equals(name)) {
+            return input.value();
+        }
+        SameDiff sd = ctx.sd();
+        String scope = sd.currentNameScope();
+        String scoped = scope == null ? name : scope + "/" + name;
+        if (name == null || !sd.hasVariable(scoped)) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s names its activations \"%s\" "
+                    + "(activationsVertexName()), but its defineLayer created no variable of that name (it returned "
+                    + "\"%s\").", layer.getClass().getName(), name, loss.name()), null);
+        }
+        return sd.getVariable(scoped);
+    }
+
+    /** DL4J reads the first element of the loss as the score: anything but a single number is refused. */
+    private static void requireScalarLoss(ConversionContext ctx, SameDiffOutputLayer layer, SDVariable loss,
+                                          SDVariable activations, SDVariable labels) {
+        if (loss.getSameDiff() != ctx.sd() || !loss.dataType().isFPType()) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned \"%s\" as its loss: it must be a "
+                    + "floating-point scalar of the graph defineLayer is given.", layer.getClass().getName(),
+                    loss.name()), null);
+        }
+        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(activations.name()));
+        if (zeros == null) {
+            return;
+        }
+        long[] lossShape;
+        try {
+            long[] shape = DryRun.shapes(ctx.sd(), zeros, List.of(activations.name())).get(activations.name());
+            zeros.put(labels.name(), Nd4j.zeros(labels.dataType(), shape));
+            lossShape = DryRun.shapes(ctx.sd(), zeros, List.of(loss.name())).get(loss.name());
+        } catch (RuntimeException e) {
+            return;     // labels shaped like the activations do not suit this loss: it is checked when the graph runs
+        }
+        if (lengthOf(lossShape) != 1) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned a loss of shape %s (a dry run on zeros): "
+                    + "DL4J takes its first element as the score; return the loss summed over the examples, a "
+                    + "scalar.", layer.getClass().getName(), Arrays.toString(lossShape)), null);
+        }
+    }
+
+    /** {@code x} in value; in backprop, the gradient reaching it times {@code factor}. */
+    private static SDVariable scaleGradient(SameDiff sd, SDVariable x, SDVariable factor) {
+        return x.mul(factor).add(stopGradient(sd, x.mul(factor.rsub(1.0))));
+    }
+
+    /** {@code x} in value, with no gradient. */
+    private static SDVariable stopGradient(SameDiff sd, SDVariable x) {
+        return new StopGradient(sd, x).outputVariable();
+    }
+
+    private static SameDiffLambdaVertex freshCopy(ConversionContext ctx, SameDiffLambdaVertex vertex) {
+        try {
+            SameDiffLambdaVertex copy = (SameDiffLambdaVertex) vertex.clone();
+            copy.setDataType(ctx.dataType());
+            return copy;
+        } catch (RuntimeException e) {
+            throw ctx.cannotConvert(vertex.getClass().getName() + " could not be copied (clone(), which needs a "
+                    + "public no-argument constructor): " + e.getMessage(), e);
+        }
+    }
+
+    private static String unique(SameDiff sd, String base) {
+        String name = base;
+        for (int i = 1; sd.hasVariable(name); i++) {
+            name = base + "_" + i;
+        }
+        return name;
+    }
+
+    private static long lengthOf(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    private static String shapes(Map<String, long[]> shapes) {
+        List<String> all = new ArrayList<>();
+        shapes.values().forEach(s -> all.add(Arrays.toString(s)));
+        return String.join(", ", all);
+    }
+}
