@@ -80,4 +80,13 @@ class ExamplesTest {
         assertTrue(r.bakedDifference() < 1e-5, "baked graph: " + r);
         assertTrue(text().contains("baked graph differs by at most"), text());
     }
+
+    @Test
+    void aDl4jNetworkTrainsAsATribuoClassifierAndReloadsFromProtobuf() {
+        TribuoIris.Result r = TribuoIris.run(out);
+        assertTrue(r.accuracy() >= 0.9, "Iris test accuracy " + r.accuracy());
+        assertTrue(r.sameAfterReload(), "the reloaded model must predict exactly as the trained one");
+        assertTrue(text().contains("reloaded model predicts " + r.firstPrediction()), text());
+        assertTrue(r.firstPrediction().startsWith("Iris-"), r.firstPrediction());
+    }
 }

@@ -1,0 +1,373 @@
+package org.mutablemodules.tribuo;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.oracle.labs.mlrg.olcut.provenance.ListProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.primitives.DoubleProvenance;
+import com.oracle.labs.mlrg.olcut.util.Pair;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.tribuo.protos.HypernetworkModelProto;
+import org.mutablemodules.tribuo.protos.TensorProto;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.tribuo.Dataset;
+import org.tribuo.Example;
+import org.tribuo.Excuse;
+import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.ImmutableOutputInfo;
+import org.tribuo.Output;
+import org.tribuo.Prediction;
+import org.tribuo.impl.ModelDataCarrier;
+import org.tribuo.protos.core.ModelDataProto;
+import org.tribuo.protos.core.ModelProto;
+import org.tribuo.provenance.ModelProvenance;
+
+/**
+ * A Tribuo {@link org.tribuo.Model} whose network weights depend on each example's context features: made by
+ * {@link HypernetworkTrainer}. Every example is predicted with the weights the hypernetwork generates from its own
+ * context (batches mix contexts), and {@link #specialize(Map)} bakes one context's weights into a plain
+ * {@link MutableNetworkModel} with a plain DL4J network.
+ *
+ * <p>Serialization goes through Tribuo's protobuf path, storing the target's configuration JSON, its parameters and
+ * the hypernetwork's arrays as bytes (see {@link MutableNetworkModel}).
+ *
+ * <p>Predictions are thread-safe: one batch runs at a time.
+ *
+ * @param <T> the output type
+ */
+public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Model<T> {
+    private static final long serialVersionUID = 1L;
+
+    /** The protobuf serialization version. */
+    public static final int CURRENT_VERSION = 0;
+
+    /** The name of the provenance entry of a specialised model that holds the context's values. */
+    public static final String SPECIALISED_CONTEXT = "specialised-context";
+
+    private final OutputKind outputKind;
+    private final String configurationJson;
+    private final List<String> contextFeatures;
+    private final List<String> generatedKeys;
+    private final boolean residual;
+    private final int[] hiddenSizes;
+    private final String hiddenActivation;
+    private final double[] targetParameters;
+    private final LinkedHashMap<String, double[]> hyperValues;
+    private final LinkedHashMap<String, long[]> hyperShapes;
+    private final double[] targetMeans;
+    private final double[] targetScales;
+    private final int batchSize;
+
+    private transient HyperGraph graph;
+
+    HypernetworkModel(String name, ModelProvenance provenance, ImmutableFeatureMap featureIDMap,
+                      ImmutableOutputInfo<T> outputIDInfo, OutputKind outputKind, HyperGraph.Spec spec,
+                      List<String> contextFeatures, INDArray targetParameters, Map<String, INDArray> hyper,
+                      Standardisation standardisation, int batchSize) {
+        super(name, provenance, featureIDMap, outputIDInfo, outputKind == OutputKind.LABEL);
+        this.outputKind = outputKind;
+        this.configurationJson = spec.target.json();
+        this.contextFeatures = List.copyOf(contextFeatures);
+        this.generatedKeys = spec.generatedKeys;
+        this.residual = spec.residual;
+        this.hiddenSizes = spec.hiddenSizes.clone();
+        this.hiddenActivation = spec.hiddenActivation.name();
+        this.targetParameters = toDoubles(targetParameters);
+        this.hyperValues = new LinkedHashMap<>();
+        this.hyperShapes = new LinkedHashMap<>();
+        hyper.forEach((key, value) -> {
+            hyperValues.put(key, toDoubles(value));
+            hyperShapes.put(key, value.shape());
+        });
+        this.targetMeans = standardisation == null ? null : standardisation.means.clone();
+        this.targetScales = standardisation == null ? null : standardisation.scales.clone();
+        this.batchSize = batchSize;
+    }
+
+    private static double[] toDoubles(INDArray array) {
+        return array.castTo(DataType.DOUBLE).dup('c').reshape(array.length()).toDoubleVector();
+    }
+
+    /**
+     * Reads a model written by {@link #serialize()}; called by Tribuo's {@code Model.deserialize} and
+     * {@code Model.deserializeFromFile}.
+     *
+     * @param version   the serialized version, at most {@link #CURRENT_VERSION}
+     * @param className this class's name
+     * @param message   the serialized {@link HypernetworkModelProto}
+     * @return the model
+     * @throws InvalidProtocolBufferException if {@code message} is not a {@code HypernetworkModelProto}
+     * @throws IllegalArgumentException       if {@code version} is unknown
+     * @throws IllegalStateException          if the proto is inconsistent
+     */
+    public static HypernetworkModel<?> deserializeFromProto(int version, String className, Any message)
+            throws InvalidProtocolBufferException {
+        if (version < 0 || version > CURRENT_VERSION) {
+            throw new IllegalArgumentException("Unknown version " + version + ", this class supports at most version "
+                    + CURRENT_VERSION + ".");
+        }
+        HypernetworkModelProto proto = message.unpack(HypernetworkModelProto.class);
+        ModelDataCarrier<?> carrier = ModelDataCarrier.deserialize(ModelDataProto.parseFrom(proto.getMetadata()));
+        OutputKind kind = MutableNetworkModel.kindOf(proto.getOutputKind(), carrier);
+        NetworkSpec target = NetworkSpec.parse(proto.getConfigurationJson());
+        HyperGraph.Spec spec = new HyperGraph.Spec(target, proto.getContextFeaturesCount(),
+                proto.getGeneratedKeysList(), "RESIDUAL".equals(proto.getGeneration()),
+                proto.getHiddenSizesList().stream().mapToInt(Integer::intValue).toArray(),
+                Activation.valueOf(proto.getHiddenActivation()));
+        Map<String, INDArray> hyper = new LinkedHashMap<>();
+        for (Map.Entry<String, TensorProto> e : proto.getHypernetworkMap().entrySet()) {
+            hyper.put(e.getKey(), Tensors.fromProto(e.getValue()));
+        }
+        Standardisation standardisation = proto.getTargetMeansCount() == 0 ? null : new Standardisation(
+                proto.getTargetMeansList().stream().mapToDouble(Double::doubleValue).toArray(),
+                proto.getTargetScalesList().stream().mapToDouble(Double::doubleValue).toArray());
+        HypernetworkModel<?> model = create(carrier, kind, spec, proto.getContextFeaturesList(),
+                Tensors.fromProto(proto.getTargetParameters()), hyper, standardisation, proto.getBatchSize());
+        model.graph();
+        return model;
+    }
+
+    private static <U extends Output<U>> HypernetworkModel<U> create(ModelDataCarrier<U> carrier, OutputKind kind,
+                                                                     HyperGraph.Spec spec, List<String> context,
+                                                                     INDArray target, Map<String, INDArray> hyper,
+                                                                     Standardisation standardisation, int batchSize) {
+        return new HypernetworkModel<>(carrier.name(), carrier.provenance(), carrier.featureDomain(),
+                carrier.outputDomain(), kind, spec, context, target, hyper, standardisation, batchSize);
+    }
+
+    /** The kind of output this model predicts. */
+    public OutputKind outputKind() {
+        return outputKind;
+    }
+
+    /** The names of the context features, in the order the hypernetwork reads them (sorted). */
+    public List<String> contextFeatures() {
+        return contextFeatures;
+    }
+
+    /** The DL4J network-level keys of the generated parameters ({@code 0_W}, {@code 1_b}, ...). */
+    public List<String> generatedParameters() {
+        return generatedKeys;
+    }
+
+    /**
+     * A plain model for one context: the target network with the weights the hypernetwork generates for
+     * {@code context} baked in (a {@code MultiLayerNetwork}, see {@link MutableNetworkModel#toMultiLayerNetwork()}).
+     * Its predictions equal this model's for examples with that context; its provenance is this model's, with the
+     * context recorded under {@value #SPECIALISED_CONTEXT} (and any target standardisation).
+     *
+     * @param context a value for every context feature ({@link #contextFeatures()}); other names are ignored
+     * @return the specialised model, which knows the non-context features only
+     * @throws IllegalArgumentException if a context feature is missing; the message names it and the expected ones
+     */
+    public MutableNetworkModel<T> specialize(Map<String, Double> context) {
+        Set<String> missing = new TreeSet<>(contextFeatures);
+        missing.removeAll(context.keySet());
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(Messages.format(Messages.MISSING_CONTEXT, missing, contextFeatures));
+        }
+        double[] values = new double[contextFeatures.size()];
+        Map<String, Provenance> recorded = new LinkedHashMap<>(provenance.getInstanceProvenance().getMap());
+        List<DoubleProvenance> list = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            values[i] = context.get(contextFeatures.get(i));
+            list.add(new DoubleProvenance(contextFeatures.get(i), values[i]));
+        }
+        recorded.put(SPECIALISED_CONTEXT, new ListProvenance<>(list));
+        MultiLayerNetwork baked;
+        synchronized (this) {
+            HyperGraph g = graph();
+            baked = g.bake(Nd4j.createFromArray(values).reshape(1, values.length).castTo(g.spec.target.dataType()));
+        }
+        if (targetMeans != null) {
+            graph().spec.target.foldStandardisation(baked, targetMeans, targetScales);
+        }
+        ModelProvenance specialised = new ModelProvenance(MutableNetworkModel.class.getName(), OffsetDateTime.now(),
+                provenance.getDatasetProvenance(), provenance.getTrainerProvenance(), recorded);
+        return new MutableNetworkModel<>(name + "-specialised", specialised, inputFeatureMap(), outputIDInfo,
+                outputKind, configurationJson, baked.params(), batchSize);
+    }
+
+    /** The feature map of the non-context features, numbered as the target network reads them. */
+    private ImmutableFeatureMap inputFeatureMap() {
+        org.tribuo.MutableFeatureMap inputs = new org.tribuo.MutableFeatureMap();
+        Set<String> context = new TreeSet<>(contextFeatures);
+        for (int id = 0; id < featureIDMap.size(); id++) {
+            String feature = featureIDMap.get(id).getName();
+            if (!context.contains(feature)) {
+                inputs.add(feature, 0.0);
+            }
+        }
+        return new ImmutableFeatureMap(inputs);
+    }
+
+    /**
+     * The loss on {@code data}, as the target configuration defines it, example-weighted (regression in the targets'
+     * own units); see {@link MutableNetworkModel#loss}.
+     *
+     * @throws IllegalArgumentException if an example's output was never seen by the model, or an example lacks a
+     *                                  context feature; the message names what was expected
+     */
+    public double loss(Dataset<T> data) {
+        List<Example<T>> list = new ArrayList<>();
+        data.forEach(list::add);
+        @SuppressWarnings("unchecked")
+        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
+        INDArray y = converter.targets(list, outputIDInfo, DataType.DOUBLE);
+        FeatureMatrix m = matrix(list);
+        INDArray p = run(m).castTo(DataType.DOUBLE);
+        return Losses.evaluate(graph().spec.target.loss(outputKind), p, y, MutableNetworkTrainer.exampleWeights(list));
+    }
+
+    @Override
+    public Prediction<T> predict(Example<T> example) {
+        return innerPredict(List.of(example)).get(0);
+    }
+
+    /**
+     * Predicts in batches; each example with the weights generated from its own context.
+     *
+     * @throws IllegalArgumentException if an example lacks a context feature or has no feature the model knows
+     */
+    @Override
+    protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
+        @SuppressWarnings("unchecked")
+        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
+        List<Prediction<T>> predictions = new ArrayList<>();
+        List<Example<T>> batch = new ArrayList<>(batchSize);
+        for (Example<T> e : examples) {
+            batch.add(e);
+            if (batch.size() == batchSize) {
+                FeatureMatrix m = matrix(batch);
+                predictions.addAll(converter.predictions(run(m), batch, m.numUsed, outputIDInfo));
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            FeatureMatrix m = matrix(batch);
+            predictions.addAll(converter.predictions(run(m), batch, m.numUsed, outputIDInfo));
+        }
+        return predictions;
+    }
+
+    private FeatureMatrix matrix(List<Example<T>> batch) {
+        FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(featureIDMap, new TreeSet<>(contextFeatures));
+        return FeatureMatrix.of(batch, featureIDMap, columns, graph().spec.target.dataType());
+    }
+
+    private synchronized INDArray run(FeatureMatrix m) {
+        INDArray p = graph().predict(m.blocks[0], m.blocks[1]);
+        return targetMeans == null ? p : new Standardisation(targetMeans, targetScales).undo(p);
+    }
+
+    /**
+     * Feature importances: under {@link #ALL_OUTPUTS} the non-context features, by the L2 norm of their row of the
+     * target's first weight matrix (its base when residual; omitted when that matrix is fully generated); under
+     * {@code "CONTEXT"} the context features, by the L2 norm of their row of the hypernetwork's first weight matrix.
+     *
+     * @param n the number of features per list; all when negative
+     */
+    @Override
+    public Map<String, List<Pair<String, Double>>> getTopFeatures(int n) {
+        FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(featureIDMap, new TreeSet<>(contextFeatures));
+        int[] inputIds = new int[columns.widths[0]];
+        int[] contextIds = new int[columns.widths[1]];
+        for (int id = 0; id < featureIDMap.size(); id++) {
+            (columns.block[id] == 0 ? inputIds : contextIds)[columns.column[id]] = id;
+        }
+        Map<String, List<Pair<String, Double>>> top = new HashMap<>();
+        String firstKey = hiddenSizes.length > 0 ? "hyper/layer0/W" : null;
+        if (firstKey != null) {
+            INDArray w = Nd4j.createFromArray(hyperValues.get(firstKey)).reshape('c', hyperShapes.get(firstKey));
+            top.put("CONTEXT", MutableNetworkModel.topRows(w, featureIDMap, contextIds, n));
+        }
+        if (residual || !generatedKeys.contains("0_W")) {
+            INDArray w = graph().target.getParam("0_W");
+            if (w != null && w.rank() == 2 && w.size(0) == inputIds.length) {
+                top.put(ALL_OUTPUTS, MutableNetworkModel.topRows(w, featureIDMap, inputIds, n));
+            }
+        }
+        return top;
+    }
+
+    /** No excuses: a neural network has no cheap explanation of one prediction. */
+    @Override
+    public Optional<Excuse<T>> getExcuse(Example<T> example) {
+        return Optional.empty();
+    }
+
+    @Override
+    protected HypernetworkModel<T> copy(String newName, ModelProvenance newProvenance) {
+        return new HypernetworkModel<>(newName, newProvenance, featureIDMap, outputIDInfo, outputKind, spec(),
+                contextFeatures, Nd4j.createFromArray(targetParameters.clone()), hyperArrays(), standardisation(),
+                batchSize);
+    }
+
+    @Override
+    public ModelProto serialize() {
+        ModelDataCarrier<T> carrier = createDataCarrier();
+        DataType type = spec().target.dataType();
+        HypernetworkModelProto.Builder b = HypernetworkModelProto.newBuilder()
+                .setMetadata(carrier.serialize().toByteString())
+                .setOutputKind(outputKind.name())
+                .setConfigurationJson(configurationJson)
+                .setTargetParameters(Tensors.toProto(Nd4j.createFromArray(targetParameters).castTo(type)))
+                .addAllContextFeatures(contextFeatures)
+                .addAllGeneratedKeys(generatedKeys)
+                .setGeneration(residual ? "RESIDUAL" : "FULL")
+                .setHiddenActivation(hiddenActivation)
+                .setBatchSize(batchSize);
+        for (int h : hiddenSizes) {
+            b.addHiddenSizes(h);
+        }
+        hyperArrays().forEach((key, value) -> b.putHypernetwork(key, Tensors.toProto(value.castTo(type))));
+        if (targetMeans != null) {
+            for (int j = 0; j < targetMeans.length; j++) {
+                b.addTargetMeans(targetMeans[j]).addTargetScales(targetScales[j]);
+            }
+        }
+        return ModelProto.newBuilder()
+                .setVersion(CURRENT_VERSION)
+                .setClassName(HypernetworkModel.class.getName())
+                .setSerializedData(Any.pack(b.build()))
+                .build();
+    }
+
+    private HyperGraph.Spec spec() {
+        return new HyperGraph.Spec(NetworkSpec.parse(configurationJson), contextFeatures.size(), generatedKeys,
+                residual, hiddenSizes, Activation.valueOf(hiddenActivation));
+    }
+
+    private Map<String, INDArray> hyperArrays() {
+        Map<String, INDArray> arrays = new LinkedHashMap<>();
+        hyperValues.forEach((key, values) -> arrays.put(key,
+                Nd4j.createFromArray(values).reshape('c', hyperShapes.get(key))));
+        return arrays;
+    }
+
+    private Standardisation standardisation() {
+        return targetMeans == null ? null : new Standardisation(targetMeans, targetScales);
+    }
+
+    private synchronized HyperGraph graph() {
+        if (graph == null) {
+            HyperGraph.Spec spec = spec();
+            MultiLayerNetwork target = (MultiLayerNetwork) spec.target.network(
+                    Nd4j.createFromArray(targetParameters));
+            graph = HyperGraph.build(spec, target, hyperArrays(), spec.target.loss(outputKind), null);
+        }
+        return graph;
+    }
+}

@@ -1,0 +1,501 @@
+package org.mutablemodules.tribuo;
+
+import com.oracle.labs.mlrg.olcut.config.Config;
+import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tribuo.Dataset;
+import org.tribuo.Example;
+import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.ImmutableOutputInfo;
+import org.tribuo.Output;
+import org.tribuo.Trainer;
+import org.tribuo.WeightedExamples;
+import org.tribuo.classification.Label;
+import org.tribuo.provenance.ModelProvenance;
+import org.tribuo.provenance.TrainerProvenance;
+import org.tribuo.regression.Regressor;
+
+/**
+ * A Tribuo {@link Trainer} of hypernetwork-conditioned models: some features of each example are its <em>context</em>
+ * (say, which machine, patient or task it comes from, described by numbers), and a hypernetwork maps the context to
+ * some or all parameters of a target DL4J network, which maps the other features to the output. Both are trained end
+ * to end, in one mutable SameDiff graph: the target is converted by {@code MutableNetwork}, and the hypernetwork feeds
+ * its parameters.
+ *
+ * <pre>{@code
+ * HypernetworkTrainer<Regressor> trainer = HypernetworkTrainer.regression(conf)   // conf reads the non-context features
+ *         .contextPrefix("context.")            // features named context.* are the context
+ *         .generate("1_W", "1_b")               // the last layer's parameters (default: all)
+ *         .generation(HypernetworkTrainer.Generation.RESIDUAL)
+ *         .hypernetwork(new int[] {32}, Activation.TANH)
+ *         .updater(new Adam(0.01)).epochs(100).minibatchSize(32).seed(1L)
+ *         .build();
+ * HypernetworkModel<Regressor> model = trainer.train(data);
+ * MutableNetworkModel<Regressor> one = model.specialize(Map.of("context.a", 0.3, "context.b", -1.0));
+ * }</pre>
+ *
+ * <p><b>Features.</b> The context features are those whose names start with the prefix, or those listed; every
+ * example must carry every context feature (a missing one is an error, not a 0). The target network reads the
+ * remaining features in Tribuo's feature id order (sorted names), so its first layer's {@code nIn} is their number,
+ * and its output layer is as {@link MutableNetworkTrainer} requires (softmax with MCXENT for labels; MSE, L2, MAE or
+ * L1 for regression, targets standardised by default and the scale recorded in provenance). The hypernetwork reads
+ * the context features in sorted-name order.
+ *
+ * <p><b>Target.</b> A {@code MultiLayerConfiguration}. Layers before the first generated parameter may be any layer
+ * {@code MutableNetwork} converts; from that layer on, layers must be {@code DenseLayer}s and a final
+ * {@code OutputLayer} with biases and one of the activations identity, relu, leakyrelu, elu, tanh, sigmoid,
+ * softplus, softmax, because the model computes them itself with per-example weights (a minibatch mixes contexts:
+ * {@code y_i = act(x_i W(c_i) + b(c_i))}).
+ *
+ * <p><b>Generation.</b> {@link Generation#FULL}: a generated parameter is the hypernetwork's output;
+ * {@link Generation#RESIDUAL}: it is a trained base (the network's own parameter) plus the hypernetwork's output.
+ * Either way the hypernetwork starts out generating DL4J's initialisation of the target for every context.
+ *
+ * @param <T> the output type: {@link Label} or {@link Regressor}
+ */
+public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T>, WeightedExamples {
+
+    /** How generated parameters relate to the target network's own. */
+    public enum Generation {
+        /** The parameter is the hypernetwork's output for the context. */
+        FULL,
+        /** The parameter is a trained base plus the hypernetwork's output for the context. */
+        RESIDUAL
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(HypernetworkTrainer.class);
+
+    @Config(mandatory = true, description = "The kind of output: LABEL or REGRESSOR.")
+    private OutputKind outputKind;
+
+    @Config(description = "The target network's MultiLayerConfiguration as JSON. Set this or networkPath.")
+    private String networkJson;
+
+    @Config(description = "A file holding the target network's MultiLayerConfiguration JSON. Set this or "
+            + "networkJson.")
+    private Path networkPath;
+
+    @Config(description = "Features whose names start with this prefix are the context. Set this or "
+            + "contextFeatures.")
+    private String contextPrefix;
+
+    @Config(description = "The names of the context features. Set this or contextPrefix.")
+    private List<String> contextFeatures = new ArrayList<>();
+
+    @Config(description = "DL4J network-level keys of the generated parameters (0_W, 1_b, ...); empty: all.")
+    private List<String> generatedParameters = new ArrayList<>();
+
+    @Config(description = "FULL: generated parameters are the hypernetwork's output; RESIDUAL: base plus output.")
+    private Generation generation = Generation.FULL;
+
+    @Config(description = "The widths of the hypernetwork's hidden layers (none: the heads read the context).")
+    private int[] hiddenSizes = {32};
+
+    @Config(description = "The activation of the hypernetwork's hidden layers.")
+    private Activation hiddenActivation = Activation.TANH;
+
+    @Config(description = "The ND4J updater as JSON, as DL4J writes it.")
+    private String updater = Updaters.toJson(new Adam(1e-3));
+
+    @Config(description = "The number of passes over the training data.")
+    private int epochs = 50;
+
+    @Config(description = "The number of examples per gradient step.")
+    private int minibatchSize = 32;
+
+    @Config(description = "The seed of the random stream that initialises the networks and shuffles the examples.")
+    private long seed = Trainer.DEFAULT_SEED;
+
+    @Config(description = "Shuffle the examples before each epoch.")
+    private boolean shuffle = true;
+
+    @Config(description = "Log the mean training loss every this many epochs (-1: do not log).")
+    private int loggingInterval = 10;
+
+    @Config(description = "Regression only: standardise each target dimension for training.")
+    private boolean standardiseTargets = true;
+
+    @Config(description = "The number of examples per batch at prediction time.")
+    private int predictionBatchSize = 256;
+
+    private NetworkSpec spec;
+    private IUpdater iUpdater;
+    private SplittableRandom rng;
+    private int trainInvocationCounter;
+
+    /** For OLCUT. */
+    private HypernetworkTrainer() {
+    }
+
+    /**
+     * Starts a classification trainer for {@code conf} (softmax output layer, MCXENT loss).
+     *
+     * @param conf the target network, reading the non-context features
+     * @return a builder; set the context with {@link Builder#contextPrefix} or {@link Builder#contextFeatures}
+     */
+    public static Builder<Label> classification(MultiLayerConfiguration conf) {
+        return new Builder<>(OutputKind.LABEL, NetworkSpec.of(conf).json());
+    }
+
+    /**
+     * Starts a regression trainer for {@code conf} (MSE, L2, MAE or L1 loss; identity output activation while
+     * targets are standardised).
+     *
+     * @param conf the target network, reading the non-context features
+     * @return a builder; set the context with {@link Builder#contextPrefix} or {@link Builder#contextFeatures}
+     */
+    public static Builder<Regressor> regression(MultiLayerConfiguration conf) {
+        return new Builder<>(OutputKind.REGRESSOR, NetworkSpec.of(conf).json());
+    }
+
+    /**
+     * Builds a {@link HypernetworkTrainer}; every option has a default but the context.
+     *
+     * @param <T> the output type
+     */
+    public static final class Builder<T extends Output<T>> {
+        private final HypernetworkTrainer<T> t = new HypernetworkTrainer<>();
+
+        private Builder(OutputKind kind, String json) {
+            t.outputKind = kind;
+            t.networkJson = json;
+        }
+
+        /** Features whose names start with {@code prefix} are the context. */
+        public Builder<T> contextPrefix(String prefix) {
+            t.contextPrefix = Objects.requireNonNull(prefix, "prefix");
+            return this;
+        }
+
+        /** These features are the context. */
+        public Builder<T> contextFeatures(String... names) {
+            t.contextFeatures = new ArrayList<>(Arrays.asList(names));
+            return this;
+        }
+
+        /** The target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them. */
+        public Builder<T> generate(String... keys) {
+            t.generatedParameters = new ArrayList<>(Arrays.asList(keys));
+            return this;
+        }
+
+        /** Generate every parameter of these layers (by index). */
+        public Builder<T> generateLayers(int... layers) {
+            List<String> keys = new ArrayList<>();
+            for (int l : layers) {
+                keys.add(l + "_W");
+                keys.add(l + "_b");
+            }
+            t.generatedParameters = keys;
+            return this;
+        }
+
+        /** {@link Generation#FULL} (the default) or {@link Generation#RESIDUAL}. */
+        public Builder<T> generation(Generation generation) {
+            t.generation = Objects.requireNonNull(generation, "generation");
+            return this;
+        }
+
+        /** The hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation. */
+        public Builder<T> hypernetwork(int[] hiddenSizes, Activation activation) {
+            t.hiddenSizes = hiddenSizes.clone();
+            t.hiddenActivation = Objects.requireNonNull(activation, "activation");
+            return this;
+        }
+
+        /** The ND4J updater for every parameter of both networks (default {@code Adam(1e-3)}). */
+        public Builder<T> updater(IUpdater updater) {
+            t.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
+            return this;
+        }
+
+        /** Passes over the training data (default 50). */
+        public Builder<T> epochs(int epochs) {
+            t.epochs = epochs;
+            return this;
+        }
+
+        /** Examples per gradient step (default 32). */
+        public Builder<T> minibatchSize(int minibatchSize) {
+            t.minibatchSize = minibatchSize;
+            return this;
+        }
+
+        /** The seed of the random stream (default {@link Trainer#DEFAULT_SEED}). */
+        public Builder<T> seed(long seed) {
+            t.seed = seed;
+            return this;
+        }
+
+        /** Shuffle before each epoch (default true). */
+        public Builder<T> shuffle(boolean shuffle) {
+            t.shuffle = shuffle;
+            return this;
+        }
+
+        /** Log the mean training loss every this many epochs (default 10; -1: never). */
+        public Builder<T> loggingInterval(int epochs) {
+            t.loggingInterval = epochs;
+            return this;
+        }
+
+        /** Regression only: standardise the targets for training (default true). */
+        public Builder<T> standardiseTargets(boolean standardise) {
+            t.standardiseTargets = standardise;
+            return this;
+        }
+
+        /**
+         * The trainer.
+         *
+         * @throws IllegalArgumentException if the context is not set (or set twice), a number is not positive, a
+         *                                  generated key is unknown, or a layer from the first generated one on is
+         *                                  not supported (the message names it)
+         */
+        public HypernetworkTrainer<T> build() {
+            try {
+                t.postConfig();
+            } catch (PropertyException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+            return t;
+        }
+    }
+
+    /**
+     * Checks the configuration and sets up the random stream. Called by OLCUT and by {@link Builder#build()}.
+     *
+     * @throws PropertyException        if the network or the context is not set exactly once
+     * @throws IllegalArgumentException as {@link Builder#build()}
+     */
+    @Override
+    public synchronized void postConfig() {
+        if ((networkJson == null) == (networkPath == null)) {
+            throw new PropertyException("", "networkJson", Messages.format(Messages.NEITHER_CONFIGURATION,
+                    networkJson == null ? "neither" : "both"));
+        }
+        boolean hasList = contextFeatures != null && !contextFeatures.isEmpty();
+        if ((contextPrefix == null) == !hasList) {
+            throw new PropertyException("", "contextPrefix", "Set exactly one of contextPrefix and contextFeatures; "
+                    + "got " + (contextPrefix == null ? "neither" : "both") + ".");
+        }
+        String json;
+        try {
+            json = networkJson != null ? networkJson : MutableNetworkTrainer.readJson(networkPath);
+        } catch (UncheckedIOException e) {
+            throw new PropertyException(e, "", "networkPath", e.getMessage());
+        }
+        Objects.requireNonNull(outputKind, "outputKind");
+        MutableNetworkTrainer.positive("epochs", epochs);
+        MutableNetworkTrainer.positive("minibatchSize", minibatchSize);
+        MutableNetworkTrainer.positive("predictionBatchSize", predictionBatchSize);
+        for (int h : hiddenSizes) {
+            MutableNetworkTrainer.positive("a hidden size", h);
+        }
+        this.spec = NetworkSpec.parse(json);
+        if (spec.isGraph()) {
+            throw new IllegalArgumentException("The hypernetwork's target must be a MultiLayerConfiguration; "
+                    + "ComputationGraph targets are not supported.");
+        }
+        spec.loss(outputKind);
+        if (outputKind == OutputKind.REGRESSOR && standardiseTargets) {
+            spec.checkStandardisable();
+        }
+        MultiLayerNetwork probe = (MultiLayerNetwork) spec.newNetwork(0L);
+        HyperGraph.check(spec, probe, generatedKeys(probe));
+        this.iUpdater = Updaters.fromJson(updater);
+        this.rng = new SplittableRandom(seed);
+    }
+
+    private List<String> generatedKeys(MultiLayerNetwork net) {
+        if (generatedParameters == null || generatedParameters.isEmpty()) {
+            return new ArrayList<>(net.paramTable().keySet());
+        }
+        return new ArrayList<>(new LinkedHashSet<>(generatedParameters));
+    }
+
+    /** The context features of {@code features}: sorted names, as Tribuo numbers them. */
+    private List<String> contextOf(ImmutableFeatureMap features) {
+        Set<String> all = new TreeSet<>();
+        features.forEach(info -> all.add(info.getName()));
+        List<String> context = new ArrayList<>();
+        if (contextPrefix != null) {
+            for (String name : all) {
+                if (name.startsWith(contextPrefix)) {
+                    context.add(name);
+                }
+            }
+            if (context.isEmpty()) {
+                throw new IllegalArgumentException(Messages.format(Messages.NO_CONTEXT_FEATURES,
+                        "names starting with \"" + contextPrefix + "\"", abbreviate(all)));
+            }
+            return context;
+        }
+        Set<String> wanted = new TreeSet<>(contextFeatures);
+        Set<String> missing = new TreeSet<>(wanted);
+        missing.removeAll(all);
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(Messages.format(Messages.NO_CONTEXT_FEATURES, missing,
+                    abbreviate(all)));
+        }
+        return new ArrayList<>(wanted);
+    }
+
+    private static String abbreviate(Set<String> names) {
+        List<String> list = new ArrayList<>(names);
+        return list.size() <= 12 ? list.toString()
+                : list.subList(0, 12) + " and " + (list.size() - 12) + " more";
+    }
+
+    /** The kind of output this trainer learns. */
+    public OutputKind outputKind() {
+        return outputKind;
+    }
+
+    @Override
+    public HypernetworkModel<T> train(Dataset<T> examples) {
+        return train(examples, Collections.emptyMap());
+    }
+
+    @Override
+    public HypernetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance) {
+        return train(examples, runProvenance, INCREMENT_INVOCATION_COUNT);
+    }
+
+    /**
+     * Trains the hypernetwork and the target network's shared parameters on {@code examples}.
+     *
+     * @param examples        the training data; every example carries every context feature
+     * @param runProvenance   run-specific provenance, recorded in the model
+     * @param invocationCount the invocation count to set before training, or {@link #INCREMENT_INVOCATION_COUNT}
+     * @return the trained model
+     * @throws IllegalArgumentException if the dataset is empty, has unknown outputs or outputs of another type, has
+     *                                  no context feature or lacks one in an example, or the target's widths do not
+     *                                  match the non-context features and the outputs (the message says what was
+     *                                  expected)
+     * @throws IllegalStateException    if the loss becomes infinite or NaN during training
+     */
+    @Override
+    public HypernetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance,
+                                      int invocationCount) {
+        ImmutableFeatureMap features = examples.getFeatureIDMap();
+        ImmutableOutputInfo<T> outputs = examples.getOutputIDInfo();
+        @SuppressWarnings("unchecked")
+        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
+        List<Example<T>> list = MutableNetworkTrainer.checkDataset(examples, outputKind, converter);
+        List<String> context = contextOf(features);
+        FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(features, new TreeSet<>(context));
+        MutableNetworkTrainer.checkWidths(spec, features, outputs, converter, columns.widths[0]);
+
+        TrainerProvenance trainerProvenance;
+        SplittableRandom localRng;
+        synchronized (this) {
+            if (invocationCount != INCREMENT_INVOCATION_COUNT) {
+                setInvocationCount(invocationCount);
+            }
+            localRng = rng.split();
+            trainerProvenance = getProvenance();
+            trainInvocationCounter++;
+        }
+        DataType type = spec.dataType();
+        FeatureMatrix m = FeatureMatrix.of(list, features, columns, type);
+        INDArray y = converter.targets(list, outputs, type);
+        Standardisation standardisation = outputKind == OutputKind.REGRESSOR && standardiseTargets
+                ? Standardisation.of(y) : null;
+        if (standardisation != null) {
+            y = standardisation.apply(y);
+        }
+        MultiLayerNetwork target = (MultiLayerNetwork) spec.newNetwork(localRng.nextLong());
+        HyperGraph.Spec hyperSpec = new HyperGraph.Spec(spec, context.size(), generatedKeys(target),
+                generation == Generation.RESIDUAL, hiddenSizes, hiddenActivation);
+        log.info("Training a hypernetwork on {} examples: {} context features {}, {} input features, generating {} "
+                + "({}), {} epochs of minibatches of {}", list.size(), context.size(), context, columns.widths[0],
+                hyperSpec.generatedKeys, generation, epochs, minibatchSize);
+        HyperGraph graph = HyperGraph.build(hyperSpec, target, null, spec.loss(outputKind), localRng);
+
+        GraphFit.Job job = new GraphFit.Job();
+        job.sd = graph.sd;
+        job.lossName = HyperGraph.LOSS;
+        job.weightsName = HyperGraph.WEIGHTS;
+        job.data = Map.of(graph.mutable.inputName(), m.blocks[0], HyperGraph.CONTEXT, m.blocks[1],
+                graph.mutable.labelName(), y);
+        job.weights = MutableNetworkTrainer.exampleWeights(list);
+        job.updater = iUpdater.clone();
+        job.epochs = epochs;
+        job.minibatchSize = minibatchSize;
+        job.shuffle = shuffle;
+        job.rng = localRng;
+        job.loggingInterval = loggingInterval;
+        job.log = log;
+        job.what = "HypernetworkTrainer";
+        GraphFit.run(job);
+
+        Map<String, Provenance> instance = new HashMap<>(runProvenance);
+        if (standardisation != null) {
+            instance.putAll(standardisation.provenance());
+        }
+        ModelProvenance provenance = new ModelProvenance(HypernetworkModel.class.getName(), OffsetDateTime.now(),
+                examples.getProvenance(), trainerProvenance, instance);
+        return new HypernetworkModel<>("hypernetwork-model", provenance, features, outputs, outputKind, hyperSpec,
+                context, graph.targetParameters(), graph.hyperArrays(), standardisation, predictionBatchSize);
+    }
+
+    @Override
+    public int getInvocationCount() {
+        return trainInvocationCounter;
+    }
+
+    /**
+     * Sets the random stream to the state it has after {@code invocationCount} calls of {@code train}.
+     *
+     * @throws IllegalArgumentException if {@code invocationCount} is negative
+     */
+    @Override
+    public synchronized void setInvocationCount(int invocationCount) {
+        if (invocationCount < 0) {
+            throw new IllegalArgumentException("The invocation count must not be negative, got " + invocationCount
+                    + ".");
+        }
+        rng = new SplittableRandom(seed);
+        for (trainInvocationCounter = 0; trainInvocationCounter < invocationCount; trainInvocationCounter++) {
+            rng.split();
+        }
+    }
+
+    @Override
+    public TrainerProvenance getProvenance() {
+        return new NetworkTrainerProvenance(this, spec.hash());
+    }
+
+    @Override
+    public String toString() {
+        return "HypernetworkTrainer(outputKind=" + outputKind + ",context=" + (contextPrefix != null
+                ? contextPrefix + "*" : contextFeatures) + ",generated=" + (generatedParameters.isEmpty() ? "all"
+                : generatedParameters) + ",generation=" + generation + ",hidden=" + Arrays.toString(hiddenSizes)
+                + "," + hiddenActivation + ",updater=" + iUpdater + ",epochs=" + epochs + ",minibatchSize="
+                + minibatchSize + ",seed=" + seed + ")";
+    }
+}
