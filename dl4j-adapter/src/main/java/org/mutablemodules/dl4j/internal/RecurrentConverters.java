@@ -2,6 +2,7 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.AbstractLSTM;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -47,7 +48,6 @@ final class RecurrentConverters {
      */
     static final LayerConverter<LSTM> LSTM_LAYER = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
-        SameDiff sd = ctx.sd();
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         long n = layer.getNOut();
         LSTMLayerWeights weights = LSTMLayerWeights.builder()
@@ -55,16 +55,7 @@ final class RecurrentConverters {
                 .rWeights(reorderGates(ctx, ctx.param("RW"), n, n))
                 .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
                 .build();
-        LSTMLayerConfig config = LSTMLayerConfig.builder()
-                .lstmdataformat(nwc ? LSTMDataFormat.NTS : LSTMDataFormat.NST)
-                .directionMode(LSTMDirectionMode.FWD)
-                .gateAct(lstmActivation(ctx, layer.getGateActivationFn()))
-                .cellAct(lstmActivation(ctx, layer.getActivationFn()))
-                .outAct(lstmActivation(ctx, layer.getActivationFn()))
-                .retFullSequence(true).retLastH(false).retLastC(false)
-                .build();
-        SDVariable out = sd.rnn().lstmLayer(input.value(), weights, config)[0];
-        return new Activations(out, 3);
+        return lstmLayer(ctx, layer, nwc, input, weights);
     };
 
     /**
@@ -229,6 +220,12 @@ final class RecurrentConverters {
                 .peepholeWeights(sd.concat(0, inputPeephole, forgetPeephole, outputPeephole))
                 .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
                 .build();
+        return lstmLayer(ctx, layer, nwc, input, weights);
+    };
+
+    /** libnd4j's lstmLayer, forward over the whole sequence, with the layer's gate and cell activations. */
+    private static Activations lstmLayer(ConversionContext ctx, AbstractLSTM layer, boolean nwc, Activations input,
+                                         LSTMLayerWeights weights) {
         LSTMLayerConfig config = LSTMLayerConfig.builder()
                 .lstmdataformat(nwc ? LSTMDataFormat.NTS : LSTMDataFormat.NST)
                 .directionMode(LSTMDirectionMode.FWD)
@@ -237,6 +234,6 @@ final class RecurrentConverters {
                 .outAct(lstmActivation(ctx, layer.getActivationFn()))
                 .retFullSequence(true).retLastH(false).retLastC(false)
                 .build();
-        return new Activations(sd.rnn().lstmLayer(input.value(), weights, config)[0], 3);
-    };
+        return new Activations(ctx.sd().rnn().lstmLayer(input.value(), weights, config)[0], 3);
+    }
 }
