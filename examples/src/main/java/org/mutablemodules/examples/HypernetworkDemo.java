@@ -29,6 +29,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.BackendCheck;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -79,6 +80,9 @@ public final class HypernetworkDemo {
      * @param args {@code [--steps N] [--out DIR] [--require-cuda]}
      */
     public static void main(String[] args) {
+        // One native thread: on a small model ND4J's default pools (one thread per core each for libnd4j and
+        // OpenBLAS) spin on the cores the JVM needs, and steps become slow and erratic (BENCHMARKS.md).
+        NativeThreads.limit(1);
         int steps = 4000;
         Path out = Path.of("hypernetwork-output");
         for (int i = 0; i < args.length; i++) {
