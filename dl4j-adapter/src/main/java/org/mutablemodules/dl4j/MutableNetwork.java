@@ -609,21 +609,62 @@ public final class MutableNetwork {
             throw new IllegalArgumentException("Got " + inputs.length + " input array(s); this network has "
                     + names.size() + " input(s): " + names + ".");
         }
-        Map<String, INDArray> feed = new HashMap<>();
+        Map<String, INDArray> feed = new LinkedHashMap<>();
         for (int i = 0; i < inputs.length; i++) {
             if (inputs[i] == null) {
                 throw new IllegalArgumentException("The array for input " + names.get(i) + " is null.");
             }
-            feed.put(names.get(i), networkInput(names.get(i), inputs[i]));
+            String name = names.get(i);
+            feed.put(name, checked("Input \"" + name + "\"", name, networkInput(name, inputs[i])));
         }
+        requireSameExamples(feed);
         return feed;
+    }
+
+    /**
+     * {@code array}, cast to the type of placeholder {@code name}, after checking its shape against the placeholder's
+     * (before any native code runs, whose own messages name no input).
+     */
+    private INDArray checked(String what, String name, INDArray array) {
+        SDVariable placeholder = graph.sameDiff().getVariable(name);
+        long[] expected = placeholder.placeholderShape();
+        if (expected != null) {
+            boolean matches = expected.length == array.rank();
+            for (int d = 1; matches && d < expected.length; d++) {
+                matches = expected[d] < 0 || expected[d] == array.size(d);
+            }
+            if (!matches) {
+                StringBuilder shape = new StringBuilder("[N");
+                for (int d = 1; d < expected.length; d++) {
+                    shape.append(", ").append(expected[d] < 0 ? "any" : String.valueOf(expected[d]));
+                }
+                throw new IllegalArgumentException(what + " has shape " + Arrays.toString(array.shape())
+                        + "; this network expects " + shape + "] (N examples).");
+            }
+        }
+        return array.dataType() == placeholder.dataType() ? array : array.castTo(placeholder.dataType());
+    }
+
+    /** Every array of a feed that has examples along axis 0 has the same number of them. */
+    private static void requireSameExamples(Map<String, INDArray> arrays) {
+        String first = null;
+        for (Map.Entry<String, INDArray> e : arrays.entrySet()) {
+            if (first == null) {
+                first = e.getKey();
+            } else if (e.getValue().size(0) != arrays.get(first).size(0)) {
+                throw new IllegalArgumentException("\"" + e.getKey() + "\" has " + e.getValue().size(0)
+                        + " examples but \"" + first + "\" has " + arrays.get(first).size(0)
+                        + ": every input and labels array needs one row per example.");
+            }
+        }
     }
 
     private Map<String, INDArray> trainingFeed(INDArray[] inputs, INDArray[] labels,
                                                Map<String, INDArray> otherPlaceholders) {
         Objects.requireNonNull(otherPlaceholders, "otherPlaceholders");
         Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
-        feed.putAll(inputFeed(inputs));
+        Map<String, INDArray> data = new LinkedHashMap<>(inputFeed(inputs));
+        feed.putAll(data);
         Objects.requireNonNull(labels, "labels");
         List<String> names = labelNames();
         if (labels.length != names.size()) {
@@ -638,8 +679,11 @@ public final class MutableNetwork {
                 throw new IllegalArgumentException("The labels for output " + outputNames().get(i) + " are null; it "
                         + "is an output layer, so its labels are needed.");
             }
-            feed.put(names.get(i), labels[i]);
+            String output = outputNames().get(i);
+            data.put(names.get(i), checked("The labels of output \"" + output + "\"", names.get(i), labels[i]));
         }
+        requireSameExamples(data);
+        feed.putAll(data);
         return feed;
     }
 

@@ -336,4 +336,32 @@ class ComputationGraphTest {
         Checks.assertClose(expected.get("trunk_W"), actual.get("trunk_W"), 1e-12, "gradient after assignArray");
         Checks.assertClose(expected.get("policy_W"), actual.get("policy_W"), 1e-12, "gradient after assignArray");
     }
+
+    @Test
+    void wrongShapesAreNamedBeforeAnyNativeCodeRunsAndTheNetworkStillWorks() {
+        // Merged before the trunk, the inputs' widths are told only by their input types.
+        MutableNetwork m = MutableNetwork.of(twoHeads(DataType.FLOAT), InputType.feedForward(3),
+                InputType.feedForward(2));
+        INDArray[] x = inputs(DataType.FLOAT, 4);
+        INDArray[] y = labels(DataType.FLOAT, 4);
+        IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
+                () -> m.outputs(Networks.randn(DataType.FLOAT, 1, 4, 7), x[1]));
+        assertTrue(width.getMessage().contains("Input \"features\" has shape [4, 7]")
+                && width.getMessage().contains("expects [N, 3]"), width.getMessage());
+        IllegalArgumentException rank = assertThrows(IllegalArgumentException.class,
+                () -> m.outputs(x[0], Networks.randn(DataType.FLOAT, 1, 4, 2, 1)));
+        assertTrue(rank.getMessage().contains("Input \"context\" has shape [4, 2, 1]"), rank.getMessage());
+        IllegalArgumentException labelWidth = assertThrows(IllegalArgumentException.class,
+                () -> m.score(x, new INDArray[] {y[0], Networks.randn(DataType.FLOAT, 1, 4, 3)}));
+        assertTrue(labelWidth.getMessage().contains("The labels of output \"policy\" has shape [4, 3]")
+                && labelWidth.getMessage().contains("expects [N, 4]"), labelWidth.getMessage());
+        IllegalArgumentException rows = assertThrows(IllegalArgumentException.class,
+                () -> m.gradients(x, new INDArray[] {y[0], Networks.oneHot(DataType.FLOAT, 4, 3, 4)}));
+        assertTrue(rows.getMessage().contains("has 3 examples") && rows.getMessage().contains("has 4"),
+                rows.getMessage());
+        // DOUBLE inputs to a FLOAT network are cast, as DL4J casts them.
+        INDArray[] doubles = {x[0].castTo(DataType.DOUBLE), x[1].castTo(DataType.DOUBLE)};
+        Checks.assertClose(m.outputs(x)[1], m.outputs(doubles)[1], 0.0, "cast inputs");
+        assertEquals(m.score(x, y), m.score(doubles, y), 0.0);
+    }
 }
