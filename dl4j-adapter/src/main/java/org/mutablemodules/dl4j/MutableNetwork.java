@@ -719,11 +719,22 @@ public final class MutableNetwork {
         }
     }
 
-    /** DL4J accepts [N, 1, T] indices for an embedding sequence; the graph takes [N, T]. */
+    /**
+     * The forms DL4J accepts besides the graph's: [N, 1, T] indices for an embedding sequence (the graph takes
+     * [N, T]), and images [N, c, h, w] where the network's first pre-processor reads them flat ([N, c*h*w], as
+     * {@code InputType.convolutionalFlat} networks do; DL4J's pre-processor passes images through).
+     */
     private INDArray networkInput(String name, INDArray input) {
         long[] expected = graph.sameDiff().getVariable(name).placeholderShape();
-        if (expected != null && expected.length == 2 && input.rank() == 3 && input.size(1) == 1) {
+        if (expected == null || expected.length != 2 || input.rank() < 3) {
+            return input;
+        }
+        if (input.rank() == 3 && input.size(1) == 1 && expected[1] < 0) {
             return input.reshape(input.size(0), input.size(2));
+        }
+        long width = input.length() / Math.max(1, input.size(0));
+        if (expected[1] > 0 && width == expected[1]) {
+            return input.reshape('c', input.size(0), width);
         }
         return input;
     }
