@@ -733,7 +733,7 @@ public final class MutableNetwork {
             return input.reshape(input.size(0), input.size(2));
         }
         long width = input.length() / Math.max(1, input.size(0));
-        if (expected[1] > 0 && width == expected[1]) {
+        if (input.rank() == 4 && expected[1] > 0 && width == expected[1]) {
             return input.reshape('c', input.size(0), width);
         }
         return input;
