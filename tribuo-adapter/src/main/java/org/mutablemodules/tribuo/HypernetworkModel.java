@@ -245,21 +245,10 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
     protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
         @SuppressWarnings("unchecked")
         OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        List<Prediction<T>> predictions = new ArrayList<>();
-        List<Example<T>> batch = new ArrayList<>(batchSize);
-        for (Example<T> e : examples) {
-            batch.add(e);
-            if (batch.size() == batchSize) {
-                FeatureMatrix m = matrix(batch);
-                predictions.addAll(converter.predictions(run(m), batch, m.numUsed, outputIDInfo));
-                batch.clear();
-            }
-        }
-        if (!batch.isEmpty()) {
+        return Batches.predict(examples, batchSize, batch -> {
             FeatureMatrix m = matrix(batch);
-            predictions.addAll(converter.predictions(run(m), batch, m.numUsed, outputIDInfo));
-        }
-        return predictions;
+            return converter.predictions(run(m), batch, m.numUsed, outputIDInfo);
+        });
     }
 
     private FeatureMatrix matrix(List<Example<T>> batch) {

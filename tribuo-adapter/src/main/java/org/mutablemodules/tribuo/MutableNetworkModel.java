@@ -192,31 +192,18 @@ public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.M
     protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
         @SuppressWarnings("unchecked")
         OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        List<Prediction<T>> predictions = new ArrayList<>();
-        List<Example<T>> batch = new ArrayList<>(batchSize);
-        for (Example<T> e : examples) {
-            batch.add(e);
-            if (batch.size() == batchSize) {
-                predictBatch(batch, converter, predictions);
-                batch.clear();
-            }
-        }
-        if (!batch.isEmpty()) {
-            predictBatch(batch, converter, predictions);
-        }
-        return predictions;
-    }
-
-    private void predictBatch(List<Example<T>> batch, OutputConverter<T> converter, List<Prediction<T>> into) {
-        FeatureMatrix m = FeatureMatrix.of(batch, featureIDMap, FeatureMatrix.Columns.allInputs(featureIDMap),
-                spec().dataType());
-        into.addAll(converter.predictions(run(m.blocks[0]), batch, m.numUsed, outputIDInfo));
+        return Batches.predict(examples, batchSize, batch -> {
+            FeatureMatrix m = matrix(batch);
+            return converter.predictions(run(m.blocks[0]), batch, m.numUsed, outputIDInfo);
+        });
     }
 
     private INDArray outputs(List<Example<T>> list) {
-        FeatureMatrix m = FeatureMatrix.of(list, featureIDMap, FeatureMatrix.Columns.allInputs(featureIDMap),
-                spec().dataType());
-        return run(m.blocks[0]);
+        return run(matrix(list).blocks[0]);
+    }
+
+    private FeatureMatrix matrix(List<Example<T>> list) {
+        return FeatureMatrix.of(list, featureIDMap, FeatureMatrix.Columns.allInputs(featureIDMap), spec().dataType());
     }
 
     private synchronized INDArray run(INDArray x) {
