@@ -1,0 +1,93 @@
+package org.mutablemodules.samediff;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * Builds SameDiff's gradient function without ND4J's per-op printing. ND4J 1.0.0-M2.1 prints
+ * {@code Added differentiated op ...} on standard output for every op while it builds one (a plain
+ * {@code System.out.println}). For the duration of the build, standard output is replaced by a filter that drops
+ * those lines, and only those (another thread's printing passes through), and then restored.
+ */
+final class GradientFunctions {
+
+    private static final byte[] DROPPED = "Added differentiated op ".getBytes(StandardCharsets.US_ASCII);
+
+    private GradientFunctions() {
+    }
+
+    /**
+     * Builds {@code sd}'s gradient function if it has none.
+     *
+     * @param sd    the graph
+     * @param quiet whether to drop ND4J's per-op lines
+     */
+    static void ensure(SameDiff sd, boolean quiet) {
+        if (sd.hasGradientFunction()) {
+            return;
+        }
+        if (!quiet) {
+            sd.createGradFunction();
+            return;
+        }
+        // System.out is process-wide: one swap at a time, always restored.
+        synchronized (GradientFunctions.class) {
+            PrintStream out = System.out;
+            System.setOut(new PrintStream(new LineFilter(out), true, Charset.defaultCharset()));
+            try {
+                sd.createGradFunction();
+            } finally {
+                System.out.flush();
+                System.setOut(out);
+            }
+        }
+    }
+
+    /** Passes whole lines through to {@code target} except ND4J's {@code Added differentiated op ...}. */
+    private static final class LineFilter extends OutputStream {
+        private final PrintStream target;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        LineFilter(PrintStream target) {
+            this.target = target;
+        }
+
+        @Override
+        public void write(int b) {
+            line.write(b);
+            if (b == '\n') {
+                flushLine();
+            }
+        }
+
+        @Override
+        public void flush() {
+            flushLine();
+            target.flush();
+        }
+
+        private void flushLine() {
+            byte[] bytes = line.toByteArray();
+            line.reset();
+            if (!startsWithDropped(bytes)) {
+                target.write(bytes, 0, bytes.length);
+            }
+        }
+
+        private static boolean startsWithDropped(byte[] bytes) {
+            if (bytes.length < DROPPED.length) {
+                return false;
+            }
+            for (int i = 0; i < DROPPED.length; i++) {
+                if (bytes[i] != DROPPED[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

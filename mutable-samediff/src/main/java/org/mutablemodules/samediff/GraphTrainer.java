@@ -1,0 +1,499 @@
+package org.mutablemodules.samediff;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains a SameDiff graph (a {@link MutableGraph}'s, or a converted DL4J network's) step by step: a small
+ * replacement for {@code SameDiff.fit} that keeps its state across calls, returns the real loss of every step and
+ * prints nothing.
+ *
+ * <pre>{@code
+ * GraphTrainer trainer = GraphTrainer.builder(sd).loss("loss").updater(new Adam(1e-3)).logEvery(500).build();
+ * double loss = trainer.step(Map.of("x", x, "y", y));             // one update; the loss before it
+ * double[] losses = trainer.fit(() -> nextBatch(), 4000);          // 4000 updates, one feed each
+ * }</pre>
+ *
+ * <p>Each step computes the loss and the gradients in one pass ({@code sd.calculateGradientsAndOutputs}), applies
+ * the updater to each gradient and subtracts the result from the variable's array, as {@code SameDiff.fit} does
+ * (without regularisation terms). With the same updater, N steps give the same parameters as N calls of
+ * {@code sd.fit} on the same feeds (tested in DOUBLE).
+ *
+ * <ul>
+ *   <li><b>What is trained</b>: every trainable floating-point {@code VARIABLE} the loss depends on, as
+ *       {@code sd.fit} trains them. After a mutation (which drops SameDiff's gradient function) the set is found
+ *       again, so a parameter whose initial value was replaced stops being trained and the variables now feeding
+ *       it start.</li>
+ *   <li><b>State</b>: one updater state per trained variable (Adam's moments, say) and an iteration count, kept
+ *       across {@link #step} and {@link #fit} calls; they belong to this trainer, not to the graph's
+ *       {@code TrainingConfig}, so {@code sd.fit} and this trainer do not share them. The execution session is
+ *       SameDiff's per-thread one, reused between steps ({@code sd.fit} builds a new one at every call).</li>
+ *   <li><b>Loss</b>: the value returned by {@link #step} is the loss for that feed before the update, as
+ *       {@code sd.output} would compute it. While it trains, the trainer's loss is the graph's loss variable
+ *       ({@code sd.setLossVariables}), since SameDiff differentiates that.</li>
+ *   <li><b>Output</b>: ND4J prints a line per op while it builds a gradient function; the trainer drops those lines
+ *       unless {@link Builder#nd4jOutput(boolean)} asks for them. Progress goes to SLF4J at INFO level every
+ *       {@link Builder#logEvery(int)} steps, and to a {@link StepListener}, after every step.</li>
+ * </ul>
+ *
+ * <p>A trainer is not thread-safe: call it from one thread, and do not mutate the graph from another thread while
+ * it trains.
+ */
+public final class GraphTrainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GraphTrainer.class);
+
+    /** Called after every step with the iteration just done (counted from 1) and its loss. */
+    @FunctionalInterface
+    public interface StepListener {
+
+        /**
+         * Receives one step's result.
+         *
+         * @param iteration the number of steps this trainer has done, this one included
+         * @param loss      the step's loss, before its update
+         */
+        void stepDone(long iteration, double loss);
+    }
+
+    private final SameDiff sd;
+    private final String loss;
+    private final IUpdater updater;
+    private final StepListener listener;
+    private final int logEvery;
+    private final boolean quiet;
+    private final Map<String, GradientUpdater<?>> updaters = new HashMap<>();
+    private List<String> trained = List.of();
+    private Set<String> placeholders = Set.of();
+    private long iteration;
+    private double windowSum;
+    private int windowCount;
+    private long windowStart;
+    private boolean scalarChecked;
+    /** The last iteration of the running {@link #fit}, for the log; -1 outside one. */
+    private long total = -1;
+
+    private GraphTrainer(Builder b, String loss) {
+        this.sd = b.sd;
+        this.loss = loss;
+        this.updater = b.updater;
+        this.listener = b.listener;
+        this.logEvery = b.logEvery;
+        this.quiet = !b.nd4jOutput;
+        prepare();
+    }
+
+    /**
+     * Starts a trainer for a SameDiff graph.
+     *
+     * @param sd the graph
+     * @return a builder; set at least the updater
+     * @throws NullPointerException if {@code sd} is null
+     */
+    public static Builder builder(SameDiff sd) {
+        return new Builder(Objects.requireNonNull(sd, "sd"));
+    }
+
+    /**
+     * Starts a trainer for a mutable graph (its {@link MutableGraph#sameDiff()}). For a converted DL4J network,
+     * {@code builder(network.graph()).loss(network.lossName())}.
+     *
+     * @param graph the graph
+     * @return a builder; set at least the updater
+     * @throws NullPointerException if {@code graph} is null
+     */
+    public static Builder builder(MutableGraph graph) {
+        return builder(Objects.requireNonNull(graph, "graph").sameDiff());
+    }
+
+    /** Options of a {@link GraphTrainer}: the updater is required, the rest optional. */
+    public static final class Builder {
+        private final SameDiff sd;
+        private String loss;
+        private IUpdater updater;
+        private StepListener listener;
+        private int logEvery;
+        private boolean nd4jOutput;
+
+        private Builder(SameDiff sd) {
+            this.sd = sd;
+        }
+
+        /**
+         * The variable to minimise: a floating-point scalar. Default: the graph's loss variable, if it has exactly
+         * one ({@code sd.setLossVariables}).
+         *
+         * @param name a variable of the graph
+         * @return this builder
+         */
+        public Builder loss(String name) {
+            this.loss = name;
+            return this;
+        }
+
+        /**
+         * The updater (required), for example {@code new Adam(1e-3)} or {@code new Sgd(0.05)}; its learning-rate
+         * schedule, if any, reads this trainer's iteration count (epoch 0).
+         *
+         * @param updater an ND4J updater configuration
+         * @return this builder
+         */
+        public Builder updater(IUpdater updater) {
+            this.updater = updater;
+            return this;
+        }
+
+        /**
+         * Something to call after every step (a progress bar, a loss curve). Default: none.
+         *
+         * @param listener the listener, or null for none
+         * @return this builder
+         */
+        public Builder listener(StepListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /**
+         * Logs progress (iteration, mean loss since the last line, steps per second) through SLF4J at INFO level
+         * every {@code steps} steps. Default 0: no logging.
+         *
+         * @param steps the interval in steps, or 0 for none
+         * @return this builder
+         * @throws IllegalArgumentException if {@code steps} is negative
+         */
+        public Builder logEvery(int steps) {
+            if (steps < 0) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.BAD_INTERVAL, steps));
+            }
+            this.logEvery = steps;
+            return this;
+        }
+
+        /**
+         * Whether ND4J may print its line per op while it builds a gradient function. Default false: those lines
+         * are dropped (and nothing else that is printed meanwhile).
+         *
+         * @param shown true to let ND4J print
+         * @return this builder
+         */
+        public Builder nd4jOutput(boolean shown) {
+            this.nd4jOutput = shown;
+            return this;
+        }
+
+        /**
+         * Checks the options against the graph and builds the trainer; builds the gradient function too.
+         *
+         * @return the trainer
+         * @throws IllegalArgumentException if no updater was set, no loss was named and the graph has not exactly one
+         *                                  loss variable, the loss is not a floating-point variable of the graph, a
+         *                                  shape known for it is not a scalar's, or it depends on no trainable
+         *                                  floating-point {@code VARIABLE}
+         */
+        public GraphTrainer build() {
+            if (updater == null) {
+                throw new IllegalArgumentException(TrainerMessages.NO_UPDATER);
+            }
+            String name = loss;
+            if (name == null) {
+                List<String> losses = sd.getLossVariables();
+                if (losses.size() != 1) {
+                    throw new IllegalArgumentException(Messages.format(TrainerMessages.NO_LOSS_SET, losses.size(),
+                            Messages.list(losses)));
+                }
+                name = losses.get(0);
+            }
+            if (!sd.hasVariable(name)) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.UNKNOWN_LOSS, name,
+                        Messages.nearest(name, sd.getVariables().keySet())));
+            }
+            SDVariable v = sd.getVariable(name);
+            if (v.dataType() == null || !v.dataType().isFPType()) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_FLOATING_POINT, name,
+                        v.dataType()));
+            }
+            long[] shape = knownShape(v);
+            if (shape != null && length(shape) != 1) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_SCALAR, name, shape));
+            }
+            return new GraphTrainer(this, name);
+        }
+
+        private static long[] knownShape(SDVariable v) {
+            // Only placeholders, variables and constants have a shape before the graph runs; an op's output may not.
+            if (v.getVariableType() == VariableType.ARRAY) {
+                return null;
+            }
+            long[] shape = v.getShape();
+            for (long s : shape == null ? new long[0] : shape) {
+                if (s < 0) {
+                    return null;
+                }
+            }
+            return shape;
+        }
+
+        private static long length(long[] shape) {
+            long n = 1;
+            for (long s : shape) {
+                n *= s;
+            }
+            return n;
+        }
+    }
+
+    /**
+     * One training step: computes the loss and its gradients for {@code feed}, then updates every trained variable.
+     *
+     * @param feed the placeholders' values, keyed by name ({@code Map.of()} when the loss needs none)
+     * @return the loss for this feed, before the update
+     * @throws IllegalArgumentException if the feed is null, a key is not a placeholder of the graph, a value is null,
+     *                                  a placeholder the loss needs is missing, the loss is not one number, or (after
+     *                                  a mutation) the loss no longer depends on any trainable variable
+     * @throws IllegalStateException    if the loss is NaN or infinite; the parameters are then not updated
+     */
+    public double step(Map<String, INDArray> feed) {
+        checkFeed(feed);
+        if (!sd.getLossVariables().equals(List.of(loss))) {
+            sd.setLossVariables(loss);
+        }
+        if (!sd.hasGradientFunction()) {
+            prepare();      // the graph changed since the last step (a mutation drops the gradient function)
+        }
+        requirePlaceholders(feed);
+        if (logEvery > 0 && windowStart == 0) {
+            windowStart = System.nanoTime();
+        }
+        OutAndGrad result = sd.calculateGradientsAndOutputs(new HashMap<>(feed), List.of(loss), trained);
+        INDArray lossArray = result.getOutputs().get(loss);
+        if (!scalarChecked) {
+            if (lossArray.length() != 1) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_SCALAR, loss,
+                        lossArray.shape()));
+            }
+            scalarChecked = true;
+        }
+        double value = lossArray.getDouble(0);
+        if (!Double.isFinite(value)) {
+            throw new IllegalStateException(Messages.format(TrainerMessages.NON_FINITE_LOSS, loss, value,
+                    iteration + 1));
+        }
+        Map<String, INDArray> gradients = result.getGradients();
+        for (String name : trained) {
+            INDArray gradient = gradients.get(name);
+            if (gradient == null) {
+                continue;      // as in sd.fit: no floating-point path from this variable to the loss
+            }
+            INDArray param = sd.getVariable(name).getArr();
+            // a copy: the updater works in place, and the session may hand out arrays it reuses
+            INDArray update = gradient.dup();
+            if (!Arrays.equals(update.shape(), param.shape())) {
+                update = update.reshape(param.shape());
+            }
+            updaterFor(name, param).applyUpdater(update, (int) iteration, 0);
+            param.subi(update);
+        }
+        iteration++;
+        report(value);
+        return value;
+    }
+
+    /**
+     * Trains for {@code steps} steps, asking {@code feeds} for each step's feed.
+     *
+     * @param feeds gives the placeholders' values for each step (for example {@code iterator::next}, or a lambda
+     *              that draws a minibatch)
+     * @param steps how many steps, at least 0
+     * @return the loss of each step, before its update
+     * @throws IllegalArgumentException if {@code steps} is negative, {@code feeds} returns null, or as {@link #step}
+     * @throws IllegalStateException    as {@link #step}; the steps before stay done
+     */
+    public double[] fit(Supplier<? extends Map<String, INDArray>> feeds, int steps) {
+        Objects.requireNonNull(feeds, "feeds");
+        if (steps < 0) {
+            throw new IllegalArgumentException(Messages.format(TrainerMessages.BAD_STEPS, steps));
+        }
+        double[] losses = new double[steps];
+        long first = iteration;
+        for (int i = 0; i < steps; i++) {
+            Map<String, INDArray> feed = feeds.get();
+            if (feed == null) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.NULL_FEEDS, i + 1, steps));
+            }
+            losses[i] = stepWithTotal(feed, first + steps);
+        }
+        return losses;
+    }
+
+    private double stepWithTotal(Map<String, INDArray> feed, long lastIteration) {
+        total = lastIteration;
+        try {
+            return step(feed);
+        } finally {
+            total = -1;
+        }
+    }
+
+    /**
+     * The number of steps done so far; the updater's iteration count.
+     *
+     * @return the count
+     */
+    public long iteration() {
+        return iteration;
+    }
+
+    /**
+     * The variable this trainer minimises.
+     *
+     * @return its name
+     */
+    public String lossName() {
+        return loss;
+    }
+
+    /**
+     * The variables the next step will train: every trainable floating-point {@code VARIABLE} the loss depends on,
+     * as of the last step (or the build).
+     *
+     * @return their names, sorted
+     */
+    public List<String> trainedVariables() {
+        return trained;
+    }
+
+    /** Finds what the loss depends on, checks it and builds the gradient function. */
+    private void prepare() {
+        Set<String> variables = new TreeSet<>();
+        Set<String> needed = new TreeSet<>();
+        Set<String> read = new TreeSet<>();
+        Set<String> seen = new HashSet<>();
+        Deque<String> pending = new ArrayDeque<>(List.of(loss));
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            if (!seen.add(name)) {
+                continue;
+            }
+            Variable v = sd.getVariables().get(name);
+            SDVariable variable = v.getVariable();
+            if (variable.getVariableType() == VariableType.VARIABLE) {
+                read.add(name);
+                if (variable.dataType().isFPType()) {
+                    variables.add(name);
+                }
+            } else if (variable.getVariableType() == VariableType.PLACEHOLDER) {
+                needed.add(name);
+            }
+            if (v.getOutputOfOp() != null) {
+                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
+                if (op.getInputsToOp() != null) {
+                    op.getInputsToOp().forEach(pending::push);
+                }
+            }
+        }
+        if (variables.isEmpty()) {
+            throw new IllegalArgumentException(Messages.format(TrainerMessages.NOTHING_TRAINABLE, loss,
+                    Messages.list(seen.stream().sorted().toList())));
+        }
+        trained = List.copyOf(variables);
+        placeholders = Collections.unmodifiableSet(needed);
+        if (!sd.getLossVariables().equals(List.of(loss))) {
+            sd.setLossVariables(loss);
+        }
+        GradientFunctions.ensure(sd, quiet);
+    }
+
+    private void checkFeed(Map<String, INDArray> feed) {
+        if (feed == null) {
+            throw new IllegalArgumentException(TrainerMessages.NULL_FEED);
+        }
+        for (Map.Entry<String, INDArray> e : feed.entrySet()) {
+            String name = e.getKey();
+            Variable v = name == null ? null : sd.getVariables().get(name);
+            if (v == null || v.getVariable().getVariableType() != VariableType.PLACEHOLDER) {
+                List<String> known = new ArrayList<>();
+                for (SDVariable p : sd.variables()) {
+                    if (p.getVariableType() == VariableType.PLACEHOLDER) {
+                        known.add(p.name());
+                    }
+                }
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.NOT_A_PLACEHOLDER, name,
+                        Messages.nearest(String.valueOf(name), known), Messages.list(known)));
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException(Messages.format(TrainerMessages.NULL_PLACEHOLDER, name));
+            }
+        }
+    }
+
+    private void requirePlaceholders(Map<String, INDArray> feed) {
+        if (feed.keySet().containsAll(placeholders)) {
+            return;
+        }
+        Set<String> missing = new TreeSet<>(placeholders);
+        missing.removeAll(feed.keySet());
+        throw new IllegalArgumentException(Messages.format(TrainerMessages.MISSING_PLACEHOLDERS,
+                Messages.list(missing), loss, Messages.list(new TreeSet<>(feed.keySet()))));
+    }
+
+    private GradientUpdater<?> updaterFor(String name, INDArray param) {
+        GradientUpdater<?> u = updaters.get(name);
+        if (u == null) {
+            long stateSize = updater.stateSize(param.length());
+            INDArray view = stateSize == 0 ? null : Nd4j.zeros(param.dataType(), 1, stateSize);
+            u = updater.instantiate(view, true);
+            if (view != null) {
+                u.setStateViewArray(view, param.shape(), param.ordering(), true);
+            }
+            updaters.put(name, u);
+        }
+        return u;
+    }
+
+    private void report(double value) {
+        if (listener != null) {
+            listener.stepDone(iteration, value);
+        }
+        if (logEvery == 0) {
+            return;
+        }
+        windowSum += value;
+        windowCount++;
+        if (iteration % logEvery == 0 || iteration == total) {
+            long now = System.nanoTime();
+            double seconds = (now - windowStart) / 1e9;
+            String progress = total > 0 ? iteration + "/" + total : Long.toString(iteration);
+            LOG.info("Training \"{}\": step {}, mean loss of the last {} steps {}, {} steps/s", loss, progress,
+                    windowCount, String.format(Locale.ROOT, "%.5g", windowSum / windowCount),
+                    String.format(Locale.ROOT, "%.1f", windowCount / Math.max(seconds, 1e-9)));
+            windowSum = 0;
+            windowCount = 0;
+            windowStart = now;
+        }
+    }
+}
