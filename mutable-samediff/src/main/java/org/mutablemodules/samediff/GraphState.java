@@ -4,7 +4,10 @@ import com.google.common.collect.MapMaker;
 import java.lang.ref.WeakReference;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
@@ -23,6 +26,16 @@ final class GraphState {
     final Map<String, ParameterRecord> parameters = new LinkedHashMap<>();
     final Map<String, long[]> knownShapes = new HashMap<>();
     WeakReference<MutableGraph> view = new WeakReference<>(null);
+    /**
+     * Serialises changes of the graph's structure (write lock) against computations through {@link MutableGraph}'s
+     * {@code output} and {@code gradients} (read lock): SameDiff's structures are plain collections, so a computation
+     * that walks them while a mutation rewires them fails or mixes the two graphs.
+     */
+    final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** The variables whose gradients were asked for through {@link MutableGraph#gradients}, in the order asked. */
+    final Set<String> gradientRequests = new LinkedHashSet<>();
+    /** Whether computations check their inputs and results for NaN and infinite values. */
+    volatile boolean checkFinite;
 
     private GraphState() {
     }

@@ -47,6 +47,31 @@ final class Messages {
             "Cannot split \"%s\" of shape %s: a flat tensor must have shape [n] or [1, n].";
     static final String EMPTY_NAMES = "Name at least one parameter.";
     static final String DUPLICATE_NAME = "Parameter \"%s\" is named more than once.";
+    static final String NO_VARIABLES_REQUESTED = "Name at least one variable for %s.";
+    static final String UNKNOWN_VARIABLE = "No variable named \"%s\" exists in this graph%s.";
+    static final String NOT_A_PLACEHOLDER =
+            "\"%s\" is not a placeholder of this graph%s, so it cannot be fed. Placeholders: %s.";
+    static final String NULL_PLACEHOLDER = "The array for placeholder \"%s\" is null.";
+    static final String PLACEHOLDER_DATA_TYPE =
+            "Placeholder \"%s\" was given an array of data type %s; it expects %s. Cast it first (castTo(DataType.%s)).";
+    static final String PLACEHOLDER_SHAPE =
+            "Placeholder \"%s\" was given an array of shape %s; it expects %s (\"any\": any size).";
+    static final String MISSING_PLACEHOLDERS = "Values are needed for the placeholders %s to compute %s.";
+    static final String NON_FINITE_INPUT =
+            "Placeholder \"%s\" holds a non-finite value (%s); the finite check (checkFinite) refuses NaN and infinite inputs.";
+    static final String NON_FINITE_RESULT =
+            "\"%s\" came out non-finite (%s) from finite inputs. Parameters or constants holding non-finite values: %s; "
+                    + "otherwise an op overflowed or divided by zero (a log of 0, a learning rate too large).";
+    static final String NON_FINITE_VALUE =
+            "Cannot %s parameter \"%s\" with a non-finite value (%s): the finite check (checkFinite) is on.";
+    static final String NO_LOSS =
+            "This graph has no loss variable: set one with sd.setLossVariables(...) before asking for gradients.";
+    static final String STALE_PARAMETER =
+            "The handle of parameter \"%s\" is stale: %s, so the graph was changed outside this library (renamed or "
+                    + "removed variables, or a different graph). Get a current handle with MutableGraph.of(sd).param(...).";
+    static final String STALE_OPERAND =
+            "Cannot use \"%s\" for parameter \"%s\": it is no longer a variable of this graph (it was removed or "
+                    + "renamed, or the change that created it was undone).";
 
     private Messages() {
     }

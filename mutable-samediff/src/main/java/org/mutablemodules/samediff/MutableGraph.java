@@ -1,15 +1,24 @@
 package org.mutablemodules.samediff;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.ref.WeakReference;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.mutablemodules.samediff.internal.Archive;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -17,6 +26,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
 
 /**
@@ -40,13 +50,18 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
  * yet mutable. It also recognises parameters of a converted graph that was saved and loaded again (their histories
  * then start from the variable that feeds them).
  *
- * <p>Not thread-safe, like SameDiff itself.
+ * <p><b>Threads.</b> {@link #output} and {@link #gradients} may be called from several threads at once. Every change
+ * of the graph through this library ({@code of}, {@code setFromFlat}, each {@link MutableParameter} mutation,
+ * {@code reset}, {@code freezeInitial}) takes an exclusive lock: it waits for running computations and holds back new
+ * ones, so each computation sees the graph entirely before or entirely after a change. Calls made on the SameDiff
+ * instance directly ({@code sd.output}, {@code sd.fit}, building new ops) bypass that lock: do not make them while
+ * another thread changes the graph.
  */
 public final class MutableGraph {
 
     private final SameDiff sd;
     private final GraphState state;
-    private final Map<String, MutableParameter> handles = new LinkedHashMap<>();
+    private final Map<String, MutableParameter> handles = new ConcurrentHashMap<>();
 
     private MutableGraph(SameDiff sd, GraphState state) {
         this.sd = sd;
@@ -64,16 +79,18 @@ public final class MutableGraph {
         Objects.requireNonNull(sd, "sd");
         BackendCheck.checkOnce();
         GraphState state = GraphState.of(sd);
-        recoverLoadedParameters(sd, state);
-        List<String> names = new ArrayList<>();
-        for (Variable v : sd.getVariables().values()) {
-            SDVariable var = v.getVariable();
-            if (var.getVariableType() == VariableType.VARIABLE && var.dataType().isFPType()
-                    && state.ownerOfInitial(v.getName()) == null) {
-                names.add(v.getName());
+        return writeLocked(state, () -> {
+            recoverLoadedParameters(sd, state);
+            List<String> names = new ArrayList<>();
+            for (Variable v : sd.getVariables().values()) {
+                SDVariable var = v.getVariable();
+                if (var.getVariableType() == VariableType.VARIABLE && var.dataType().isFPType()
+                        && state.ownerOfInitial(v.getName()) == null) {
+                    names.add(v.getName());
+                }
             }
-        }
-        return convert(sd, state, names);
+            return convert(sd, state, names);
+        });
     }
 
     /**
@@ -121,21 +138,23 @@ public final class MutableGraph {
             throw new IllegalArgumentException(Messages.EMPTY_NAMES);
         }
         GraphState state = GraphState.of(sd);
-        recoverLoadedParameters(sd, state);
-        Set<String> seen = new HashSet<>();
-        List<String> toConvert = new ArrayList<>();
-        for (String name : parameterNames) {
-            Objects.requireNonNull(name, "parameter name");
-            if (!seen.add(name)) {
-                throw new IllegalArgumentException(Messages.format(Messages.DUPLICATE_NAME, name));
+        return writeLocked(state, () -> {
+            recoverLoadedParameters(sd, state);
+            Set<String> seen = new HashSet<>();
+            List<String> toConvert = new ArrayList<>();
+            for (String name : parameterNames) {
+                Objects.requireNonNull(name, "parameter name");
+                if (!seen.add(name)) {
+                    throw new IllegalArgumentException(Messages.format(Messages.DUPLICATE_NAME, name));
+                }
+                if (state.parameters.containsKey(name)) {
+                    continue;
+                }
+                checkConvertible(sd, state, name, constantsToo);
+                toConvert.add(name);
             }
-            if (state.parameters.containsKey(name)) {
-                continue;
-            }
-            checkConvertible(sd, state, name, constantsToo);
-            toConvert.add(name);
-        }
-        return convert(sd, state, toConvert);
+            return convert(sd, state, toConvert);
+        });
     }
 
     /** The SameDiff graph itself, still a plain SameDiff instance. */
@@ -170,6 +189,10 @@ public final class MutableGraph {
      * @throws IllegalArgumentException if no such parameter is mutable; the message names the known parameters
      */
     public MutableParameter param(String name) {
+        return readLocked(() -> paramLocked(name));
+    }
+
+    private MutableParameter paramLocked(String name) {
         ParameterRecord record = state.parameters.get(name);
         if (record == null) {
             throw new IllegalArgumentException(Messages.format(Messages.UNKNOWN_PARAMETER, name,
@@ -207,7 +230,12 @@ public final class MutableGraph {
      *                                  graph is then unchanged
      */
     public MutableGraph setFromFlat(SDVariable flat, String... names) {
+        return writeLocked(state, () -> setFromFlatLocked(flat, names));
+    }
+
+    private MutableGraph setFromFlatLocked(SDVariable flat, String... names) {
         Objects.requireNonNull(flat, "flat");
+        Objects.requireNonNull(names, "names");
         if (names.length == 0) {
             throw new IllegalArgumentException(Messages.EMPTY_NAMES);
         }
@@ -226,6 +254,9 @@ public final class MutableGraph {
             // set() checks these again per piece; checking all first keeps the graph unchanged on failure.
             if (flat.getSameDiff() != sd) {
                 throw new IllegalArgumentException(Messages.format(Messages.OTHER_SAMEDIFF, flat.name(), p.name()));
+            }
+            if (sd.getVariables().get(flat.name()) == null || sd.getVariable(flat.name()) != flat) {
+                throw new IllegalArgumentException(Messages.format(Messages.STALE_OPERAND, flat.name(), p.name()));
             }
             if (flat.dataType() != p.dataType()) {
                 throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
@@ -261,17 +292,252 @@ public final class MutableGraph {
      * @throws IllegalArgumentException if a name is not a variable of this graph
      */
     public Set<String> requiredPlaceholders(String... variableNames) {
-        for (String name : variableNames) {
-            if (!sd.hasVariable(name)) {
-                throw new IllegalArgumentException(Messages.format(Messages.NO_VARIABLE, name));
+        Objects.requireNonNull(variableNames, "variableNames");
+        return readLocked(() -> {
+            for (String name : variableNames) {
+                if (name == null || !sd.hasVariable(name)) {
+                    throw new IllegalArgumentException(Messages.format(Messages.NO_VARIABLE, name));
+                }
+            }
+            return Collections.unmodifiableSet(GraphSurgery.placeholdersUpstreamOf(sd, variableNames));
+        });
+    }
+
+    /**
+     * Computes the named variables, as {@code sd.output(placeholders, outputs)}, after checking what is fed: every key
+     * is a placeholder of this graph, each array has the placeholder's data type and declared shape, and every
+     * placeholder the outputs need is there (with {@link #checkFinite(boolean)} on, also that the arrays are finite,
+     * and afterwards that the results are). Safe to call from several threads at once; a mutation from another
+     * thread waits until running computations end, and computations started after it see the mutated graph.
+     *
+     * @param placeholders values of the placeholders, keyed by name ({@code Map.of()} when none are needed)
+     * @param outputs      names of the variables to compute
+     * @return the values, keyed by the names asked for
+     * @throws IllegalArgumentException if no output is named, a name is not a variable of this graph, a key is not a
+     *                                  placeholder, an array has another data type or shape than its placeholder, a
+     *                                  needed placeholder is missing, or (finite check on) an array is not finite
+     * @throws ArithmeticException      with the finite check on, if a result is not finite
+     */
+    public Map<String, INDArray> output(Map<String, INDArray> placeholders, String... outputs) {
+        return readLocked(() -> {
+            FeedCheck.requireVariables(sd, "output", outputs);
+            FeedCheck.requireFeed(sd, placeholders, outputs);
+            if (state.checkFinite) {
+                FeedCheck.requireFiniteFeed(placeholders);
+            }
+            Map<String, INDArray> values = sd.output(new HashMap<>(placeholders), outputs);
+            if (state.checkFinite) {
+                FeedCheck.requireFiniteResults(sd, values);
+            }
+            return values;
+        });
+    }
+
+    /**
+     * The gradients of the graph's loss variables ({@code sd.getLossVariables()}, summed) with respect to the named
+     * variables, as {@code sd.calculateGradients(placeholders, variables)}, with the checks and the thread-safety of
+     * {@link #output(Map, String...)}. A parameter's gradient is the gradient with respect to its current value.
+     * Placeholders may be named too (the gradient with respect to an input). Left out of the result: variables the
+     * loss does not depend on, and parameters whose value no trainable variable or placeholder feeds any more (after
+     * {@link MutableParameter#fill} or {@link MutableParameter#set(INDArray)}), for which SameDiff defines no
+     * gradient.
+     *
+     * @param placeholders values of the placeholders, keyed by name
+     * @param variables    names of the variables to differentiate with respect to (parameters, their initial values
+     *                     or any floating-point variable)
+     * @return the gradients, keyed by variable name
+     * @throws IllegalStateException    if the graph has no loss variable
+     * @throws IllegalArgumentException as {@link #output(Map, String...)}
+     * @throws ArithmeticException      with the finite check on, if a gradient is not finite
+     */
+    public Map<String, INDArray> gradients(Map<String, INDArray> placeholders, String... variables) {
+        state.lock.readLock().lock();
+        try {
+            FeedCheck.requireVariables(sd, "gradients", variables);
+            if (sd.getLossVariables().isEmpty()) {
+                throw new IllegalStateException(Messages.NO_LOSS);
+            }
+            FeedCheck.requireFeed(sd, placeholders, sd.getLossVariables().toArray(new String[0]));
+            if (state.checkFinite) {
+                FeedCheck.requireFiniteFeed(placeholders);
+            }
+            if (!gradientFunctionCovers(variables)) {
+                // Rebuilding the gradient function changes what other readers execute: upgrade to the write lock.
+                state.lock.readLock().unlock();
+                state.lock.writeLock().lock();
+                try {
+                    if (!gradientFunctionCovers(variables)) {
+                        rebuildGradientFunction(variables);
+                    }
+                } finally {
+                    state.lock.readLock().lock();
+                    state.lock.writeLock().unlock();
+                }
+            }
+            List<String> computable = new ArrayList<>();
+            for (String v : variables) {
+                if (sd.getVariable(v).getGradient() != null) {
+                    computable.add(v);
+                }
+            }
+            Map<String, INDArray> values = new LinkedHashMap<>();
+            if (!computable.isEmpty()) {
+                values.putAll(sd.calculateGradients(new HashMap<>(placeholders), computable));
+                values.values().removeIf(Objects::isNull);
+            }
+            if (state.checkFinite) {
+                FeedCheck.requireFiniteResults(sd, values);
+            }
+            return values;
+        } finally {
+            state.lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The gradient function exists and was built for every named variable. SameDiff's default gradient function
+     * leaves out variables that no trainable variable feeds (a parameter after {@code fill} or {@code set(array)}),
+     * whose gradient a user still asks for.
+     */
+    private boolean gradientFunctionCovers(String... variables) {
+        if (!sd.hasGradientFunction()) {
+            return false;
+        }
+        for (String v : variables) {
+            if (sd.getVariable(v).getGradient() == null && sd.getVariable(v).dataType().isFPType()
+                    && !state.gradientRequests.contains(v)) {
+                return false;
             }
         }
-        return Collections.unmodifiableSet(GraphSurgery.placeholdersUpstreamOf(sd, variableNames));
+        return true;
+    }
+
+    private void rebuildGradientFunction(String... variables) {
+        for (String v : variables) {
+            if (sd.getVariable(v).dataType().isFPType()) {
+                state.gradientRequests.add(v);
+            }
+        }
+        state.gradientRequests.removeIf(v -> !sd.hasVariable(v));
+        GraphSurgery.invalidateDerivedState(sd);
+        sd.createGradFunction(state.gradientRequests.toArray(new String[0]));
+    }
+
+    /**
+     * Turns the finite check on or off (off by default): with it on, {@link #output} and {@link #gradients} refuse
+     * placeholder values that hold NaN or infinite values and report results that come out non-finite, naming the
+     * parameters that hold non-finite values; mutations with a non-finite scalar ({@code addi(NaN)}, {@code fill})
+     * or array ({@code set(INDArray)}) are refused. It costs one pass over each array.
+     *
+     * @param enabled whether to check
+     * @return this graph
+     */
+    public MutableGraph checkFinite(boolean enabled) {
+        state.checkFinite = enabled;
+        return this;
+    }
+
+    /** Whether the finite check ({@link #checkFinite(boolean)}) is on. */
+    public boolean checksFinite() {
+        return state.checkFinite;
+    }
+
+    /**
+     * Saves everything needed to go on where this graph is: the SameDiff graph with its arrays and updater state
+     * (so training continues with the same optimiser state, whatever part of the graph it trains, a hypernetwork
+     * included), which variables are mutable parameters, their initial values, histories and frozen state, and the
+     * finite-check setting. The file is a zip with a manifest and checksums; {@link #load} reads it back. Waits for
+     * running mutations; safe beside concurrent {@link #output} calls.
+     *
+     * @param out where to write; not closed
+     * @throws IOException if writing fails
+     */
+    public void save(OutputStream out) throws IOException {
+        Objects.requireNonNull(out, "out");
+        Archive archive = readLocked(() -> GraphFile.write(sd, state));
+        archive.write(out);
+    }
+
+    /**
+     * Saves to a file; see {@link #save(OutputStream)}. The file is written to a temporary file beside it first and
+     * then moved into place, so an existing file is never left half-written.
+     *
+     * @param file the file to write (replaced if it exists)
+     * @throws IOException if writing fails
+     */
+    public void save(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Path parent = file.toAbsolutePath().getParent();
+        Path temporary = Files.createTempFile(parent, file.getFileName().toString(), ".partial");
+        try {
+            try (OutputStream out = Files.newOutputStream(temporary)) {
+                save(out);
+            }
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /**
+     * Loads a graph saved by {@link #save(OutputStream)}: a new SameDiff instance whose outputs, gradients, parameter
+     * histories and updater state equal the saved graph's.
+     *
+     * @param in the stream, read to its end; not closed
+     * @return the mutable view of the loaded graph
+     * @throws IOException if the stream is not such a file, is truncated or corrupted, or was written by another
+     *                     version of the format; nothing is half-loaded then
+     */
+    public static MutableGraph load(InputStream in) throws IOException {
+        Objects.requireNonNull(in, "in");
+        return GraphFile.read(Archive.read(in, GraphFile.FORMAT, GraphFile.VERSION));
+    }
+
+    /**
+     * Loads a graph from a file written by {@link #save(Path)}; see {@link #load(InputStream)}.
+     *
+     * @param file the file
+     * @return the mutable view of the loaded graph
+     * @throws IOException as {@link #load(InputStream)}, or if the file cannot be read
+     */
+    public static MutableGraph load(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        try (InputStream in = Files.newInputStream(file)) {
+            return load(in);
+        }
     }
 
     @Override
     public String toString() {
         return "MutableGraph" + state.parameters.keySet();
+    }
+
+    /** The view of a graph whose state was just restored from a file. */
+    static MutableGraph of(SameDiff sd, GraphState state) {
+        return view(sd, state);
+    }
+
+    /** Runs a change of the graph's structure with every computation through this class excluded. */
+    <T> T writeLocked(Supplier<T> change) {
+        return writeLocked(state, change);
+    }
+
+    private static <T> T writeLocked(GraphState state, Supplier<T> change) {
+        state.lock.writeLock().lock();
+        try {
+            return change.get();
+        } finally {
+            state.lock.writeLock().unlock();
+        }
+    }
+
+    private <T> T readLocked(Supplier<T> computation) {
+        state.lock.readLock().lock();
+        try {
+            return computation.get();
+        } finally {
+            state.lock.readLock().unlock();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------

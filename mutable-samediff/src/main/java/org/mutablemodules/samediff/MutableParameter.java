@@ -32,8 +32,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * Once the initial value no longer feeds the parameter (after {@link #set}, {@link #fill}), it is converted to a
  * constant: it is no longer trained and no longer asks for a gradient. {@link #reset()} makes it trainable again.
  *
- * <p>Every method checks its input before it changes anything: on an exception the graph is exactly as it was.
- * Instances are not thread-safe, like the SameDiff graph they edit.
+ * <p>Every method checks its input before it changes anything: on an exception the graph is exactly as it was. A
+ * handle whose graph was changed behind its back (a variable renamed or removed through SameDiff's own calls) is
+ * refused with an {@link IllegalStateException}. Each change holds the graph's exclusive lock, so it is serialised
+ * against {@link MutableGraph#output} and {@link MutableGraph#gradients} running in other threads (see
+ * {@link MutableGraph}).
  */
 public final class MutableParameter {
 
@@ -71,6 +74,7 @@ public final class MutableParameter {
      * {@link #apply(UnaryOperator)}, since an expression computed from this variable cannot feed the parameter.
      */
     public SDVariable value() {
+        requireLive();
         return sd().getVariable(record.name);
     }
 
@@ -79,11 +83,13 @@ public final class MutableParameter {
      * parameter, a constant after the parameter was replaced.
      */
     public SDVariable initial() {
+        requireLive();
         return sd().getVariable(record.initialName);
     }
 
     /** True while the parameter's value is still computed from its initial value (so training still updates it). */
     public boolean usesInitialValue() {
+        requireLive();
         return GraphSurgery.dependsOn(sd(), source().name(), record.initialName);
     }
 
@@ -111,6 +117,10 @@ public final class MutableParameter {
 
     /** {@link #set(SDVariable)} with the text that stands for {@code upstream} in the history (null: its name). */
     MutableParameter set(SDVariable upstream, String historyLabel) {
+        return graph.writeLocked(() -> setLocked(upstream, historyLabel));
+    }
+
+    private MutableParameter setLocked(SDVariable upstream, String historyLabel) {
         checkOperand(upstream, "set");
         long[] shape = shapeOf(upstream);
         if (shape != null && !Arrays.equals(shape, record.shape)) {
@@ -130,6 +140,11 @@ public final class MutableParameter {
      */
     public MutableParameter set(INDArray value) {
         Objects.requireNonNull(value, "value");
+        return graph.writeLocked(() -> setLocked(value));
+    }
+
+    private MutableParameter setLocked(INDArray value) {
+        requireLive();
         if (value.dataType() != record.dataType) {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
                     "an array", value.dataType(), record.name, record.dataType, record.dataType));
@@ -137,6 +152,10 @@ public final class MutableParameter {
         if (!Arrays.equals(value.shape(), record.shape)) {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
                     "an array", value.shape(), record.name, record.shape));
+        }
+        if (graph.checksFinite() && FeedCheck.firstNonFinite(value) != null) {
+            throw new IllegalArgumentException(Messages.format(Messages.NON_FINITE_VALUE, "set", record.name,
+                    FeedCheck.firstNonFinite(value)));
         }
         SDVariable constant = sd().constant(uniqueName(record.name + "/value"), value.dup());
         replaceSource(constant, History.of("value(" + describe(record.dataType, record.shape) + ")"));
@@ -151,6 +170,12 @@ public final class MutableParameter {
      * @return this parameter
      */
     public MutableParameter fill(double value) {
+        return graph.writeLocked(() -> fillLocked(value));
+    }
+
+    private MutableParameter fillLocked(double value) {
+        requireLive();
+        requireFinite("fill", value);
         SDVariable constant = sd().constant(uniqueName(record.name + "/fill"),
                 Nd4j.valueArrayOf(record.shape, value, record.dataType));
         replaceSource(constant, History.of("fill(" + value + ")"));
@@ -228,6 +253,11 @@ public final class MutableParameter {
      */
     public MutableParameter apply(String label, UnaryOperator<SDVariable> function) {
         Objects.requireNonNull(function, "function");
+        return graph.writeLocked(() -> applyLocked(label, function));
+    }
+
+    private MutableParameter applyLocked(String label, UnaryOperator<SDVariable> function) {
+        requireLive();
         SDVariable current = source();
         GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd());
         try {
@@ -261,6 +291,11 @@ public final class MutableParameter {
      * @return this parameter
      */
     public MutableParameter reset() {
+        return graph.writeLocked(this::resetLocked);
+    }
+
+    private MutableParameter resetLocked() {
+        requireLive();
         if (!record.initialPinned) {
             GraphSurgery.unfreeze(sd(), record.initialName);
         }
@@ -276,6 +311,11 @@ public final class MutableParameter {
      * @return this parameter
      */
     public MutableParameter freezeInitial() {
+        return graph.writeLocked(this::freezeInitialLocked);
+    }
+
+    private MutableParameter freezeInitialLocked() {
+        requireLive();
         record.initialPinned = true;
         if (initial().getVariableType() == VariableType.VARIABLE) {
             sd().convertToConstant(initial());
@@ -303,6 +343,12 @@ public final class MutableParameter {
     }
 
     private MutableParameter scalar(String op, UnaryOperator<SDVariable> build, double value) {
+        return graph.writeLocked(() -> scalarLocked(op, build, value));
+    }
+
+    private MutableParameter scalarLocked(String op, UnaryOperator<SDVariable> build, double value) {
+        requireLive();
+        requireFinite(op, value);
         SDVariable current = source();
         SDVariable result = inMutationScope(() -> build.apply(current));
         replaceSource(result, record.history.then(op, String.valueOf(value)), true);
@@ -316,6 +362,11 @@ public final class MutableParameter {
 
     private MutableParameter binary(String op, SDVariable operand,
                                     BinaryOperator<SDVariable> combine) {
+        return graph.writeLocked(() -> binaryLocked(op, operand, combine));
+    }
+
+    private MutableParameter binaryLocked(String op, SDVariable operand,
+                                          BinaryOperator<SDVariable> combine) {
         checkOperand(operand, op);
         long[] shape = shapeOf(operand);
         if (shape != null) {
@@ -334,8 +385,12 @@ public final class MutableParameter {
 
     private void checkOperand(SDVariable operand, String what) {
         Objects.requireNonNull(operand, what + " operand");
+        requireLive();
         if (operand.getSameDiff() != sd()) {
             throw new IllegalArgumentException(Messages.format(Messages.OTHER_SAMEDIFF, operand.name(), record.name));
+        }
+        if (sd().getVariables().get(operand.name()) == null || sd().getVariable(operand.name()) != operand) {
+            throw new IllegalArgumentException(Messages.format(Messages.STALE_OPERAND, operand.name(), record.name));
         }
         if (operand.dataType() != record.dataType) {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
@@ -344,6 +399,38 @@ public final class MutableParameter {
         if (GraphSurgery.dependsOn(sd(), operand.name(), record.name)) {
             throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                     operand.name(), record.name, record.name, record.name));
+        }
+    }
+
+    /**
+     * The graph still has this parameter as this handle knows it: a variable of its name, fed by its slot op, and its
+     * initial value. SameDiff's own calls (renameVariable, removing variables) can change that behind this handle's
+     * back; failing here names the parameter, where the next graph edit would fail on a missing op with no name.
+     */
+    private void requireLive() {
+        SameDiff sd = sd();
+        String problem = null;
+        if (graph.state().parameters.get(record.name) != record) {
+            problem = "the graph no longer lists it as a mutable parameter";
+        } else if (sd.getOps().get(record.slotOp) == null) {
+            problem = "the op \"" + record.slotOp + "\" that feeds it is gone";
+        } else if (sd.getVariables().get(record.name) == null
+                || !record.slotOp.equals(sd.getVariables().get(record.name).getOutputOfOp())) {
+            problem = "no variable \"" + record.name + "\" is computed by its op \"" + record.slotOp + "\" any more";
+        } else if (sd.getVariables().get(record.initialName) == null) {
+            problem = "its initial value \"" + record.initialName + "\" is gone";
+        } else if (sd.getOps().get(record.slotOp).getInputsToOp() == null
+                || sd.getVariables().get(sd.getOps().get(record.slotOp).getInputsToOp().get(0)) == null) {
+            problem = "the variable that feeds it is gone";
+        }
+        if (problem != null) {
+            throw new IllegalStateException(Messages.format(Messages.STALE_PARAMETER, record.name, problem));
+        }
+    }
+
+    private void requireFinite(String op, double value) {
+        if (graph.checksFinite() && !Double.isFinite(value)) {
+            throw new IllegalArgumentException(Messages.format(Messages.NON_FINITE_VALUE, op, record.name, value));
         }
     }
 

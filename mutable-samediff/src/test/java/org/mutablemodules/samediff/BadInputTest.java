@@ -89,7 +89,62 @@ class BadInputTest {
                 bad("flat tensor naming a parameter twice", g -> {
                     SDVariable flat = g.sameDiff().var("flat", Nd4j.ones(DataType.DOUBLE, 24));
                     return () -> g.setFromFlat(flat, "W1", "W1");
-                }, "\"W1\"", "more than once"));
+                }, "\"W1\"", "more than once"),
+                bad("operand whose creation was undone", g -> {
+                    SDVariable[] made = new SDVariable[1];
+                    try {
+                        g.param("W1").apply(v -> {
+                            made[0] = v.mul(3);
+                            return made[0].sum(0);   // wrong shape: refused, and made[0] removed again
+                        });
+                    } catch (IllegalArgumentException expected) {
+                        // the rollback is the point: made[0] no longer exists in the graph
+                    }
+                    return () -> g.param("W1").set(made[0]);
+                }, "\"W1\"", "no longer a variable"),
+                bad("output: input of the wrong width", g -> () -> g.output(Map.of("x", Nd4j.ones(DataType.DOUBLE, 5, 6)), "out"),
+                        "\"x\"", "[5, 6]", "[any, 3]"),
+                bad("output: input of the wrong rank", g -> () -> g.output(Map.of("x", Nd4j.ones(DataType.DOUBLE, 5, 3, 1)), "out"),
+                        "\"x\"", "[5, 3, 1]", "[any, 3]"),
+                bad("output: input of the wrong data type", g -> () -> g.output(Map.of("x", Nd4j.ones(DataType.FLOAT, 5, 3)), "out"),
+                        "\"x\"", "FLOAT", "DOUBLE"),
+                bad("output: misspelt placeholder", g -> () -> g.output(Map.of("xx", Nd4j.ones(DataType.DOUBLE, 5, 3)), "out"),
+                        "\"xx\"", "did you mean \"x\"", "Placeholders"),
+                bad("output: null array", g -> () -> g.output(nullValued("x"), "out"), "\"x\"", "null"),
+                bad("output: missing placeholder", g -> () -> g.output(Map.of(), "out"), "\"x\"", "out"),
+                bad("output: unknown output", g -> () -> g.output(Fixtures.mlpInputs(), "ouput"), "\"ouput\"", "did you mean \"out\""),
+                bad("output: no output named", g -> () -> g.output(Fixtures.mlpInputs()), "at least one variable"),
+                bad("gradients: labels of the wrong width", g -> () -> g.gradients(
+                        Map.of("x", Nd4j.ones(DataType.DOUBLE, 5, 3), "y", Nd4j.ones(DataType.DOUBLE, 5, 3)), "W1"),
+                        "\"y\"", "[5, 3]", "[any, 2]"),
+                bad("gradients: labels missing", g -> () -> g.gradients(Map.of("x", Nd4j.ones(DataType.DOUBLE, 5, 3)), "W1"),
+                        "\"y\"", "loss"),
+                bad("finite check: NaN input", g -> {
+                    g.checkFinite(true);
+                    INDArray x = Nd4j.ones(DataType.DOUBLE, 5, 3);
+                    x.putScalar(2, 1, Double.NaN);
+                    return () -> g.output(Map.of("x", x), "out");
+                }, "\"x\"", "NaN at [2, 1]"),
+                bad("finite check: infinite scalar mutation", g -> {
+                    g.checkFinite(true);
+                    return () -> g.param("W2").muli(Double.POSITIVE_INFINITY);
+                }, "\"W2\"", "Infinity"),
+                bad("finite check: fill with NaN", g -> {
+                    g.checkFinite(true);
+                    return () -> g.param("b1").fill(Double.NaN);
+                }, "\"b1\"", "NaN"),
+                bad("finite check: array holding NaN", g -> {
+                    g.checkFinite(true);
+                    INDArray v = Nd4j.zeros(DataType.DOUBLE, 4, 2);
+                    v.putScalar(3, 0, Double.NaN);
+                    return () -> g.param("W2").set(v);
+                }, "\"W2\"", "NaN at [3, 0]"));
+    }
+
+    private static Map<String, INDArray> nullValued(String name) {
+        Map<String, INDArray> m = new java.util.HashMap<>();
+        m.put(name, null);
+        return m;
     }
 
     /** {@code prepare} builds what the bad call needs (valid graph edits) and returns the bad call itself. */

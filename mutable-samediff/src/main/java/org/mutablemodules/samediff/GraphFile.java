@@ -1,0 +1,111 @@
+package org.mutablemodules.samediff;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import org.mutablemodules.samediff.internal.Archive;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The saved form of a {@link MutableGraph}: SameDiff's own FlatBuffers file (structure, arrays and updater state) and
+ * what this library knows beyond it (which variables are mutable parameters, their initial values, histories and
+ * frozen state), in an {@link Archive} whose checksums catch truncated and corrupted files.
+ */
+final class GraphFile {
+
+    static final String FORMAT = "mutable-modules graph";
+    static final int VERSION = 1;
+    private static final String GRAPH = "graph.fb";
+    private static final String PARAMETERS = "parameters.properties";
+
+    private GraphFile() {
+    }
+
+    static Archive write(SameDiff sd, GraphState state) {
+        ByteArrayOutputStream graph = new ByteArrayOutputStream();
+        sd.save(graph, true);
+        Properties p = new Properties();
+        p.setProperty("count", String.valueOf(state.parameters.size()));
+        p.setProperty("checkFinite", String.valueOf(state.checkFinite));
+        int i = 0;
+        for (ParameterRecord r : state.parameters.values()) {
+            String prefix = "parameter." + i++ + ".";
+            p.setProperty(prefix + "name", r.name);
+            p.setProperty(prefix + "initial", r.initialName);
+            p.setProperty(prefix + "slotOp", r.slotOp);
+            p.setProperty(prefix + "shape", Arrays.stream(r.shape).mapToObj(Long::toString)
+                    .collect(Collectors.joining(",")));
+            p.setProperty(prefix + "dataType", r.dataType.name());
+            p.setProperty(prefix + "pinned", String.valueOf(r.initialPinned));
+            p.setProperty(prefix + "mutations", String.valueOf(r.mutations));
+            r.history.write(p, prefix + "history.");
+        }
+        return Archive.create(FORMAT, VERSION).put(GRAPH, graph.toByteArray()).put(PARAMETERS, p);
+    }
+
+    /** Builds the graph and its state; nothing outside the new SameDiff instance is touched, so failure leaves nothing. */
+    static MutableGraph read(Archive archive) throws IOException {
+        Properties p = archive.properties(PARAMETERS);
+        SameDiff sd;
+        try {
+            sd = SameDiff.load(new ByteArrayInputStream(archive.bytes(GRAPH)), true);
+        } catch (RuntimeException e) {
+            throw new IOException("The graph in the file cannot be read by SameDiff: " + e.getMessage(), e);
+        }
+        GraphState state = GraphState.of(sd);
+        try {
+            int count = Integer.parseInt(required(p, "count"));
+            for (int i = 0; i < count; i++) {
+                ParameterRecord r = record(sd, p, "parameter." + i + ".");
+                state.parameters.put(r.name, r);
+                state.knownShapes.put(r.name, r.shape.clone());
+            }
+            state.checkFinite = Boolean.parseBoolean(p.getProperty("checkFinite", "false"));
+        } catch (NumberFormatException e) {
+            throw new IOException("The file's parameter list is damaged: " + e.getMessage(), e);
+        }
+        return MutableGraph.of(sd, state);
+    }
+
+    private static ParameterRecord record(SameDiff sd, Properties p, String prefix) throws IOException {
+        String name = required(p, prefix + "name");
+        String initial = required(p, prefix + "initial");
+        String slotOp = required(p, prefix + "slotOp");
+        long[] shape = required(p, prefix + "shape").isEmpty() ? new long[0]
+                : Arrays.stream(required(p, prefix + "shape").split(",")).mapToLong(Long::parseLong).toArray();
+        DataType type;
+        try {
+            type = DataType.valueOf(required(p, prefix + "dataType"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("Parameter \"" + name + "\" has an unknown data type in the file.", e);
+        }
+        Variable v = sd.getVariables().get(name);
+        SameDiffOp op = sd.getOps().get(slotOp);
+        if (v == null || op == null || !slotOp.equals(v.getOutputOfOp()) || !sd.hasVariable(initial)) {
+            throw new IOException("The file is inconsistent: parameter \"" + name + "\", its initial value \""
+                    + initial + "\" or the op \"" + slotOp + "\" that feeds it is missing from the saved graph.");
+        }
+        History history = History.read(p, prefix + "history.");
+        if (history == null) {
+            throw new IOException("The file is inconsistent: the history of parameter \"" + name + "\" is damaged.");
+        }
+        ParameterRecord r = new ParameterRecord(name, initial, slotOp, shape, type, history);
+        r.initialPinned = Boolean.parseBoolean(required(p, prefix + "pinned"));
+        r.mutations = Integer.parseInt(required(p, prefix + "mutations"));
+        return r;
+    }
+
+    private static String required(Properties p, String key) throws IOException {
+        String value = p.getProperty(key);
+        if (value == null) {
+            throw new IOException("The file's parameter list is damaged: \"" + key + "\" is missing.");
+        }
+        return value;
+    }
+}

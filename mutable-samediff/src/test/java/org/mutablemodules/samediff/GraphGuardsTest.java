@@ -1,0 +1,103 @@
+package org.mutablemodules.samediff;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The checked computations of {@link MutableGraph} ({@code output}, {@code gradients}), the finite check, and stale
+ * parameter handles.
+ */
+class GraphGuardsTest {
+
+    @Test
+    void checkedComputationsEqualSameDiffsOwn() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        g.param("W1").muli(0.5).addi(0.25);
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        assertEquals(sd.output(in, "out").get("out"), g.output(in, "out").get("out"));
+        Map<String, INDArray> expected = sd.calculateGradients(in, "W1", "b2", "W1/init");
+        Map<String, INDArray> actual = g.gradients(in, "W1", "b2", "W1/init");
+        assertEquals(expected.keySet(), actual.keySet());
+        expected.forEach((k, v) -> assertEquals(v, actual.get(k), k));
+        // W1 = 0.5 W1/init + 0.25, so the initial value's gradient is half the parameter's
+        assertTrue(actual.get("W1/init").equalsWithEps(actual.get("W1").mul(0.5), 1e-12));
+    }
+
+    @Test
+    void gradientsWithRespectToAnInputAreComputedOnRequest() {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 3);
+        INDArray w = Nd4j.rand(DataType.DOUBLE, 3, 2);
+        sd.math().square(x.mmul(sd.var("W", w))).mean("loss");
+        sd.setLossVariables("loss");
+        MutableGraph g = MutableGraph.of(sd);
+        INDArray input = Nd4j.rand(DataType.DOUBLE, 4, 3);
+        Map<String, INDArray> grads = g.gradients(Map.of("x", input), "x", "W");
+        // loss = mean((xW)^2) over 8 elements: dL/dx = (2/8) (xW) W^T
+        INDArray expected = input.mmul(w).mul(2.0 / 8).mmul(w.transpose());
+        assertTrue(expected.equalsWithEps(grads.get("x"), 1e-12), grads.get("x").toString());
+        assertTrue(input.transpose().mmul(input.mmul(w).mul(2.0 / 8)).equalsWithEps(grads.get("W"), 1e-12));
+    }
+
+    @Test
+    void gradientsWithoutALossAreRefused() {
+        SameDiff sd = Fixtures.linear1x1(DataType.DOUBLE);
+        MutableGraph g = MutableGraph.of(sd);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> g.gradients(Map.of("x", Nd4j.ones(DataType.DOUBLE, 2, 1)), "W"));
+        assertTrue(e.getMessage().contains("setLossVariables"), e.getMessage());
+    }
+
+    @Test
+    void finiteCheckNamesTheNonFiniteResultAndTheParameterHoldingNaN() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        sd.getVariable("b2/init").getArr().putScalar(1, Double.NaN);
+        assertTrue(Double.isNaN(g.output(in, "out").get("out").getDouble(0, 1)), "unchecked: NaN passes through");
+
+        g.checkFinite(true);
+        assertTrue(g.checksFinite());
+        ArithmeticException e = assertThrows(ArithmeticException.class, () -> g.output(in, "out"));
+        assertTrue(e.getMessage().contains("\"out\""), e.getMessage());
+        assertTrue(e.getMessage().contains("NaN at [0, 1]"), e.getMessage());
+        assertTrue(e.getMessage().contains("\"b2/init\""), e.getMessage());
+        assertThrows(ArithmeticException.class, () -> g.gradients(in, "W2"));
+
+        sd.getVariable("b2/init").getArr().putScalar(1, 0.0);
+        assertFalse(Double.isNaN(g.output(in, "out").get("out").getDouble(0, 1)));
+    }
+
+    @Test
+    void aHandleWhoseGraphWasChangedBehindItsBackIsRefusedByName() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        MutableParameter w2 = g.param("W2");
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        sd.renameVariable("W2", "W2_renamed");
+        INDArray before = sd.output(in, "out").get("out");
+        Map<String, String> structure = Fixtures.structure(sd);
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> w2.muli(2));
+        assertTrue(e.getMessage().contains("\"W2\""), e.getMessage());
+        assertTrue(e.getMessage().contains("stale"), e.getMessage());
+        assertThrows(IllegalStateException.class, w2::reset);
+        assertThrows(IllegalStateException.class, w2::value);
+        assertEquals(structure, Fixtures.structure(sd));
+        assertEquals(before, sd.output(in, "out").get("out"));
+        // the other parameters are untouched and still work
+        g.param("W1").muli(0);
+        assertTrue(g.param("W1").history().startsWith("mul("));
+    }
+}

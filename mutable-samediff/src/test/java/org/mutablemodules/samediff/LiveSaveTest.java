@@ -1,0 +1,173 @@
+package org.mutablemodules.samediff;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.mutablemodules.samediff.internal.Archive;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.dataset.adapter.SingletonMultiDataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+
+/**
+ * Saving the live model: a graph whose parameters a hypernetwork feeds, trained with Adam, saved mid-training and
+ * loaded, goes on exactly as the original (same outputs, gradients, histories, and the same losses over further
+ * steps, which needs the updater state); damaged files are refused with a clear exception.
+ */
+class LiveSaveTest {
+
+    /** The 3-4-2 perceptron with W2 and b2 predicted by a small hypernetwork, and W1 mutated in place. */
+    private static MutableGraph hypernetworkGraph() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        Nd4j.getRandom().setSeed(3);
+        SDVariable task = sd.constant("task", Nd4j.createFromArray(new double[][] {{0.5, -1.0}}));
+        SDVariable hw = sd.var("hyper/W", Nd4j.randn(DataType.DOUBLE, 2, 10).muli(0.3));
+        SDVariable hb = sd.var("hyper/b", Nd4j.zeros(DataType.DOUBLE, 10));
+        g.setFromFlat(sd.math().tanh(task.mmul(hw).add(hb)), "W2", "b2");
+        g.param("W1").muli(0.5).addi(0.1);
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(0.05))
+                .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
+        return g;
+    }
+
+    private static void train(SameDiff sd, Map<String, INDArray> data, int steps) {
+        Fixtures.quietly(() -> sd.fit(new SingletonMultiDataSetIterator(
+                new MultiDataSet(data.get("x"), data.get("y"))), steps));
+    }
+
+    @Test
+    void aLoadedGraphGoesOnExactlyAsTheOriginal(@TempDir Path dir) throws IOException {
+        Map<String, INDArray> data = Fixtures.mlpInputs();
+        MutableGraph original = hypernetworkGraph();
+        train(original.sameDiff(), data, 5);
+        Path file = dir.resolve("live.mmg");
+        original.save(file);
+        MutableGraph loaded = MutableGraph.load(file);
+
+        assertEquals(original.parameterNames(), loaded.parameterNames());
+        for (MutableParameter p : original.parameters()) {
+            MutableParameter q = loaded.param(p.name());
+            assertEquals(p.history(), q.history());
+            assertEquals(p.usesInitialValue(), q.usesInitialValue());
+            assertArrayEquals(p.shape(), q.shape());
+        }
+        assertEquals(original.output(data, "out").get("out"), loaded.output(data, "out").get("out"));
+        String[] trained = {"hyper/W", "hyper/b", "W1/init", "b1"};
+        Map<String, INDArray> g1 = original.gradients(data, trained);
+        Map<String, INDArray> g2 = loaded.gradients(data, trained);
+        assertEquals(g1.keySet(), g2.keySet());
+        g1.forEach((k, v) -> assertEquals(v, g2.get(k), k));
+
+        // Adam's moments and step count must come along: with fresh ones the next steps would differ.
+        double[] goingOn = new double[5];
+        double[] restarted = new double[5];
+        for (int i = 0; i < 5; i++) {
+            train(original.sameDiff(), data, 1);
+            train(loaded.sameDiff(), data, 1);
+            goingOn[i] = original.output(data, "loss").get("loss").getDouble(0);
+            restarted[i] = loaded.output(data, "loss").get("loss").getDouble(0);
+        }
+        assertArrayEquals(goingOn, restarted, 0.0);
+
+        // What a restart without the updater state would give: the same graph and arrays, fresh Adam moments.
+        Archive saved;
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            saved = Archive.read(in, "mutable-modules graph", 1);
+        }
+        MutableGraph fresh = MutableGraph.of(SameDiff.load(new ByteArrayInputStream(saved.bytes("graph.fb")), false));
+        train(fresh.sameDiff(), data, 1);
+        double withoutState = fresh.output(data, "loss").get("loss").getDouble(0);
+        assertTrue(Math.abs(withoutState - goingOn[0]) > 1e-9, "the updater state matters in this test");
+
+        // The loaded graph is mutable as any other: histories go on.
+        loaded.param("W1").subi(0.1);
+        assertEquals("sub(add(mul(W1:init, 0.5), 0.1), 0.1)", loaded.param("W1").history());
+    }
+
+    static Stream<Arguments> damagedFiles() {
+        return Stream.of(
+                Arguments.of("truncated to half", (UnaryOperator<byte[]>) b -> Arrays.copyOf(b, b.length / 2),
+                        "truncated"),
+                Arguments.of("truncated by one byte", (UnaryOperator<byte[]>) b -> Arrays.copyOf(b, b.length - 1),
+                        "truncated"),
+                Arguments.of("one byte flipped in the graph", (UnaryOperator<byte[]>) b -> {
+                    byte[] c = b.clone();
+                    c[c.length / 2] ^= 0x55;
+                    return c;
+                }, ""),
+                Arguments.of("not a zip file", (UnaryOperator<byte[]>) b -> "hello".getBytes(StandardCharsets.UTF_8),
+                        "is not a mutable-modules graph file"),
+                Arguments.of("another version", (UnaryOperator<byte[]>) LiveSaveTest::otherVersion, "version 2"),
+                Arguments.of("another format", (UnaryOperator<byte[]>) LiveSaveTest::otherFormat,
+                        "not a mutable-modules graph file"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("damagedFiles")
+    void aDamagedFileIsRefusedWithAClearException(String name, UnaryOperator<byte[]> damage, String words)
+            throws IOException {
+        MutableGraph g = hypernetworkGraph();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        g.save(out);
+        byte[] damaged = damage.apply(out.toByteArray());
+        IOException e = assertThrows(IOException.class, () -> MutableGraph.load(new ByteArrayInputStream(damaged)));
+        assertTrue(e.getMessage().contains(words), e.getMessage());
+        assertTrue(e.getMessage().matches("(?s).*(truncated|corrupted|incomplete|not a|version|damaged|cannot be read).*"),
+                e.getMessage());
+    }
+
+    private static byte[] otherVersion(byte[] saved) {
+        return rewrite(saved, "mutable-modules graph", 2);
+    }
+
+    private static byte[] otherFormat(byte[] saved) {
+        return rewrite(saved, "something else", 1);
+    }
+
+    private static byte[] rewrite(byte[] saved, String format, int version) {
+        try {
+            Archive a = Archive.read(new ByteArrayInputStream(saved), "mutable-modules graph", 1);
+            Archive b = Archive.create(format, version).put("graph.fb", a.bytes("graph.fb"))
+                    .put("parameters.properties", a.bytes("parameters.properties"));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            b.write(out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void savingReplacesAFileWhole(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("g.mmg");
+        Files.writeString(file, "old content");
+        hypernetworkGraph().save(file);
+        assertEquals(hypernetworkGraph().parameterNames(), MutableGraph.load(file).parameterNames());
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file is left behind");
+        }
+    }
+}
