@@ -53,7 +53,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>Parameters DL4J does not train (those of frozen layers and vertices, batch normalisation's running statistics)
  * are mutable too, but their initial values are frozen.
  *
- * <p>Not thread-safe, like SameDiff itself.
+ * <p><b>Bad input.</b> Every array is checked before native code runs: its shape against the network's
+ * ({@code input has shape [5, 6]; this network expects [N, 7]}), the number of examples of inputs and labels, nulls and
+ * missing placeholders; each is refused with an {@link IllegalArgumentException} that names the input, and the graph
+ * is unchanged. Arrays of another floating-point type are cast to the network's, as DL4J does. With
+ * {@code graph().checkFinite(true)}, NaN and infinite values in the inputs are refused and non-finite results
+ * reported ({@link MutableGraph#checkFinite(boolean)}).
+ *
+ * <p><b>Threads.</b> {@code output}, {@code outputs}, {@code score}, {@code gradients}, {@code toMultiLayerNetwork}
+ * and {@code toComputationGraph} may run in several threads at once. A mutation of a parameter
+ * ({@link MutableParameter}) or of the graph through {@link MutableGraph} is serialised against them: it waits for
+ * running calls and holds back new ones, so every result is the network's before or after the mutation, never a
+ * mixture. Building new ops on {@code graph().sameDiff()} directly, or calling {@code sd.fit} on it, is not
+ * serialised: do that while no other thread uses this network.
  */
 public final class MutableNetwork {
 
@@ -420,7 +432,7 @@ public final class MutableNetwork {
         feed.putAll(inputFeed(inputs));
         String[] outputs = outputNames().toArray(new String[0]);
         requirePlaceholders(feed, outputs);
-        Map<String, INDArray> values = graph.sameDiff().output(feed, outputs);
+        Map<String, INDArray> values = graph.output(feed, outputs);
         INDArray[] result = new INDArray[outputs.length];
         for (int i = 0; i < outputs.length; i++) {
             result[i] = values.get(outputs[i]);
@@ -470,7 +482,7 @@ public final class MutableNetwork {
         requireLoss();
         Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
         requirePlaceholders(feed, lossName());
-        return graph.sameDiff().output(feed, lossName()).get(lossName()).getDouble(0);
+        return graph.output(feed, lossName()).get(lossName()).getDouble(0);
     }
 
     /**
@@ -518,7 +530,7 @@ public final class MutableNetwork {
         Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
         requirePlaceholders(feed, lossName());
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
-        Map<String, INDArray> byVariable = graph.sameDiff().calculateGradients(feed, variables);
+        Map<String, INDArray> byVariable = graph.gradients(feed, variables.toArray(new String[0]));
         Map<String, INDArray> byKey = new LinkedHashMap<>();
         converted.parameterVariables().forEach((key, variable) -> {
             INDArray g = byVariable.get(variable);
@@ -585,7 +597,7 @@ public final class MutableNetwork {
             return Map.of();
         }
         requirePlaceholders(placeholders, variables);
-        return graph.sameDiff().output(new HashMap<>(placeholders), variables);
+        return graph.output(new HashMap<>(placeholders), variables);
     }
 
     private void bake(Model baked, Map<String, INDArray> values) {
