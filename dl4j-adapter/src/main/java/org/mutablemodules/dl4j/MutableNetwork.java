@@ -18,6 +18,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
+import org.mutablemodules.dl4j.internal.FunctionalNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
@@ -74,6 +75,7 @@ public final class MutableNetwork {
     private final Map<String, String> layerNames;
     private final MutableGraph graph;
     private final ConvertedNetwork converted;
+    private FunctionalNetwork functional;       // built on the first functional call
 
     private MutableNetwork(MultiLayerConfiguration layerConfiguration, ComputationGraphConfiguration graphConfiguration,
                            Map<String, String> layerNames, MutableGraph graph, ConvertedNetwork converted) {
@@ -539,6 +541,91 @@ public final class MutableNetwork {
             }
         });
         return byKey;
+    }
+
+    /**
+     * A functional call, the counterpart of {@code torch.func.functional_call}: the network applied once more inside
+     * this graph to {@code input}, with the given expressions in place of the named parameters. Parameters not named
+     * read their current values ({@code param(key).value()}). The graph's own output is unchanged; the new
+     * expression is added to the graph.
+     *
+     * <pre>{@code
+     * SDVariable w = m.param("0_W").value();
+     * SDVariable y = m.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
+     * }</pre>
+     *
+     * <p>Feed-forward networks only, with explicit backward rules (see {@link #lossGradients}): a
+     * {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer},
+     * {@code OutputLayer}, {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU,
+     * tanh, sigmoid and softmax.
+     *
+     * @param input      an expression of this graph, [N, nIn], of the network's data type
+     * @param parameters expressions of this graph keyed by DL4J's network-level keys ({@code 0_W}, {@code 1_b}), each
+     *                   of its parameter's shape and data type; may be empty
+     * @return the output activations, [N, nOut]
+     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule (the
+     *                                   message names the layer), or a {@code ComputationGraph} is not a chain
+     * @throws IllegalArgumentException  if a key is not a parameter of the network (the message lists the known
+     *                                   keys), or {@code input} or an expression belongs to another graph, or has
+     *                                   another data type or, where known, shape; the graph is then unchanged
+     */
+    public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
+        return functional().forward(input, parameters);
+    }
+
+    /**
+     * The score of {@link #forward(SDVariable, Map)} against {@code labels}, at this network's score convention
+     * (DL4J's loss averaged over the minibatch, without regularisation): for the network's own input and labels
+     * placeholders and no substitution, its value is {@link #score(INDArray, INDArray)}.
+     *
+     * @param input      an expression of this graph, [N, nIn]
+     * @param labels     an expression of this graph, [N, nOut]
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return the scalar score
+     * @throws IllegalStateException     if the network does not end with an output layer
+     * @throws UnsupportedLayerException if a layer, its activation or its loss (MSE, L2, MCXENT and negative
+     *                                   log-likelihood are supported) has no explicit backward rule
+     * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
+     *                                   graph is then unchanged
+     */
+    public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
+        return functional().loss(input, labels, parameters);
+    }
+
+    /**
+     * The gradients of {@link #loss(SDVariable, SDVariable, Map)} with respect to every parameter of the network (the
+     * named ones at the given expressions, the others at their current values), keyed by DL4J's network-level keys,
+     * as ordinary graph expressions: built by explicit backward rules per layer from ops whose own gradients are
+     * right, so SameDiff can differentiate them again. That makes second-order meta-learning possible (SameDiff
+     * cannot differentiate its own gradient function): a MAML inner step is
+     * <pre>{@code
+     * Map<String, SDVariable> g = m.lossGradients(supportX, supportY, Map.of());
+     * Map<String, SDVariable> adapted = new HashMap<>();
+     * g.forEach((key, grad) -> adapted.put(key, m.param(key).value().sub(grad.mul(innerRate))));
+     * SDVariable metaLoss = m.loss(queryX, queryY, adapted);   // differentiable down to the initial parameters
+     * }</pre>
+     *
+     * @param input      an expression of this graph, [N, nIn]
+     * @param labels     an expression of this graph, [N, nOut]
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
+     * @throws IllegalStateException     if the network does not end with an output layer
+     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule
+     * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
+     *                                   graph is then unchanged
+     */
+    public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
+                                                 Map<String, SDVariable> parameters) {
+        return functional().lossGradients(input, labels, parameters);
+    }
+
+    private FunctionalNetwork functional() {
+        if (functional == null) {
+            functional = layerConfiguration != null
+                    ? FunctionalNetwork.of(layerConfiguration, converted, graph)
+                    : FunctionalNetwork.of(graphConfiguration, converted, graph);
+        }
+        return functional;
     }
 
     /**

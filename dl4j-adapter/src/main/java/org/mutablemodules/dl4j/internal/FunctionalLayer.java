@@ -1,0 +1,78 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * One feed-forward layer of a {@link FunctionalNetwork} on [N, n] activations, {@code a = f(x W + b)} (or
+ * {@code a = f(x)} for a layer without parameters), with its explicit backward rule:
+ * <pre>
+ * dz = f'(z) dL/da                  (DifferentiableActivation.backward)
+ * dL/dW = x^T dz                    [nIn, nOut]
+ * dL/db = sum over examples of dz   [1, nOut] or [nOut], as b
+ * dL/dx = dz W^T                    [N, nIn]
+ * </pre>
+ * Every op here has a gradient that passes the finite-difference check, so SameDiff can differentiate the rule.
+ *
+ * @param description how messages name the layer ({@code Layer 0 (DenseLayer)})
+ * @param keyPrefix   the prefix of its network-level parameter keys ({@code 0_})
+ * @param affine      true when the layer has a weight matrix W ({@code DenseLayer}, {@code OutputLayer})
+ * @param hasBias     true when it also has a bias b
+ * @param biasRank    the rank of b: 1 ([nOut]) or 2 ([1, nOut])
+ * @param activation  its activation function
+ * @param width       its number of outputs (nOut), or -1 when unknown
+ * @param loss        the loss of an output layer, null for the others
+ */
+record FunctionalLayer(String description, String keyPrefix, boolean affine, boolean hasBias, int biasRank,
+                       DifferentiableActivation activation, long width, DifferentiableLoss loss) {
+
+    /** The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}. */
+    record Pass(SDVariable input, SDVariable preActivation, SDVariable output) {
+    }
+
+    String weightKey() {
+        return keyPrefix + "W";
+    }
+
+    String biasKey() {
+        return keyPrefix + "b";
+    }
+
+    /** {@code f(x W + b)}, with the parameters' values looked up by network-level key in {@code parameters}. */
+    Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
+        SDVariable z = input;
+        if (affine) {
+            z = input.mmul(parameters.get(weightKey()));
+            if (hasBias) {
+                z = z.add(parameters.get(biasKey()));
+            }
+        }
+        return new Pass(input, z, activation.forward(z));
+    }
+
+    /**
+     * The gradient with respect to the pre-activation, {@code dz}, from the gradient with respect to the output.
+     */
+    SDVariable preActivationGradient(Pass pass, SDVariable outputGradient) {
+        return activation.backward(pass.preActivation(), pass.output(), outputGradient, width);
+    }
+
+    /**
+     * Puts the gradients of this layer's parameters into {@code gradients} (by network-level key) and returns the
+     * gradient with respect to the layer's input, or null when {@code needInputGradient} is false.
+     *
+     * @param dz the gradient with respect to the pre-activation ({@link #preActivationGradient})
+     */
+    SDVariable backward(Pass pass, SDVariable dz, Map<String, SDVariable> parameters, boolean needInputGradient,
+                        Map<String, SDVariable> gradients) {
+        if (!affine) {
+            return needInputGradient ? dz : null;
+        }
+        SDVariable w = parameters.get(weightKey());
+        gradients.put(weightKey(), pass.input().getSameDiff().mmul(pass.input(), dz, true, false, false));
+        if (hasBias) {
+            gradients.put(biasKey(), dz.getSameDiff().sum(dz, biasRank == 2, 0));
+        }
+        return needInputGradient ? dz.getSameDiff().mmul(dz, w, false, true, false) : null;
+    }
+}

@@ -1,0 +1,364 @@
+package org.mutablemodules.dl4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * The functional call ({@code forward}, {@code loss}) and the differentiable gradients ({@code lossGradients}) of
+ * {@link MutableNetwork}: one contract run over dense networks with every supported activation and loss. Outputs and
+ * scores equal the converted graph's; explicit gradients equal SameDiff's {@code calculateGradients} to 1e-10 in
+ * DOUBLE; the gradient of the explicit gradients (a MAML meta-gradient) passes ND4J's finite-difference check.
+ */
+class FunctionalCallTest {
+
+    private static final DataType D = DataType.DOUBLE;
+    private static final int EXAMPLES = 5;
+
+    /** A network, its input width and labels. */
+    record Case(String name, Supplier<MultiLayerNetwork> network, long nIn, Supplier<INDArray> labels) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case("relu, identity output, MSE", () -> Networks.network(D, null,
+                        dense(3, 6, Activation.RELU), output(6, 2, Activation.IDENTITY, LossFunction.MSE)),
+                        3, () -> Networks.randn(D, 7, EXAMPLES, 2)),
+                new Case("one output (nOut 1), relu, MSE", () -> Networks.network(D, null,
+                        dense(1, 8, Activation.RELU), dense(8, 8, Activation.RELU),
+                        output(8, 1, Activation.IDENTITY, LossFunction.MSE)),
+                        1, () -> Networks.randn(D, 8, EXAMPLES, 1)),
+                new Case("leaky relu, tanh output, L2", () -> Networks.network(D, null,
+                        new DenseLayer.Builder().nIn(3).nOut(5).activation(new ActivationLReLU(0.2)).build(),
+                        output(5, 3, Activation.TANH, LossFunction.L2)),
+                        3, () -> Networks.randn(D, 9, EXAMPLES, 3).muli(0.5)),
+                new Case("tanh, sigmoid, softmax output, MCXENT", () -> Networks.network(D, null,
+                        dense(4, 6, Activation.TANH), dense(6, 5, Activation.SIGMOID),
+                        output(5, 3, Activation.SOFTMAX, LossFunction.MCXENT)),
+                        4, () -> Networks.oneHot(D, 10, EXAMPLES, 3)),
+                new Case("softmax with soft labels, negative log-likelihood", () -> Networks.network(D, null,
+                        dense(3, 4, Activation.RELU),
+                        output(4, 3, Activation.SOFTMAX, LossFunction.NEGATIVELOGLIKELIHOOD)),
+                        3, () -> Networks.probabilities(D, 11, EXAMPLES, 3)),
+                new Case("sigmoid output, MCXENT (unfused)", () -> unvalidatedNetwork(
+                        dense(3, 4, Activation.IDENTITY), output(4, 2, Activation.SIGMOID, LossFunction.MCXENT)),
+                        3, () -> Networks.probabilities(D, 12, EXAMPLES, 2)),
+                new Case("activation and dropout layers, softmax layer, MSE", () -> Networks.network(D, null,
+                        dense(3, 4, Activation.IDENTITY), new ActivationLayer.Builder().activation(Activation.TANH)
+                                .build(), new DropoutLayer.Builder(0.5).build(),
+                        dense(4, 3, Activation.IDENTITY), new ActivationLayer.Builder()
+                                .activation(Activation.SOFTMAX).build(),
+                        output(3, 2, Activation.SIGMOID, LossFunction.MSE)),
+                        3, () -> Networks.probabilities(D, 13, EXAMPLES, 2)),
+                new Case("no bias, miniBatch(false), MSE", FunctionalCallTest::unaveragedNetwork,
+                        3, () -> Networks.randn(D, 14, EXAMPLES, 2)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void forwardAndLossWithoutSubstitutionEqualTheNetwork(Case c) {
+        MultiLayerNetwork net = c.network().get();
+        MutableNetwork m = MutableNetwork.of(net);
+        SameDiff sd = m.graph().sameDiff();
+        INDArray x = Networks.randn(D, 1, EXAMPLES, c.nIn());
+        INDArray y = c.labels().get();
+        SDVariable out = m.forward(sd.getVariable(m.inputName()), Map.of());
+        SDVariable loss = m.loss(sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), Map.of());
+        Map<String, INDArray> values = sd.output(feed(m, x, y), out.name(), loss.name());
+        Checks.assertRelativelyClose(net.output(x), values.get(out.name()), 1e-10, "forward");
+        Checks.assertRelativelyClose(m.output(x), values.get(out.name()), 1e-12, "forward vs graph");
+        assertEquals(m.score(x, y), values.get(loss.name()).getDouble(0), 1e-10 * Math.abs(m.score(x, y)), "loss");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void substitutedParametersActLikeANetworkWithThoseParameters(Case c) {
+        MultiLayerNetwork net = c.network().get();
+        MutableNetwork m = MutableNetwork.of(net);
+        SameDiff sd = m.graph().sameDiff();
+        MultiLayerNetwork other = net.clone();
+        Map<String, SDVariable> substituted = new HashMap<>();
+        int i = 0;
+        for (String key : m.parameterKeys()) {
+            if (i++ % 2 == 0) {                         // every other parameter: the others keep their values
+                INDArray value = Networks.randn(D, 100 + i, other.getParam(key).shape());
+                other.setParam(key, value);
+                substituted.put(key, sd.constant("new_" + key, value));
+            }
+        }
+        INDArray x = Networks.randn(D, 2, EXAMPLES, c.nIn());
+        INDArray y = c.labels().get();
+        SDVariable out = m.forward(sd.getVariable(m.inputName()), substituted);
+        SDVariable loss = m.loss(sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), substituted);
+        Map<String, INDArray> values = sd.output(feed(m, x, y), out.name(), loss.name());
+        Checks.assertRelativelyClose(other.output(x), values.get(out.name()), 1e-10, "substituted forward");
+        double expected = MutableNetwork.of(other).score(x, y);
+        assertEquals(expected, values.get(loss.name()).getDouble(0), 1e-10 * Math.abs(expected), "substituted loss");
+        Checks.assertRelativelyClose(net.output(x), m.output(x), 0, "the graph's own output is unchanged");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void explicitGradientsEqualSameDiffs(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().get());
+        SameDiff sd = m.graph().sameDiff();
+        INDArray x = Networks.randn(D, 3, EXAMPLES, c.nIn());
+        INDArray y = c.labels().get();
+        Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable(m.inputName()),
+                sd.getVariable(m.labelName()), Map.of());
+        assertEquals(m.parameterKeys(), List.copyOf(explicit.keySet()));
+        Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
+        Map<String, INDArray> expected = m.gradients(x, y);    // SameDiff's calculateGradients of the score
+        for (String key : m.parameterKeys()) {
+            Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void explicitGradientsAtSubstitutedValuesEqualSameDiffs(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().get());
+        SameDiff sd = m.graph().sameDiff();
+        Map<String, SDVariable> substituted = new LinkedHashMap<>();
+        for (String key : m.parameterKeys()) {      // new trainable variables, through an op
+            SDVariable v = sd.var("theta/" + key, Networks.randn(D, key.hashCode(), m.param(key).shape()));
+            substituted.put(key, v.mul(0.9));
+        }
+        INDArray x = Networks.randn(D, 4, EXAMPLES, c.nIn());
+        INDArray y = c.labels().get();
+        SDVariable in = sd.getVariable(m.inputName());
+        SDVariable labels = sd.getVariable(m.labelName());
+        Map<String, SDVariable> explicit = m.lossGradients(in, labels, substituted);
+        SDVariable loss = m.loss(in, labels, substituted);
+        Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
+        sd.setLossVariables(loss.name());
+        Map<String, INDArray> automatic = sd.calculateGradients(feed(m, x, y),
+                m.parameterKeys().stream().map(k -> "theta/" + k).toArray(String[]::new));
+        for (String key : m.parameterKeys()) {
+            // d loss / d theta = 0.9 * d loss / d (0.9 theta)
+            INDArray expected = automatic.get("theta/" + key).div(0.9);
+            Checks.assertRelativelyClose(expected, values.get(explicit.get(key).name()), 1e-10, key);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void metaGradientThroughAnInnerStepPassesFiniteDifferences(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().get());
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable queryX = sd.placeHolder("query/x", D, -1, c.nIn());
+        SDVariable queryY = sd.placeHolder("query/y", D, -1, c.labels().get().size(1));
+        SDVariable metaLoss = maml(m, sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), queryX, queryY,
+                2, 0.3);
+        sd.setLossVariables(metaLoss.name());
+        Map<String, INDArray> placeholders = feed(m, Networks.randn(D, 5, EXAMPLES, c.nIn()), c.labels().get());
+        placeholders.put("query/x", Networks.randn(D, 6, EXAMPLES, c.nIn()));
+        placeholders.put("query/y", c.labels().get().dup());
+        // Labels are skipped: SameDiff gives no gradient to a placeholder through ops that read only placeholders
+        // and constants (the row sums of the labels in the softmax rule), and meta-learning needs none.
+        Checks.assertGradientsMatchFiniteDifferences(sd, placeholders, Set.of(m.labelName(), "query/y"));
+    }
+
+    @Test
+    void aComputationGraphChainGivesTheSameGradients() {
+        ComputationGraph graph = Networks.graph(D, b -> b.addInputs("in")
+                .addLayer("hidden", dense(3, 4, Activation.TANH), "in")
+                .addLayer("out", output(4, 2, Activation.SOFTMAX, LossFunction.MCXENT), "hidden")
+                .setOutputs("out"));
+        MutableNetwork m = MutableNetwork.of(graph);
+        SameDiff sd = m.graph().sameDiff();
+        Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable("in"), sd.getVariable(m.labelName()),
+                Map.of());
+        assertEquals(List.of("hidden_W", "hidden_b", "out_W", "out_b"), List.copyOf(explicit.keySet()));
+        INDArray x = Networks.randn(D, 7, EXAMPLES, 3);
+        INDArray y = Networks.oneHot(D, 8, EXAMPLES, 2);
+        Map<String, INDArray> values = sd.output(Map.of("in", x, m.labelName(), y), names(explicit));
+        Map<String, INDArray> expected = m.gradients(x, y);
+        explicit.forEach((key, g) -> Checks.assertRelativelyClose(expected.get(key), values.get(g.name()), 1e-10, key));
+    }
+
+    @Test
+    void unknownKeysAreRefusedNamingTheKeyAndTheKnownOnes() {
+        MutableNetwork m = MutableNetwork.of(cases().findFirst().orElseThrow().network().get());
+        SameDiff sd = m.graph().sameDiff();
+        int before = size(sd);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.forward(
+                sd.getVariable(m.inputName()), Map.of("0_W", m.param("0_W").value(), "7_W", m.param("0_W").value())));
+        assertTrue(e.getMessage().contains("\"7_W\"") && e.getMessage().contains("[0_W, 0_b, 1_W, 1_b]"),
+                e.getMessage());
+        assertEquals(before, size(sd), "the graph is unchanged");
+    }
+
+    @Test
+    void wrongShapesTypesAndGraphsAreRefusedAndLeaveTheGraphUnchanged() {
+        MutableNetwork m = MutableNetwork.of(cases().findFirst().orElseThrow().network().get());
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable in = sd.getVariable(m.inputName());
+        SDVariable labels = sd.getVariable(m.labelName());
+        SDVariable wrongShape = sd.constant("wrong", Nd4j.zeros(D, 6, 3));
+        SDVariable wrongType = sd.constant("float", Nd4j.zeros(DataType.FLOAT, 3, 6));
+        SameDiff otherGraph = SameDiff.create();
+        SDVariable foreign = otherGraph.constant("foreign", Nd4j.zeros(D, 3, 6));
+        SDVariable wideInput = sd.placeHolder("wide", D, -1, 4);
+        int before = size(sd);
+
+        String shape = assertThrows(IllegalArgumentException.class,
+                () -> m.lossGradients(in, labels, Map.of("0_W", wrongShape))).getMessage();
+        assertTrue(shape.contains("\"0_W\"") && shape.contains("[6, 3]") && shape.contains("[3, 6]"), shape);
+        String type = assertThrows(IllegalArgumentException.class,
+                () -> m.loss(in, labels, Map.of("0_W", wrongType))).getMessage();
+        assertTrue(type.contains("FLOAT") && type.contains("DOUBLE"), type);
+        String graph = assertThrows(IllegalArgumentException.class,
+                () -> m.forward(in, Map.of("0_W", foreign))).getMessage();
+        assertTrue(graph.contains("another SameDiff graph"), graph);
+        String input = assertThrows(IllegalArgumentException.class,
+                () -> m.forward(wideInput, Map.of())).getMessage();
+        assertTrue(input.contains("\"wide\"") && input.contains("[any, 3]"), input);
+        assertThrows(IllegalArgumentException.class, () -> m.loss(in, in, Map.of()));
+        assertThrows(NullPointerException.class, () -> m.forward(in, null));
+        assertEquals(before, size(sd), "the graph is unchanged");
+    }
+
+    @Test
+    void unsupportedLayersAreRefusedNamingTheLayer() {
+        MultiLayerNetwork conv = Networks.network(D, InputType.convolutional(6, 6, 1),
+                new ConvolutionLayer.Builder(3, 3).nOut(2).activation(Activation.RELU).build(),
+                output(0, 2, Activation.SOFTMAX, LossFunction.MCXENT));
+        MutableNetwork m = MutableNetwork.of(conv);
+        SameDiff sd = m.graph().sameDiff();
+        int before = size(sd);
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> m.forward(sd.getVariable(m.inputName()), Map.of()));
+        assertTrue(e.getMessage().contains("Layer 0 (ConvolutionLayer)"), e.getMessage());
+        assertEquals(before, size(sd));
+
+        MutableNetwork elu = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.ELU),
+                output(3, 1, Activation.IDENTITY, LossFunction.MSE)));
+        String message = assertThrows(UnsupportedLayerException.class, () -> elu.lossGradients(
+                elu.graph().sameDiff().getVariable(elu.inputName()),
+                elu.graph().sameDiff().getVariable(elu.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 0 (DenseLayer)") && message.toLowerCase().contains("elu"), message);
+
+        MutableNetwork mae = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH),
+                output(3, 1, Activation.IDENTITY, LossFunction.MEAN_ABSOLUTE_ERROR)));
+        message = assertThrows(UnsupportedLayerException.class, () -> mae.loss(
+                mae.graph().sameDiff().getVariable(mae.inputName()),
+                mae.graph().sameDiff().getVariable(mae.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 1 (OutputLayer)") && message.contains("MSE"), message);
+    }
+
+    @Test
+    void aNetworkWithoutOutputLayerHasForwardButNoLoss() {
+        MutableNetwork m = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH)));
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable in = sd.getVariable(m.inputName());
+        INDArray x = Networks.randn(D, 9, 4, 2);
+        SDVariable out = m.forward(in, Map.of());
+        Checks.assertRelativelyClose(m.output(x), out.eval(Map.of(m.inputName(), x)), 1e-12, "forward");
+        SDVariable labels = sd.placeHolder("labels", D, -1, 3);
+        assertThrows(IllegalStateException.class, () -> m.loss(in, labels, Map.of()));
+        assertThrows(IllegalStateException.class, () -> m.lossGradients(in, labels, Map.of()));
+    }
+
+    /**
+     * A MAML meta-loss: {@code steps} inner gradient steps on the support set, then the loss of the adapted network
+     * on the query set.
+     */
+    static SDVariable maml(MutableNetwork m, SDVariable supportX, SDVariable supportY, SDVariable queryX,
+                           SDVariable queryY, int steps, double innerRate) {
+        Map<String, SDVariable> adapted = new LinkedHashMap<>();
+        for (String key : m.parameterKeys()) {
+            adapted.put(key, m.param(key).value());
+        }
+        for (int s = 0; s < steps; s++) {
+            Map<String, SDVariable> g = m.lossGradients(supportX, supportY, adapted);
+            Map<String, SDVariable> next = new LinkedHashMap<>();
+            adapted.forEach((key, value) -> next.put(key, value.sub(g.get(key).mul(innerRate))));
+            adapted = next;
+        }
+        return m.loss(queryX, queryY, adapted);
+    }
+
+    private static Map<String, INDArray> feed(MutableNetwork m, INDArray x, INDArray y) {
+        Map<String, INDArray> feed = new HashMap<>();
+        feed.put(m.inputName(), x);
+        feed.put(m.labelName(), y);
+        return feed;
+    }
+
+    private static String[] names(Map<String, SDVariable> variables) {
+        return variables.values().stream().map(SDVariable::name).toArray(String[]::new);
+    }
+
+    private static int size(SameDiff sd) {
+        return sd.getVariables().size() * 100_000 + sd.getOps().size();
+    }
+
+    private static DenseLayer dense(int nIn, int nOut, Activation activation) {
+        return new DenseLayer.Builder().nIn(nIn).nOut(nOut).activation(activation).build();
+    }
+
+    private static OutputLayer output(int nIn, int nOut, Activation activation, LossFunction loss) {
+        OutputLayer.Builder b = new OutputLayer.Builder(loss).nOut(nOut).activation(activation);
+        if (nIn > 0) {
+            b.nIn(nIn);
+        }
+        return b.build();
+    }
+
+    /** DL4J refuses sigmoid with MCXENT unless its output-layer validation is off. */
+    private static MultiLayerNetwork unvalidatedNetwork(DenseLayer hidden, OutputLayer out) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(12345).dataType(D).updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER).list()
+                .layer(hidden).layer(out).validateOutputLayerConfig(false).build());
+        net.init();
+        return net;
+    }
+
+    private static MultiLayerNetwork unaveragedNetwork() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(12345).dataType(D).updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER).miniBatch(false)
+                .convolutionMode(ConvolutionMode.Truncate).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).hasBias(false).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY)
+                        .build())
+                .build());
+        net.init();
+        return net;
+    }
+}
