@@ -1,5 +1,14 @@
 package org.mutablemodules.dl4j;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -8,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -22,6 +32,7 @@ import org.mutablemodules.dl4j.internal.FunctionalNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
+import org.mutablemodules.samediff.internal.Archive;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -69,6 +80,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * serialised: do that while no other thread uses this network.
  */
 public final class MutableNetwork {
+
+    private static final String FILE_FORMAT = "mutable-modules network";
+    private static final int FILE_VERSION = 1;
 
     private final MultiLayerConfiguration layerConfiguration;
     private final ComputationGraphConfiguration graphConfiguration;
@@ -670,6 +684,117 @@ public final class MutableNetwork {
         baked.init();
         bake(baked, values);
         return baked;
+    }
+
+    /**
+     * Saves everything needed to go on where this network is: its graph as {@link MutableGraph#save} saves it (the
+     * mutable parameters with their histories, whatever feeds them, a hypernetwork included, and the updater state),
+     * the DL4J configuration it was converted from, and the names that tie the two together. {@link #load} reads it.
+     *
+     * @param out where to write; not closed
+     * @throws IOException if writing fails
+     */
+    public void save(OutputStream out) throws IOException {
+        Objects.requireNonNull(out, "out");
+        ByteArrayOutputStream graphBytes = new ByteArrayOutputStream();
+        graph.save(graphBytes);
+        Properties names = new Properties();
+        converted.store(names);
+        names.setProperty("kind", layerConfiguration != null ? "MultiLayerNetwork" : "ComputationGraph");
+        List<String> layers = new ArrayList<>(layerNames.keySet());
+        names.setProperty("layerNames.size", String.valueOf(layers.size()));
+        for (int i = 0; i < layers.size(); i++) {
+            names.setProperty("layerNames." + i + ".name", layers.get(i));
+            names.setProperty("layerNames." + i + ".vertex", layerNames.get(layers.get(i)));
+        }
+        String configuration = layerConfiguration != null ? layerConfiguration.toJson() : graphConfiguration.toJson();
+        Archive.create(FILE_FORMAT, FILE_VERSION)
+                .put("graph.mmg", graphBytes.toByteArray())
+                .put("network.properties", names)
+                .put("configuration.json", configuration.getBytes(StandardCharsets.UTF_8))
+                .write(out);
+    }
+
+    /**
+     * Saves to a file, written beside it first and moved into place; see {@link #save(OutputStream)}.
+     *
+     * @param file the file to write (replaced if it exists)
+     * @throws IOException if writing fails
+     */
+    public void save(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(),
+                ".partial");
+        try {
+            try (OutputStream out = Files.newOutputStream(temporary)) {
+                save(out);
+            }
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /**
+     * Loads a network saved by {@link #save(OutputStream)}: outputs, scores, gradients, histories and updater state
+     * equal the saved network's, and {@code toMultiLayerNetwork}/{@code toComputationGraph} work as before.
+     *
+     * @param in the stream, read to its end; not closed
+     * @return the loaded network
+     * @throws IOException if the stream is not such a file, is truncated or corrupted, or was written by another
+     *                     version of the format; nothing is half-loaded then
+     */
+    public static MutableNetwork load(InputStream in) throws IOException {
+        Objects.requireNonNull(in, "in");
+        Archive archive = Archive.read(in, FILE_FORMAT, FILE_VERSION);
+        Properties names = archive.properties("network.properties");
+        String json = new String(archive.bytes("configuration.json"), StandardCharsets.UTF_8);
+        MultiLayerConfiguration layers = null;
+        ComputationGraphConfiguration graphConf = null;
+        try {
+            if ("MultiLayerNetwork".equals(names.getProperty("kind"))) {
+                layers = MultiLayerConfiguration.fromJson(json);
+            } else if ("ComputationGraph".equals(names.getProperty("kind"))) {
+                graphConf = ComputationGraphConfiguration.fromJson(json);
+            } else {
+                throw new IOException("The file's network description is damaged: unknown kind \""
+                        + names.getProperty("kind") + "\".");
+            }
+        } catch (RuntimeException e) {
+            throw new IOException("The network configuration in the file cannot be read by DL4J: " + e.getMessage(), e);
+        }
+        Map<String, String> layerNames = new LinkedHashMap<>();
+        try {
+            for (int i = 0, n = Integer.parseInt(names.getProperty("layerNames.size", "")); i < n; i++) {
+                layerNames.put(names.getProperty("layerNames." + i + ".name"),
+                        names.getProperty("layerNames." + i + ".vertex"));
+            }
+        } catch (NumberFormatException e) {
+            throw new IOException("The file's network description is damaged: " + e.getMessage(), e);
+        }
+        MutableGraph graph = MutableGraph.load(new ByteArrayInputStream(archive.bytes("graph.mmg")));
+        ConvertedNetwork converted = ConvertedNetwork.restore(graph.sameDiff(), names);
+        for (String variable : converted.parameterVariables().values()) {
+            if (!graph.isMutable(variable)) {
+                throw new IOException("The file is inconsistent: parameter \"" + variable + "\" is not mutable in its "
+                        + "graph.");
+            }
+        }
+        return new MutableNetwork(layers, graphConf, Collections.unmodifiableMap(layerNames), graph, converted);
+    }
+
+    /**
+     * Loads a network from a file written by {@link #save(Path)}; see {@link #load(InputStream)}.
+     *
+     * @param file the file
+     * @return the loaded network
+     * @throws IOException as {@link #load(InputStream)}, or if the file cannot be read
+     */
+    public static MutableNetwork load(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        try (InputStream in = Files.newInputStream(file)) {
+            return load(in);
+        }
     }
 
     @Override

@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,18 +20,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
@@ -96,6 +110,77 @@ class MutableNetworkReliabilityTest {
         assertEquals(outBefore, m.output(X));
         assertEquals(scoreBefore, m.score(X, Y), 0.0);
         assertEquals("mul(layer0/W:init, 0.5)", m.param(0, "W").history());
+    }
+
+    @Test
+    void aSavedNetworkWithAHypernetworkGoesOnAfterLoadingAsWithoutTheRestart(@TempDir Path dir) throws IOException {
+        MutableNetwork m = MutableNetwork.of(mlp());
+        SameDiff sd = m.graph().sameDiff();
+        m.param(0, "W").muli(0.5);
+        SDVariable task = sd.constant("task", Nd4j.createFromArray(new double[][] {{1.0, -0.5}}));
+        SDVariable hyper = task.mmul(sd.var("hyper/W", Networks.randn(DataType.DOUBLE, 5, 2, 51).muli(0.2)));
+        m.graph().setFromFlat(hyper, m.param(1, "W").name(), m.param(1, "b").name());
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(0.01))
+                .dataSetFeatureMapping(m.inputName()).dataSetLabelMapping(m.labelName()).build());
+        MultiDataSet data = new MultiDataSet(X, Y);
+        sd.fit(data);
+        sd.fit(data);
+        Path file = dir.resolve("net.mmn");
+        m.save(file);
+        MutableNetwork loaded = MutableNetwork.load(file);
+
+        assertEquals(m.output(X), loaded.output(X));
+        assertEquals(m.score(X, Y), loaded.score(X, Y), 0.0);
+        Map<String, INDArray> g1 = m.gradients(X, Y);
+        Map<String, INDArray> g2 = loaded.gradients(X, Y);
+        assertEquals(g1.keySet(), g2.keySet());
+        g1.forEach((k, v) -> assertEquals(v, g2.get(k), k));
+        for (String key : m.parameterKeys()) {
+            assertEquals(m.param(key).history(), loaded.param(key).history(), key);
+        }
+        assertEquals(m.parameterKeys(), loaded.parameterKeys());
+        assertEquals(m.toMultiLayerNetwork(Map.of()).output(X), loaded.toMultiLayerNetwork(Map.of()).output(X));
+        for (int i = 0; i < 3; i++) {
+            sd.fit(data);
+            loaded.graph().sameDiff().fit(data);
+            assertEquals(m.score(X, Y), loaded.score(X, Y), 0.0, "step " + i);
+        }
+    }
+
+    @Test
+    void aComputationGraphRoundTripsAndDamageIsRefused() throws IOException {
+        ComputationGraph net = Networks.graph(DataType.DOUBLE, b -> b.addInputs("a", "b")
+                .setInputTypes(InputType.feedForward(4), InputType.feedForward(3))
+                .addLayer("da", new DenseLayer.Builder().nOut(5).activation(Activation.RELU).build(), "a")
+                .addLayer("db", new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(), "b")
+                .addVertex("sum", new ElementWiseVertex(ElementWiseVertex.Op.Add), "da", "db")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)
+                        .build(), "sum")
+                .setOutputs("out"));
+        MutableNetwork m = MutableNetwork.of(net);
+        m.param("db", "W").apply(v -> v.mul(-1));
+        INDArray[] in = {Networks.randn(DataType.DOUBLE, 7, 3, 4), Networks.randn(DataType.DOUBLE, 8, 3, 3)};
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        m.save(out);
+        MutableNetwork loaded = MutableNetwork.load(new ByteArrayInputStream(out.toByteArray()));
+        assertEquals(m.outputs(in)[0], loaded.outputs(in)[0]);
+        assertEquals(m.param("db", "W").history(), loaded.param("db", "W").history());
+        assertEquals(m.toComputationGraph(Map.of()).outputSingle(in), loaded.toComputationGraph(Map.of()).outputSingle(in));
+
+        byte[] bytes = out.toByteArray();
+        IOException truncated = assertThrows(IOException.class,
+                () -> MutableNetwork.load(new ByteArrayInputStream(Arrays.copyOf(bytes, bytes.length * 2 / 3))));
+        assertTrue(truncated.getMessage().contains("truncated"), truncated.getMessage());
+        byte[] flipped = bytes.clone();
+        flipped[bytes.length / 3] ^= 0x24;
+        IOException corrupted = assertThrows(IOException.class,
+                () -> MutableNetwork.load(new ByteArrayInputStream(flipped)));
+        assertTrue(corrupted.getMessage().matches("(?s).*(corrupted|truncated|damaged).*"), corrupted.getMessage());
+        ByteArrayOutputStream graphOnly = new ByteArrayOutputStream();
+        m.graph().save(graphOnly);
+        IOException foreign = assertThrows(IOException.class,
+                () -> MutableNetwork.load(new ByteArrayInputStream(graphOnly.toByteArray())));
+        assertTrue(foreign.getMessage().contains("not a mutable-modules network file"), foreign.getMessage());
     }
 
     @Test

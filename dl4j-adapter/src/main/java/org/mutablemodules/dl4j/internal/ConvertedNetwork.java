@@ -1,11 +1,13 @@
 package org.mutablemodules.dl4j.internal;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import org.nd4j.autodiff.samediff.SameDiff;
 
@@ -85,5 +87,108 @@ public final class ConvertedNetwork {
     /** Each vertex's name mapped to the graph variable holding its output activations. */
     public Map<String, String> activationNames() {
         return activationNames;
+    }
+
+    /**
+     * Writes the names (everything but the graph) into {@code p}, for {@link #restore}.
+     *
+     * @param p where to write
+     */
+    public void store(Properties p) {
+        putList(p, "inputs", inputNames);
+        putList(p, "outputs", outputNames);
+        putList(p, "labels", labelNames);
+        if (lossName != null) {
+            p.setProperty("loss", lossName);
+        }
+        putMap(p, "parameters", parameterVariables);
+        putList(p, "frozen", new ArrayList<>(frozenKeys));
+        putMap(p, "prefixes", keyPrefixes);
+        putMap(p, "activations", activationNames);
+    }
+
+    /**
+     * The converted network whose names {@link #store} wrote, over a graph loaded from the same file.
+     *
+     * @param sd the graph
+     * @param p  the names
+     * @return the converted network
+     * @throws IOException if a name is missing or refers to no variable of {@code sd}
+     */
+    public static ConvertedNetwork restore(SameDiff sd, Properties p) throws IOException {
+        ConvertedNetwork c = new ConvertedNetwork(sd, getList(p, "inputs"), getList(p, "outputs"), getList(p, "labels"),
+                p.getProperty("loss"), getMap(p, "parameters"), new LinkedHashSet<>(getList(p, "frozen")),
+                getMap(p, "prefixes"), getMap(p, "activations"));
+        List<String> needed = new ArrayList<>(c.inputNames);
+        needed.addAll(c.outputNames);
+        needed.addAll(c.parameterVariables.values());
+        if (c.lossName != null) {
+            needed.add(c.lossName);
+        }
+        for (String name : needed) {
+            if (!sd.hasVariable(name)) {
+                throw new IOException("The file is inconsistent: the network's variable \"" + name
+                        + "\" is missing from its graph.");
+            }
+        }
+        return c;
+    }
+
+    private ConvertedNetwork(SameDiff sd, List<String> inputs, List<String> outputs, List<String> labels, String loss,
+                             Map<String, String> parameters, Set<String> frozen, Map<String, String> prefixes,
+                             Map<String, String> activations) {
+        this.sameDiff = sd;
+        this.inputNames = List.copyOf(inputs);
+        this.outputNames = List.copyOf(outputs);
+        this.labelNames = Collections.unmodifiableList(new ArrayList<>(labels));
+        this.lossName = loss;
+        this.parameterVariables = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        this.frozenKeys = Collections.unmodifiableSet(new LinkedHashSet<>(frozen));
+        this.keyPrefixes = Collections.unmodifiableMap(new LinkedHashMap<>(prefixes));
+        this.activationNames = Collections.unmodifiableMap(new LinkedHashMap<>(activations));
+    }
+
+    // A null list element (an output without labels) is stored as an absent key.
+    private static void putList(Properties p, String prefix, List<String> values) {
+        p.setProperty(prefix + ".size", String.valueOf(values.size()));
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i) != null) {
+                p.setProperty(prefix + "." + i, values.get(i));
+            }
+        }
+    }
+
+    private static List<String> getList(Properties p, String prefix) throws IOException {
+        String size = p.getProperty(prefix + ".size");
+        if (size == null) {
+            throw new IOException("The file's network description is damaged: \"" + prefix + "\" is missing.");
+        }
+        List<String> values = new ArrayList<>();
+        try {
+            for (int i = 0, n = Integer.parseInt(size); i < n; i++) {
+                values.add(p.getProperty(prefix + "." + i));
+            }
+        } catch (NumberFormatException e) {
+            throw new IOException("The file's network description is damaged: " + e.getMessage(), e);
+        }
+        return values;
+    }
+
+    private static void putMap(Properties p, String prefix, Map<String, String> map) {
+        putList(p, prefix + ".keys", new ArrayList<>(map.keySet()));
+        putList(p, prefix + ".values", new ArrayList<>(map.values()));
+    }
+
+    private static Map<String, String> getMap(Properties p, String prefix) throws IOException {
+        List<String> keys = getList(p, prefix + ".keys");
+        List<String> values = getList(p, prefix + ".values");
+        if (keys.size() != values.size()) {
+            throw new IOException("The file's network description is damaged: \"" + prefix + "\" is inconsistent.");
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            map.put(keys.get(i), values.get(i));
+        }
+        return map;
     }
 }
