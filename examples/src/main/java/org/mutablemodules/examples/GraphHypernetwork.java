@@ -9,14 +9,12 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.dataset.adapter.SingletonMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
@@ -77,10 +75,9 @@ public final class GraphHypernetwork {
         INDArray y = Nd4j.sum(Nd4j.math().sin(x), 1).reshape(64, 1);    // the task: y = sum(sin(x))
         Map<String, INDArray> task1 = Map.of("task", t);
         double before = mutable.score(new INDArray[] {x}, new INDArray[] {y}, task1);
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(0.01))
-                .dataSetFeatureMapping("x", "task").dataSetLabelMapping("y/labels").build());
-        Quiet.run(sd::createGradFunction);                     // ND4J prints a line per op here
-        sd.fit(new SingletonMultiDataSetIterator(new MultiDataSet(new INDArray[] {x, t}, new INDArray[] {y})), 300);
+        GraphTrainer trainer = GraphTrainer.builder(mutable.graph()).loss(mutable.lossName())
+                .updater(new Adam(0.01)).build();
+        trainer.fit(() -> Map.of("x", x, "task", t, "y/labels", y), 300);
         double after = mutable.score(new INDArray[] {x}, new INDArray[] {y}, task1);
         out.printf("loss %.4f -> %.4f%n", before, after);
 

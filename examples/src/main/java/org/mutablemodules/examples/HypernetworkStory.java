@@ -7,14 +7,12 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.dataset.adapter.SingletonMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
@@ -67,11 +65,10 @@ public final class HypernetworkStory {
 
         INDArray x = Nd4j.linspace(-2, 2, 32, DataType.FLOAT).reshape(32, 1);
         INDArray y = x.mul(3).sub(1.5);                                      // y = 3x - 1.5
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Sgd(0.05))
-                .dataSetFeatureMapping(mutable.inputName()).dataSetLabelMapping(mutable.labelName()).build());
-        double before = mutable.score(x, y);
-        Quiet.run(sd::createGradFunction);                                  // ND4J prints a line per op here
-        sd.fit(new SingletonMultiDataSetIterator(new MultiDataSet(x, y)), 300);
+        GraphTrainer trainer = GraphTrainer.builder(mutable.graph()).loss(mutable.lossName())
+                .updater(new Sgd(0.05)).build();                            // trains net1: all net2's loss reads
+        double[] losses = trainer.fit(() -> Map.of(mutable.inputName(), x, mutable.labelName(), y), 300);
+        double before = losses[0];                                          // each step's loss, before its update
         double after = mutable.score(x, y);
         // README: end
         Map<String, INDArray> now = sd.output(Map.of(), "layer0/W", "layer0/b");
