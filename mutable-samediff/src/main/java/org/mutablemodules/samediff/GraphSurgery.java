@@ -161,6 +161,86 @@ final class GraphSurgery {
         }
     }
 
+    /**
+     * Removes {@code start} if nothing reads it and {@code removable} accepts it, then, in turn, whatever fed it that
+     * is left unread and removable: the dead end of a mutation chain that a parameter no longer reads. Trainable
+     * {@code VARIABLE}s and placeholders are never removed; an op goes only when all its outputs go.
+     *
+     * @return the names of the removed variables
+     */
+    static List<String> removeUnread(SameDiff sd, String start, java.util.function.Predicate<String> removable) {
+        List<String> removed = new ArrayList<>();
+        Deque<String> pending = new ArrayDeque<>();
+        pending.push(start);
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            Variable v = sd.getVariables().get(name);
+            if (v == null || !unread(v) || !removable.test(name) || sd.getLossVariables().contains(name)) {
+                continue;
+            }
+            VariableType type = v.getVariable().getVariableType();
+            if (type == VariableType.VARIABLE || type == VariableType.PLACEHOLDER) {
+                continue;
+            }
+            if (v.getOutputOfOp() == null) {
+                removeVariable(sd, name);
+                removed.add(name);
+                continue;
+            }
+            SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
+            List<String> outputs = op.getOutputsOfOp() == null ? List.of(name) : op.getOutputsOfOp();
+            boolean allDead = true;
+            for (String out : outputs) {
+                Variable o = sd.getVariables().get(out);
+                allDead &= o == null || unread(o) && removable.test(out) && !sd.getLossVariables().contains(out);
+            }
+            if (!allDead) {
+                continue;
+            }
+            List<String> inputs = op.getInputsToOp() == null ? List.of() : new ArrayList<>(op.getInputsToOp());
+            unlinkOp(sd, op.getName(), inputs);
+            sd.getOps().remove(op.getName());
+            for (String out : outputs) {
+                if (sd.getVariables().containsKey(out)) {
+                    removeVariable(sd, out);
+                    removed.add(out);
+                }
+            }
+            inputs.forEach(pending::push);
+        }
+        if (!removed.isEmpty()) {
+            sd.getSessions().clear();
+        }
+        return removed;
+    }
+
+    private static boolean unread(Variable v) {
+        return (v.getInputsForOp() == null || v.getInputsForOp().isEmpty())
+                && (v.getControlDepsForOp() == null || v.getControlDepsForOp().isEmpty())
+                && (v.getControlDepsForVar() == null || v.getControlDepsForVar().isEmpty());
+    }
+
+    private static void unlinkOp(SameDiff sd, String op, List<String> inputs) {
+        for (String input : inputs) {
+            Variable in = sd.getVariables().get(input);
+            if (in != null && in.getInputsForOp() != null) {
+                List<String> remaining = new ArrayList<>(in.getInputsForOp());
+                remaining.removeIf(op::equals);
+                in.setInputsForOp(remaining);
+            }
+        }
+    }
+
+    private static void removeVariable(SameDiff sd, String name) {
+        Variable v = sd.getVariables().remove(name);
+        VariableType type = v.getVariable().getVariableType();
+        if (type == VariableType.CONSTANT && sd.getConstantArrays().hasArray(name)) {
+            sd.getConstantArrays().removeArray(name);
+        } else if (type == VariableType.VARIABLE && sd.getVariablesArrays().hasArray(name)) {
+            sd.getVariablesArrays().removeArray(name);
+        }
+    }
+
     /** Records which variables and ops exist, so that everything added after it can be removed again. */
     static Snapshot snapshot(SameDiff sd) {
         return new Snapshot(sd);
@@ -191,25 +271,12 @@ final class GraphSurgery {
             for (String op : newOps) {
                 SameDiffOp sdOp = sd.getOps().get(op);
                 if (sdOp.getInputsToOp() != null) {
-                    for (String input : sdOp.getInputsToOp()) {
-                        Variable in = sd.getVariables().get(input);
-                        if (in != null && in.getInputsForOp() != null) {
-                            List<String> remaining = new ArrayList<>(in.getInputsForOp());
-                            remaining.removeIf(op::equals);
-                            in.setInputsForOp(remaining);
-                        }
-                    }
+                    unlinkOp(sd, op, sdOp.getInputsToOp());
                 }
                 sd.getOps().remove(op);
             }
             for (String name : newVariables) {
-                Variable v = sd.getVariables().remove(name);
-                VariableType type = v.getVariable().getVariableType();
-                if (type == VariableType.CONSTANT && sd.getConstantArrays().hasArray(name)) {
-                    sd.getConstantArrays().removeArray(name);
-                } else if (type == VariableType.VARIABLE && sd.getVariablesArrays().hasArray(name)) {
-                    sd.getVariablesArrays().removeArray(name);
-                }
+                removeVariable(sd, name);
             }
             if (!newOps.isEmpty() || !newVariables.isEmpty()) {
                 sd.getSessions().clear();

@@ -31,6 +31,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ul>
  * Once the initial value no longer feeds the parameter (after {@link #set}, {@link #fill}), it is converted to a
  * constant: it is no longer trained and no longer asks for a gradient. {@link #reset()} makes it trainable again.
+ * When a value is replaced ({@code set}, {@code fill}, {@code reset}), what earlier mutations built for it and nothing
+ * else reads (their ops and constants, named in the parameter's name scope) is removed from the graph, so that a loop
+ * of replacing and computing keeps the graph's size constant; expressions of your own are never removed.
  *
  * <p>Every method checks its input before it changes anything: on an exception the graph is exactly as it was. A
  * handle whose graph was changed behind its back (a variable renamed or removed through SameDiff's own calls) is
@@ -456,6 +459,15 @@ public final class MutableParameter {
             GraphSurgery.replaceInput(sd, record.slotOp, old, newSource.name());
             if (!extendsCurrent && !GraphSurgery.dependsOn(sd, newSource.name(), record.initialName)) {
                 GraphSurgery.freezeIfUnused(sd, record.initialName);
+            }
+            if (!extendsCurrent) {
+                // The replaced value's chain (ops and constants made by earlier mutations, which nothing reads now)
+                // would otherwise stay in the graph: a loop of set-then-output would grow it without bound.
+                String scope = record.name + "/";
+                for (String removed : GraphSurgery.removeUnread(sd, old, name -> name.startsWith(scope)
+                        && !name.equals(record.initialName) && !name.startsWith(scope + "slot"))) {
+                    graph.state().knownShapes.remove(removed);
+                }
             }
         }
         record.history = newHistory;

@@ -51,6 +51,43 @@ class GraphGuardsTest {
     }
 
     @Test
+    void replacedValuesLeaveNothingBehindSoRepeatedMutationsKeepTheGraphSmall() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        SDVariable users = sd.math().tanh(sd.var("u", Nd4j.rand(DataType.DOUBLE, 3, 4)));
+        MutableParameter w1 = g.param("W1");
+        int[] sizeAfterFirstRound = new int[2];
+        INDArray[] expected = new INDArray[3];
+        for (int round = 0; round < 50; round++) {
+            w1.set(Nd4j.ones(DataType.DOUBLE, 3, 4).muli(round));
+            INDArray afterSet = g.output(in, "out").get("out");
+            w1.apply(v -> v.mul(2)).addi(1);
+            INDArray afterApply = g.output(in, "out").get("out");
+            w1.set(users);
+            w1.reset();
+            INDArray afterReset = g.output(in, "out").get("out");
+            if (round == 0) {
+                sizeAfterFirstRound[0] = sd.getVariables().size();
+                sizeAfterFirstRound[1] = sd.getOps().size();
+                expected[0] = afterReset;
+            }
+            assertEquals(expected[0], afterReset);
+            // the values are still right: ones * round, then 2 * that + 1
+            SameDiff check = Fixtures.mlp();
+            check.getVariable("W1").setArray(Nd4j.ones(DataType.DOUBLE, 3, 4).muli(round));
+            assertEquals(check.output(in, "out").get("out"), afterSet);
+            check.getVariable("W1").setArray(Nd4j.ones(DataType.DOUBLE, 3, 4).muli(2 * round + 1));
+            assertEquals(check.output(in, "out").get("out"), afterApply);
+        }
+        assertEquals(sizeAfterFirstRound[0], sd.getVariables().size(), "variables");
+        assertEquals(sizeAfterFirstRound[1], sd.getOps().size(), "ops");
+        assertTrue(sd.hasVariable(users.name()), "the user's own expression is never removed");
+        assertTrue(sd.hasVariable("u"));
+        assertEquals("W1:init", w1.history());
+    }
+
+    @Test
     void gradientsWithoutALossAreRefused() {
         SameDiff sd = Fixtures.linear1x1(DataType.DOUBLE);
         MutableGraph g = MutableGraph.of(sd);
