@@ -26,6 +26,8 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling1D;
+import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
@@ -258,6 +260,20 @@ class LayerParityTest {
                                 new SimpleRnn.Builder().nOut(4).activation(Activation.RELU).dataFormat(RNNFormat.NWC).build())),
                         output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
                 type -> Networks.randn(type, 1, N, T, 3), type -> Networks.randn(type, 2, N, 2), true, false, T));
+        // Found by ConversionFuzzTest: SimpleRnn unrolled over the network input's length, not its own input's.
+        cases.add(new Case("simple RNN after upsampling and zero padding (which change the number of time steps)",
+                type -> Networks.network(type, InputType.recurrent(3), new Upsampling1D.Builder(2).build(),
+                        new ZeroPadding1DLayer.Builder(1, 1).build(),
+                        new SimpleRnn.Builder().nOut(4).activation(Activation.TANH).build(), rnnOutput(3).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.oneHotSeries(type, 2, N, 3, 2 * T + 2),
+                true, false, T));
+        // Found by ConversionFuzzTest: libnd4j's lstmLayer fails for a single unit.
+        cases.add(new Case("LSTM and GravesLSTM with one unit",
+                type -> Networks.network(type, InputType.recurrent(3), lstm(1).build(),
+                        new org.deeplearning4j.nn.conf.layers.GravesLSTM.Builder().nOut(1).activation(Activation.TANH)
+                                .build(),
+                        new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build()),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false));
         cases.add(new Case("last time step of a bidirectional LSTM (wrapper in a wrapper)",
                 type -> Networks.network(type, InputType.recurrent(3),
                         new LastTimeStep(new Bidirectional(Bidirectional.Mode.CONCAT, lstm(3).build())),

@@ -1,6 +1,7 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
+import java.util.Map;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.AbstractLSTM;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
@@ -22,6 +23,8 @@ import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
 import org.nd4j.linalg.activations.impl.ActivationSoftSign;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMActivations;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDataFormat;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDirectionMode;
@@ -52,8 +55,8 @@ final class RecurrentConverters {
         long n = layer.getNOut();
         LSTMLayerWeights weights = LSTMLayerWeights.builder()
                 .weights(reorderGates(ctx, ctx.param("W"), layer.getNIn(), n))
-                .rWeights(reorderGates(ctx, ctx.param("RW"), n, n))
-                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
+                .rWeights(padRows(ctx, reorderGates(ctx, ctx.param("RW"), n, n), n))
+                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * units(n)))
                 .build();
         return lstmLayer(ctx, layer, nwc, input, weights);
     };
@@ -76,6 +79,7 @@ final class RecurrentConverters {
         SameDiff sd = ctx.sd();
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         SDVariable x = nwc ? sd.permute(input.value(), 0, 2, 1) : input.value();           // [N, nIn, T]
+        steps = timeSteps(ctx, x, steps);
         SDVariable w = ctx.param("W");
         SDVariable rw = ctx.param("RW");
         SDVariable b = ctx.param("b");
@@ -94,6 +98,30 @@ final class RecurrentConverters {
         SDVariable out = steps == 1 ? outputs[0] : sd.concat(2, outputs);
         return new Activations(nwc ? sd.permute(out, 0, 2, 1) : out, 3);
     };
+
+    /**
+     * The number of time steps of {@code x} ([N, n, T]): layers before this one (1D convolutions, padding, cropping,
+     * upsampling) may have changed the network inputs' {@code sequenceLength}. Found by a dry run with every
+     * time-series input {@code sequenceLength} steps long; {@code sequenceLength} itself if no dry run is possible.
+     */
+    private static int timeSteps(ConversionContext ctx, SDVariable x, int sequenceLength) {
+        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(x.name()));
+        if (zeros == null) {
+            return sequenceLength;
+        }
+        for (Map.Entry<String, INDArray> e : zeros.entrySet()) {
+            long[] shape = ctx.sd().getVariable(e.getKey()).placeholderShape();
+            long[] concrete = e.getValue().shape();
+            for (int i = 1; i < shape.length; i++) {
+                if (shape[i] < 0) {
+                    concrete[i] = sequenceLength;       // the dry run's own guess is another length
+                }
+            }
+            e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
+        }
+        // Run on a copy: ops added to a graph after a dry run fail when the minibatch differs from the dry run's.
+        return (int) DryRun.shapes(ctx.sd().dup(), zeros, List.of(x.name())).get(x.name())[2];
+    }
 
     /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */
     static final LayerConverter<RnnOutputLayer> RNN_OUTPUT = (ctx, layer, input) -> {
@@ -169,14 +197,42 @@ final class RecurrentConverters {
         return RNNFormat.NCW;
     }
 
-    /** Columns [a | f | o | i] (DL4J) to [i | f | a | o] (libnd4j's lstmLayer), each block n wide. */
+    /**
+     * The number of units given to lstmLayer for an LSTM of {@code n} units: libnd4j's lstmLayer fails for a single
+     * unit (a shape error forward, a native crash in backprop), so one unit is computed as two, the second with zero
+     * weights: it never reaches the first, whose output alone is kept.
+     */
+    private static long units(long n) {
+        return n == 1 ? 2 : n;
+    }
+
+    /**
+     * Columns [a | f | o | i] (DL4J) to [i | f | a | o] (libnd4j's lstmLayer), each block n wide, then widened with
+     * zero columns to {@link #units} wide.
+     */
     private static SDVariable reorderGates(ConversionContext ctx, SDVariable m, long rows, long n) {
         SameDiff sd = ctx.sd();
         SDVariable[] blocks = new SDVariable[4];
         for (int k = 0; k < 4; k++) {
             blocks[k] = sd.slice(m, new int[] {0, (int) (k * n)}, (int) rows, (int) n);
+            if (units(n) > n) {
+                blocks[k] = sd.concat(1, blocks[k], sd.constant(Nd4j.zeros(ctx.dataType(), rows, units(n) - n)));
+            }
         }
         return sd.concat(1, blocks[3], blocks[1], blocks[0], blocks[2]);
+    }
+
+    /** Recurrent weights [n, 4 units] with zero rows added to [units, 4 units] (see {@link #units}). */
+    private static SDVariable padRows(ConversionContext ctx, SDVariable rw, long n) {
+        long units = units(n);
+        return units == n ? rw
+                : ctx.sd().concat(0, rw, ctx.sd().constant(Nd4j.zeros(ctx.dataType(), units - n, 4 * units)));
+    }
+
+    /** A peephole vector [n] with zeros added to [units] (see {@link #units}). */
+    private static SDVariable padVector(ConversionContext ctx, SDVariable v, long n) {
+        long units = units(n);
+        return units == n ? v : ctx.sd().concat(0, v, ctx.sd().constant(Nd4j.zeros(ctx.dataType(), units - n)));
     }
 
     private static LSTMActivations lstmActivation(ConversionContext ctx, IActivation fn) {
@@ -216,9 +272,10 @@ final class RecurrentConverters {
         SDVariable inputPeephole = sd.slice(rw, new int[] {0, 4 * n + 2}, n, 1).reshape(n);
         LSTMLayerWeights weights = LSTMLayerWeights.builder()
                 .weights(reorderGates(ctx, ctx.param("W"), layer.getNIn(), n))
-                .rWeights(reorderGates(ctx, rw, n, n))      // its first 4n columns
-                .peepholeWeights(sd.concat(0, inputPeephole, forgetPeephole, outputPeephole))
-                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * n))
+                .rWeights(padRows(ctx, reorderGates(ctx, rw, n, n), n))      // its first 4n columns
+                .peepholeWeights(sd.concat(0, padVector(ctx, inputPeephole, n), padVector(ctx, forgetPeephole, n),
+                        padVector(ctx, outputPeephole, n)))
+                .bias(reorderGates(ctx, ctx.param("b").reshape(1, 4 * n), 1, n).reshape(4 * units(n)))
                 .build();
         return lstmLayer(ctx, layer, nwc, input, weights);
     };
@@ -234,6 +291,10 @@ final class RecurrentConverters {
                 .outAct(lstmActivation(ctx, layer.getActivationFn()))
                 .retFullSequence(true).retLastH(false).retLastC(false)
                 .build();
-        return new Activations(ctx.sd().rnn().lstmLayer(input.value(), weights, config)[0], 3);
+        SDVariable out = ctx.sd().rnn().lstmLayer(input.value(), weights, config)[0];
+        if (units(layer.getNOut()) > layer.getNOut()) {
+            out = ctx.sd().split(out, 2, nwc ? 2 : 1)[0];      // the padding unit dropped (split: a right gradient)
+        }
+        return new Activations(out, 3);
     }
 }
