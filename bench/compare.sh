@@ -27,6 +27,9 @@ OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -j
   -rff bench/jmh-tuned.json 'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json \
   -rff bench/jmh-scaling.json ScalingBenchmark
+# GraphTrainer.step against sd.fit, tuned pass only (JMH's own table, appended to the results below).
+OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend -Xmn16m -rf json \
+  -rff bench/jmh-trainer.json TrainerBenchmark | grep -E '^(Benchmark|TrainerBenchmark)' > bench/trainer.txt
 
 PY=/usr/bin/python3
 if ! $PY -c 'import torch' 2>/dev/null; then
@@ -43,3 +46,4 @@ env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.mutablemodules.benchmarks.ZooCo
 python3 bench/report.py bench/jmh.json bench/jmh-tuned.json bench/jmh-scaling.json bench/torch.json \
   bench/torch-1thread.json | tee bench/results.md
 { echo; echo "Converting DL4J zoo networks at 224x224:"; echo; cat bench/zoo-conversion.md; } | tee -a bench/results.md
+{ echo; echo "GraphTrainer.step against sd.fit (one thread, -Xmn16m):"; echo; cat bench/trainer.txt; } | tee -a bench/results.md
