@@ -68,8 +68,9 @@ final class FeatureMatrix {
     /**
      * The examples' features as one {@code [N, width]} array per block.
      *
-     * @throws IllegalArgumentException if an example has no feature the model knows, or (with a context block) lacks
-     *                                  a context feature; the message names what was expected
+     * @throws IllegalArgumentException if an example has no feature the model knows, has a NaN or infinite feature
+     *                                  value, or (with a context block) lacks a context feature; the message names
+     *                                  what was expected
      */
     static FeatureMatrix of(List<? extends Example<?>> examples, ImmutableFeatureMap features, Columns columns,
                             DataType type) {
@@ -86,6 +87,10 @@ final class FeatureMatrix {
                     continue;
                 }
                 numUsed[i]++;
+                if (!Double.isFinite(f.getValue())) {
+                    throw new IllegalArgumentException(Messages.format(Messages.NON_FINITE_FEATURE, i, f.getName(),
+                            f.getValue()));
+                }
                 if (columns.block[id] == 0) {
                     input[i][columns.column[id]] = f.getValue();
                 } else {

@@ -34,6 +34,8 @@ final class Messages {
     static final String OUTPUT_NOT_SEEN = "The output %s was never seen by this model, which knows %s.";
     static final String NO_FEATURES = "The example has no features the model knows (%s); the model's features are "
             + "%s.";
+    static final String NON_FINITE_FEATURE = "Example %d has a non-finite value for feature \"%s\" (%s): the network's "
+            + "output would be meaningless. Remove or impute it first.";
     static final String MISSING_CONTEXT = "The example lacks the context feature(s) %s; the hypernetwork needs every "
             + "context feature %s to generate the network's weights.";
     static final String NO_CONTEXT_FEATURES = "No feature of the dataset is a context feature: expected %s among the "

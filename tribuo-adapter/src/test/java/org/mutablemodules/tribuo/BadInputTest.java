@@ -118,6 +118,16 @@ class BadInputTest {
     }
 
     @Test
+    void aNonFiniteFeatureValueIsRefusedByName() {
+        ArrayExample<Label> nan = new ArrayExample<>(new Label("Iris-setosa"),
+                new String[] {"petal_length", "petal_width", "sepal_length", "sepal_width"},
+                new double[] {1.4, Double.NaN, 5.1, 3.5});
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> classifier.predict(nan)),
+                "\"petal_width\"", "NaN", "Example 0");
+        // Training never sees one: Tribuo's datasets refuse examples with NaN values when they are added.
+    }
+
+    @Test
     void generatingAnUnknownParameterOrAnUnsupportedLayerIsRefused() {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> HypernetworkTrainer.regression(
                 Fixtures.mlp(3, 4, 1, Activation.IDENTITY, LossFunction.MSE)).contextPrefix("c").generate("7_W")
