@@ -119,8 +119,7 @@ final class RecurrentConverters {
             }
             e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
         }
-        // Run on a copy: ops added to a graph after a dry run fail when the minibatch differs from the dry run's.
-        return (int) DryRun.shapes(ctx.sd().dup(), zeros, List.of(x.name())).get(x.name())[2];
+        return (int) DryRun.shapes(ctx.sd(), zeros, List.of(x.name())).get(x.name())[2];
     }
 
     /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */
