@@ -23,15 +23,16 @@ final class GradientFunctions {
     /**
      * Builds {@code sd}'s gradient function if it has none.
      *
-     * @param sd    the graph
-     * @param quiet whether to drop ND4J's per-op lines
+     * @param sd        the graph
+     * @param quiet     whether to drop ND4J's per-op lines
+     * @param variables variables whose gradients must be built even if SameDiff would leave them out (placeholders)
      */
-    static void ensure(SameDiff sd, boolean quiet) {
+    static void ensure(SameDiff sd, boolean quiet, String... variables) {
         if (sd.hasGradientFunction()) {
             return;
         }
         if (!quiet) {
-            sd.createGradFunction();
+            sd.createGradFunction(variables);
             return;
         }
         // System.out is process-wide: one swap at a time, always restored.
@@ -39,7 +40,7 @@ final class GradientFunctions {
             PrintStream out = System.out;
             System.setOut(new PrintStream(new LineFilter(out), true, Charset.defaultCharset()));
             try {
-                sd.createGradFunction();
+                sd.createGradFunction(variables);
             } finally {
                 System.out.flush();
                 System.setOut(out);

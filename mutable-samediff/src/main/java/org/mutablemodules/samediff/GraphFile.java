@@ -13,9 +13,10 @@ import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * The saved form of a {@link MutableGraph}: SameDiff's own FlatBuffers file (structure, arrays and updater state) and
- * what this library knows beyond it (which variables are mutable parameters, their initial values, histories and
- * frozen state), in an {@link Archive} whose checksums catch truncated and corrupted files.
+ * The saved form of a {@link MutableGraph}: SameDiff's own FlatBuffers file (structure, arrays and {@code sd.fit}'s
+ * updater state), what this library knows beyond it (which variables are mutable parameters, their initial values,
+ * histories and frozen state) and the state of the graph's {@link GraphTrainer} if it has one, in an {@link Archive}
+ * whose checksums catch truncated and corrupted files.
  */
 final class GraphFile {
 
@@ -46,7 +47,12 @@ final class GraphFile {
             p.setProperty(prefix + "mutations", String.valueOf(r.mutations));
             r.history.write(p, prefix + "history.");
         }
-        return Archive.create(FORMAT, VERSION).put(GRAPH, graph.toByteArray()).put(PARAMETERS, p);
+        Archive archive = Archive.create(FORMAT, VERSION).put(GRAPH, graph.toByteArray()).put(PARAMETERS, p);
+        GraphTrainer trainer = state.trainer.get();
+        if (trainer != null) {
+            trainer.state().writeTo(archive);
+        }
+        return archive;
     }
 
     /** Builds the graph and its state; nothing outside the new SameDiff instance is touched, so failure leaves nothing. */
@@ -67,6 +73,7 @@ final class GraphFile {
                 state.knownShapes.put(r.name, r.shape.clone());
             }
             state.checkFinite = Boolean.parseBoolean(p.getProperty("checkFinite", "false"));
+            state.savedTrainer = TrainerState.readFrom(archive);
         } catch (NumberFormatException e) {
             throw new IOException("The file's parameter list is damaged: " + e.getMessage(), e);
         }

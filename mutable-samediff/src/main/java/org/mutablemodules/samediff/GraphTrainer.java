@@ -1,5 +1,6 @@
 package org.mutablemodules.samediff;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -7,12 +8,14 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -60,8 +63,13 @@ import org.slf4j.LoggerFactory;
  *       {@link Builder#logEvery(int)} steps, and to a {@link StepListener}, after every step.</li>
  * </ul>
  *
- * <p>A trainer is not thread-safe: call it from one thread, and do not mutate the graph from another thread while
- * it trains.
+ * <p>A trainer is not thread-safe: call it from one thread. Each step holds the graph's exclusive lock, so
+ * {@link MutableGraph#output} and {@link MutableGraph#gradients} in other threads (and a converted network's
+ * {@code output} and {@code score}) see the parameters before or after a step, never half-updated.
+ *
+ * <p><b>Saving.</b> {@link MutableGraph#save} saves the state of the trainer last built for the graph (updater
+ * arrays, iteration count) with it; a trainer built with the same updater on the loaded graph takes it over, so
+ * training continues as if it had not stopped.
  */
 public final class GraphTrainer {
 
@@ -87,6 +95,7 @@ public final class GraphTrainer {
     private final int logEvery;
     private final boolean quiet;
     private final Map<String, GradientUpdater<?>> updaters = new HashMap<>();
+    private final ReentrantReadWriteLock lock;
     private List<String> trained = List.of();
     private Set<String> placeholders = Set.of();
     private long iteration;
@@ -105,6 +114,27 @@ public final class GraphTrainer {
         this.logEvery = b.logEvery;
         this.quiet = !b.nd4jOutput;
         prepare();
+        GraphState state = GraphState.of(sd);
+        this.lock = state.lock;
+        TrainerState saved = state.savedTrainer;
+        if (saved != null && saved.updaterJson.equals(TrainerState.json(updater))) {
+            // Training resumes where the saved graph's trainer stopped: same step count, same updater arrays.
+            iteration = saved.iteration;
+            saved.states.forEach((name, arrays) -> updaters.put(name, updater.instantiate(arrays, false)));
+            state.savedTrainer = null;
+        }
+        state.trainer = new WeakReference<>(this);
+    }
+
+    /** The state {@link MutableGraph#save} saves: updater configuration, iteration count, updater arrays. */
+    TrainerState state() {
+        Map<String, Map<String, INDArray>> states = new LinkedHashMap<>();
+        updaters.forEach((name, u) -> {
+            if (u.getState() != null && sd.hasVariable(name)) {
+                states.put(name, new LinkedHashMap<>(u.getState()));
+            }
+        });
+        return new TrainerState(TrainerState.json(updater), iteration, states);
     }
 
     /**
@@ -278,6 +308,16 @@ public final class GraphTrainer {
      * @throws IllegalStateException    if the loss is NaN or infinite; the parameters are then not updated
      */
     public double step(Map<String, INDArray> feed) {
+        // Exclusive: computations through MutableGraph in other threads see the parameters before or after a step.
+        lock.writeLock().lock();
+        try {
+            return stepLocked(feed);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private double stepLocked(Map<String, INDArray> feed) {
         checkFeed(feed);
         if (!sd.getLossVariables().equals(List.of(loss))) {
             sd.setLossVariables(loss);

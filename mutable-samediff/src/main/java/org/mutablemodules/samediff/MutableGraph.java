@@ -420,7 +420,7 @@ public final class MutableGraph {
         }
         state.gradientRequests.removeIf(v -> !sd.hasVariable(v));
         GraphSurgery.invalidateDerivedState(sd);
-        sd.createGradFunction(state.gradientRequests.toArray(new String[0]));
+        GradientFunctions.ensure(sd, true, state.gradientRequests.toArray(new String[0]));
     }
 
     /**

@@ -107,6 +107,31 @@ class LiveSaveTest {
         assertEquals("sub(add(mul(W1:init, 0.5), 0.1), 0.1)", loaded.param("W1").history());
     }
 
+    @Test
+    void aGraphTrainersStateComesAlongAndARebuiltTrainerGoesOnExactly() throws IOException {
+        Map<String, INDArray> data = Fixtures.mlpInputs();
+        MutableGraph original = hypernetworkGraph();
+        GraphTrainer trainer = GraphTrainer.builder(original).loss("loss").updater(new Adam(0.05)).build();
+        trainer.fit(() -> data, 5);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        original.save(out);
+
+        MutableGraph loaded = MutableGraph.load(new ByteArrayInputStream(out.toByteArray()));
+        GraphTrainer resumed = GraphTrainer.builder(loaded).loss("loss").updater(new Adam(0.05)).build();
+        assertEquals(5, resumed.iteration());
+        assertArrayEquals(trainer.fit(() -> data, 5), resumed.fit(() -> data, 5), 0.0);
+        assertEquals(original.output(data, "out").get("out"), loaded.output(data, "out").get("out"));
+
+        // Without the state (another updater configuration), a new trainer starts afresh, and differs.
+        MutableGraph again = MutableGraph.load(new ByteArrayInputStream(out.toByteArray()));
+        GraphTrainer afresh = GraphTrainer.builder(again).loss("loss").updater(new Adam(0.0500001)).build();
+        assertEquals(0, afresh.iteration());
+        MutableGraph reference = MutableGraph.load(new ByteArrayInputStream(out.toByteArray()));
+        GraphTrainer same = GraphTrainer.builder(reference).loss("loss").updater(new Adam(0.05)).build();
+        assertTrue(Math.abs(afresh.fit(() -> data, 2)[1] - same.fit(() -> data, 2)[1]) > 1e-9,
+                "the saved Adam moments make a difference");
+    }
+
     static Stream<Arguments> damagedFiles() {
         return Stream.of(
                 Arguments.of("truncated to half", (UnaryOperator<byte[]>) b -> Arrays.copyOf(b, b.length / 2),
