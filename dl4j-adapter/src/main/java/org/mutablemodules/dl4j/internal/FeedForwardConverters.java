@@ -33,11 +33,12 @@ final class FeedForwardConverters {
     /** OutputLayer: a dense layer whose activations are scored against the labels. */
     static final LayerConverter<OutputLayer> OUTPUT = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
-        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
-                affine(ctx, input.value(), layer.hasBias()), 1);
+        SDVariable logits = affine(ctx, input.value(), layer.hasBias());
+        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), logits, 1);
         if (ctx.hasLabels()) {
             SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), logits, out, labels),
+                    labels);
         }
         return new Activations(out, 2);
     };

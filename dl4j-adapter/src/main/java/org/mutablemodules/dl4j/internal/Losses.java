@@ -1,8 +1,11 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
+import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossL1;
@@ -28,6 +31,24 @@ final class Losses {
      * @param output the output layer's activations, [N, n] or [N, n, T]
      * @param labels the labels, of the same shape
      */
+    /**
+     * The score of a layer whose activations {@code output} are {@code activation(preActivation)}: a softmax scored
+     * by multi-class cross-entropy on [N, n] activations becomes one fused op on the logits (mean over the examples of
+     * {@code -sum labels * log softmax}, as DL4J's score; computed stably through log-sum-exp), which replaces five
+     * ops in every training step. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
+     * SDVariable)}.
+     */
+    static SDVariable score(ConversionContext ctx, ILossFunction fn, IActivation activation, SDVariable preActivation,
+                            SDVariable output, SDVariable labels) {
+        long[] shape = labels.getShape();
+        if (fn instanceof LossMCXENT && activation instanceof ActivationSoftmax && !hasWeights(fn)
+                && shape != null && shape.length == 2) {
+            return output.getSameDiff().loss().softmaxCrossEntropy(labels, preActivation, null,
+                    LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
+        }
+        return score(ctx, fn, output, labels);
+    }
+
     static SDVariable score(ConversionContext ctx, ILossFunction fn, SDVariable output, SDVariable labels) {
         SameDiff sd = output.getSameDiff();
         if (hasWeights(fn)) {
