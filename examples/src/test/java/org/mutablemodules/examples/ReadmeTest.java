@@ -27,7 +27,7 @@ class ReadmeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory", "GraphHypernetwork",
-        "MyModule", "TribuoIris"})
+        "MyModule", "TribuoIris", "MamlSine"})
     void theReadmeShowsTheExamplesCode(String example) throws IOException {
         String source = Files.readString(EXAMPLES.resolve(example + ".java"));
         String readme = Files.readString(README);
