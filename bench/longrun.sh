@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Long runs looking for growth (issue 12): 10,000 hypernetwork training steps and 10,000 mutate-then-output cycles,
-# sampling heap, resident memory and graph size. Prints two tables (about 5 minutes on 2 cores).
+# sampling heap, resident memory and graph size. Prints two tables (about 3 minutes on 2 cores).
 #   bench/longrun.sh [steps] [interval]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.IntConsumer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -14,7 +15,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
-import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -30,7 +31,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Long runs that look for growth (issue 12): 10,000 hypernetwork training steps (the main job's model: a task
- * descriptor -> 64 tanh -> all 1,761 weights of a converted DL4J MLP 1-40-40-1), then 10,000 mutate-then-output
+ * descriptor -> 64 tanh -> all 1,761 weights of a converted DL4J MLP 1-40-40-1) with {@code sd.fit} and again with
+ * {@link GraphTrainer}, then 10,000 mutate-then-output
  * cycles on a converted MLP (each cycle replaces a parameter's value, by an array, a function of the initial value or a
  * reset, and computes the output). Samples the Java heap after a collection, the resident set size and the graph's
  * size every {@code interval} steps, and prints start, end and the slope of a least-squares line through the second
@@ -52,11 +54,12 @@ public final class LongRun {
     public static void main(String[] args) throws IOException {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int interval = args.length > 1 ? Integer.parseInt(args[1]) : 500;
-        hypernetworkTraining(steps, interval);
+        hypernetworkTraining(steps, interval, false);
+        hypernetworkTraining(steps, interval, true);
         mutateThenOutput(steps, interval);
     }
 
-    private static void hypernetworkTraining(int steps, int interval) throws IOException {
+    private static void hypernetworkTraining(int steps, int interval, boolean withTrainer) throws IOException {
         MutableNetwork m = MutableNetwork.of(sineMlp());
         SameDiff sd = m.graph().sameDiff();
         String[] generated = m.graph().parameterNames().toArray(new String[0]);
@@ -71,12 +74,19 @@ public final class LongRun {
                 .dataSetFeatureMapping(m.inputName(), "task").dataSetLabelMapping(m.labelName()).build());
         INDArray x = Nd4j.linspace(-Math.PI, Math.PI, 50, DataType.FLOAT).reshape(50, 1);
         Random random = new Random(11);
-        run("hypernetwork training steps (sd.fit, one task per step)", steps, interval, sd, i -> {
+        GraphTrainer trainer = withTrainer
+                ? GraphTrainer.builder(m.graph()).loss(m.lossName()).updater(new Adam(1e-3)).build() : null;
+        String how = withTrainer ? "GraphTrainer.step" : "sd.fit";
+        run("hypernetwork training steps (" + how + ", one task per step)", steps, interval, sd, i -> {
             float a = 0.5f + 1.5f * random.nextFloat();
             float p = (float) Math.PI * random.nextFloat();
             INDArray y = Transforms.sin(x.add(p)).muli(a);
             INDArray t = Nd4j.createFromArray(new float[][] {{a, p}});
-            sd.fit(new MultiDataSet(new INDArray[] {x, t}, new INDArray[] {y}));
+            if (withTrainer) {
+                trainer.step(Map.of(m.inputName(), x, "task", t, m.labelName(), y));
+            } else {
+                sd.fit(new MultiDataSet(new INDArray[] {x, t}, new INDArray[] {y}));
+            }
         });
     }
 
