@@ -218,7 +218,8 @@ final class RandomNetworks {
         randomiseParameters(net.paramTable(), seed);
         INDArray x = indices ? indices(seed, vocabulary, input) : data(seed, input);
         INDArray[] inputs = {x};
-        INDArray[] out = {net.output(x, false)};
+        // DL4J's ActivationLayer applies its activation in place, to the caller's array when it reads the input
+        INDArray[] out = {net.output(x.dup(), false)};
         return finish(seed, net, inputs, out, new InputType[] {input}, labelKinds(layers.get(layers.size() - 1)), indices);
     }
 
@@ -628,7 +629,11 @@ final class RandomNetworks {
         for (int i = 0; i < inputs; i++) {
             x[i] = data(seed + 31L * i, inputTypes.get(i));
         }
-        INDArray[] out = net.output(false, x);
+        INDArray[] copies = new INDArray[inputs];
+        for (int i = 0; i < inputs; i++) {
+            copies[i] = x[i].dup();
+        }
+        INDArray[] out = net.output(false, copies);     // DL4J may overwrite its inputs (ActivationLayer in place)
         List<LabelKind> kinds = new ArrayList<>();
         for (Layer l : outputLayers) {
             kinds.addAll(labelKinds(l));
