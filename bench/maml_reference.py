@@ -11,7 +11,7 @@ reference [path]   Writes the meta-training trajectory of a small sine-regressio
                    below, as the Java test writes it.
 bench [threads]    Prints one JSON object: the median milliseconds of one second-order meta-step of the example's
                    configuration (MLP 1-40-40-1 ReLU, 10 support and 10 query points per task, one inner step,
-                   META_BATCH tasks), as MamlBenchmark measures it in Java.
+                   10 tasks, Adam), float32, as MamlBenchmark measures it in Java.
 
 Weights use DL4J's layout: W [nIn, nOut] (x @ W + b), b [nOut]. Run with Debian's /usr/bin/python3 (python3-torch).
 """
@@ -159,6 +159,7 @@ def reference(path):
 
 def bench(threads):
     torch.set_num_threads(threads)
+    torch.set_default_dtype(torch.float32)          # as the Java benchmark (FLOAT)
     generator = torch.Generator().manual_seed(1)
     layers = len(BENCH_SIZES) - 1
     params = initial_weights(BENCH_SIZES, generator)
