@@ -1,12 +1,15 @@
 package org.mutablemodules.examples;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Each example of the original library, run as its own program would, checking what it computes and prints. */
@@ -62,6 +65,15 @@ class ExamplesTest {
         assertTrue(Math.abs(r.gradient()) > 1e-2, "a gradient reaches gain: " + r.gradient());
         assertEquals(difference, r.gradient(), 1e-3 * Math.max(1, Math.abs(difference)));
         assertTrue(text().contains("d loss / d gain = "), text());
+    }
+
+    @Test
+    void aSavedHypernetworkRunGoesOnAfterLoadingToTheUninterruptedLosses(@TempDir Path dir) {
+        SaveAndResume.Result r = SaveAndResume.run(out, dir.resolve("run.mmn"));
+        assertArrayEquals(r.uninterrupted(), r.resumed(), 0.0);
+        assertTrue(r.resumed()[19] < r.resumed()[0], "training goes on: " + r.resumed()[0] + " -> " + r.resumed()[19]);
+        assertTrue(r.history().startsWith("slice("), r.history());
+        assertTrue(text().contains("loss after the restart"), text());
     }
 
     /** Runs {@code body} and returns what it printed on standard output (where ND4J prints). */

@@ -27,7 +27,7 @@ class ReadmeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"Quickstart", "AssignmentAndFill", "NestedModule", "HypernetworkStory", "GraphHypernetwork",
-        "MyModule", "TribuoIris", "MamlSine"})
+        "MyModule", "TribuoIris", "MamlSine", "SaveAndResume"})
     void theReadmeShowsTheExamplesCode(String example) throws IOException {
         String source = Files.readString(EXAMPLES.resolve(example + ".java"));
         String readme = Files.readString(README);
