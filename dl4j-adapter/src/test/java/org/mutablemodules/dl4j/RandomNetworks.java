@@ -152,6 +152,8 @@ final class RandomNetworks {
         try {
             return graph ? g.graph(seed, family) : g.multiLayer(seed, family);
         } catch (RuntimeException | AssertionError e) {
+            // a DL4J failure can leave its workspaces open, which would fail every later network in this thread
+            Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
             throw new InvalidForDl4j(String.join(" > ", g.parts), e);
         }
     }
@@ -213,6 +215,9 @@ final class RandomNetworks {
             b.layer(l);
         }
         b.setInputType(input);
+        if (indices) {
+            b.overrideNinUponBuild(false);      // the input type [1] would override the embedding's vocabulary
+        }
         MultiLayerNetwork net = new MultiLayerNetwork(b.build());
         net.init();
         randomiseParameters(net.paramTable(), seed);
