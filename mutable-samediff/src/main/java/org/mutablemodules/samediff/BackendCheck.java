@@ -86,6 +86,7 @@ public final class BackendCheck {
             requireSupportedGpus();     // throws again on every call until the GPU is fixed
             CHECKED.set(true);
         }
+        NativeThreads.applyDefaultOnce();
     }
 
     /** The decision, for a GPU described by its index, name and compute capability. */

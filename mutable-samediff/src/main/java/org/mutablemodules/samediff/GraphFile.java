@@ -57,6 +57,7 @@ final class GraphFile {
 
     /** Builds the graph and its state; nothing outside the new SameDiff instance is touched, so failure leaves nothing. */
     static MutableGraph read(Archive archive) throws IOException {
+        BackendCheck.checkOnce();
         Properties p = archive.properties(PARAMETERS);
         SameDiff sd;
         try {

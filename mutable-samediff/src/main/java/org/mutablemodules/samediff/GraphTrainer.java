@@ -113,6 +113,7 @@ public final class GraphTrainer {
         this.listener = b.listener;
         this.logEvery = b.logEvery;
         this.quiet = !b.nd4jOutput;
+        NativeThreads.applyDefaultOnce();
         prepare();
         GraphState state = GraphState.of(sd);
         this.lock = state.lock;

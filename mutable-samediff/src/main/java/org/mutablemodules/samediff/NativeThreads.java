@@ -1,6 +1,9 @@
 package org.mutablemodules.samediff;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The number of native threads ND4J computes with, set at run time: what the environment variable
@@ -9,10 +12,66 @@ import org.nd4j.linalg.factory.Nd4j;
  * machines, which makes step times erratic. Measured on 2 cores (a 784-256-10 MLP's forward pass, batch 128, 500
  * calls): 90th percentile 4.9 to 8.6 ms with the defaults, 1.14 to 1.28 ms after {@code limit(1)}, 1.19 ms with
  * {@code OMP_NUM_THREADS=1}; setting only one of the two pools did not help (5.2 and 3.9 to 6.3 ms).
+ *
+ * <p>On machines with at most two cores the library applies {@code limit(1)} by itself, once, when the first graph
+ * is made mutable (see {@link #PROPERTY} to change that); call {@link #limit} to choose another count.
  */
 public final class NativeThreads {
 
+    /** The system property that overrides the default: a number of threads, or {@code nd4j} for ND4J's own. */
+    public static final String PROPERTY = "mutablemodules.nativeThreads";
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeThreads.class);
+    private static final AtomicBoolean APPLIED = new AtomicBoolean();
+
     private NativeThreads() {
+    }
+
+    /**
+     * Applies the library's default once per process, when the first graph is made mutable (or a trainer built): on
+     * machines with at most two cores, where ND4J's default pools were measured to make steps erratic and slower, one
+     * native thread; elsewhere ND4J's own default. Nothing is changed when {@code OMP_NUM_THREADS} is set (the user
+     * chose) or on a GPU backend. The system property {@value #PROPERTY} overrides it: a number of threads, or
+     * {@code nd4j} to keep ND4J's defaults.
+     */
+    static void applyDefaultOnce() {
+        if (APPLIED.getAndSet(true) || !Nd4j.getEnvironment().isCPU()) {
+            return;
+        }
+        Integer threads = defaultThreads(System.getProperty(PROPERTY), System.getenv("OMP_NUM_THREADS"),
+                Runtime.getRuntime().availableProcessors());
+        if (threads != null) {
+            limit(threads);
+            LOG.info("ND4J computes with {} native thread(s) on this {}-core machine (the library's default; "
+                    + "-D{}=nd4j keeps ND4J's own).", threads, Runtime.getRuntime().availableProcessors(), PROPERTY);
+        }
+    }
+
+    /**
+     * The default's decision: the number of threads to set, or null to leave ND4J's.
+     *
+     * @throws IllegalArgumentException if the property is neither a positive number nor {@code nd4j}
+     */
+    static Integer defaultThreads(String property, String ompNumThreads, int processors) {
+        if (property != null) {
+            if (property.strip().equalsIgnoreCase("nd4j")) {
+                return null;
+            }
+            try {
+                int n = Integer.parseInt(property.strip());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException("The system property " + PROPERTY + " is \"" + property
+                    + "\"; it must be a number of threads (at least 1) or \"nd4j\" for ND4J's defaults.");
+        }
+        if (ompNumThreads != null && !ompNumThreads.isBlank()) {
+            return null;
+        }
+        return processors <= 2 ? 1 : null;
     }
 
     /**
