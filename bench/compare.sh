@@ -15,7 +15,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
   JMH_ARGS=(-f 1 -wi 3 -w 3s -i 5 -r 3s)
 fi
-# Two passes: ND4J's and the JVM's defaults, then tuned for this kind of machine. On 2 cores the default native
+# Two passes: the defaults users get (the library's: on machines with at most 2 cores it limits ND4J's native pools
+# to one thread, see NativeThreads; the JVM's default heap), then tuned for this kind of machine. ND4J's own default
 # pools (one thread per core for libnd4j and for OpenBLAS) leave idle threads spinning and yielding on the cores the
 # JVM needs; OMP_NUM_THREADS=1 sets both pools to one thread. ND4J frees an array's native memory only when the Java
 # object is collected, and a large young generation collects rarely, so big per-step arrays pile up as fresh pages

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -45,6 +46,7 @@ public class Dl4jComparisonBenchmark {
     /** Builds the network, converts it when needed, and warms the training path. */
     @Setup
     public void setUp() {
+        NativeThreads.applyDefault();   // the same threads for the reference as for the library
         boolean cnn = "cnn".equals(model);
         net = cnn ? Models.dl4jCnn() : Models.dl4jMlp();
         int n = cnn ? 32 : Models.BATCH;

@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -49,6 +50,7 @@ public class HypernetworkBenchmark {
     /** Builds the graph and one batch. */
     @Setup
     public void setUp() {
+        NativeThreads.applyDefault();   // the same threads for the reference as for the library
         INDArray task = Nd4j.createFromArray(new float[][] {{0.3f, -0.7f}});
         String input;
         String labels;

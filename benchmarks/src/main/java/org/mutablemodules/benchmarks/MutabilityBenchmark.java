@@ -3,6 +3,7 @@ package org.mutablemodules.benchmarks;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -38,6 +39,7 @@ public class MutabilityBenchmark {
     /** Builds the graph and the data. */
     @Setup
     public void setUp() {
+        NativeThreads.applyDefault();   // the same threads for the reference as for the library
         sd = Models.sameDiffMlp();
         if (!"plain".equals(variant)) {
             MutableGraph g = MutableGraph.of(sd);

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -44,6 +45,7 @@ public class ScalingBenchmark {
     /** Builds the DL4J network once. */
     @Setup(Level.Trial)
     public void buildNetwork() {
+        NativeThreads.applyDefault();   // the same threads for the reference as for the library
         NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder().seed(1).dataType(DataType.FLOAT)
                 .list();
         for (int i = 0; i < layers - 1; i++) {

@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.NativeThreads;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -55,6 +56,7 @@ public class TrainerBenchmark {
     /** Builds the graph, one batch and the trainer; runs one step of each kind. */
     @Setup
     public void setUp() {
+        NativeThreads.applyDefault();   // the same threads for the reference as for the library
         INDArray task = Nd4j.createFromArray(new float[][] {{0.3f, -0.7f}});
         String input;
         String labels;

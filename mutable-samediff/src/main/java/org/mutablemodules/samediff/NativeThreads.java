@@ -28,6 +28,15 @@ public final class NativeThreads {
     }
 
     /**
+     * Applies the library's default now, if it was not applied yet: it is otherwise applied when the first graph is
+     * made mutable, so call this first when plain ND4J or DL4J work runs before that (a benchmark's reference, for
+     * example) and should run with the same threads. Idempotent.
+     */
+    public static void applyDefault() {
+        applyDefaultOnce();
+    }
+
+    /**
      * Applies the library's default once per process, when the first graph is made mutable (or a trainer built): on
      * machines with at most two cores, where ND4J's default pools were measured to make steps erratic and slower, one
      * native thread; elsewhere ND4J's own default. Nothing is changed when {@code OMP_NUM_THREADS} is set (the user
