@@ -889,6 +889,7 @@ public final class MutableNetwork {
         Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
         Map<String, INDArray> data = new LinkedHashMap<>(inputFeed(inputs));
         feed.putAll(data);
+        INDArray firstInput = data.values().iterator().next();
         Objects.requireNonNull(labels, "labels");
         List<String> names = labelNames();
         if (labels.length != names.size()) {
@@ -904,11 +905,27 @@ public final class MutableNetwork {
                         + "is an output layer, so its labels are needed.");
             }
             String output = outputNames().get(i);
-            data.put(names.get(i), checked("The labels of output \"" + output + "\"", names.get(i), labels[i]));
+            INDArray checkedLabels = checked("The labels of output \"" + output + "\"", names.get(i), labels[i]);
+            requireLabelRows(output, checkedLabels, firstInput);
+            feed.put(names.get(i), checkedLabels);
         }
-        requireSameExamples(data);
-        feed.putAll(data);
         return feed;
+    }
+
+    /**
+     * Labels have one row per example; flat labels of a sequence input (an output layer after
+     * {@code RnnToFeedForwardPreProcessor}) have one per example and time step, so a multiple of the examples.
+     */
+    private static void requireLabelRows(String output, INDArray labels, INDArray input) {
+        long examples = input.size(0);
+        long rows = labels.size(0);
+        boolean timeFlattened = input.rank() >= 3 && labels.rank() == 2;
+        if (timeFlattened ? rows == 0 || rows % examples != 0 : rows != examples) {
+            throw new IllegalArgumentException("The labels of output \"" + output + "\" have " + rows + " rows but the "
+                    + "input has " + examples + " examples: " + (timeFlattened
+                    ? "flat labels of a sequence input need one row per example and time step (a multiple of "
+                    + examples + ")." : "every input and labels array needs one row per example."));
+        }
     }
 
     private String vertex(String layerName) {

@@ -20,10 +20,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -71,7 +74,7 @@ class MutableNetworkReliabilityTest {
                 bad("labels of the wrong width", m -> () -> m.score(X, Networks.oneHot(DataType.DOUBLE, 4, 5, 4)),
                         "labels", "[5, 4]", "[N, 3]"),
                 bad("labels with other row count", m -> () -> m.score(X, Networks.oneHot(DataType.DOUBLE, 4, 6, 3)),
-                        "6 examples", "5"),
+                        "6 rows", "5 examples"),
                 bad("null labels", m -> () -> m.gradients(X, null), "labels"),
                 bad("unknown extra placeholder", m -> () -> m.output(X, Map.of("taks", X)), "\"taks\"", "placeholder"),
                 bad("null placeholder map", m -> () -> m.output(X, null), "otherPlaceholders"),
@@ -181,6 +184,24 @@ class MutableNetworkReliabilityTest {
         IOException foreign = assertThrows(IOException.class,
                 () -> MutableNetwork.load(new ByteArrayInputStream(graphOnly.toByteArray())));
         assertTrue(foreign.getMessage().contains("not a mutable-modules network file"), foreign.getMessage());
+    }
+
+    @Test
+    void flatLabelsOfASequenceInputHaveOneRowPerExampleAndTimeStep() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(3)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new LSTM.Builder().nOut(5).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(2).activation(Activation.IDENTITY).build())
+                .inputPreProcessor(1, new RnnToFeedForwardPreProcessor())
+                .setInputType(InputType.recurrent(3, 4)).build());
+        net.init();
+        MutableNetwork m = MutableNetwork.of(net);
+        INDArray x = Networks.randn(DataType.DOUBLE, 5, 3, 3, 4);      // 3 examples, 4 time steps
+        INDArray y = Networks.randn(DataType.DOUBLE, 6, 12, 2);        // one row per example and time step
+        assertEquals(Networks.dl4jInferenceScore(net, new INDArray[] {x}, new INDArray[] {y}), m.score(x, y), 1e-10);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> m.score(x, Networks.randn(DataType.DOUBLE, 7, 10, 2)));
+        assertTrue(e.getMessage().contains("10 rows") && e.getMessage().contains("multiple of 3"), e.getMessage());
     }
 
     @Test
