@@ -170,6 +170,15 @@ final class MoreLayerCases {
                         new CenterLossOutputLayer.Builder(LossFunction.MCXENT).activation(Activation.SOFTMAX)
                                 .nOut(3).lambda(0.4).alpha(0.1).build()), "1_cL", 0.0),
                 type -> Networks.randn(type, 1, N, 3), type -> Networks.oneHot(type, 2, N, 3), true, false));
+        // Found by ConversionFuzzTest: DL4J clips probabilities to [eps, 1 - eps] before their log. Inputs scaled so
+        // that most sigmoids are exactly 0 or 1 in DOUBLE (unclipped, the score is infinite); there the gradient is
+        // 0 both ways, so the finite-difference contract still holds.
+        cases.add(new Case("sigmoid XENT on saturated outputs (probabilities clipped as DL4J clips them)",
+                type -> Networks.network(type, InputType.feedForward(3),
+                        new DenseLayer.Builder().nOut(4).activation(Activation.IDENTITY).build(),
+                        output(LossFunction.XENT, Activation.SIGMOID, 3)),
+                type -> Networks.randn(type, 1, N, 3).muli(200), type -> Networks.probabilities(type, 2, N, 3),
+                true, false));
         cases.add(new Case("YOLO2 output and loss (2 boxes, 2 classes)",
                 type -> Networks.network(type, InputType.convolutional(4, 4, 1),
                         new ConvolutionLayer.Builder(2, 2).nOut(2 * (5 + 2)).activation(Activation.IDENTITY).build(),

@@ -51,7 +51,8 @@ final class FeedForwardConverters {
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1);
         if (ctx.hasLabels()) {
             SDVariable labels = ctx.labelsPlaceholder(-1, -1);
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels), labels);
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), input.value(), out, labels),
+                    labels);
         }
         return new Activations(out, 2);
     };

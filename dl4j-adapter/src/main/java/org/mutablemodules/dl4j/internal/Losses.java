@@ -6,6 +6,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossL1;
@@ -26,27 +27,68 @@ final class Losses {
     }
 
     /**
-     * The network's score.
+     * The score of a layer whose activations {@code output} are {@code activation(preActivation)}, all with the
+     * features on axis 1 ([N, n], [N, n, T] or [N, C, H, W]). A softmax scored by multi-class cross-entropy is
+     * computed from the logits, as DL4J computes it: the score of the log-probabilities clipped to
+     * {@code [log eps, log(1 - eps)]} ({@code softmaxClipEps}, so that it stays finite), the gradient that of the
+     * unclipped cross-entropy ({@code softmax - labels}, which DL4J backpropagates whatever the clipping): the clipping
+     * is added through a stopped gradient. On [N, n] activations the unclipped part is one fused op on the logits
+     * (stable through log-sum-exp), which replaces five ops in every training step. Anything else is
+     * {@link #score(ConversionContext, ILossFunction, SDVariable, SDVariable)}.
      *
-     * @param output the output layer's activations, [N, n] or [N, n, T]
-     * @param labels the labels, of the same shape
-     */
-    /**
-     * The score of a layer whose activations {@code output} are {@code activation(preActivation)}: a softmax scored
-     * by multi-class cross-entropy on [N, n] activations becomes one fused op on the logits (mean over the examples of
-     * {@code -sum labels * log softmax}, as DL4J's score; computed stably through log-sum-exp), which replaces five
-     * ops in every training step. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
-     * SDVariable)}.
+     * @throws UnsupportedLayerException for binary cross-entropy on a softmax, which DL4J scores as {@code -sum y log p}
+     *                                   but backpropagates as binary cross-entropy (no single function to convert)
      */
     static SDVariable score(ConversionContext ctx, ILossFunction fn, IActivation activation, SDVariable preActivation,
                             SDVariable output, SDVariable labels) {
-        long[] shape = labels.getShape();
-        if (fn instanceof LossMCXENT && activation instanceof ActivationSoftmax && !hasWeights(fn)
-                && shape != null && shape.length == 2) {
-            return output.getSameDiff().loss().softmaxCrossEntropy(labels, preActivation, null,
-                    LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
+        if (!(activation instanceof ActivationSoftmax) || hasWeights(fn)) {
+            return score(ctx, fn, output, labels);
         }
-        return score(ctx, fn, output, labels);
+        if (fn instanceof LossBinaryXENT) {
+            throw ctx.unsupported("loss function XENT with a softmax activation (DL4J scores it as multi-class "
+                    + "cross-entropy but backpropagates binary cross-entropy)", SUPPORTED);
+        }
+        if (!(fn instanceof LossMCXENT)) {
+            return score(ctx, fn, output, labels);
+        }
+        SameDiff sd = output.getSameDiff();
+        double eps = ((LossMCXENT) fn).getSoftmaxClipEps();
+        long[] shape = labels.getShape();
+        if (shape != null && shape.length == 2) {
+            SDVariable fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null,
+                    LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
+            if (eps == 0) {
+                return fused;
+            }
+            // The clipped score minus the unclipped one: zero unless a probability is within eps of 0 or 1.
+            SDVariable logP = logSoftmax(sd, preActivation);
+            SDVariable clipping = labels.mul(clipLog(sd, logP, eps).sub(logP)).neg();
+            return fused.add(stopGradient(sd, reduce(ctx, fn, clipping, labels)));
+        }
+        SDVariable logP = logSoftmax(sd, preActivation);
+        if (eps > 0) {
+            logP = logP.add(stopGradient(sd, clipLog(sd, logP, eps).sub(logP)));
+        }
+        return reduce(ctx, fn, labels.mul(logP).neg(), labels);
+    }
+
+    /**
+     * log softmax over axis 1, composed as {@code z - m - log sum exp(z - m)} with {@code m} the stopped maximum:
+     * ND4J's {@code log_softmax} with an axis cannot be cloned for the gradient function ("Error setting property").
+     */
+    private static SDVariable logSoftmax(SameDiff sd, SDVariable z) {
+        SDVariable shifted = z.sub(stopGradient(sd, sd.max(z, true, 1)));
+        return shifted.sub(sd.math().log(sd.sum(sd.math().exp(shifted), true, 1)));
+    }
+
+    /** {@code log p} clipped as DL4J clips {@code p} to {@code [eps, 1 - eps]} before its log. */
+    private static SDVariable clipLog(SameDiff sd, SDVariable logP, double eps) {
+        return sd.math().clipByValue(logP, Math.log(eps), Math.log1p(-eps));
+    }
+
+    /** {@code x} with a zero gradient. */
+    private static SDVariable stopGradient(SameDiff sd, SDVariable x) {
+        return new StopGradient(sd, x).outputVariable();
     }
 
     static SDVariable score(ConversionContext ctx, ILossFunction fn, SDVariable output, SDVariable labels) {
@@ -62,16 +104,30 @@ final class Losses {
         } else if (fn instanceof LossMCXENT) {                        // also LossNegativeLogLikelihood
             perElement = labels.mul(sd.math().log(output)).neg();
         } else if (fn instanceof LossBinaryXENT) {
-            SDVariable positive = labels.mul(sd.math().log(output));
-            SDVariable negative = labels.rsub(1.0).mul(sd.math().log(output.rsub(1.0)));
+            double eps = ((LossBinaryXENT) fn).getClipEps();
+            SDVariable p = output;
+            if (eps > 0) {
+                // DL4J clips the probabilities to [eps, 1 - eps] and differentiates as if it had not (its dL/dp
+                // at the clipped value times dp/dz): the clipping is added through a stopped gradient.
+                p = output.add(stopGradient(sd, sd.math().clipByValue(output, eps, 1.0 - eps).sub(output)));
+            }
+            SDVariable positive = labels.mul(sd.math().log(p));
+            SDVariable negative = labels.rsub(1.0).mul(sd.math().log(p.rsub(1.0)));
             perElement = positive.add(negative).neg();
         } else {
             throw ctx.unsupported("loss function " + fn, SUPPORTED);
         }
-        // DL4J's score sums the loss over the features (and time steps) of each example and averages over the
-        // examples; MSE and MAE also divide by the number of outputs (labels.size(1)). Computed from full
-        // reductions: ND4J 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector ([N, 1] summed over
-        // axis 1, for a single output), which per-example sums would hit.
+        return reduce(ctx, fn, perElement, labels);
+    }
+
+    /**
+     * DL4J's score from the loss of every element: summed over the features (and time steps) of each example and
+     * averaged over the examples; MSE and MAE also divide by the number of outputs (labels.size(1)).
+     */
+    private static SDVariable reduce(ConversionContext ctx, ILossFunction fn, SDVariable perElement, SDVariable labels) {
+        SameDiff sd = perElement.getSameDiff();
+        // Computed from full reductions: ND4J 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector
+        // ([N, 1] summed over axis 1, for a single output), which per-example sums would hit.
         boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
         long[] shape = labels.getShape();
         if (shape != null && shape.length == 2 && shape[1] > 0) {

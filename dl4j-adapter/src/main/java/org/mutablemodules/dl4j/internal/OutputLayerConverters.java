@@ -40,7 +40,9 @@ final class OutputLayerConverters {
             SDVariable labels = ctx.labelsPlaceholder(-1, -1, -1, -1);
             SDVariable channelsFirst = nhwc ? sd.permute(out, 0, 3, 1, 2) : out;
             SDVariable labelsChannelsFirst = nhwc ? sd.permute(labels, 0, 3, 1, 2) : labels;
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), channelsFirst, labelsChannelsFirst), labels);
+            SDVariable preChannelsFirst = nhwc ? sd.permute(input.value(), 0, 3, 1, 2) : input.value();
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), preChannelsFirst,
+                    channelsFirst, labelsChannelsFirst), labels);
         }
         return new Activations(out, 4);
     };
@@ -64,7 +66,9 @@ final class OutputLayerConverters {
             SDVariable labels = ctx.labelsPlaceholder(-1, -1, -1);
             SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
             SDVariable labelsFeaturesFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFeaturesFirst), labels);
+            SDVariable preFeaturesFirst = nwc ? sd.permute(input.value(), 0, 2, 1) : input.value();
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), preFeaturesFirst,
+                    featuresFirst, labelsFeaturesFirst), labels);
         }
         return new Activations(out, 3);
     };
@@ -80,8 +84,8 @@ final class OutputLayerConverters {
         ctx.requireNoWeightNoise(layer);
         SameDiff sd = ctx.sd();
         SDVariable x = input.value();
-        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
-                FeedForwardConverters.affine(ctx, x, layer.hasBias()), 1);
+        SDVariable logits = FeedForwardConverters.affine(ctx, x, layer.hasBias());
+        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), logits, 1);
         // Recorded even without labels, so that the parameter exists (and is baked back) whatever the outputs.
         SDVariable centres = ctx.statistic("cL");
         if (ctx.hasLabels()) {
@@ -89,7 +93,8 @@ final class OutputLayerConverters {
             SDVariable distance = x.sub(labels.mmul(centres));
             // The sum over the examples divided by their number: mean * nIn (see Losses.score).
             SDVariable intraClass = sd.mean(distance.mul(distance)).mul(layer.getLambda() / 2 * layer.getNIn());
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), out, labels).add(intraClass), labels);
+            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), logits, out, labels)
+                    .add(intraClass), labels);
         }
         return new Activations(out, 2);
     };
