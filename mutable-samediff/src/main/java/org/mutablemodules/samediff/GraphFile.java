@@ -8,7 +8,6 @@ import java.util.Properties;
 import java.util.stream.Collectors;
 import org.mutablemodules.samediff.internal.Archive;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -38,8 +37,10 @@ final class GraphFile {
         for (ParameterRecord r : state.parameters.values()) {
             String prefix = "parameter." + i++ + ".";
             p.setProperty(prefix + "name", r.name);
-            p.setProperty(prefix + "initial", r.initialName);
-            p.setProperty(prefix + "slotOp", r.slotOp);
+            if (!r.dormant()) {
+                p.setProperty(prefix + "initial", r.initialName);
+                p.setProperty(prefix + "slotOp", r.slotOp);
+            }
             p.setProperty(prefix + "shape", Arrays.stream(r.shape).mapToObj(Long::toString)
                     .collect(Collectors.joining(",")));
             p.setProperty(prefix + "dataType", r.dataType.name());
@@ -83,8 +84,8 @@ final class GraphFile {
 
     private static ParameterRecord record(SameDiff sd, Properties p, String prefix) throws IOException {
         String name = required(p, prefix + "name");
-        String initial = required(p, prefix + "initial");
-        String slotOp = required(p, prefix + "slotOp");
+        String initial = p.getProperty(prefix + "initial");
+        String slotOp = p.getProperty(prefix + "slotOp");
         long[] shape = required(p, prefix + "shape").isEmpty() ? new long[0]
                 : Arrays.stream(required(p, prefix + "shape").split(",")).mapToLong(Long::parseLong).toArray();
         DataType type;
@@ -94,8 +95,13 @@ final class GraphFile {
             throw new IOException("Parameter \"" + name + "\" has an unknown data type in the file.", e);
         }
         Variable v = sd.getVariables().get(name);
-        SameDiffOp op = sd.getOps().get(slotOp);
-        if (v == null || op == null || !slotOp.equals(v.getOutputOfOp()) || !sd.hasVariable(initial)) {
+        if (slotOp == null || initial == null) {
+            if (v == null || v.getOutputOfOp() != null) {
+                throw new IOException("The file is inconsistent: parameter \"" + name + "\" is missing from the saved "
+                        + "graph or computed by an op.");
+            }
+        } else if (v == null || sd.getOps().get(slotOp) == null || !slotOp.equals(v.getOutputOfOp())
+                || !sd.hasVariable(initial)) {
             throw new IOException("The file is inconsistent: parameter \"" + name + "\", its initial value \""
                     + initial + "\" or the op \"" + slotOp + "\" that feeds it is missing from the saved graph.");
         }

@@ -38,6 +38,8 @@ final class GraphState {
     WeakReference<GraphTrainer> trainer = new WeakReference<>(null);
     /** A trainer's state loaded with the graph, taken over by the next trainer built with the same updater. */
     TrainerState savedTrainer;
+    /** Parameters renamed to their initial value when they got their slot: name -> initial value's name. */
+    final Map<String, String> renamedToInitial = new HashMap<>();
     /** Whether computations check their inputs and results for NaN and infinite values. */
     volatile boolean checkFinite;
 
@@ -51,7 +53,7 @@ final class GraphState {
     /** The parameter whose initial value is the variable {@code name}, or null. */
     ParameterRecord ownerOfInitial(String name) {
         for (ParameterRecord r : parameters.values()) {
-            if (r.initialName.equals(name)) {
+            if (name.equals(r.initialName)) {
                 return r;
             }
         }

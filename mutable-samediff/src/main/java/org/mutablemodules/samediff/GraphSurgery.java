@@ -103,6 +103,27 @@ final class GraphSurgery {
         return false;
     }
 
+    /** The names of the ops whose outputs computing {@code start} needs. */
+    static Set<String> opsUpstreamOf(SameDiff sd, String start) {
+        Set<String> ops = new HashSet<>();
+        Set<String> seen = new HashSet<>();
+        Deque<String> pending = new ArrayDeque<>(List.of(start));
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            if (!seen.add(name)) {
+                continue;
+            }
+            Variable v = sd.getVariables().get(name);
+            if (v != null && v.getOutputOfOp() != null && ops.add(v.getOutputOfOp())) {
+                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
+                if (op.getInputsToOp() != null) {
+                    op.getInputsToOp().forEach(pending::push);
+                }
+            }
+        }
+        return ops;
+    }
+
     /** The placeholders that must be fed to compute the given variables. */
     static Set<String> placeholdersUpstreamOf(SameDiff sd, String... starts) {
         Set<String> found = new TreeSet<>();

@@ -461,6 +461,13 @@ public final class GraphTrainer {
             throw new IllegalArgumentException(Messages.format(TrainerMessages.NOTHING_TRAINABLE, loss,
                     Messages.list(seen.stream().sorted().toList())));
         }
+        // A parameter that got its slot since the last step is trained as its initial value now: its updater state
+        // (Adam's moments, say) moves with it.
+        GraphState.of(sd).renamedToInitial.forEach((parameter, initial) -> {
+            if (variables.contains(initial) && updaters.containsKey(parameter) && !updaters.containsKey(initial)) {
+                updaters.put(initial, updaters.remove(parameter));
+            }
+        });
         trained = List.copyOf(variables);
         placeholders = Collections.unmodifiableSet(needed);
         if (!sd.getLossVariables().equals(List.of(loss))) {

@@ -40,11 +40,13 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
  * g.param("b").set(hyper.get(...));               // b is now predicted by another network of the same graph
  * }</pre>
  *
- * <p>The transformation, for each parameter {@code W}: the trainable {@code VARIABLE} is renamed {@code W/init}
- * (keeping its array and updater state), a new {@code ARRAY} variable named {@code W} is created as the output of an
- * op that passes {@code W/init} through ({@code W/init + 0}), and every op that read the parameter now reads that
- * variable. The graph is still a plain SameDiff graph: it runs, trains, saves and loads as before, and until a
- * parameter is mutated its outputs and gradients are unchanged. {@link MutableParameter} describes the mutations.
+ * <p>The transformation, for each parameter {@code W}, happens when it is first changed or its value read as an
+ * expression ({@link MutableParameter#value()}, {@link MutableParameter#initial()}); until then the parameter stays the
+ * plain variable it was, so a parameter never mutated costs nothing when the graph runs. Then the trainable
+ * {@code VARIABLE} is renamed {@code W/init} (keeping its array and updater state), a new {@code ARRAY} variable named
+ * {@code W} is created as the output of an op that passes {@code W/init} through ({@code W/init + 0}), and every op
+ * that read the parameter now reads that variable. The graph is still a plain SameDiff graph: it runs, trains, saves
+ * and loads as before. {@link MutableParameter} describes the mutations.
  *
  * <p>{@code of} is idempotent: on a graph already converted it returns the same view, converting only parameters not
  * yet mutable. It also recognises parameters of a converted graph that was saved and loaded again (their histories
@@ -85,7 +87,7 @@ public final class MutableGraph {
             for (Variable v : sd.getVariables().values()) {
                 SDVariable var = v.getVariable();
                 if (var.getVariableType() == VariableType.VARIABLE && var.dataType().isFPType()
-                        && state.ownerOfInitial(v.getName()) == null) {
+                        && state.ownerOfInitial(v.getName()) == null && !state.parameters.containsKey(v.getName())) {
                     names.add(v.getName());
                 }
             }
@@ -632,18 +634,41 @@ public final class MutableGraph {
             return graph;
         }
         for (String name : names) {
-            graph.convertOne(name);
+            graph.register(name);
         }
-        GraphSurgery.invalidateDerivedState(sd);
         return graph;
     }
 
-    private void convertOne(String name) {
+    /**
+     * Records a parameter, dormant: the graph is not changed until the parameter is first changed or its value read
+     * as an expression ({@link #materialize}), so a parameter that is never mutated costs nothing when the graph runs.
+     */
+    private void register(String name) {
         SDVariable parameter = sd.getVariable(name);
         long[] shape = parameter.getArr().shape();
+        state.knownShapes.put(name, shape.clone());
+        ParameterRecord record = new ParameterRecord(name, null, null, shape, parameter.dataType(),
+                History.of(name + ":init"));
+        // A constant (named to withConstants) keeps its value fixed, as after freezeInitial().
+        record.initialPinned = parameter.getVariableType() == VariableType.CONSTANT;
+        state.parameters.put(name, record);
+    }
+
+    /**
+     * Gives a dormant parameter its slot: the variable is renamed {@code name/init} (keeping its array and updater
+     * state), a new {@code ARRAY} variable {@code name} is computed from it ({@code name/init + 0}), and every op that
+     * read the parameter and is in {@code readers} (all readers when null) now reads that variable. Ops not in
+     * {@code readers} (those a mutation has just built from the parameter's value) keep reading the initial value,
+     * which is the value before that mutation.
+     */
+    void materialize(ParameterRecord record, Set<String> readers) {
+        String name = record.name;
         String initialName = uniqueName(name + "/init");
         GraphSurgery.rename(sd, name, initialName);
         List<String> consumers = GraphSurgery.consumers(sd, initialName);
+        if (readers != null) {
+            consumers.retainAll(readers);
+        }
 
         // The slot is "x + 0", not ND4J's identity op: in 1.0.0-M2.1 InferenceSession short-cuts identity ops in a
         // way that leaves their gradient arrays null during sd.fit. add_scalar passes its gradient straight through.
@@ -653,12 +678,11 @@ public final class MutableGraph {
         for (String op : consumers) {
             GraphSurgery.replaceInput(sd, op, initialName, name);
         }
-        state.knownShapes.put(name, shape.clone());
-        ParameterRecord record = new ParameterRecord(name, initialName, slotOp, shape, parameter.dataType(),
-                History.of(name + ":init"));
-        // A constant (named to withConstants) keeps its value fixed, as after freezeInitial().
-        record.initialPinned = parameter.getVariableType() == VariableType.CONSTANT;
-        state.parameters.put(name, record);
+        state.knownShapes.put(name, record.shape.clone());
+        state.renamedToInitial.put(name, initialName);
+        record.initialName = initialName;
+        record.slotOp = slotOp;
+        GraphSurgery.invalidateDerivedState(sd);
     }
 
     /**

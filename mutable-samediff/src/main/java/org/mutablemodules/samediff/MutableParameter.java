@@ -1,8 +1,11 @@
 package org.mutablemodules.samediff;
 
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -10,6 +13,7 @@ import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -77,8 +81,18 @@ public final class MutableParameter {
      * {@link #apply(UnaryOperator)}, since an expression computed from this variable cannot feed the parameter.
      */
     public SDVariable value() {
-        requireLive();
-        return sd().getVariable(record.name);
+        return graph.writeLocked(() -> {
+            requireLive();
+            if (record.dormant()) {
+                if (record.applying) {
+                    // Giving the parameter its slot now would make the function's result feed itself.
+                    throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
+                            "value()", record.name, record.name, record.name));
+                }
+                graph.materialize(record, null);
+            }
+            return sd().getVariable(record.name);
+        });
     }
 
     /**
@@ -86,14 +100,19 @@ public final class MutableParameter {
      * parameter, a constant after the parameter was replaced.
      */
     public SDVariable initial() {
-        requireLive();
-        return sd().getVariable(record.initialName);
+        return graph.writeLocked(() -> {
+            requireLive();
+            if (record.dormant()) {
+                graph.materialize(record, null);
+            }
+            return sd().getVariable(record.initialName);
+        });
     }
 
     /** True while the parameter's value is still computed from its initial value (so training still updates it). */
     public boolean usesInitialValue() {
         requireLive();
-        return GraphSurgery.dependsOn(sd(), source().name(), record.initialName);
+        return record.dormant() || GraphSurgery.dependsOn(sd(), source().name(), record.initialName);
     }
 
     /**
@@ -124,13 +143,13 @@ public final class MutableParameter {
     }
 
     private MutableParameter setLocked(SDVariable upstream, String historyLabel) {
-        checkOperand(upstream, "set");
+        checkOperand(upstream, "set", true);
         long[] shape = shapeOf(upstream);
         if (shape != null && !Arrays.equals(shape, record.shape)) {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
                     "\"" + upstream.name() + "\"", shape, record.name, record.shape));
         }
-        replaceSource(upstream, History.of(historyLabel != null ? historyLabel : label(upstream)));
+        replaceSource(upstream, History.of(historyLabel != null ? historyLabel : label(upstream)), false, null);
         return this;
     }
 
@@ -161,7 +180,7 @@ public final class MutableParameter {
                     FeedCheck.firstNonFinite(value)));
         }
         SDVariable constant = sd().constant(uniqueName(record.name + "/value"), value.dup());
-        replaceSource(constant, History.of("value(" + describe(record.dataType, record.shape) + ")"));
+        replaceSource(constant, History.of("value(" + describe(record.dataType, record.shape) + ")"), false, null);
         return this;
     }
 
@@ -181,7 +200,7 @@ public final class MutableParameter {
         requireFinite("fill", value);
         SDVariable constant = sd().constant(uniqueName(record.name + "/fill"),
                 Nd4j.valueArrayOf(record.shape, value, record.dataType));
-        replaceSource(constant, History.of("fill(" + value + ")"));
+        replaceSource(constant, History.of("fill(" + value + ")"), false, null);
         return this;
     }
 
@@ -261,24 +280,43 @@ public final class MutableParameter {
 
     private MutableParameter applyLocked(String label, UnaryOperator<SDVariable> function) {
         requireLive();
+        Set<String> readersBefore = readersBefore();
         SDVariable current = source();
         GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd());
         try {
-            SDVariable result = inMutationScope(() -> function.apply(current));
+            SDVariable result;
+            record.applying = record.dormant();
+            try {
+                result = inMutationScope(() -> function.apply(current));
+            } finally {
+                record.applying = false;
+            }
             if (result == null) {
                 throw new IllegalArgumentException(Messages.format(Messages.NULL_RESULT, record.name));
             }
             if (result == current) {
                 return this;
             }
-            checkOperand(result, "apply");
+            if (readersBefore == null) {
+                checkOperand(result, "apply", true);
+            } else {
+                // Dormant: the function read the parameter itself, which is its current value; only an expression
+                // built before this call from the parameter would, once that one reads the slot, make a cycle.
+                checkOperand(result, "apply", false);
+                Set<String> earlierReaders = new HashSet<>(GraphSurgery.consumers(sd(), record.name));
+                earlierReaders.retainAll(readersBefore);
+                if (!Collections.disjoint(GraphSurgery.opsUpstreamOf(sd(), result.name()), earlierReaders)) {
+                    throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
+                            result.name(), record.name, record.name, record.name));
+                }
+            }
             long[] shape = shapeOf(result);
             if (shape != null && !Arrays.equals(shape, record.shape)) {
                 throw new IllegalArgumentException(Messages.format(Messages.WRONG_SHAPE,
                         "the result of apply(...), \"" + result.name() + "\",", shape, record.name, record.shape));
             }
             String name = label != null ? label : functionName(result);
-            replaceSource(result, record.history.then(name, null));
+            replaceSource(result, record.history.then(name, null), false, readersBefore);
             return this;
         } catch (RuntimeException e) {
             before.rollback();
@@ -299,10 +337,13 @@ public final class MutableParameter {
 
     private MutableParameter resetLocked() {
         requireLive();
+        if (record.dormant()) {
+            return this;        // nothing was changed: the parameter is its initial value
+        }
         if (!record.initialPinned) {
             GraphSurgery.unfreeze(sd(), record.initialName);
         }
-        replaceSource(initial(), History.of(record.name + ":init"));
+        replaceSource(sd().getVariable(record.initialName), History.of(record.name + ":init"), false, null);
         return this;
     }
 
@@ -320,8 +361,10 @@ public final class MutableParameter {
     private MutableParameter freezeInitialLocked() {
         requireLive();
         record.initialPinned = true;
-        if (initial().getVariableType() == VariableType.VARIABLE) {
-            sd().convertToConstant(initial());
+        // Dormant, the parameter's own variable is its initial value: frozen in place, it keeps costing nothing.
+        SDVariable initial = sd().getVariable(record.dormant() ? record.name : record.initialName);
+        if (initial.getVariableType() == VariableType.VARIABLE) {
+            sd().convertToConstant(initial);
             GraphSurgery.invalidateDerivedState(sd());
         }
         return this;
@@ -341,6 +384,9 @@ public final class MutableParameter {
 
     /** The variable that currently feeds the slot. */
     SDVariable source() {
+        if (record.dormant()) {
+            return sd().getVariable(record.name);
+        }
         String input = sd().getOps().get(record.slotOp).getInputsToOp().get(0);
         return sd().getVariable(input);
     }
@@ -352,9 +398,10 @@ public final class MutableParameter {
     private MutableParameter scalarLocked(String op, UnaryOperator<SDVariable> build, double value) {
         requireLive();
         requireFinite(op, value);
+        Set<String> readersBefore = readersBefore();
         SDVariable current = source();
         SDVariable result = inMutationScope(() -> build.apply(current));
-        replaceSource(result, record.history.then(op, String.valueOf(value)), true);
+        replaceSource(result, record.history.then(op, String.valueOf(value)), true, readersBefore);
         return this;
     }
 
@@ -370,7 +417,8 @@ public final class MutableParameter {
 
     private MutableParameter binaryLocked(String op, SDVariable operand,
                                           BinaryOperator<SDVariable> combine) {
-        checkOperand(operand, op);
+        checkOperand(operand, op, true);
+        Set<String> readersBefore = readersBefore();
         long[] shape = shapeOf(operand);
         if (shape != null) {
             long[] result = ShapeInference.broadcast(record.shape, shape);
@@ -382,11 +430,11 @@ public final class MutableParameter {
         SDVariable current = source();
         SDVariable result = inMutationScope(() -> combine.apply(current, operand));
         graph.state().knownShapes.put(result.name(), record.shape.clone());
-        replaceSource(result, record.history.then(op, label(operand)), true);
+        replaceSource(result, record.history.then(op, label(operand)), true, readersBefore);
         return this;
     }
 
-    private void checkOperand(SDVariable operand, String what) {
+    private void checkOperand(SDVariable operand, String what, boolean cycleCheck) {
         Objects.requireNonNull(operand, what + " operand");
         requireLive();
         if (operand.getSameDiff() != sd()) {
@@ -399,7 +447,7 @@ public final class MutableParameter {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
                     "\"" + operand.name() + "\"", operand.dataType(), record.name, record.dataType, record.dataType));
         }
-        if (GraphSurgery.dependsOn(sd(), operand.name(), record.name)) {
+        if (cycleCheck && GraphSurgery.dependsOn(sd(), operand.name(), record.name)) {
             throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                     operand.name(), record.name, record.name, record.name));
         }
@@ -415,6 +463,11 @@ public final class MutableParameter {
         String problem = null;
         if (graph.state().parameters.get(record.name) != record) {
             problem = "the graph no longer lists it as a mutable parameter";
+        } else if (record.dormant()) {
+            Variable v = sd.getVariables().get(record.name);
+            if (v == null || v.getOutputOfOp() != null) {
+                problem = "no variable \"" + record.name + "\" holds its value any more";
+            }
         } else if (sd.getOps().get(record.slotOp) == null) {
             problem = "the op \"" + record.slotOp + "\" that feeds it is gone";
         } else if (sd.getVariables().get(record.name) == null
@@ -442,18 +495,26 @@ public final class MutableParameter {
         return known != null ? known.clone() : ShapeInference.infer(sd(), v);
     }
 
-    private void replaceSource(SDVariable newSource, History newHistory) {
-        replaceSource(newSource, newHistory, false);
+    /** The ops that exist before a mutation of a dormant parameter (they will read its slot), or null. */
+    private Set<String> readersBefore() {
+        return record.dormant() ? new HashSet<>(sd().getOps().keySet()) : null;
     }
 
     /**
-     * Makes the slot read {@code newSource}; everything has been validated by now.
+     * Makes the slot read {@code newSource}, giving a dormant parameter its slot first; everything has been validated
+     * by now.
      *
      * @param extendsCurrent true when {@code newSource} is computed from the current value, so whether the initial
      *                       value is still used cannot have changed (saves a walk over the whole mutation chain)
+     * @param readersBefore  for a dormant parameter, the ops that existed before this mutation: those that read the
+     *                       parameter are moved onto the slot, the mutation's own ops keep reading the initial value
      */
-    private void replaceSource(SDVariable newSource, History newHistory, boolean extendsCurrent) {
+    private void replaceSource(SDVariable newSource, History newHistory, boolean extendsCurrent,
+                               Set<String> readersBefore) {
         SameDiff sd = sd();
+        if (record.dormant()) {
+            graph.materialize(record, readersBefore);
+        }
         String old = source().name();
         if (!old.equals(newSource.name())) {
             GraphSurgery.replaceInput(sd, record.slotOp, old, newSource.name());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -22,14 +23,21 @@ class ConversionTest {
     private static final List<String> PARAMS = List.of("W1", "W2", "b1", "b2");
 
     @Test
-    void everyParameterBecomesAnArrayFedByItsTrainableInitialValue() {
+    void aParameterCostsNothingUntilUsedThenBecomesAnArrayFedByItsTrainableInitialValue() {
         SameDiff sd = Fixtures.mlp();
+        Map<String, String> plain = Fixtures.structure(Fixtures.mlp());
         MutableGraph g = MutableGraph.of(sd);
 
         assertSame(sd, g.sameDiff());
         assertEquals(PARAMS, g.parameterNames().stream().sorted().toList());
+        assertEquals(plain, Fixtures.structure(sd), "no op is added before a parameter is used");
         for (String name : PARAMS) {
-            assertEquals(VariableType.ARRAY, sd.getVariable(name).getVariableType(), name);
+            assertEquals(VariableType.VARIABLE, sd.getVariable(name).getVariableType(), name);
+            assertEquals(name + ":init", g.param(name).history());
+            assertTrue(g.param(name).usesInitialValue());
+            SDVariable value = g.param(name).value();      // read as an expression: now it gets its slot
+            assertEquals(VariableType.ARRAY, value.getVariableType(), name);
+            assertEquals(name, value.name());
             assertEquals(VariableType.VARIABLE, sd.getVariable(name + "/init").getVariableType(), name);
             assertEquals(name + ":init", g.param(name).history());
             assertTrue(g.param(name).usesInitialValue());
@@ -44,7 +52,7 @@ class ConversionTest {
         Map<String, INDArray> gradsBefore = Fixtures.gradients(plain, in, PARAMS.toArray(new String[0]));
 
         SameDiff sd = Fixtures.mlp();
-        MutableGraph.of(sd);
+        MutableGraph.of(sd).parameters().forEach(MutableParameter::initial);    // every parameter with its slot
         INDArray after = sd.output(in, "out").get("out");
         Map<String, INDArray> gradsAfter = Fixtures.gradients(sd, in,
                 PARAMS.stream().map(p -> p + "/init").toArray(String[]::new));
@@ -86,8 +94,8 @@ class ConversionTest {
         sd.fit(batch);      // trained before the conversion: the updater state must move with the renamed variable
 
         MutableGraph g = MutableGraph.of(sd);
-        INDArray w1 = sd.getVariable("W1/init").getArr().dup();
-        INDArray w2 = sd.getVariable("W2/init").getArr().dup();
+        INDArray w1 = g.param("W1").initial().getArr().dup();
+        INDArray w2 = g.param("W2").initial().getArr().dup();
         g.param("W2").set(sd.constant(w2.mul(2)));
         Fixtures.quietly(() -> sd.fit(batch));
 
@@ -127,7 +135,7 @@ class ConversionTest {
         assertEquals(VariableType.CONSTANT, b1.initial().getVariableType());
         assertTrue(b1.usesInitialValue());
         assertEquals(before, b1.initial().getArr());
-        assertNotEquals(sd.getVariable("W1/init").getArr(), Fixtures.mlp().getVariable("W1").getArr(),
+        assertNotEquals(sd.getVariable("W1").getArr(), Fixtures.mlp().getVariable("W1").getArr(),
                 "the other parameters are still trained");
     }
 
@@ -136,6 +144,7 @@ class ConversionTest {
         Map<String, INDArray> in = Fixtures.mlpInputs();
         SameDiff sd = Fixtures.mlp();
         MutableGraph g = MutableGraph.of(sd);
+        g.param("b2").initial();
         INDArray first = Fixtures.gradients(sd, in, "b2/init").get("b2/init");
 
         g.param("b2").muli(3.0);     // d loss / d b2init triples the upstream gradient at the new point

@@ -231,11 +231,15 @@ public final class FunctionalNetwork {
         return passes;
     }
 
-    /** The value of every parameter: the given expression, or the parameter's current value. */
+    /**
+     * The value of every parameter: the given expression, or the parameter's current value. That is the variable
+     * named as the parameter, whether it has its slot yet or not (one it never had keeps costing nothing; if it gets
+     * one later, this expression is moved onto it with every other reader).
+     */
     private Map<String, SDVariable> values(Map<String, SDVariable> given) {
         Map<String, SDVariable> values = new LinkedHashMap<>();
         parameterVariables.forEach((key, variable) ->
-                values.put(key, given.containsKey(key) ? given.get(key) : graph.param(variable).value()));
+                values.put(key, given.containsKey(key) ? given.get(key) : graph.sameDiff().getVariable(variable)));
         return values;
     }
 
