@@ -239,21 +239,10 @@ class ConversionFuzzTest {
                     && ((org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D) l).getCnn2dDataFormat() == CNN2DFormat.NHWC) {
                 return "NHWC DepthwiseConvolution2D backprop fails in libnd4j (seed 64)";
             }
-            if (l instanceof ActivationLayer && g.inputTypes()[0] instanceof org.deeplearning4j.nn.conf.inputs.InputType.InputTypeConvolutional) {
-                return "ActivationLayer on images differs from DL4J's (seed 99)";
-            }
         }
         if (g.net() instanceof ComputationGraph && ((ComputationGraph) g.net()).getConfiguration().getVertices().values()
                 .stream().anyMatch(v -> v instanceof org.deeplearning4j.nn.conf.graph.L2Vertex)) {
             return "L2Vertex chains fail with a NullPointerException in backprop (seed 224)";
-        }
-        for (Layer l : layers(g.net())) {
-            if (l instanceof org.deeplearning4j.nn.conf.layers.BaseLayer
-                    && ((org.deeplearning4j.nn.conf.layers.BaseLayer) l).getActivationFn() instanceof ActivationSoftmax
-                    && (l instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer
-                    || g.inputTypes()[0] instanceof org.deeplearning4j.nn.conf.inputs.InputType.InputTypeConvolutional)) {
-                return "softmax on rank-3 or rank-4 activations differs from DL4J's axis (seeds 1544, 1814)";
-            }
         }
         List<Layer> all = layers(g.net());
         if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer)) {

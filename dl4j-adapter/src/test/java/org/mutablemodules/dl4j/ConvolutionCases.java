@@ -128,6 +128,14 @@ final class ConvolutionCases {
                 new SeparableConvolution2D.Builder(3, 3).depthMultiplier(3).stride(2, 2).dilation(2, 2)
                         .convolutionMode(ConvolutionMode.Same).hasBias(false).nOut(2).activation(Activation.SIGMOID)
                         .build()));
+        // Found by ConversionFuzzTest: DL4J's softmax on a layer's rank-4 output normalises over its last axis
+        // (width for NCHW), not over the channels.
+        cases.add(image("softmax convolution NCHW and softmax activation layer (over the last axis, as DL4J)", 5, 4, 2,
+                CNN2DFormat.NCHW, new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.SOFTMAX).build(),
+                new org.deeplearning4j.nn.conf.layers.ActivationLayer.Builder().activation(Activation.SOFTMAX).build()));
+        cases.add(image("softmax depthwise NHWC (over the channels, the last axis)", 5, 5, 2, CNN2DFormat.NHWC,
+                conv(2, 2), new DepthwiseConvolution2D.Builder(2, 2).depthMultiplier(2)
+                        .activation(Activation.SOFTMAX).build()));
         cases.add(image("separable NCHW truncate, stride (2, 1), padding 1", 5, 5, 2, CNN2DFormat.NCHW,
                 new SeparableConvolution2D.Builder(3, 2).stride(2, 1).padding(1, 1).nOut(3)
                         .activation(Activation.IDENTITY).build()));
@@ -136,6 +144,8 @@ final class ConvolutionCases {
 
     private static List<Case> oneDimensional() {
         List<Case> cases = new ArrayList<>();
+        cases.add(series("softmax conv1d NCW (over time, the last axis, as DL4J)", 3, 5, RNNFormat.NCW,
+                new Convolution1DLayer.Builder(2).nOut(3).activation(Activation.SOFTMAX).build()));
         cases.add(series("conv1d NCW truncate, stride 2, padding 1, dilation 2", 3, 8, RNNFormat.NCW,
                 new Convolution1DLayer.Builder(3, 2, 1).dilation(2).nOut(4).activation(Activation.TANH).build()));
         cases.add(series("conv1d causal, dilation 2, no bias, after a conv1d", 2, 7, RNNFormat.NCW, conv1d(2, 3),

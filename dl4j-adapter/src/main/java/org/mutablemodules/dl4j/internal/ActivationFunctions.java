@@ -32,7 +32,10 @@ final class ActivationFunctions {
     /**
      * Applies {@code fn} to {@code x}.
      *
-     * @param softmaxAxis the axis softmax normalises over (1: features of [N, n] and [N, n, T] activations)
+     * @param softmaxAxis the axis softmax normalises over. DL4J's softmax normalises over the last axis of the array
+     *                    it is given: the features for [N, n] and for the rows loss layers reshape to, but the last
+     *                    axis of the layout (width for NCHW, time for NCW) where a layer applies its activation to
+     *                    its rank-3 or rank-4 output (convolutions, ActivationLayer, EmbeddingSequenceLayer)
      */
     static SDVariable apply(ConversionContext ctx, IActivation fn, SDVariable x, int softmaxAxis) {
         SameDiff sd = x.getSameDiff();

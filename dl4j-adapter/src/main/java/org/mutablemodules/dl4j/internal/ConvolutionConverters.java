@@ -56,7 +56,7 @@ final class ConvolutionConverters {
         SDVariable bias = layer.hasBias() ? ctx.param("b").reshape(layer.getNOut()) : null;
         SDVariable x = input.value();
         SDVariable z = bias == null ? sd.cnn().conv2d(x, weights, config) : sd.cnn().conv2d(x, weights, bias, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /** SubsamplingLayer: max, average (with DL4J's divisor option) or p-norm pooling. */
@@ -171,7 +171,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().deconv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().deconv2d(input.value(), weights, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -188,7 +188,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().depthWiseConv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().depthWiseConv2d(input.value(), weights, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -212,7 +212,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().conv2d(depthwise, pointWeights, ctx.param("b").reshape(-1), pointwise)
                 : sd.cnn().conv2d(depthwise, pointWeights, pointwise);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nhwc ? 3 : 1), 4);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -237,7 +237,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().conv1d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().conv1d(input.value(), weights, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, nwc ? 2 : 1), 3);
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 2), 3);
     };
 
     /**

@@ -57,9 +57,9 @@ final class FeedForwardConverters {
         return new Activations(out, 2);
     };
 
-    /** ActivationLayer: the activation alone (softmax over axis 1). */
+    /** ActivationLayer: the activation alone (softmax over the last axis, as DL4J applies it to the whole array). */
     static final LayerConverter<ActivationLayer> ACTIVATION = (ctx, layer, input) ->
-            input.with(ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1));
+            input.with(ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), input.rank() - 1));
 
     /** DropoutLayer: the identity, as in DL4J at inference. */
     static final LayerConverter<DropoutLayer> DROPOUT = (ctx, layer, input) -> input;
