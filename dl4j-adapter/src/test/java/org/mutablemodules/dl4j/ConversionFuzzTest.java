@@ -175,6 +175,10 @@ class ConversionFuzzTest {
         double score = m.score(x, y);
         Map<String, INDArray> gradients = Checks.quietly(() -> m.gradients(x, y));
         assertUnchanged(net, params, conf, g);
+        // README "Known limits": DL4J's LossLayer scores its input after its activation's backprop overwrote it in
+        // place, so its training score is wrong (its gradients are right): the inference score is compared instead.
+        boolean lossLayerBug = dl4jLossLayerScoreBug(net);
+        double inferenceScore = lossLayerBug ? Networks.dl4jInferenceScore(net, dup(g.inputs()), y) : Double.NaN;
         Gradient expected;
         try {
             expected = Networks.dl4jGradient(net, dup(g.inputs()), y);
@@ -186,6 +190,11 @@ class ConversionFuzzTest {
             return;
         }
         double dl4jScore = Networks.dl4jScore(net);
+        if (lossLayerBug) {
+            tally(SKIPPED_FOR_DL4J_BUGS, "LossLayer's training score read from its input after an in-place activation "
+                    + "backprop: inference score compared");
+            dl4jScore = inferenceScore;
+        }
         assertEquals(dl4jScore, score, 1e-8 * Math.max(1, Math.abs(dl4jScore)), "score");
         if (dl4jLrnGradientIsApproximate(net)) {
             tally(SKIPPED_FOR_DL4J_BUGS, "LRN gradient approximate (deeplearning4j#7272): gradients not compared");
@@ -231,9 +240,6 @@ class ConversionFuzzTest {
         for (Layer l : layers(g.net())) {
             if (l instanceof org.deeplearning4j.nn.conf.layers.PReLULayer) {
                 return "PReLULayer output differs from DL4J's (seeds 100, 240)";
-            }
-            if (l instanceof org.deeplearning4j.nn.conf.layers.LossLayer) {
-                return "LossLayer score differs from DL4J's (seeds 226, 228)";
             }
             if (l instanceof org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D
                     && ((org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D) l).getCnn2dDataFormat() == CNN2DFormat.NHWC) {
@@ -305,6 +311,17 @@ class ConversionFuzzTest {
             return "ComputationGraph.score lets an ActivationLayer overwrite an input another vertex reads";
         }
         return null;
+    }
+
+    /**
+     * A LossLayer with an activation other than identity: DL4J's {@code LossLayer.computeGradientAndScore} computes the
+     * gradient first, and the activation's backprop ({@code activationFn.backprop(preOut, ...)}) overwrites the layer's
+     * input in place, from which {@code computeScore} then reads: its training score is not the network's.
+     */
+    private static boolean dl4jLossLayerScoreBug(Model net) {
+        return layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.LossLayer
+                && !(((org.deeplearning4j.nn.conf.layers.LossLayer) l).getActivationFn()
+                instanceof org.nd4j.linalg.activations.impl.ActivationIdentity));
     }
 
     /** DL4J's training pass applies dropout and batch statistics: only its inference score is comparable. */
