@@ -29,12 +29,13 @@ final class Losses {
     /**
      * The score of a layer whose activations {@code output} are {@code activation(preActivation)}, all with the
      * features on axis 1 ([N, n], [N, n, T] or [N, C, H, W]). A softmax scored by multi-class cross-entropy is
-     * computed from the logits, as DL4J computes it: the score of the log-probabilities clipped to
-     * {@code [log eps, log(1 - eps)]} ({@code softmaxClipEps}, so that it stays finite), the gradient that of the
-     * unclipped cross-entropy ({@code softmax - labels}, which DL4J backpropagates whatever the clipping): the clipping
-     * is added through a stopped gradient. On [N, n] activations the unclipped part is one fused op on the logits
-     * (stable through log-sum-exp), which replaces five ops in every training step. Anything else is
-     * {@link #score(ConversionContext, ILossFunction, SDVariable, SDVariable)}.
+     * computed as DL4J computes it: the score from the probabilities clipped to {@code [eps, 1 - eps]}
+     * ({@code softmaxClipEps}, so that it stays finite), the gradient that of the unclipped cross-entropy
+     * ({@code softmax - labels}, which DL4J backpropagates whatever the clipping). The gradient comes from one fused
+     * softmax cross-entropy op on the logits (stable through log-sum-exp; on [N, n] it replaces five ops in every
+     * training step, on more axes it runs on the rows of every position); the clipped score minus the fused one is
+     * added through a stopped gradient. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
+     * SDVariable)}.
      *
      * @throws UnsupportedLayerException for binary cross-entropy on a softmax, which DL4J scores as {@code -sum y log p}
      *                                   but backpropagates as binary cross-entropy (no single function to convert)
@@ -52,38 +53,37 @@ final class Losses {
             return score(ctx, fn, output, labels);
         }
         SameDiff sd = output.getSameDiff();
-        double eps = ((LossMCXENT) fn).getSoftmaxClipEps();
         long[] shape = labels.getShape();
-        if (shape != null && shape.length == 2) {
-            SDVariable fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null,
+        int rank = shape == null ? 2 : shape.length;
+        SDVariable fused;
+        if (rank == 2) {
+            fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null,
                     LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
-            if (eps == 0) {
-                return fused;
-            }
-            // The clipped score minus the unclipped one: zero unless a probability is within eps of 0 or 1.
-            SDVariable logP = logSoftmax(sd, preActivation);
-            SDVariable clipping = labels.mul(clipLog(sd, logP, eps).sub(logP)).neg();
-            return fused.add(stopGradient(sd, reduce(ctx, fn, clipping, labels)));
+        } else {
+            // One row per example and position, the features last, each weighted 1/N and summed. (Scaling the
+            // op's result instead would change its value only: ND4J's loss ops ignore the gradient they are given.)
+            fused = sd.loss().softmaxCrossEntropy(rows(ctx, labels, rank), rows(ctx, preActivation, rank),
+                    size(ctx, labels, 0).rdiv(1.0), LossReduce.SUM, 0.0);
         }
-        SDVariable logP = logSoftmax(sd, preActivation);
-        if (eps > 0) {
-            logP = logP.add(stopGradient(sd, clipLog(sd, logP, eps).sub(logP)));
+        double eps = ((LossMCXENT) fn).getSoftmaxClipEps();
+        if (eps == 0) {
+            return fused;
         }
-        return reduce(ctx, fn, labels.mul(logP).neg(), labels);
+        // Clipped before the log, as DL4J clips: finite even where a probability is 0.
+        SDVariable clipped = reduce(ctx, fn, labels.mul(sd.math().log(
+                sd.math().clipByValue(output, eps, 1.0 - eps))).neg(), labels);
+        return fused.add(stopGradient(sd, clipped.sub(fused)));
     }
 
-    /**
-     * log softmax over axis 1, composed as {@code z - m - log sum exp(z - m)} with {@code m} the stopped maximum:
-     * ND4J's {@code log_softmax} with an axis cannot be cloned for the gradient function ("Error setting property").
-     */
-    private static SDVariable logSoftmax(SameDiff sd, SDVariable z) {
-        SDVariable shifted = z.sub(stopGradient(sd, sd.max(z, true, 1)));
-        return shifted.sub(sd.math().log(sd.sum(sd.math().exp(shifted), true, 1)));
-    }
-
-    /** {@code log p} clipped as DL4J clips {@code p} to {@code [eps, 1 - eps]} before its log. */
-    private static SDVariable clipLog(SameDiff sd, SDVariable logP, double eps) {
-        return sd.math().clipByValue(logP, Math.log(eps), Math.log1p(-eps));
+    /** [N, n, ...] as rows [N * ..., n]: axis 1 moved last, then the others flattened. */
+    private static SDVariable rows(ConversionContext ctx, SDVariable x, int rank) {
+        SameDiff sd = ctx.sd();
+        int[] order = new int[rank];
+        for (int i = 1; i < rank - 1; i++) {
+            order[i] = i + 1;
+        }
+        order[rank - 1] = 1;
+        return sd.reshape(sd.permute(x, order), sd.concat(0, ctx.longVector(-1), ctx.dimension(x, 1)));
     }
 
     /** {@code x} with a zero gradient. */
