@@ -184,6 +184,17 @@ class LayerParityTest {
                         new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
                         output(LossFunction.MSE, Activation.IDENTITY, 2).nIn(4).build()),
                 type -> Networks.indices(type, 1, 6, N, 3), type -> Networks.randn(type, 2, N, 2), true, true));
+        // Found by ConversionFuzzTest: DL4J's softmax normalises the [N, nOut, T] output over its last axis (time);
+        // a SimpleRnn after cropping unrolls over the cropped length, found by a dry run from the index input.
+        cases.add(new Case("embedding sequence with softmax, cropping, simple RNN",
+                type -> Networks.network(type, null,
+                        new EmbeddingSequenceLayer.Builder().nIn(6).nOut(3).inputLength(4)
+                                .activation(Activation.SOFTMAX).build(),
+                        new org.deeplearning4j.nn.conf.layers.convolutional.Cropping1D.Builder(1, 0).build(),
+                        new SimpleRnn.Builder().nIn(3).nOut(4).activation(Activation.TANH).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                        output(LossFunction.MSE, Activation.IDENTITY, 2).nIn(4).build()),
+                type -> Networks.indices(type, 1, 6, N, 4), type -> Networks.randn(type, 2, N, 2), true, true, 4));
         cases.add(new Case("frozen dense layer",
                 type -> Networks.network(type, InputType.feedForward(4),
                         new FrozenLayer(new DenseLayer.Builder().nIn(4).nOut(5).activation(Activation.TANH).build()),

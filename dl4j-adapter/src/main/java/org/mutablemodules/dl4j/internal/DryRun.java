@@ -37,6 +37,15 @@ final class DryRun {
      * than the minibatch (or a time series' length) that is known only at run time.
      */
     static Map<String, INDArray> placeholders(SameDiff sd, Collection<String> names) {
+        return placeholders(sd, names, false);
+    }
+
+    /**
+     * The same; with {@code indexSequences}, a rank-2 placeholder whose width is unknown is taken for the [N, T]
+     * indices of an EmbeddingSequenceLayer (its unknown width a sequence length), for callers that only need time
+     * steps downstream of it.
+     */
+    static Map<String, INDArray> placeholders(SameDiff sd, Collection<String> names, boolean indexSequences) {
         Map<String, INDArray> values = new HashMap<>();
         for (String name : placeholdersUpstreamOf(sd, names)) {
             SDVariable ph = sd.getVariable(name);
@@ -53,7 +62,8 @@ final class DryRun {
                     concrete[i] = TIME_STEPS;
                 }
             }
-            if (unknown > 1 || unknown == 1 && concrete.length != 3) {
+            boolean sequence = concrete.length == 3 || indexSequences && concrete.length == 2;
+            if (unknown > 1 || unknown == 1 && !sequence) {
                 return null;    // an unknown size that is not a time series' length
             }
             values.put(name, Nd4j.zeros(ph.dataType(), concrete));

@@ -44,14 +44,12 @@ final class EmbeddingConverters {
         if (layer.hasBias()) {
             z = z.add(ctx.param("b"));
         }
-        z = ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1);
         SDVariable ntc = sd.reshape(z, shape);
-        if (layer.getOutputFormat() == RNNFormat.NWC) {
-            return new Activations(ntc, 3);
-        }
-        if (layer.getOutputFormat() != RNNFormat.NCW) {
+        if (layer.getOutputFormat() != RNNFormat.NWC && layer.getOutputFormat() != RNNFormat.NCW) {
             throw ctx.unsupported("output format " + layer.getOutputFormat(), List.of("NCW", "NWC"));
         }
-        return new Activations(sd.permute(ntc, 0, 2, 1), 3);
+        SDVariable out = layer.getOutputFormat() == RNNFormat.NWC ? ntc : sd.permute(ntc, 0, 2, 1);
+        // DL4J applies the activation to its [N, nOut, T] (or [N, T, nOut]) output: softmax over the last axis.
+        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), out, 2), 3);
     };
 }

@@ -105,7 +105,7 @@ final class RecurrentConverters {
      * time-series input {@code sequenceLength} steps long; {@code sequenceLength} itself if no dry run is possible.
      */
     private static int timeSteps(ConversionContext ctx, SDVariable x, int sequenceLength) {
-        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(x.name()));
+        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(x.name()), true);
         if (zeros == null) {
             return sequenceLength;
         }
