@@ -196,6 +196,11 @@ class ConversionFuzzTest {
             dl4jScore = inferenceScore;
         }
         assertEquals(dl4jScore, score, 1e-8 * Math.max(1, Math.abs(dl4jScore)), "score");
+        if (dl4jRnnLossLayerSoftmaxGradientIsWrong(net)) {
+            tally(SKIPPED_FOR_DL4J_BUGS, "LSTM under a softmax RnnLossLayer: DL4J's gradients differ from finite "
+                    + "differences of its own score (seeds 252, 352): gradients not compared");
+            return;
+        }
         if (dl4jLrnGradientIsApproximate(net)) {
             tally(SKIPPED_FOR_DL4J_BUGS, "LRN gradient approximate (deeplearning4j#7272): gradients not compared");
             return;
@@ -248,9 +253,6 @@ class ConversionFuzzTest {
             return "L2Vertex chains fail with a NullPointerException in backprop (seed 224)";
         }
         List<Layer> all = layers(g.net());
-        if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer)) {
-            return "EmbeddingSequenceLayer networks: outputs differ, SimpleRnn after it fails (seeds 275, 299, 1490)";
-        }
         if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.Upsampling1D)
                 && all.stream().anyMatch(l -> l instanceof Bidirectional)) {
             return "Upsampling1D before a Bidirectional SimpleRnn: wrong output shape (seed 2754)";
@@ -259,11 +261,11 @@ class ConversionFuzzTest {
                 && ((org.deeplearning4j.nn.conf.layers.SeparableConvolution2D) l).getCnn2dDataFormat() == CNN2DFormat.NHWC)) {
             return "NHWC SeparableConvolution2D in a graph: output differs (seed 793)";
         }
-        for (int i = 1; i < all.size(); i++) {
-            if (all.get(i) instanceof RnnLossLayer && ((RnnLossLayer) all.get(i)).getActivationFn() instanceof ActivationSoftmax
-                    && all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.LSTM)) {
-                return "gradients of an LSTM under a softmax RnnLossLayer differ from DL4J's (seeds 252, 352)";
-            }
+        if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer)
+                && all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.RnnOutputLayer
+                && ((org.deeplearning4j.nn.conf.layers.RnnOutputLayer) l).getActivationFn() instanceof ActivationSoftmax)) {
+            // outputs and scores agree; the gradients do not, and DL4J's match finite differences of its own score
+            return "EmbeddingSequenceLayer, recurrent layer, softmax RnnOutputLayer: gradients differ (seeds 24, 298)";
         }
         if (outputsFlattenTimeIntoExamples(g) && dl4jTrainingDiffersFromInference(g.net())) {
             return "batch normalisation on time-flattened activations scores differently (seed 102)";
@@ -329,6 +331,18 @@ class ConversionFuzzTest {
             }
         }
         return false;
+    }
+
+    /**
+     * An LSTM under a softmax RnnLossLayer: DL4J's gradients of the LSTM's parameters differ from central finite
+     * differences of DL4J's own score (seeds 252, 352: e.g. 0.062 against 0.322, where the graph's gradient is
+     * 0.322), so DL4J's backprop, not the graph, is wrong there.
+     */
+    private static boolean dl4jRnnLossLayerSoftmaxGradientIsWrong(Model net) {
+        List<Layer> all = layers(net);
+        return all.stream().anyMatch(l -> l instanceof RnnLossLayer
+                && ((RnnLossLayer) l).getActivationFn() instanceof ActivationSoftmax)
+                && all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.LSTM);
     }
 
     /** DL4J's LRN backprop is an approximation (deeplearning4j#7272): its gradients are not the true ones. */
