@@ -80,4 +80,21 @@ for label, torch in [("defaults pass", torch_default), ("tuned pass", torch_one)
     if torch:
         out.append("")
         out.append(f"PyTorch ({label}): {torch['torch']}, {torch['threads']} threads, {torch['blas']}.")
+# Steadiness: the 90th percentile against the median of every JMH sample-time benchmark, in each pass.
+out += ["", "| benchmark | defaults: p50 ms | p90 ms | p90 / p50 | tuned: p50 ms | p90 ms | p90 / p50 | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+spread = [{}, {}]
+for i, path in enumerate(args[:2]):
+    for e in json.load(open(path)):
+        pct = e["primaryMetric"].get("scorePercentiles", {})
+        if "90.0" in pct and e.get("mode") == "sample":
+            name = e["benchmark"].rsplit(".", 2)[-2] + "." + e["benchmark"].rsplit(".", 1)[-1]
+            params = ",".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items()))
+            spread[i][f"{name}({params})"] = (pct["50.0"], pct["90.0"])
+for key in spread[0]:
+    row_cells = []
+    for i in range(2):
+        p50, p90 = spread[i].get(key, (None, None))
+        row_cells.append(f"{fmt(p50)} | {fmt(p90)} | " + (f"**{p90 / p50:.2f}**" if p50 else "n/a"))
+    out.append(f"| {key} | " + " | ".join(row_cells) + " | <= 2 |")
 print("\n".join(out))
