@@ -175,7 +175,8 @@ final class ConversionContext {
         conversion.recordLoss(node.name(), score, labels);
     }
 
-    private boolean averagesOverMinibatch() {
+    /** Whether this output vertex's score is averaged over the minibatch (false for {@code miniBatch(false)}). */
+    boolean averagesOverMinibatch() {
         GraphVertex v = node.vertex();
         while (v instanceof FrozenVertex) {
             v = ((FrozenVertex) v).getUnderlying();

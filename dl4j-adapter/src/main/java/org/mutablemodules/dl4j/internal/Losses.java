@@ -55,23 +55,25 @@ final class Losses {
         SameDiff sd = output.getSameDiff();
         long[] shape = labels.getShape();
         int rank = shape == null ? 2 : shape.length;
+        // ND4J's loss ops ignore the gradient given to them: the fused op's own reduction must be the one of the
+        // graph's final loss, which ConversionContext.defineLoss multiplies by N for miniBatch(false) (a sum then).
+        // Its value is replaced by the clipped score below, whatever it is.
+        boolean averaged = ctx.averagesOverMinibatch();
         SDVariable fused;
-        if (rank == 2) {
+        if (rank == 2 && averaged) {
             fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null,
                     LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
+        } else if (rank == 2) {
+            fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null, LossReduce.SUM, 0.0);
         } else {
-            // One row per example and position, the features last, each weighted 1/N and summed. (Scaling the
-            // op's result instead would change its value only: ND4J's loss ops ignore the gradient they are given.)
+            // One row per example and position, the features last, each weighted 1/N (averaged) and summed.
             fused = sd.loss().softmaxCrossEntropy(rows(ctx, labels, rank), rows(ctx, preActivation, rank),
-                    size(ctx, labels, 0).rdiv(1.0), LossReduce.SUM, 0.0);
+                    averaged ? size(ctx, labels, 0).rdiv(1.0) : null, LossReduce.SUM, 0.0);
         }
         double eps = ((LossMCXENT) fn).getSoftmaxClipEps();
-        if (eps == 0) {
-            return fused;
-        }
-        // Clipped before the log, as DL4J clips: finite even where a probability is 0.
-        SDVariable clipped = reduce(ctx, fn, labels.mul(sd.math().log(
-                sd.math().clipByValue(output, eps, 1.0 - eps))).neg(), labels);
+        // Clipped before the log, as DL4J clips (finite even where a probability is 0); without clipping, DL4J's.
+        SDVariable p = eps > 0 ? sd.math().clipByValue(output, eps, 1.0 - eps) : output;
+        SDVariable clipped = reduce(ctx, fn, labels.mul(sd.math().log(p)).neg(), labels);
         return fused.add(stopGradient(sd, clipped.sub(fused)));
     }
 
