@@ -246,6 +246,11 @@ class LayerParityTest {
                         new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)
                                 .dataFormat(RNNFormat.NWC).build()),
                 type -> Networks.randn(type, 1, N, T, 3), type -> Networks.randn(type, 2, N, T, 2), true, false));
+        cases.add(new Case("LSTM, RNN output layer softmax MCXENT in NWC format",
+                type -> Networks.network(type, InputType.recurrent(3, RNNFormat.NWC), lstm(4).build(),
+                        rnnOutput(3).dataFormat(RNNFormat.NWC).build()),
+                type -> Networks.randn(type, 1, N, T, 3), type -> nwc(Networks.oneHotSeries(type, 2, N, 3, T)),
+                true, false));
         cases.add(new Case("LSTM, dense per time step (RNN/FF pre-processors), RNN output",
                 type -> Networks.network(type, InputType.recurrent(3), lstm(4).build(),
                         new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(),
@@ -291,6 +296,11 @@ class LayerParityTest {
                         output(LossFunction.MSE, Activation.IDENTITY, 2).build()),
                 type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2), true, false));
         return cases;
+    }
+
+    /** [N, C, T] labels as NWC [N, T, C]. */
+    private static INDArray nwc(INDArray ncw) {
+        return ncw.permute(0, 2, 1).dup('c');
     }
 
     /** Running statistics other than DL4J's initial 0 and 1, so that using them wrongly shows. */
