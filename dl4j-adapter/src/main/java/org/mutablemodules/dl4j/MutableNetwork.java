@@ -8,7 +8,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -723,16 +722,7 @@ public final class MutableNetwork {
      */
     public void save(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(),
-                ".partial");
-        try {
-            try (OutputStream out = Files.newOutputStream(temporary)) {
-                save(out);
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
+        Archive.writeAtomically(file, this::save);
     }
 
     /**

@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.lang.ref.WeakReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -469,16 +468,7 @@ public final class MutableGraph {
      */
     public void save(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        Path parent = file.toAbsolutePath().getParent();
-        Path temporary = Files.createTempFile(parent, file.getFileName().toString(), ".partial");
-        try {
-            try (OutputStream out = Files.newOutputStream(temporary)) {
-                save(out);
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
+        Archive.writeAtomically(file, this::save);
     }
 
     /**

@@ -8,6 +8,9 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -133,6 +136,39 @@ public final class Archive {
         }
         zip.finish();
         zip.flush();
+    }
+
+    /** Writes a whole file's content to a stream. */
+    @FunctionalInterface
+    public interface Content {
+        /**
+         * Writes the content.
+         *
+         * @param out where to write; not to be closed
+         * @throws IOException if writing fails
+         */
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Writes {@code file} whole or not at all: to a temporary file beside it first, then moved into place, so an
+     * existing file is never left half-written.
+     *
+     * @param file    the file to write (replaced if it exists)
+     * @param content what to write
+     * @throws IOException if writing fails; the temporary file is removed
+     */
+    public static void writeAtomically(Path file, Content content) throws IOException {
+        Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(),
+                ".partial");
+        try {
+            try (OutputStream out = Files.newOutputStream(temporary)) {
+                content.writeTo(out);
+            }
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
 
     /**
