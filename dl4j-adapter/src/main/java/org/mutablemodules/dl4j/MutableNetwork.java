@@ -879,7 +879,8 @@ public final class MutableNetwork {
         Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
         Map<String, INDArray> data = new LinkedHashMap<>(inputFeed(inputs));
         feed.putAll(data);
-        INDArray firstInput = data.values().iterator().next();
+        long examples = data.values().iterator().next().size(0);
+        INDArray[] outputs = null;      // computed only if some labels' rows differ from the examples
         Objects.requireNonNull(labels, "labels");
         List<String> names = labelNames();
         if (labels.length != names.size()) {
@@ -896,26 +897,22 @@ public final class MutableNetwork {
             }
             String output = outputNames().get(i);
             INDArray checkedLabels = checked("The labels of output \"" + output + "\"", names.get(i), labels[i]);
-            requireLabelRows(output, checkedLabels, firstInput);
+            long rows = checkedLabels.size(0);
+            if (rows != examples) {
+                // Labels have one row per example, except after RnnToFeedForwardPreProcessor, where the output has one
+                // per example and time step: the output for these inputs tells (one forward pass, only here).
+                if (outputs == null) {
+                    outputs = outputs(inputs, otherPlaceholders);
+                }
+                if (outputs[i].size(0) != rows) {
+                    throw new IllegalArgumentException("The labels of output \"" + output + "\" have " + rows
+                            + " rows but the input has " + examples + " examples and the output " + outputs[i].size(0)
+                            + " rows: the labels need one row per row of the output.");
+                }
+            }
             feed.put(names.get(i), checkedLabels);
         }
         return feed;
-    }
-
-    /**
-     * Labels have one row per example; flat labels of a sequence input (an output layer after
-     * {@code RnnToFeedForwardPreProcessor}) have one per example and time step, so a multiple of the examples.
-     */
-    private static void requireLabelRows(String output, INDArray labels, INDArray input) {
-        long examples = input.size(0);
-        long rows = labels.size(0);
-        boolean timeFlattened = input.rank() >= 3 && labels.rank() == 2;
-        if (timeFlattened ? rows == 0 || rows % examples != 0 : rows != examples) {
-            throw new IllegalArgumentException("The labels of output \"" + output + "\" have " + rows + " rows but the "
-                    + "input has " + examples + " examples: " + (timeFlattened
-                    ? "flat labels of a sequence input need one row per example and time step (a multiple of "
-                    + examples + ")." : "every input and labels array needs one row per example."));
-        }
     }
 
     private String vertex(String layerName) {
