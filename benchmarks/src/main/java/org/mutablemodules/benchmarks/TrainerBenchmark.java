@@ -2,26 +2,12 @@ package org.mutablemodules.benchmarks;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.GraphTrainer;
-import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.NativeThreads;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
@@ -57,54 +43,11 @@ public class TrainerBenchmark {
     @Setup
     public void setUp() {
         NativeThreads.applyDefault();   // the same threads for the reference as for the library
-        INDArray task = Nd4j.createFromArray(new float[][] {{0.3f, -0.7f}});
-        String input;
-        String labels;
-        String[] generated;
-        int hidden;
-        INDArray x;
-        INDArray y;
-        if ("sine".equals(model)) {
-            MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
-                    .dataType(DataType.FLOAT).list()
-                    .layer(new DenseLayer.Builder().nIn(1).nOut(40).activation(Activation.TANH).build())
-                    .layer(new DenseLayer.Builder().nOut(40).activation(Activation.TANH).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
-                    .setInputType(InputType.feedForward(1)).build());
-            net.init();
-            MutableNetwork m = MutableNetwork.of(net);
-            sd = m.graph().sameDiff();
-            input = m.inputName();
-            labels = m.labelName();
-            loss = m.lossName();
-            generated = m.graph().parameterNames().toArray(new String[0]);
-            hidden = 64;
-            x = Nd4j.linspace(-Math.PI, Math.PI, 50, DataType.FLOAT).reshape(50, 1);
-            y = Transforms.sin(x.add(0.5));
-        } else {
-            sd = Models.sameDiffMlp();
-            MutableGraph.of(sd);
-            input = "x";
-            labels = "y";
-            loss = "loss";
-            generated = new String[] {"W1", "b1", "W2", "b2"};
-            hidden = 32;
-            x = Models.features(Models.BATCH, 784);
-            y = Models.oneHot(Models.BATCH, 10);
-        }
-        MutableGraph g = MutableGraph.of(sd, generated);
-        long size = g.flatSize(generated);
-        Nd4j.getRandom().setSeed(3);
-        SDVariable t = sd.placeHolder("task", DataType.FLOAT, 1, 2);
-        SDVariable h = sd.math().tanh(t.mmul(sd.var("hyper/W1", Nd4j.randn(DataType.FLOAT, 2, hidden)))
-                .add(sd.var("hyper/b1", Nd4j.zeros(DataType.FLOAT, hidden))));
-        SDVariable flat = h.mmul(sd.var("hyper/W2", Nd4j.randn(DataType.FLOAT, hidden, size).muli(0.01)))
-                .add(sd.var("hyper/b2", Nd4j.randn(DataType.FLOAT, size).muli(0.05)));
-        g.setFromFlat(flat, generated);
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-4))
-                .dataSetFeatureMapping(input, "task").dataSetLabelMapping(labels).build());
-        batch = new MultiDataSet(new INDArray[] {x, task}, new INDArray[] {y});
-        feed = Map.of(input, x, "task", task, labels, y);
+        Models.Hypernetwork h = Models.hypernetwork(model);
+        sd = h.sd();
+        loss = h.loss();
+        batch = h.batch();
+        feed = h.feed();
         trainer = GraphTrainer.builder(sd).loss(loss).updater(new Adam(1e-4)).build();
         Models.quietly(() -> sd.fit(batch));
         trainer.step(feed);
