@@ -242,10 +242,6 @@ class ConversionFuzzTest {
                 return "NHWC DepthwiseConvolution2D backprop fails in libnd4j (seed 64)";
             }
         }
-        if (g.net() instanceof ComputationGraph && ((ComputationGraph) g.net()).getConfiguration().getVertices().values()
-                .stream().anyMatch(v -> v instanceof org.deeplearning4j.nn.conf.graph.L2Vertex)) {
-            return "L2Vertex chains fail with a NullPointerException in backprop (seed 224)";
-        }
         List<Layer> all = layers(g.net());
         if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.Upsampling1D)
                 && all.stream().anyMatch(l -> l instanceof Bidirectional)) {

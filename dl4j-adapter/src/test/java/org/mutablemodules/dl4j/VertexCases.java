@@ -209,6 +209,19 @@ final class VertexCases {
                         .addLayer("out", mse(2), "both")
                         .setOutputs("out")),
                 type -> arrays(Networks.randn(type, 1, N, 3)), type -> arrays(Networks.randn(type, 2, N, 2))));
+        cases.add(Case.graph("L2 distances of one-unit activations, chained, and an L2-normalized one-unit layer",
+                // reductions of [N, 1] along axis 1 fail in ND4J's graph sessions unless rewritten (Reductions)
+                type -> Networks.graph(type, b -> b.addInputs("in").setInputTypes(InputType.feedForward(3))
+                        .addLayer("a", dense(1, Activation.TANH), "in")
+                        .addLayer("b", dense(1, Activation.SIGMOID), "in")
+                        .addVertex("ab", new L2Vertex(), "a", "b")
+                        .addLayer("c", dense(1, Activation.IDENTITY), "in")
+                        .addVertex("abc", new L2Vertex(), "ab", "c")
+                        .addVertex("unit", new L2NormalizeVertex(), "c")
+                        .addVertex("both", new MergeVertex(), "abc", "unit")
+                        .addLayer("out", mse(2), "both")
+                        .setOutputs("out")),
+                type -> arrays(Networks.randn(type, 1, N, 3)), type -> arrays(Networks.randn(type, 2, N, 2))));
         return cases;
     }
 

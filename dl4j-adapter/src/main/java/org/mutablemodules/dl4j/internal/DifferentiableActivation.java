@@ -62,7 +62,7 @@ abstract class DifferentiableActivation {
 
     /** The sums of each row of {@code x} [N, n], as [N, 1]. */
     static SDVariable rowSums(SDVariable x, long width) {
-        // ND4J 1.0.0-M2.1 crashes on a reduction along a size-1 axis of a vector, so width 1 is the identity.
+        // a width-1 row is its own sum (and ND4J cannot reduce a size-1 axis of a rank-2 array: see Reductions)
         return width == 1 ? x : x.getSameDiff().sum(x, true, 1);
     }
 

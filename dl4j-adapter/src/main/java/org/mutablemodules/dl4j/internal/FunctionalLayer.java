@@ -71,7 +71,7 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
         SDVariable w = parameters.get(weightKey());
         gradients.put(weightKey(), pass.input().getSameDiff().mmul(pass.input(), dz, true, false, false));
         if (hasBias) {
-            gradients.put(biasKey(), dz.getSameDiff().sum(dz, biasRank == 2, 0));
+            gradients.put(biasKey(), Reductions.sum(dz, 2, biasRank == 2, 0));   // one example: [1, n]
         }
         return needInputGradient ? dz.getSameDiff().mmul(dz, w, false, true, false) : null;
     }

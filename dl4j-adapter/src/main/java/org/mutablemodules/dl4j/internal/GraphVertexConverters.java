@@ -118,7 +118,7 @@ final class GraphVertexConverters {
         if (dims == null || dims.length == 0) {
             dims = allButFirst(in.rank());
         }
-        SDVariable norm = sd.norm2(in.value(), true, dims);
+        SDVariable norm = Reductions.norm2(in.value(), in.rank(), true, dims);
         SDVariable floor = sd.constant(org.nd4j.linalg.factory.Nd4j.scalar(ctx.dataType(), vertex.getEps()));
         return in.with(in.value().div(sd.max(norm, floor)));
     };
@@ -134,7 +134,8 @@ final class GraphVertexConverters {
         }
         SameDiff sd = ctx.sd();
         SDVariable diff = inputs.get(0).value().sub(inputs.get(1).value());
-        SDVariable squared = sd.sum(sd.math().square(diff), false, allButFirst(inputs.get(0).rank()));
+        int rank = inputs.get(0).rank();
+        SDVariable squared = Reductions.sum(sd.math().square(diff), rank, false, allButFirst(rank));
         double floor = 1e-30;
         SDVariable distance = sd.math().sqrt(sd.nn().relu(squared.sub(floor), 0.0).add(floor));
         return new Activations(distance.reshape(-1, 1), 2);
