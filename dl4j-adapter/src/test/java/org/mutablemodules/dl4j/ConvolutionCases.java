@@ -168,6 +168,14 @@ final class ConvolutionCases {
         cases.add(series("subsampling 1D average NWC, same mode, after an LSTM", 2, 7, RNNFormat.NWC, lstm(3),
                 new Subsampling1DLayer.Builder(PoolingType.AVG, 3, 2, 0).convolutionMode(ConvolutionMode.Same).build())
                 .trainingDiffersFromInference());
+        // First layers: the input's layout comes from the subsampling layer alone (NHWC when DL4J saw NWC input),
+        // the sequence length from the user (no input types)
+        cases.add(series("subsampling 1D max NWC first, then a conv1d, sequence length given", 3, 6, RNNFormat.NWC,
+                new Subsampling1DLayer.Builder(PoolingType.MAX, 2, 1, 0).build(),
+                new Convolution1DLayer.Builder(2).nOut(2).activation(Activation.TANH).build())
+                .trainingDiffersFromInference().withSequenceLength(6));
+        cases.add(series("subsampling 1D max NCW first, sequence length given", 3, 6, RNNFormat.NCW,
+                new Subsampling1DLayer.Builder(PoolingType.MAX, 2, 1, 0).build()).withSequenceLength(6));
         cases.add(series("subsampling 1D p-norm NCW, causal mode (pooled as Truncate, as DL4J does)", 3, 7,
                 RNNFormat.NCW, new Subsampling1DLayer.Builder(PoolingType.PNORM, 2, 1, 0).pnorm(2)
                         .convolutionMode(ConvolutionMode.Causal).build()));

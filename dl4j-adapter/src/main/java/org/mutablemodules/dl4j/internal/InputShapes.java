@@ -70,6 +70,9 @@ final class InputShapes {
     /** What a layer says of its input: a shape, "any rank, kept" (look further), or nothing (null). */
     private static final long[] KEEPS_RANK = new long[0];
 
+    /** In a shape a layer implies, its time axis (whose length is free unless the user gives one). */
+    private static final long TIME = -2;
+
     /**
      * The placeholder shape of network input {@code input}, or null when no layer that reads it (through vertices and
      * layers that keep the rank) tells its rank.
@@ -78,9 +81,18 @@ final class InputShapes {
      */
     static long[] of(NetworkDag dag, String input, int sequenceLength) {
         long[] shape = find(dag, input);
-        if (shape != null && shape.length == 3 && sequenceLength > 0) {
-            int timeAxis = shape[2] == -1 && shape[1] != -1 ? 2 : shape[1] == -1 && shape[2] != -1 ? 1 : 2;
-            shape[timeAxis] = sequenceLength;
+        if (shape == null) {
+            return null;
+        }
+        boolean marked = false;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == TIME) {
+                shape[i] = sequenceLength > 0 ? sequenceLength : -1;
+                marked = true;
+            }
+        }
+        if (!marked && shape.length == 3 && sequenceLength > 0 && shape[2] == -1) {
+            shape[2] = sequenceLength;      // a series whose layout no layer tells: DL4J's default, NCW
         }
         return shape;
     }
@@ -165,7 +177,9 @@ final class InputShapes {
 
     private static long[] rankOnly(long[] shape) {
         long[] out = new long[shape.length];
-        java.util.Arrays.fill(out, -1);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = shape[i] == TIME ? TIME : -1;      // sizes may change on the way; the layout does not
+        }
         return out;
     }
 
@@ -187,7 +201,7 @@ final class InputShapes {
         }
         if (pre instanceof RnnToFeedForwardPreProcessor) {
             return ((RnnToFeedForwardPreProcessor) pre).getRnnDataFormat() == RNNFormat.NWC
-                    ? new long[] {-1, -1, nIn} : new long[] {-1, nIn, -1};
+                    ? new long[] {-1, TIME, nIn} : new long[] {-1, nIn, TIME};
         }
         if (pre instanceof FeedForwardToRnnPreProcessor) {
             return new long[] {-1, nIn};
@@ -214,9 +228,13 @@ final class InputShapes {
                 || inner instanceof RnnLossLayer || inner instanceof Convolution1DLayer) {
             return series(inner, nIn);
         }
-        if (inner instanceof Subsampling1DLayer || inner instanceof ZeroPadding1DLayer || inner instanceof Cropping1D
-                || inner instanceof Upsampling1D) {
-            return new long[] {-1, -1, -1};
+        if (inner instanceof Subsampling1DLayer) {
+            // DL4J gives it the NHWC format when its input is NWC
+            return ((Subsampling1DLayer) inner).getCnn2dDataFormat() == CNN2DFormat.NHWC
+                    ? new long[] {-1, TIME, -1} : new long[] {-1, -1, TIME};
+        }
+        if (inner instanceof ZeroPadding1DLayer || inner instanceof Cropping1D || inner instanceof Upsampling1D) {
+            return new long[] {-1, -1, TIME};      // NCW only
         }
         if (inner instanceof EmbeddingSequenceLayer) {
             return new long[] {-1, -1};
@@ -265,7 +283,7 @@ final class InputShapes {
             format = ((Convolution1DLayer) inner).getRnnDataFormat();
         }
         width = width > 0 ? width : -1;
-        return format == RNNFormat.NWC ? new long[] {-1, -1, width} : new long[] {-1, width, -1};
+        return format == RNNFormat.NWC ? new long[] {-1, TIME, width} : new long[] {-1, width, TIME};
     }
 
     private static long[] image(CNN2DFormat format, long channels) {
