@@ -195,6 +195,11 @@ class ConversionFuzzTest {
                     + "differences of its own score (seeds 252, 352): gradients not compared");
             return;
         }
+        if (dl4jNhwcSoftmaxGradientIsWrong(net)) {
+            tally(SKIPPED_FOR_DL4J_BUGS, "softmax on an NHWC convolution: DL4J's gradients differ from finite "
+                    + "differences of its own score (seed 2765): gradients not compared");
+            return;
+        }
         if (dl4jLrnGradientIsApproximate(net)) {
             tally(SKIPPED_FOR_DL4J_BUGS, "LRN gradient approximate (deeplearning4j#7272): gradients not compared");
             return;
@@ -333,6 +338,17 @@ class ConversionFuzzTest {
         return all.stream().anyMatch(l -> l instanceof RnnLossLayer
                 && ((RnnLossLayer) l).getActivationFn() instanceof ActivationSoftmax)
                 && all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.LSTM);
+    }
+
+    /**
+     * A convolution with a softmax activation on NHWC activations: DL4J's forward pass takes the softmax over the
+     * channels, its backprop over another axis, so its gradients are wrong (seed 2765: a bias gradient of 1e-19 where
+     * central differences of DL4J's own score give -0.0033, as the graph does).
+     */
+    private static boolean dl4jNhwcSoftmaxGradientIsWrong(Model net) {
+        return layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer
+                && ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) l).getCnn2dDataFormat() == CNN2DFormat.NHWC
+                && ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) l).getActivationFn() instanceof ActivationSoftmax);
     }
 
     /** DL4J's LRN backprop is an approximation (deeplearning4j#7272): its gradients are not the true ones. */

@@ -136,6 +136,11 @@ final class ConvolutionCases {
         cases.add(image("softmax depthwise NHWC (over the channels, the last axis)", 5, 5, 2, CNN2DFormat.NHWC,
                 conv(2, 2), new DepthwiseConvolution2D.Builder(2, 2).depthMultiplier(2)
                         .activation(Activation.SOFTMAX).build()));
+        // Found by ConversionFuzzTest (seed 2765): DL4J's ConvolutionLayer backprop of an NHWC softmax takes it over
+        // another axis than its forward pass (bias gradients ~1e-19 where finite differences of its score give 3e-3)
+        cases.add(image("softmax convolution NHWC (over the channels; DL4J's gradient is wrong)", 5, 4, 2,
+                CNN2DFormat.NHWC, new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.SOFTMAX).build())
+                .withInexactDl4jGradient());
         cases.add(image("separable NCHW truncate, stride (2, 1), padding 1", 5, 5, 2, CNN2DFormat.NCHW,
                 new SeparableConvolution2D.Builder(3, 2).stride(2, 1).padding(1, 1).nOut(3)
                         .activation(Activation.IDENTITY).build()));
