@@ -241,12 +241,6 @@ class ConversionFuzzTest {
      * or be refused by name, without another exception and without changing the source network.
      */
     private static String openAdapterBug(Generated g) {
-        for (Layer l : layers(g.net())) {
-            if (l instanceof org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D
-                    && ((org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D) l).getCnn2dDataFormat() == CNN2DFormat.NHWC) {
-                return "NHWC DepthwiseConvolution2D backprop fails in libnd4j (seed 64)";
-            }
-        }
         List<Layer> all = layers(g.net());
         if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.Upsampling1D)
                 && all.stream().anyMatch(l -> l instanceof Bidirectional)) {

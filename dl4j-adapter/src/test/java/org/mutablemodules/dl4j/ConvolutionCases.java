@@ -119,6 +119,18 @@ final class ConvolutionCases {
         cases.add(image("depthwise NCHW strict, multiplier 3, stride (1, 2)", 5, 5, 2, CNN2DFormat.NCHW,
                 new DepthwiseConvolution2D.Builder(2, 3).depthMultiplier(3).stride(1, 2)
                         .convolutionMode(ConvolutionMode.Strict).activation(Activation.IDENTITY).build()));
+        // One input channel is computed as an ordinary convolution (libnd4j's depthwise backprop fails for a
+        // single-element kernel: fuzz seed 64). DL4J itself cannot train that layer (same op): its inference score
+        // is compared, the gradients by finite differences. (DL4J's own SeparableConvolution2D fails on one input
+        // channel, in libnd4j's sconv2d, so there is nothing to compare the separable layer's same path with.)
+        for (CNN2DFormat format : CNN2DFormat.values()) {
+            cases.add(image("depthwise " + format + " one input channel, 1x1 kernel, multiplier 1, no bias", 4, 5, 1,
+                    format, new DepthwiseConvolution2D.Builder(1, 1).depthMultiplier(1).hasBias(false)
+                            .activation(Activation.TANH).build()).trainingDiffersFromInference());
+            cases.add(image("depthwise " + format + " one input channel, 2x3 kernel, multiplier 2, stride 2", 5, 6, 1,
+                    format, new DepthwiseConvolution2D.Builder(2, 3).depthMultiplier(2).stride(2, 2)
+                            .activation(Activation.SIGMOID).build()));
+        }
         cases.add(image("separable NCHW strict, multiplier 2, after a convolution", 6, 6, 2, CNN2DFormat.NCHW,
                 conv(3, 2),
                 new SeparableConvolution2D.Builder(2, 2).depthMultiplier(2).convolutionMode(ConvolutionMode.Strict)

@@ -184,10 +184,8 @@ final class ConvolutionConverters {
         SameDiff sd = ctx.sd();
         Conv2DConfig config = conv2dConfig(ctx, layer, nhwc);
         // Already libnd4j's [kH, kW, iC, mC] layout; depthwise_conv2d_bp passes the finite-difference check.
-        SDVariable weights = ctx.param("W");
-        SDVariable z = layer.hasBias()
-                ? sd.cnn().depthWiseConv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
-                : sd.cnn().depthWiseConv2d(input.value(), weights, config);
+        SDVariable z = depthwise(sd, input.value(), ctx.param("W"), layer.getNIn(),
+                layer.hasBias() ? ctx.param("b").reshape(-1) : null, config);
         return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
@@ -201,8 +199,8 @@ final class ConvolutionConverters {
         SameDiff sd = ctx.sd();
         // Depthwise then pointwise, as libnd4j's fused sconv2d computes them, from two ops whose backprops pass the
         // finite-difference check in both data formats.
-        SDVariable depthwise = sd.cnn().depthWiseConv2d(input.value(), sd.permute(ctx.param("W"), 2, 3, 1, 0),
-                conv2dConfig(ctx, layer, nhwc));
+        SDVariable depthwise = depthwise(sd, input.value(), sd.permute(ctx.param("W"), 2, 3, 1, 0), layer.getNIn(),
+                null, conv2dConfig(ctx, layer, nhwc));
         Conv2DConfig pointwise = Conv2DConfig.builder().kH(1).kW(1)
                 .dataFormat(nhwc ? Conv2DConfig.NHWC : Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
@@ -261,6 +259,20 @@ final class ConvolutionConverters {
     };
 
     /** The convolution options of a 2D layer, for conv2d-like ops (weights in YXIO where the op reads a format). */
+    /**
+     * A depthwise convolution with [kH, kW, nIn, m] weights. One input channel makes it an ordinary convolution with
+     * the same YXIO weights, and is computed as one: libnd4j's depthwise_conv2d_bp fails for a single-element kernel
+     * ("MmulHelper::dot: Z array must be scalar", fuzz seed 64).
+     */
+    private static SDVariable depthwise(SameDiff sd, SDVariable x, SDVariable weights, long nIn, SDVariable bias,
+                                        Conv2DConfig config) {
+        if (nIn == 1) {
+            return bias == null ? sd.cnn().conv2d(x, weights, config) : sd.cnn().conv2d(x, weights, bias, config);
+        }
+        return bias == null ? sd.cnn().depthWiseConv2d(x, weights, config)
+                : sd.cnn().depthWiseConv2d(x, weights, bias, config);
+    }
+
     private static Conv2DConfig conv2dConfig(ConversionContext ctx, ConvolutionLayer layer, boolean nhwc) {
         return Conv2DConfig.builder()
                 .kH(layer.getKernelSize()[0]).kW(layer.getKernelSize()[1])
