@@ -125,6 +125,13 @@ class ConversionFuzzTest {
             tally(SKIPPED_FOR_DL4J_BUGS, "ComputationGraph ActivationLayer or PReLULayer applied in place to a shared input");
             return;
         }
+        if (layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.SeparableConvolution2D
+                && ((org.deeplearning4j.nn.conf.layers.SeparableConvolution2D) l).getNIn() == 1)) {
+            // libnd4j's sconv2d fails or computes something else for one input channel (seed 793); the graph is
+            // checked against DL4J's depthwise-then-pointwise equivalent in SeparableOneChannelTest
+            tally(SKIPPED_FOR_DL4J_BUGS, "SeparableConvolution2D with one input channel: DL4J's output is wrong");
+            return;
+        }
         String open = openAdapterBug(g);
         // -Dfuzz.checkOpen=true checks parity of those cases too (to reproduce an open bug by its seed)
         if (open != null && !Boolean.getBoolean("fuzz.checkOpen")) {
@@ -245,10 +252,6 @@ class ConversionFuzzTest {
         if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.Upsampling1D)
                 && all.stream().anyMatch(l -> l instanceof Bidirectional)) {
             return "Upsampling1D before a Bidirectional SimpleRnn: wrong output shape (seed 2754)";
-        }
-        if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.SeparableConvolution2D
-                && ((org.deeplearning4j.nn.conf.layers.SeparableConvolution2D) l).getCnn2dDataFormat() == CNN2DFormat.NHWC)) {
-            return "NHWC SeparableConvolution2D in a graph: output differs (seed 793)";
         }
         boolean saturated = java.util.Arrays.stream(g.dl4jOutputs()).anyMatch(o -> o.minNumber().doubleValue() < 1e-10
                 || o.maxNumber().doubleValue() > 1 - 1e-10);
