@@ -132,15 +132,14 @@ class ConversionFuzzTest {
             tally(SKIPPED_FOR_DL4J_BUGS, "SeparableConvolution2D with one input channel: DL4J's output is wrong");
             return;
         }
-        String open = openAdapterBug(g);
-        // -Dfuzz.checkOpen=true checks parity of those cases too (to reproduce an open bug by its seed)
-        if (open != null && !Boolean.getBoolean("fuzz.checkOpen")) {
-            // converted without another exception and the source unchanged; parity is not checked until fixed
-            tally(SKIPPED_FOR_DL4J_BUGS, "(adapter, open) " + open);
-            return;
-        }
         INDArray[] actual = m.outputs(x);
         assertEquals(g.dl4jOutputs().length, actual.length, "number of outputs");
+        if (lstmSoftplusOverflowed(net, actual)) {
+            // README "Known limits": libnd4j's lstmLayer computes softplus as log(1 + exp(x)), which overflows for
+            // pre-activations beyond exp's range (seed 1029: LSTM inputs of 2,858 after a cube activation)
+            tally(SKIPPED_FOR_DL4J_BUGS, "(libnd4j) LSTM softplus overflowed to NaN on pre-activations beyond exp's range");
+            return;
+        }
         for (int i = 0; i < actual.length; i++) {
             assertClose(g.dl4jOutputs()[i], actual[i], 1e-8, "output " + i);
         }
@@ -243,26 +242,11 @@ class ConversionFuzzTest {
         return g.sequenceLength() > 0 ? MutableNetwork.of(net, g.sequenceLength()) : MutableNetwork.of(net);
     }
 
-    /**
-     * Adapter bugs the fuzzer found that are not fixed yet (see the report of issue 12): the case still has to convert
-     * or be refused by name, without another exception and without changing the source network.
-     */
-    private static String openAdapterBug(Generated g) {
-        List<Layer> all = layers(g.net());
-        if (all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.Upsampling1D)
-                && all.stream().anyMatch(l -> l instanceof Bidirectional)) {
-            return "Upsampling1D before a Bidirectional SimpleRnn: wrong output shape (seed 2754)";
-        }
-        boolean saturated = java.util.Arrays.stream(g.dl4jOutputs()).anyMatch(o -> o.minNumber().doubleValue() < 1e-10
-                || o.maxNumber().doubleValue() > 1 - 1e-10);
-        if (saturated && all.stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.RnnOutputLayer
-                && ((org.deeplearning4j.nn.conf.layers.RnnOutputLayer) l).getActivationFn() instanceof ActivationSoftmax)) {
-            return "RnnOutputLayer softmax MCXENT: probabilities not clipped as DL4J clips them";
-        }
-        if (outputsFlattenTimeIntoExamples(g) && dl4jTrainingDiffersFromInference(g.net())) {
-            return "batch normalisation on time-flattened activations scores differently (seed 102)";
-        }
-        return null;
+    private static boolean lstmSoftplusOverflowed(Model net, INDArray[] outputs) {
+        return java.util.Arrays.stream(outputs).anyMatch(o -> o.isNaN().any())
+                && layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.LSTM
+                && ((org.deeplearning4j.nn.conf.layers.LSTM) l).getActivationFn()
+                instanceof org.nd4j.linalg.activations.impl.ActivationSoftPlus);
     }
 
     /** A network with an output that has more rows than its input has examples (time steps as rows). */

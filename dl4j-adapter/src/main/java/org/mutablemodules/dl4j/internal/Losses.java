@@ -33,8 +33,8 @@ final class Losses {
      * ({@code softmaxClipEps}, so that it stays finite), the gradient that of the unclipped cross-entropy
      * ({@code softmax - labels}, which DL4J backpropagates whatever the clipping). The gradient comes from one fused
      * softmax cross-entropy op on the logits (stable through log-sum-exp; on [N, n] it replaces five ops in every
-     * training step, on more axes it runs on the rows of every position); the clipped score minus the fused one is
-     * added through a stopped gradient. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
+     * training step, on more axes it runs on the rows of every position); its value is replaced by the clipped score
+     * through stopped gradients. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
      * SDVariable)}.
      *
      * @throws UnsupportedLayerException for binary cross-entropy on a softmax, which DL4J scores as {@code -sum y log p}
@@ -70,11 +70,46 @@ final class Losses {
             fused = sd.loss().softmaxCrossEntropy(rows(ctx, labels, rank), rows(ctx, preActivation, rank),
                     averaged ? size(ctx, labels, 0).rdiv(1.0) : null, LossReduce.SUM, 0.0);
         }
+        return withClippedValue(fused, reduce(ctx, fn, clippedCrossEntropy(fn, output, labels), labels));
+    }
+
+    /**
+     * DL4J's score of a softmax over the rows of time-series outputs ([N * T, n] logits, probabilities and labels,
+     * one row per example and time step): the clipped cross-entropy summed over the rows and divided by the number
+     * of examples {@code examples}, its gradient the fused op's ({@code (softmax - labels) / N}). Weighted or other
+     * losses and activations are {@link #score(ConversionContext, ILossFunction, SDVariable, SDVariable)}, on the rows.
+     */
+    static SDVariable scoreOfRows(ConversionContext ctx, ILossFunction fn, IActivation activation, SDVariable logits,
+                                  SDVariable probabilities, SDVariable labels, SDVariable examples) {
+        SameDiff sd = ctx.sd();
+        if (!(activation instanceof ActivationSoftmax) || !(fn instanceof LossMCXENT) || hasWeights(fn)) {
+            return null;
+        }
+        SDVariable perExample = examples.rdiv(1.0);
+        // The fused op ignores the gradient given to it, so its reduction is the final loss's: with miniBatch(false)
+        // ConversionContext.defineLoss multiplies the score by N (a sum), and the fused op sums unweighted.
+        SDVariable fused = sd.loss().softmaxCrossEntropy(labels, logits,
+                ctx.averagesOverMinibatch() ? perExample : null, LossReduce.SUM, 0.0);
+        SDVariable clipped = sd.sum(clippedCrossEntropy(fn, probabilities, labels)).mul(perExample);
+        return withClippedValue(fused, clipped);
+    }
+
+    /** {@code -labels log p}, p the probabilities clipped as DL4J clips them ({@code softmaxClipEps}). */
+    private static SDVariable clippedCrossEntropy(ILossFunction fn, SDVariable probabilities, SDVariable labels) {
+        SameDiff sd = probabilities.getSameDiff();
         double eps = ((LossMCXENT) fn).getSoftmaxClipEps();
         // Clipped before the log, as DL4J clips (finite even where a probability is 0); without clipping, DL4J's.
-        SDVariable p = eps > 0 ? sd.math().clipByValue(output, eps, 1.0 - eps) : output;
-        SDVariable clipped = reduce(ctx, fn, labels.mul(sd.math().log(p)).neg(), labels);
-        return fused.add(stopGradient(sd, clipped.sub(fused)));
+        SDVariable p = eps > 0 ? sd.math().clipByValue(probabilities, eps, 1.0 - eps) : probabilities;
+        return labels.mul(sd.math().log(p)).neg();
+    }
+
+    /** The value of {@code clipped} with the gradient of {@code fused}. */
+    private static SDVariable withClippedValue(SDVariable fused, SDVariable clipped) {
+        SameDiff sd = fused.getSameDiff();
+        // The value is the clipped score exactly: fused - stop(fused) is 0 before it meets the score. (Adding
+        // stop(clipped - fused) to the fused score instead cancels catastrophically when huge logits make the fused
+        // score 1e35: fuzz seed 2087 scored 0.)
+        return stopGradient(sd, clipped).add(fused.sub(stopGradient(sd, fused)));
     }
 
     /** [N, n, ...] as rows [N * ..., n]: axis 1 moved last, then the others flattened. */

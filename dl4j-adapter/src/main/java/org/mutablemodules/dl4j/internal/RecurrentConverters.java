@@ -137,11 +137,16 @@ final class RecurrentConverters {
         if (ctx.hasLabels()) {
             SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
                     : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
-            SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
-            SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
-            // Not Losses.score with the logits: a second reader of the logits here gave wrong gradients for NWC
-            // (LayerParityTest's NWC softmax case), so a softmax's probabilities are not clipped on this path.
-            ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst), labels);
+            // A softmax scored by cross-entropy: the fused op on the rows of logits, its value DL4J's clipped score
+            SDVariable labelRows = (nwc ? labels : sd.permute(labels, 0, 2, 1)).reshape(-1, layer.getNOut());
+            SDVariable score = Losses.scoreOfRows(ctx, layer.getLossFn(), layer.getActivationFn(), z, activated,
+                    labelRows, sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+            if (score == null) {
+                SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;
+                SDVariable labelsFirst = nwc ? sd.permute(labels, 0, 2, 1) : labels;
+                score = Losses.score(ctx, layer.getLossFn(), featuresFirst, labelsFirst);
+            }
+            ctx.defineLoss(score, labels);
         }
         return new Activations(out, 3);
     };
