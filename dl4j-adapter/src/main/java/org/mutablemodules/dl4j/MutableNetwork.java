@@ -35,6 +35,7 @@ import org.mutablemodules.samediff.internal.Archive;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} converted into one mutable SameDiff graph: the JVM
@@ -502,7 +503,8 @@ public final class MutableNetwork {
 
     /**
      * The gradients of the score with respect to each parameter's current value, keyed by DL4J's network-level keys,
-     * for the parameters that affect the score. They are DL4J's {@code computeGradientAndScore()} gradients divided by
+     * one for every parameter (zeros, as DL4J reports, for one the score does not depend on: an RNN's recurrent
+     * weights over a single time step, a frozen constant). They are DL4J's {@code computeGradientAndScore()} gradients divided by
      * the minibatch size: DL4J reports gradients summed over the examples and divides them in its updater, while these
      * are the gradients of the (averaged) score itself. (For layers configured with {@code miniBatch(false)}, whose
      * score DL4J sums over the examples, they equal DL4J's.) Parameters DL4J does not train by gradient (frozen
@@ -549,9 +551,13 @@ public final class MutableNetwork {
         Map<String, INDArray> byKey = new LinkedHashMap<>();
         converted.parameterVariables().forEach((key, variable) -> {
             INDArray g = byVariable.get(variable);
-            if (g != null) {
-                byKey.put(key, g);
+            if (g == null) {
+                // SameDiff leaves out what the score does not depend on (an RNN's recurrent weights over one time
+                // step, a constant); DL4J reports zeros there, and so does this map
+                MutableParameter p = graph.param(variable);
+                g = Nd4j.zeros(p.dataType(), p.shape());
             }
+            byKey.put(key, g);
         });
         return byKey;
     }

@@ -189,6 +189,27 @@ class MutableNetworkTest {
     }
 
     @Test
+    void everyParameterHasAGradientZeroWhereTheScoreDoesNotDependOnIt() {
+        // one time step: the recurrent weights meet only the zero initial state (fuzz seeds 4221, 4628, 4679)
+        MultiLayerNetwork net = Networks.network(DataType.DOUBLE, InputType.recurrent(3),
+                new org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn.Builder().nOut(4)
+                        .activation(Activation.TANH).build(),
+                new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(LossFunction.MSE)
+                        .activation(Activation.IDENTITY).nOut(2).build());
+        INDArray x = Networks.randn(DataType.DOUBLE, 1, 5, 3, 1);
+        INDArray y = Networks.randn(DataType.DOUBLE, 2, 5, 2, 1);
+        Map<String, INDArray> gradients = MutableNetwork.of(net, 1).gradients(x, y);
+        assertEquals(net.paramTable().keySet(), gradients.keySet());
+        assertEquals(Nd4j.zeros(DataType.DOUBLE, 4, 4), gradients.get("0_RW"));
+        Map<String, INDArray> dl4j = Networks.dl4jGradient(net, new INDArray[] {x}, new INDArray[] {y})
+                .gradientForVariable();
+        for (String key : net.paramTable().keySet()) {
+            Checks.assertRelativelyClose(dl4j.get(key).div(5).reshape(gradients.get(key).shape()), gradients.get(key),
+                    1e-8, key);
+        }
+    }
+
+    @Test
     void anUnknownKeyListsTheKnownOnes() {
         MutableNetwork m = MutableNetwork.of(mlp(DataType.FLOAT));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.param(0, "RW"));

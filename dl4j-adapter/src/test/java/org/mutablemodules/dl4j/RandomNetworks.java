@@ -839,11 +839,29 @@ final class RandomNetworks {
         return List.of(new LabelKind(kind, axis));
     }
 
+    private static INDArray[] dupAll(INDArray[] arrays) {
+        INDArray[] out = new INDArray[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            out[i] = arrays[i].dup();
+        }
+        return out;
+    }
+
     private Generated finish(long seed, Model net, INDArray[] inputs, INDArray[] out, InputType[] inputTypes,
                              List<LabelKind> kinds, boolean indexInput) {
         for (INDArray o : out) {
             if (o.isNaN().any() || o.isInfinite().any()) {
                 throw new IllegalStateException("DL4J's output is not finite");
+            }
+        }
+        // A pooling window longer than the series leaves an empty activation: DL4J's output() still returns
+        // numbers (seed 3425), its feedForward fails; the network computes nothing
+        java.util.Collection<INDArray> activations = net instanceof MultiLayerNetwork
+                ? ((MultiLayerNetwork) net).feedForward(inputs[0].dup(), false)
+                : ((ComputationGraph) net).feedForward(dupAll(inputs), false).values();
+        for (INDArray a : activations) {
+            if (a.length() == 0) {
+                throw new IllegalStateException("DL4J computes an empty activation");
             }
         }
         INDArray[] labels = new INDArray[out.length];

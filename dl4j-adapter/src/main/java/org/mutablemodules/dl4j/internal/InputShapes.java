@@ -130,6 +130,9 @@ final class InputShapes {
         }
         // Breadth-first through the readers; after a vertex that changes sizes (a merge, a subset), only the rank of
         // what a layer expects still says something about the input.
+        // A 1D padding, cropping, upsampling or pooling layer tells the layout but not the width: its shape is kept
+        // for the end, and the search goes on through it for a later layer that tells the width.
+        long[] layoutOnly = null;
         Deque<String> queue = new ArrayDeque<>();
         Deque<Boolean> exact = new ArrayDeque<>();
         Set<String> seen = new HashSet<>();
@@ -163,6 +166,16 @@ final class InputShapes {
                 if (shape == null) {
                     continue;
                 }
+                if (layoutOnly != null && shape != KEEPS_RANK) {
+                    if (sameLayout(layoutOnly, shape) && sizesHold) {
+                        return shape;
+                    }
+                    continue;       // another rank or layout after the 1D layer: that layer's reshaping, not ours
+                }
+                if (shape != KEEPS_RANK && keepsFeatures(v)) {
+                    layoutOnly = shape;
+                    shape = KEEPS_RANK;
+                }
                 if (shape != KEEPS_RANK) {
                     return sizesHold ? shape : rankOnly(shape);
                 }
@@ -172,7 +185,29 @@ final class InputShapes {
                 }
             }
         }
-        return null;
+        return layoutOnly;
+    }
+
+    /** A 1D layer that changes the number of time steps but neither the features nor the layout. */
+    private static boolean keepsFeatures(GraphVertex v) {
+        if (!(v instanceof LayerVertex) || ((LayerVertex) v).getPreProcessor() != null) {
+            return false;
+        }
+        Layer layer = unwrap(((LayerVertex) v).getLayerConf().getLayer());
+        return layer instanceof Subsampling1DLayer || layer instanceof ZeroPadding1DLayer
+                || layer instanceof Cropping1D || layer instanceof Upsampling1D;
+    }
+
+    private static boolean sameLayout(long[] a, long[] b) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int i = 0; i < a.length; i++) {
+            if ((a[i] == TIME) != (b[i] == TIME)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static long[] rankOnly(long[] shape) {
