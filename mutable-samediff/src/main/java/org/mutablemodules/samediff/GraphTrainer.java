@@ -25,7 +25,9 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.AdamUpdater;
 import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +97,8 @@ public final class GraphTrainer {
     private final int logEvery;
     private final boolean quiet;
     private final Map<String, GradientUpdater<?>> updaters = new HashMap<>();
+    /** Adam states of FLOAT and DOUBLE parameters, updated on the heap (see {@link HeapAdam}). */
+    private final Map<String, HeapAdam> heapAdams = new HashMap<>();
     private final ReentrantReadWriteLock lock;
     private List<String> trained = List.of();
     private Set<String> placeholders = Set.of();
@@ -121,7 +125,13 @@ public final class GraphTrainer {
         if (saved != null && saved.updaterJson.equals(TrainerState.json(updater))) {
             // Training resumes where the saved graph's trainer stopped: same step count, same updater arrays.
             iteration = saved.iteration;
-            saved.states.forEach((name, arrays) -> updaters.put(name, updater.instantiate(arrays, false)));
+            saved.states.forEach((name, arrays) -> {
+                if (updater.getClass() == Adam.class && HeapAdam.supports(arrays.get(AdamUpdater.M_STATE))) {
+                    heapAdams.put(name, HeapAdam.fromState((Adam) updater, arrays));
+                } else {
+                    updaters.put(name, updater.instantiate(arrays, false));
+                }
+            });
             state.savedTrainer = null;
         }
         state.trainer = new WeakReference<>(this);
@@ -133,6 +143,11 @@ public final class GraphTrainer {
         updaters.forEach((name, u) -> {
             if (u.getState() != null && sd.hasVariable(name)) {
                 states.put(name, new LinkedHashMap<>(u.getState()));
+            }
+        });
+        heapAdams.forEach((name, a) -> {
+            if (sd.hasVariable(name)) {
+                states.put(name, a.state());
             }
         });
         return new TrainerState(TrainerState.json(updater), iteration, states);
@@ -351,6 +366,10 @@ public final class GraphTrainer {
                 continue;      // as in sd.fit: no floating-point path from this variable to the loss
             }
             INDArray param = sd.getVariable(name).getArr();
+            if (updater.getClass() == Adam.class && HeapAdam.supports(param)) {
+                heapAdamFor(name, param).step(param, gradient, iteration);
+                continue;
+            }
             // a copy: the updater works in place, and the session may hand out arrays it reuses
             INDArray update = gradient.dup();
             if (!Arrays.equals(update.shape(), param.shape())) {
@@ -467,6 +486,9 @@ public final class GraphTrainer {
             if (variables.contains(initial) && updaters.containsKey(parameter) && !updaters.containsKey(initial)) {
                 updaters.put(initial, updaters.remove(parameter));
             }
+            if (variables.contains(initial) && heapAdams.containsKey(parameter) && !heapAdams.containsKey(initial)) {
+                heapAdams.put(initial, heapAdams.remove(parameter));
+            }
         });
         trained = List.copyOf(variables);
         placeholders = Collections.unmodifiableSet(needed);
@@ -507,6 +529,10 @@ public final class GraphTrainer {
         missing.removeAll(feed.keySet());
         throw new IllegalArgumentException(Messages.format(TrainerMessages.MISSING_PLACEHOLDERS,
                 Messages.list(missing), loss, Messages.list(new TreeSet<>(feed.keySet()))));
+    }
+
+    private HeapAdam heapAdamFor(String name, INDArray param) {
+        return heapAdams.computeIfAbsent(name, n -> HeapAdam.forParameter((Adam) updater, param));
     }
 
     private GradientUpdater<?> updaterFor(String name, INDArray param) {

@@ -1,0 +1,83 @@
+package org.mutablemodules.samediff;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.AdamUpdater;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+
+/** {@link HeapAdam} against ND4J's own Adam updater: the same parameters and moments, step after step. */
+class HeapAdamTest {
+
+    @ParameterizedTest(name = "{0}, schedule {1}")
+    @CsvSource({"FLOAT, false", "FLOAT, true", "DOUBLE, false", "DOUBLE, true"})
+    void stepsEqualNd4jsAdam(DataType type, boolean schedule) {
+        Adam config = schedule
+                ? Adam.builder().learningRateSchedule(new ExponentialSchedule(ScheduleType.ITERATION, 0.05, 0.9))
+                        .build()
+                : new Adam(0.01, 0.8, 0.95, 1e-6);
+        Nd4j.getRandom().setSeed(7);
+        long[] shape = {5, 7};
+        INDArray viaNd4j = Nd4j.randn(type, shape);
+        INDArray viaHeap = viaNd4j.dup();
+        INDArray view = Nd4j.zeros(type, 1, config.stateSize(viaNd4j.length()));
+        GradientUpdater<?> nd4j = config.instantiate(view, true);
+        nd4j.setStateViewArray(view, shape, 'c', true);
+        HeapAdam heap = HeapAdam.forParameter(config, viaHeap);
+        double tolerance = type == DataType.FLOAT ? 1e-6 : 1e-14;
+        for (int t = 0; t < 25; t++) {
+            INDArray gradient = Nd4j.randn(type, shape).muli(t % 3 == 0 ? 10 : 0.1);
+            INDArray update = gradient.dup();
+            nd4j.applyUpdater(update, t, 0);
+            viaNd4j.subi(update);
+            heap.step(viaHeap, gradient, t);
+            assertClose(viaNd4j, viaHeap, tolerance, "parameter after step " + t);
+        }
+        Map<String, INDArray> state = heap.state();
+        assertClose(nd4j.getState().get(AdamUpdater.M_STATE), state.get(AdamUpdater.M_STATE), tolerance, "M");
+        assertClose(nd4j.getState().get(AdamUpdater.V_STATE), state.get(AdamUpdater.V_STATE), tolerance, "V");
+
+        // a state taken over continues as the original does
+        HeapAdam resumed = HeapAdam.fromState(config, state);
+        INDArray a = viaHeap.dup();
+        INDArray b = viaHeap.dup();
+        INDArray gradient = Nd4j.randn(type, shape);
+        heap.step(a, gradient, 25);
+        resumed.step(b, gradient, 25);
+        assertEquals(a, b, "resumed from its state");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FLOAT", "DOUBLE"})
+    void viewsAndFOrderParametersAreUpdatedInPlace(DataType type) {
+        Adam config = new Adam(0.1);
+        INDArray whole = Nd4j.linspace(type, 1, 24, 1).reshape(4, 6);
+        INDArray column = whole.getColumn(2, true);             // a view
+        INDArray fOrder = Nd4j.linspace(type, 1, 6, 1).reshape('f', 2, 3);
+        INDArray columnBefore = column.dup();
+        INDArray fBefore = fOrder.dup();
+        HeapAdam.forParameter(config, column).step(column, Nd4j.ones(type, 4, 1), 0);
+        HeapAdam.forParameter(config, fOrder).step(fOrder, Nd4j.ones(type, 2, 3), 0);
+        // a first Adam step moves every weight by lr against the gradient's sign (m / sqrt(v) = 1)
+        assertClose(columnBefore.sub(0.1), whole.getColumn(2, true), 1e-5, "view");
+        assertClose(fBefore.sub(0.1), fOrder, 1e-5, "f-order");
+        assertEquals(Nd4j.linspace(type, 1, 24, 1).reshape(4, 6).getColumn(0), whole.getColumn(0), "other columns");
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, double relative, String what) {
+        double scale = Math.max(1e-30, expected.amaxNumber().doubleValue());
+        double difference = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE).reshape(expected.shape()))
+                .amaxNumber().doubleValue();
+        assertTrue(difference <= relative * scale, what + ": differs by " + difference + " (largest " + scale + ")");
+    }
+}
