@@ -21,15 +21,18 @@ fi
 # JVM needs; OMP_NUM_THREADS=1 sets both pools to one thread. ND4J frees an array's native memory only when the Java
 # object is collected, and a large young generation collects rarely, so big per-step arrays pile up as fresh pages
 # between collections; a small young generation (-Xmn16m) frees them within a step or two. PyTorch runs with the
-# default pass's thread count, then with one thread.
+# default pass's thread count, then with one thread. JavaCPP, under ND4J, reads the process's resident memory at
+# every native allocation (several per op) to decide whether to call System.gc(); maxPhysicalBytes=0 turns that
+# check off (bench/profile.sh shows it as Pointer.deallocator). The main job and the examples set it too.
+TUNED_JVM="-Xmn16m -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
   'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
-OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend -Xmn16m -rf json \
+OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend "$TUNED_JVM" -rf json \
   -rff bench/jmh-tuned.json 'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json \
   -rff bench/jmh-scaling.json ScalingBenchmark
 # GraphTrainer.step against sd.fit, tuned pass only (JMH's own table, appended to the results below).
-OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend -Xmn16m -rf json \
+OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend "$TUNED_JVM" -rf json \
   -rff bench/jmh-trainer.json TrainerBenchmark | grep -E '^(Benchmark|TrainerBenchmark)' > bench/trainer.txt
 
 PY=/usr/bin/python3

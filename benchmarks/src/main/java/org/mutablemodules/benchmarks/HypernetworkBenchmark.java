@@ -1,9 +1,10 @@
 package org.mutablemodules.benchmarks;
 
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.NativeThreads;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,7 +19,8 @@ import org.openjdk.jmh.annotations.State;
  * A hypernetwork's training step (Adam), the figure compared with PyTorch ({@code bench/torch_reference.py} builds
  * the same two models): {@code sine}, the main job's task-conditioned hypernetwork (task [1, 2] -> 64 tanh -> all
  * 1,761 weights of a converted DL4J MLP 1-40-40-1, on 50 points); {@code mlp784}, a hypernetwork (task -> 32 tanh
- * -> 203,530 weights) generating the MLP 784-256-10, on a batch of 128.
+ * -> 203,530 weights) generating the MLP 784-256-10, on a batch of 128. The step is the library's training call,
+ * {@link GraphTrainer#step}, as the main job trains ({@link TrainerBenchmark} compares it with {@code sd.fit}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -29,22 +31,22 @@ public class HypernetworkBenchmark {
     @Param({"sine", "mlp784"})
     public String model;
 
-    private SameDiff sd;
-    private MultiDataSet batch;
+    private GraphTrainer trainer;
+    private Map<String, INDArray> feed;
 
-    /** Builds the graph and one batch. */
+    /** Builds the graph, the trainer and one batch. */
     @Setup
     public void setUp() {
         NativeThreads.applyDefault();   // the same threads for the reference as for the library
         Models.Hypernetwork h = Models.hypernetwork(model);
-        sd = h.sd();
-        batch = h.batch();
-        Models.quietly(() -> sd.fit(batch));
+        trainer = GraphTrainer.builder(h.sd()).loss(h.loss()).updater(new Adam(1e-4)).build();
+        feed = h.feed();
+        trainer.step(feed);
     }
 
     /** One Adam step of the hypernetwork through the generated network. */
     @Benchmark
-    public Object trainStep() {
-        return sd.fit(batch);
+    public double trainStep() {
+        return trainer.step(feed);
     }
 }
