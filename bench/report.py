@@ -60,6 +60,10 @@ for method in ["forward", "trainStep"]:
         row(f"SameDiff MLP {method}: {variant} vs plain", "<= 1.05",
             lambda runs, _t, m=method, v=variant: (find(runs, "MutabilityBenchmark", m, variant=v),
                                                    find(runs, "MutabilityBenchmark", m, variant="plain")))
+for method in ["forward", "trainStep"]:
+    row(f"SameDiff MLP {method}: upstream vs the same graph built by hand", "",
+        lambda runs, _t, m=method: (find(runs, "MutabilityBenchmark", m, variant="upstream"),
+                                    find(runs, "MutabilityBenchmark", m, variant="handFed")))
 for model in ["mlp", "cnn"]:
     for method in ["output", "trainStep"]:
         row(f"DL4J {model} {method}: converted vs native", "<= 1.0",

@@ -98,13 +98,26 @@ final class Models {
 
     /** SameDiff MLP 784-256-10 (relu, softmax cross-entropy), placeholders "x" and "y", loss "loss". */
     static SameDiff sameDiffMlp() {
+        return sameDiffMlp(false);
+    }
+
+    /**
+     * The same MLP; with {@code weightsFedByHand}, W1 and W2 are {@code U_W1 * 1} and {@code U_W2 * 1} (U trainable),
+     * built by hand in plain SameDiff: what a mutable graph computes after {@code param(w).set(u.mul(1.0))}, without
+     * the library.
+     */
+    static SameDiff sameDiffMlp(boolean weightsFedByHand) {
         Nd4j.getRandom().setSeed(1);
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 784);
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, 10);
-        SDVariable w1 = sd.var("W1", Nd4j.randn(DataType.FLOAT, 784, 256).muli(0.05));
+        SDVariable w1 = sd.var(weightsFedByHand ? "U_W1" : "W1", Nd4j.randn(DataType.FLOAT, 784, 256).muli(0.05));
         SDVariable b1 = sd.var("b1", Nd4j.zeros(DataType.FLOAT, 256));
-        SDVariable w2 = sd.var("W2", Nd4j.randn(DataType.FLOAT, 256, 10).muli(0.05));
+        SDVariable w2 = sd.var(weightsFedByHand ? "U_W2" : "W2", Nd4j.randn(DataType.FLOAT, 256, 10).muli(0.05));
+        if (weightsFedByHand) {
+            w1 = w1.mul(1.0);
+            w2 = w2.mul(1.0);
+        }
         SDVariable b2 = sd.var("b2", Nd4j.zeros(DataType.FLOAT, 10));
         SDVariable logits = sd.nn().relu(x.mmul(w1).add(b1), 0).mmul(w2).add("out", b2);
         sd.loss().softmaxCrossEntropy("loss", y, logits, null);

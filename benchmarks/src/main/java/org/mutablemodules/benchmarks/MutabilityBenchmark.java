@@ -28,8 +28,11 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class MutabilityBenchmark {
 
-    /** plain: untouched graph; mutable: MutableGraph.of, no mutation; upstream: W1, W2 fed from upstream. */
-    @Param({"plain", "mutable", "upstream"})
+    /**
+     * plain: untouched graph; mutable: MutableGraph.of, no mutation; upstream: W1, W2 fed from upstream; handFed: the
+     * upstream graph built by hand in plain SameDiff (upstream against handFed is the library's own cost).
+     */
+    @Param({"plain", "mutable", "upstream", "handFed"})
     public String variant;
 
     private SameDiff sd;
@@ -40,8 +43,8 @@ public class MutabilityBenchmark {
     @Setup
     public void setUp() {
         NativeThreads.applyDefault();   // the same threads for the reference as for the library
-        sd = Models.sameDiffMlp();
-        if (!"plain".equals(variant)) {
+        sd = Models.sameDiffMlp("handFed".equals(variant));
+        if ("mutable".equals(variant) || "upstream".equals(variant)) {
             MutableGraph g = MutableGraph.of(sd);
             if ("upstream".equals(variant)) {
                 for (String w : new String[] {"W1", "W2"}) {

@@ -504,12 +504,12 @@ public final class MutableNetwork {
     /**
      * The gradients of the score with respect to each parameter's current value, keyed by DL4J's network-level keys,
      * one for every parameter (zeros, as DL4J reports, for one the score does not depend on: an RNN's recurrent
-     * weights over a single time step, a frozen constant). They are DL4J's {@code computeGradientAndScore()} gradients divided by
-     * the minibatch size: DL4J reports gradients summed over the examples and divides them in its updater, while these
-     * are the gradients of the (averaged) score itself. (For layers configured with {@code miniBatch(false)}, whose
-     * score DL4J sums over the examples, they equal DL4J's.) Parameters DL4J does not train by gradient (frozen
-     * layers, batch normalisation's running statistics) get their true gradients here, where DL4J reports zeros or
-     * its running-average updates.
+     * weights over a single time step, a frozen constant). They are DL4J's {@code computeGradientAndScore()}
+     * gradients divided by the minibatch size: DL4J reports gradients summed over the examples and divides them in its
+     * updater, while these are the gradients of the (averaged) score itself. (For layers configured with
+     * {@code miniBatch(false)}, whose score DL4J sums over the examples, they equal DL4J's.) Parameters DL4J does not
+     * train by gradient (frozen layers, batch normalisation's running statistics) get their true gradients here, where
+     * DL4J reports zeros or its running-average updates.
      *
      * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
      *                               {@link #gradients(INDArray[], INDArray[])})

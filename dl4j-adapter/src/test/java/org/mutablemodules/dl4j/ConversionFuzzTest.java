@@ -137,7 +137,8 @@ class ConversionFuzzTest {
         if (lstmSoftplusOverflowed(net, actual)) {
             // README "Known limits": libnd4j's lstmLayer computes softplus as log(1 + exp(x)), which overflows for
             // pre-activations beyond exp's range (seed 1029: LSTM inputs of 2,858 after a cube activation)
-            tally(SKIPPED_FOR_DL4J_BUGS, "(libnd4j) LSTM softplus overflowed to NaN on pre-activations beyond exp's range");
+            tally(SKIPPED_FOR_DL4J_BUGS,
+                    "(libnd4j) LSTM softplus overflowed to NaN on pre-activations beyond exp's range");
             return;
         }
         for (int i = 0; i < actual.length; i++) {
@@ -232,7 +233,8 @@ class ConversionFuzzTest {
             }
             // rounding noise is measured against the network's largest gradient (seed 5811: 1.43e-10 against
             // 1.66e-10 where the largest is orders of magnitude above)
-            assertClose(dl4j.div(examples), mine, 1e-4, Math.max(1e-13, 1e-8 * largestGradient), "gradient " + e.getKey());
+            assertClose(dl4j.div(examples), mine, 1e-4, Math.max(1e-13, 1e-8 * largestGradient),
+                    "gradient " + e.getKey());
         }
         GRADIENTS_COMPARED.incrementAndGet();
     }
@@ -338,9 +340,8 @@ class ConversionFuzzTest {
      * central differences of DL4J's own score give -0.0033, as the graph does).
      */
     private static boolean dl4jNhwcSoftmaxGradientIsWrong(Model net) {
-        return layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer
-                && ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) l).getCnn2dDataFormat() == CNN2DFormat.NHWC
-                && ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) l).getActivationFn() instanceof ActivationSoftmax);
+        return layers(net).stream().anyMatch(l -> l instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer c
+                && c.getCnn2dDataFormat() == CNN2DFormat.NHWC && c.getActivationFn() instanceof ActivationSoftmax);
     }
 
     /** DL4J's LRN backprop is an approximation (deeplearning4j#7272): its gradients are not the true ones. */

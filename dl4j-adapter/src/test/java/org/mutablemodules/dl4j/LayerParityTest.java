@@ -240,7 +240,8 @@ class LayerParityTest {
         for (Activation a : new Activation[] {Activation.SOFTPLUS, Activation.RELU, Activation.SIGMOID}) {
             cases.add(new Case("LSTM with " + a + " activation, RNN output MSE",
                     type -> Networks.network(type, InputType.recurrent(3), lstm(4).activation(a).build(),
-                            new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build()),
+                            new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)
+                                    .build()),
                     type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false));
         }
         cases.add(new Case("LSTM, one output unit, one time step",

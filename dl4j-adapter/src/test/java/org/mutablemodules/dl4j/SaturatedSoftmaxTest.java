@@ -55,7 +55,8 @@ class SaturatedSoftmaxTest {
         assertEquals(expected, m.score(x, y), 1e-9 * expected, "score");
         Map<String, INDArray> gradients = m.gradients(x, y);
         for (Map.Entry<String, INDArray> e : gradients.entrySet()) {
-            assertTrue(!e.getValue().isNaN().any() && !e.getValue().isInfinite().any(), "finite gradient of " + e.getKey());
+            assertTrue(!e.getValue().isNaN().any() && !e.getValue().isInfinite().any(),
+                    "finite gradient of " + e.getKey());
         }
     }
 }

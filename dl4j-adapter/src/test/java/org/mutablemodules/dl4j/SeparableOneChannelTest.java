@@ -51,7 +51,8 @@ class SeparableOneChannelTest {
         composed.setParam("1_b", separable.getParam("0_b").dup());
         composed.setParam("3_W", separable.getParam("2_W").dup());
         composed.setParam("3_b", separable.getParam("2_b").dup());
-        INDArray x = Networks.randn(D, 1, format == CNN2DFormat.NHWC ? new long[] {4, 6, 5, 1} : new long[] {4, 1, 6, 5});
+        long[] shape = format == CNN2DFormat.NHWC ? new long[] {4, 6, 5, 1} : new long[] {4, 1, 6, 5};
+        INDArray x = Networks.randn(D, 1, shape);
         INDArray y = Networks.randn(D, 2, 4, 2);
 
         MutableNetwork m2 = MutableNetwork.of(separable);

@@ -76,8 +76,8 @@ class HeapAdamTest {
 
     private static void assertClose(INDArray expected, INDArray actual, double relative, String what) {
         double scale = Math.max(1e-30, expected.amaxNumber().doubleValue());
-        double difference = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE).reshape(expected.shape()))
-                .amaxNumber().doubleValue();
+        INDArray a = actual.castTo(DataType.DOUBLE).reshape(expected.shape());
+        double difference = expected.castTo(DataType.DOUBLE).sub(a).amaxNumber().doubleValue();
         assertTrue(difference <= relative * scale, what + ": differs by " + difference + " (largest " + scale + ")");
     }
 }

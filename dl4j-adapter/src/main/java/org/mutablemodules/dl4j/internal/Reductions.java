@@ -9,7 +9,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * <p>ND4J 1.0.0-M2.1 fails with a NullPointerException when a graph reduces a rank-2 array along an axis of size 1
  * (a [N, 1] column summed over axis 1, or a one-example [1, n] batch summed over axis 0): it takes a "no-op" path
  * that reads an input the graph session never set. Reductions of rank 3 and up are not affected, so a rank-2 input
- * gets a trailing unit axis first and loses it again after; the extra reshape is all it costs.
+ * gets a trailing unit axis first and loses it (and the reduced axes, unless kept) again after: two or three shape
+ * ops more than a plain reduction.
  */
 final class Reductions {
 
