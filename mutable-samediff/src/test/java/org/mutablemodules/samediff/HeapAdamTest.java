@@ -19,15 +19,16 @@ import org.nd4j.linalg.schedule.ScheduleType;
 /** {@link HeapAdam} against ND4J's own Adam updater: the same parameters and moments, step after step. */
 class HeapAdamTest {
 
-    @ParameterizedTest(name = "{0}, schedule {1}")
-    @CsvSource({"FLOAT, false", "FLOAT, true", "DOUBLE, false", "DOUBLE, true"})
-    void stepsEqualNd4jsAdam(DataType type, boolean schedule) {
+    @ParameterizedTest(name = "{0}, schedule {1}, {2} columns")
+    @CsvSource({"FLOAT, false, 7", "FLOAT, true, 7", "DOUBLE, false, 7", "DOUBLE, true, 7",
+            "FLOAT, false, 2001", "DOUBLE, true, 2001"})     // 10,005 elements: two full chunks and a partial one
+    void stepsEqualNd4jsAdam(DataType type, boolean schedule, int columns) {
         Adam config = schedule
                 ? Adam.builder().learningRateSchedule(new ExponentialSchedule(ScheduleType.ITERATION, 0.05, 0.9))
                         .build()
                 : new Adam(0.01, 0.8, 0.95, 1e-6);
         Nd4j.getRandom().setSeed(7);
-        long[] shape = {5, 7};
+        long[] shape = {5, columns};
         INDArray viaNd4j = Nd4j.randn(type, shape);
         INDArray viaHeap = viaNd4j.dup();
         INDArray view = Nd4j.zeros(type, 1, config.stateSize(viaNd4j.length()));
@@ -55,6 +56,7 @@ class HeapAdamTest {
         heap.step(a, gradient, 25);
         resumed.step(b, gradient, 25);
         assertEquals(a, b, "resumed from its state");
+        assertTrue(viaHeap.length() <= HeapAdam.CHUNK || viaHeap.length() > 2 * HeapAdam.CHUNK, "chunk sizes tested");
     }
 
     @ParameterizedTest(name = "{0}")
