@@ -9,24 +9,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.IntConsumer;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -60,7 +53,7 @@ public final class LongRun {
     }
 
     private static void hypernetworkTraining(int steps, int interval, boolean withTrainer) throws IOException {
-        MutableNetwork m = MutableNetwork.of(sineMlp());
+        MutableNetwork m = MutableNetwork.of(Models.sineMlp());
         SameDiff sd = m.graph().sameDiff();
         String[] generated = m.graph().parameterNames().toArray(new String[0]);
         long size = m.graph().flatSize(generated);
@@ -91,7 +84,7 @@ public final class LongRun {
     }
 
     private static void mutateThenOutput(int steps, int interval) throws IOException {
-        MutableNetwork m = MutableNetwork.of(sineMlp());
+        MutableNetwork m = MutableNetwork.of(Models.sineMlp());
         MutableParameter w = m.param(1, "W");
         INDArray x = Nd4j.linspace(-Math.PI, Math.PI, 50, DataType.FLOAT).reshape(50, 1);
         Random random = new Random(12);
@@ -107,17 +100,6 @@ public final class LongRun {
                     }
                     m.output(x);
                 });
-    }
-
-    private static MultiLayerNetwork sineMlp() {
-        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
-                .dataType(DataType.FLOAT).list()
-                .layer(new DenseLayer.Builder().nIn(1).nOut(40).activation(Activation.TANH).build())
-                .layer(new DenseLayer.Builder().nOut(40).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.feedForward(1)).build());
-        net.init();
-        return net;
     }
 
     private static void run(String title, int steps, int interval, SameDiff sd, IntConsumer step) throws IOException {

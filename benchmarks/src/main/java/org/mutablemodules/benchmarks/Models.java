@@ -55,14 +55,7 @@ final class Models {
         INDArray x;
         INDArray y;
         if ("sine".equals(model)) {
-            MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
-                    .dataType(DataType.FLOAT).list()
-                    .layer(new DenseLayer.Builder().nIn(1).nOut(40).activation(Activation.TANH).build())
-                    .layer(new DenseLayer.Builder().nOut(40).activation(Activation.TANH).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
-                    .setInputType(InputType.feedForward(1)).build());
-            net.init();
-            MutableNetwork m = MutableNetwork.of(net);
+            MutableNetwork m = MutableNetwork.of(sineMlp());
             sd = m.graph().sameDiff();
             input = m.inputName();
             labels = m.labelName();
@@ -123,6 +116,18 @@ final class Models {
         sd.loss().softmaxCrossEntropy("loss", y, logits, null);
         sd.setLossVariables("loss");
         return sd;
+    }
+
+    /** The main job's DL4J MLP 1-40-40-1 (tanh, identity output, MSE), FLOAT. */
+    static MultiLayerNetwork sineMlp() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().nIn(1).nOut(40).activation(Activation.TANH).build())
+                .layer(new DenseLayer.Builder().nOut(40).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
+                .setInputType(InputType.feedForward(1)).build());
+        net.init();
+        return net;
     }
 
     /** DL4J MLP 784-256-10 (relu, softmax MCXENT), SGD. */
