@@ -191,6 +191,11 @@ final class ConvolutionCases {
                 new Subsampling1DLayer.Builder(PoolingType.MAX, 2, 1, 0).build(),
                 new Convolution1DLayer.Builder(2).nOut(2).activation(Activation.TANH).build())
                 .trainingDiffersFromInference().withSequenceLength(6));
+        // A padding layer first tells the layout but not the width: the LSTM after it does (fuzz seeds 3690, 4498)
+        cases.add(series("zero padding 1D first, then an LSTM and a simple RNN, sequence length given", 3, 5,
+                RNNFormat.NCW, new ZeroPadding1DLayer(1, 1), lstm(4),
+                new org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn.Builder().nOut(2)
+                        .activation(Activation.TANH).build()).withSequenceLength(5));
         cases.add(series("subsampling 1D max NCW first, sequence length given", 3, 6, RNNFormat.NCW,
                 new Subsampling1DLayer.Builder(PoolingType.MAX, 2, 1, 0).build()).withSequenceLength(6));
         cases.add(series("subsampling 1D p-norm NCW, causal mode (pooled as Truncate, as DL4J does)", 3, 7,
