@@ -135,32 +135,26 @@ class FunctionalCallTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void explicitGradientsEqualSameDiffs(Case c) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
-        SameDiff sd = m.graph().sameDiff();
-        INDArray x = Networks.randn(D, 3, EXAMPLES, c.nIn());
-        INDArray y = c.labels().get();
-        Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable(m.inputName()),
-                sd.getVariable(m.labelName()), Map.of());
-        assertEquals(m.parameterKeys(), List.copyOf(explicit.keySet()));
-        Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
-        Map<String, INDArray> expected = m.gradients(x, y);    // SameDiff's calculateGradients of the score
-        for (String key : m.parameterKeys()) {
-            Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
-        }
+        assertExplicitGradientsEqualSameDiffs(c, Networks.randn(D, 3, EXAMPLES, c.nIn()), c.labels().get());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void explicitGradientsOfOneExampleEqualSameDiffs(Case c) {
         // one example makes every dz [1, n]: its bias sum is along a size-1 axis, which ND4J's sessions cannot reduce
+        assertExplicitGradientsEqualSameDiffs(c, Networks.randn(D, 15, 1, c.nIn()),
+                c.labels().get().getRow(0, true).dup());
+    }
+
+    /** The explicit gradients at the network's own parameters equal SameDiff's {@code calculateGradients}. */
+    private static void assertExplicitGradientsEqualSameDiffs(Case c, INDArray x, INDArray y) {
         MutableNetwork m = MutableNetwork.of(c.network().get());
         SameDiff sd = m.graph().sameDiff();
-        INDArray x = Networks.randn(D, 15, 1, c.nIn());
-        INDArray y = c.labels().get().getRow(0, true).dup();
         Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable(m.inputName()),
                 sd.getVariable(m.labelName()), Map.of());
+        assertEquals(m.parameterKeys(), List.copyOf(explicit.keySet()));
         Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
-        Map<String, INDArray> expected = m.gradients(x, y);
+        Map<String, INDArray> expected = m.gradients(x, y);    // SameDiff's calculateGradients of the score
         for (String key : m.parameterKeys()) {
             assertTrue(expected.get(key).norm2Number().doubleValue() > 0, "no signal in " + key);
             Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
