@@ -29,6 +29,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.FunctionalNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.MutableParameter;
 import org.mutablemodules.samediff.internal.Archive;
@@ -692,17 +693,32 @@ public final class MutableNetwork {
     }
 
     /**
-     * Saves everything needed to go on where this network is: its graph as {@link MutableGraph#save} saves it (the
-     * mutable parameters with their histories, whatever feeds them, a hypernetwork included, and the updater state),
-     * the DL4J configuration it was converted from, and the names that tie the two together. {@link #load} reads it.
+     * Saves everything needed to go on where this network is: its graph as {@link MutableGraph#save(OutputStream)}
+     * saves it (the mutable parameters with their histories, whatever feeds them, a hypernetwork included), the DL4J
+     * configuration it was converted from, and the names that tie the two together. {@link #load} reads it. No
+     * trainer's state is saved; see {@link #save(OutputStream, GraphTrainer)}.
      *
      * @param out where to write; not closed
      * @throws IOException if writing fails
      */
     public void save(OutputStream out) throws IOException {
+        save(out, null);
+    }
+
+    /**
+     * Saves the network as {@link #save(OutputStream)} does, with {@code trainer}'s state (see
+     * {@link MutableGraph#save(OutputStream, GraphTrainer)}): a trainer built with an equal updater on the loaded
+     * network's graph goes on exactly where this one stopped.
+     *
+     * @param out     where to write; not closed
+     * @param trainer a trainer of this network's graph, or null for none
+     * @throws IOException              if writing fails
+     * @throws IllegalArgumentException if {@code trainer} trains another graph
+     */
+    public void save(OutputStream out, GraphTrainer trainer) throws IOException {
         Objects.requireNonNull(out, "out");
         ByteArrayOutputStream graphBytes = new ByteArrayOutputStream();
-        graph.save(graphBytes);
+        graph.save(graphBytes, trainer);
         Properties names = new Properties();
         converted.store(names);
         names.setProperty("kind", layerConfiguration != null ? "MultiLayerNetwork" : "ComputationGraph");
@@ -727,13 +743,25 @@ public final class MutableNetwork {
      * @throws IOException if writing fails
      */
     public void save(Path file) throws IOException {
-        Objects.requireNonNull(file, "file");
-        Archive.writeAtomically(file, this::save);
+        save(file, null);
     }
 
     /**
-     * Loads a network saved by {@link #save(OutputStream)}: outputs, scores, gradients, histories and updater state
-     * equal the saved network's, and {@code toMultiLayerNetwork}/{@code toComputationGraph} work as before.
+     * Saves to a file with a trainer's state; see {@link #save(OutputStream, GraphTrainer)} and {@link #save(Path)}.
+     *
+     * @param file    the file to write (replaced if it exists)
+     * @param trainer a trainer of this network's graph, or null for none
+     * @throws IOException              if writing fails
+     * @throws IllegalArgumentException if {@code trainer} trains another graph
+     */
+    public void save(Path file, GraphTrainer trainer) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Archive.writeAtomically(file, out -> save(out, trainer));
+    }
+
+    /**
+     * Loads a network saved by {@link #save(OutputStream)}: outputs, scores, gradients, histories (and a saved
+     * trainer's state) equal the saved network's, and {@code toMultiLayerNetwork}/{@code toComputationGraph} work as before.
      *
      * @param in the stream, read to its end; not closed
      * @return the loaded network

@@ -66,7 +66,7 @@ public final class SaveAndResume {
         first.fit(() -> feed, 100);
         try {
             // README: saving
-            network.save(file);                                    // graph, histories, hypernetwork, Adam state
+            network.save(file, first);                 // graph, histories, hypernetwork, the trainer's Adam state
             MutableNetwork again = MutableNetwork.load(file);      // after a restart
             GraphTrainer trainer = GraphTrainer.builder(again.graph()).loss(again.lossName())
                     .updater(new Adam(1e-2)).build();              // takes over the saved trainer's state

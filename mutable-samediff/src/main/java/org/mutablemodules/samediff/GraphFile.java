@@ -27,7 +27,7 @@ final class GraphFile {
     private GraphFile() {
     }
 
-    static Archive write(SameDiff sd, GraphState state) {
+    static Archive write(SameDiff sd, GraphState state, GraphTrainer trainer) {
         ByteArrayOutputStream graph = new ByteArrayOutputStream();
         sd.save(graph, true);
         Properties p = new Properties();
@@ -49,7 +49,6 @@ final class GraphFile {
             r.history.write(p, prefix + "history.");
         }
         Archive archive = Archive.create(FORMAT, VERSION).put(GRAPH, graph.toByteArray()).put(PARAMETERS, p);
-        GraphTrainer trainer = state.trainer.get();
         if (trainer != null) {
             trainer.state().writeTo(archive);
         }

@@ -34,8 +34,6 @@ final class GraphState {
     final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /** The variables whose gradients were asked for through {@link MutableGraph#gradients}, in the order asked. */
     final Set<String> gradientRequests = new LinkedHashSet<>();
-    /** The trainer last built for this graph, whose state {@link MutableGraph#save} saves with it. */
-    WeakReference<GraphTrainer> trainer = new WeakReference<>(null);
     /** A trainer's state loaded with the graph, taken over by the next trainer built with the same updater. */
     TrainerState savedTrainer;
     /** Parameters renamed to their initial value when they got their slot: name -> initial value's name. */

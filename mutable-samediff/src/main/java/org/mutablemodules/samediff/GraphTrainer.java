@@ -1,9 +1,7 @@
 package org.mutablemodules.samediff;
 
-import java.lang.ref.WeakReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
@@ -24,10 +22,6 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.AdamUpdater;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,9 +63,15 @@ import org.slf4j.LoggerFactory;
  * {@link MutableGraph#output} and {@link MutableGraph#gradients} in other threads (and a converted network's
  * {@code output} and {@code score}) see the parameters before or after a step, never half-updated.
  *
- * <p><b>Saving.</b> {@link MutableGraph#save} saves the state of the trainer last built for the graph (updater
- * arrays, iteration count) with it; a trainer built with the same updater on the loaded graph takes it over, so
- * training continues as if it had not stopped.
+ * <p><b>Saving.</b> {@link MutableGraph#save(java.nio.file.Path, GraphTrainer)} saves a trainer's state (updater
+ * arrays, iteration and epoch counts) with its graph; the first trainer built with the same updater on the loaded
+ * graph takes it over, so training continues as if it had not stopped. {@link MutableGraph#save(java.nio.file.Path)}
+ * saves the graph alone.
+ *
+ * <p><b>Updaters.</b> ND4J's updaters compute each step, except Adam on FLOAT and DOUBLE parameters, which the JVM
+ * computes with ND4J's arithmetic (libnd4j's Adam does not vectorise its square root); the state is kept under ND4J's
+ * names either way. A learning-rate schedule reads the iteration count and, for schedules of type {@code EPOCH}, the
+ * epoch count that {@link #endEpoch} advances.
  */
 public final class GraphTrainer {
 
@@ -96,13 +96,13 @@ public final class GraphTrainer {
     private final StepListener listener;
     private final int logEvery;
     private final boolean quiet;
-    private final Map<String, GradientUpdater<?>> updaters = new HashMap<>();
-    /** Adam states of FLOAT and DOUBLE parameters, updated on the heap (see {@link HeapAdam}). */
-    private final Map<String, HeapAdam> heapAdams = new HashMap<>();
+    /** One updater state per trained variable, made at its first step. */
+    private final Map<String, UpdaterState> states = new HashMap<>();
     private final ReentrantReadWriteLock lock;
     private List<String> trained = List.of();
     private Set<String> placeholders = Set.of();
     private long iteration;
+    private long epoch;
     private double windowSum;
     private int windowCount;
     private long windowStart;
@@ -123,34 +123,32 @@ public final class GraphTrainer {
         this.lock = state.lock;
         TrainerState saved = state.savedTrainer;
         if (saved != null && saved.updaterJson.equals(TrainerState.json(updater))) {
-            // Training resumes where the saved graph's trainer stopped: same step count, same updater arrays.
+            // Training resumes where the saved graph's trainer stopped: same counts, same updater arrays.
             iteration = saved.iteration;
-            saved.states.forEach((name, arrays) -> {
-                if (updater.getClass() == Adam.class && HeapAdam.supports(arrays.get(AdamUpdater.M_STATE))) {
-                    heapAdams.put(name, HeapAdam.fromState((Adam) updater, arrays));
-                } else {
-                    updaters.put(name, updater.instantiate(arrays, false));
-                }
-            });
+            epoch = saved.epoch;
+            saved.states.forEach((name, arrays) -> states.put(name, UpdaterState.restore(updater, arrays)));
             state.savedTrainer = null;
         }
-        state.trainer = new WeakReference<>(this);
     }
 
-    /** The state {@link MutableGraph#save} saves: updater configuration, iteration count, updater arrays. */
+    /** Whether this trainer trains {@code graph}. */
+    boolean trains(SameDiff graph) {
+        return sd == graph;
+    }
+
+    /**
+     * The state {@link MutableGraph#save(java.nio.file.Path, GraphTrainer)} saves: updater configuration, iteration and epoch
+     * counts, updater arrays.
+     */
     TrainerState state() {
-        Map<String, Map<String, INDArray>> states = new LinkedHashMap<>();
-        updaters.forEach((name, u) -> {
-            if (u.getState() != null && sd.hasVariable(name)) {
-                states.put(name, new LinkedHashMap<>(u.getState()));
+        Map<String, Map<String, INDArray>> arrays = new LinkedHashMap<>();
+        states.forEach((name, u) -> {
+            Map<String, INDArray> a = u.arrays();
+            if (!a.isEmpty() && sd.hasVariable(name)) {
+                arrays.put(name, a);
             }
         });
-        heapAdams.forEach((name, a) -> {
-            if (sd.hasVariable(name)) {
-                states.put(name, a.state());
-            }
-        });
-        return new TrainerState(TrainerState.json(updater), iteration, states);
+        return new TrainerState(TrainerState.json(updater), iteration, epoch, arrays);
     }
 
     /**
@@ -366,17 +364,8 @@ public final class GraphTrainer {
                 continue;      // as in sd.fit: no floating-point path from this variable to the loss
             }
             INDArray param = sd.getVariable(name).getArr();
-            if (updater.getClass() == Adam.class && HeapAdam.supports(param)) {
-                heapAdamFor(name, param).step(param, gradient, iteration);
-                continue;
-            }
-            // a copy: the updater works in place, and the session may hand out arrays it reuses
-            INDArray update = gradient.dup();
-            if (!Arrays.equals(update.shape(), param.shape())) {
-                update = update.reshape(param.shape());
-            }
-            updaterFor(name, param).applyUpdater(update, (int) iteration, 0);
-            param.subi(update);
+            states.computeIfAbsent(name, n -> UpdaterState.create(updater, param))
+                    .apply(param, gradient, iteration, epoch);
         }
         iteration++;
         report(value);
@@ -426,6 +415,29 @@ public final class GraphTrainer {
      */
     public long iteration() {
         return iteration;
+    }
+
+    /**
+     * The number of epochs ended so far ({@link #endEpoch}); updater schedules of type {@code EPOCH} read it.
+     *
+     * @return the count, 0 until the first {@link #endEpoch}
+     */
+    public long epoch() {
+        return epoch;
+    }
+
+    /**
+     * Ends an epoch: the steps after this call see the next epoch count, as DL4J's and Tribuo's trainers count a
+     * pass over the data. Call it after each pass when the updater's schedule is per epoch; a per-iteration
+     * schedule, and an updater without one, ignore it.
+     */
+    public void endEpoch() {
+        lock.writeLock().lock();
+        try {
+            epoch++;
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 
     /**
@@ -483,11 +495,8 @@ public final class GraphTrainer {
         // A parameter that got its slot since the last step is trained as its initial value now: its updater state
         // (Adam's moments, say) moves with it.
         GraphState.of(sd).renamedToInitial.forEach((parameter, initial) -> {
-            if (variables.contains(initial) && updaters.containsKey(parameter) && !updaters.containsKey(initial)) {
-                updaters.put(initial, updaters.remove(parameter));
-            }
-            if (variables.contains(initial) && heapAdams.containsKey(parameter) && !heapAdams.containsKey(initial)) {
-                heapAdams.put(initial, heapAdams.remove(parameter));
+            if (variables.contains(initial) && states.containsKey(parameter) && !states.containsKey(initial)) {
+                states.put(initial, states.remove(parameter));
             }
         });
         trained = List.copyOf(variables);
@@ -529,24 +538,6 @@ public final class GraphTrainer {
         missing.removeAll(feed.keySet());
         throw new IllegalArgumentException(Messages.format(TrainerMessages.MISSING_PLACEHOLDERS,
                 Messages.list(missing), loss, Messages.list(new TreeSet<>(feed.keySet()))));
-    }
-
-    private HeapAdam heapAdamFor(String name, INDArray param) {
-        return heapAdams.computeIfAbsent(name, n -> HeapAdam.forParameter((Adam) updater, param));
-    }
-
-    private GradientUpdater<?> updaterFor(String name, INDArray param) {
-        GradientUpdater<?> u = updaters.get(name);
-        if (u == null) {
-            long stateSize = updater.stateSize(param.length());
-            INDArray view = stateSize == 0 ? null : Nd4j.zeros(param.dataType(), 1, stateSize);
-            u = updater.instantiate(view, true);
-            if (view != null) {
-                u.setStateViewArray(view, param.shape(), param.ordering(), true);
-            }
-            updaters.put(name, u);
-        }
-        return u;
     }
 
     private void report(double value) {

@@ -13,6 +13,8 @@ final class Messages {
     static final String UNKNOWN_PARAMETER =
             "No parameter named \"%s\" exists in this graph%s. Known parameters: %s.";
     static final String NO_VARIABLE = "No variable named \"%s\" exists in this graph.";
+    static final String TRAINER_OF_ANOTHER_GRAPH =
+            "The trainer given to save trains another graph; save a graph with a trainer built for it.";
     static final String NOT_TRAINABLE =
             "\"%s\" is a %s variable, not a trainable VARIABLE: only trainable floating-point VARIABLEs can be made mutable.";
     static final String IS_INITIAL_VALUE =

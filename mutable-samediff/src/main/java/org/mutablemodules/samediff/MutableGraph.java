@@ -444,18 +444,37 @@ public final class MutableGraph {
     }
 
     /**
-     * Saves everything needed to go on where this graph is: the SameDiff graph with its arrays and updater state
-     * (so training continues with the same optimiser state, whatever part of the graph it trains, a hypernetwork
-     * included), which variables are mutable parameters, their initial values, histories and frozen state, and the
-     * finite-check setting. The file is a zip with a manifest and checksums; {@link #load} reads it back. Waits for
-     * running mutations; safe beside concurrent {@link #output} calls.
+     * Saves the graph: the SameDiff graph with its arrays, which variables are mutable parameters, their initial
+     * values, histories and frozen state, and the finite-check setting. No trainer's state is saved; to go on training
+     * with the same optimiser state, use {@link #save(OutputStream, GraphTrainer)}. The file is a zip with a manifest
+     * and checksums; {@link #load} reads it back. Waits for running mutations; safe beside concurrent {@link #output}
+     * calls.
      *
      * @param out where to write; not closed
      * @throws IOException if writing fails
      */
     public void save(OutputStream out) throws IOException {
+        save(out, null);
+    }
+
+    /**
+     * Saves the graph as {@link #save(OutputStream)} does, and with it {@code trainer}'s state: its updater
+     * configuration, iteration and epoch counts and updater arrays (Adam's moments, say), whatever part of the graph
+     * it trains, a hypernetwork included. After {@link #load}, the first {@link GraphTrainer} built on the loaded graph
+     * with an equal updater takes that state over, so further training gives exactly the losses the uninterrupted
+     * trainer would.
+     *
+     * @param out     where to write; not closed
+     * @param trainer a trainer of this graph, or null to save the graph alone
+     * @throws IOException              if writing fails
+     * @throws IllegalArgumentException if {@code trainer} trains another graph
+     */
+    public void save(OutputStream out, GraphTrainer trainer) throws IOException {
         Objects.requireNonNull(out, "out");
-        Archive archive = readLocked(() -> GraphFile.write(sd, state));
+        if (trainer != null && !trainer.trains(sd)) {
+            throw new IllegalArgumentException(Messages.TRAINER_OF_ANOTHER_GRAPH);
+        }
+        Archive archive = readLocked(() -> GraphFile.write(sd, state, trainer));
         archive.write(out);
     }
 
@@ -467,13 +486,29 @@ public final class MutableGraph {
      * @throws IOException if writing fails
      */
     public void save(Path file) throws IOException {
-        Objects.requireNonNull(file, "file");
-        Archive.writeAtomically(file, this::save);
+        save(file, null);
     }
 
     /**
-     * Loads a graph saved by {@link #save(OutputStream)}: a new SameDiff instance whose outputs, gradients, parameter
-     * histories and updater state equal the saved graph's.
+     * Saves to a file with a trainer's state; see {@link #save(OutputStream, GraphTrainer)} and {@link #save(Path)}.
+     *
+     * @param file    the file to write (replaced if it exists)
+     * @param trainer a trainer of this graph, or null to save the graph alone
+     * @throws IOException              if writing fails
+     * @throws IllegalArgumentException if {@code trainer} trains another graph
+     */
+    public void save(Path file, GraphTrainer trainer) throws IOException {
+        Objects.requireNonNull(file, "file");
+        if (trainer != null && !trainer.trains(sd)) {
+            throw new IllegalArgumentException(Messages.TRAINER_OF_ANOTHER_GRAPH);
+        }
+        Archive.writeAtomically(file, out -> save(out, trainer));
+    }
+
+    /**
+     * Loads a graph saved by {@link #save(OutputStream)}: a new SameDiff instance whose outputs, gradients and
+     * parameter histories equal the saved graph's, with the saved trainer's state if there was one (see
+     * {@link #save(OutputStream, GraphTrainer)}).
      *
      * @param in the stream, read to its end; not closed
      * @return the mutable view of the loaded graph

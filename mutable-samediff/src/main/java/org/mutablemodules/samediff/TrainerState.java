@@ -18,8 +18,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.serde.json.JsonMappers;
 
 /**
- * A {@link GraphTrainer}'s state saved with its graph ({@link MutableGraph#save}): the updater's configuration, the
- * iteration count and each trained variable's updater arrays (Adam's moments, say). A trainer built on the loaded
+ * A {@link GraphTrainer}'s state saved with its graph ({@link MutableGraph#save(java.nio.file.Path, GraphTrainer)}):
+ * the updater's configuration, the iteration and epoch counts and each trained variable's updater arrays (Adam's moments, say). A trainer built on the loaded
  * graph with the same updater takes it over, so training goes on as if it had never stopped.
  */
 final class TrainerState {
@@ -29,11 +29,13 @@ final class TrainerState {
 
     final String updaterJson;
     final long iteration;
+    final long epoch;
     final Map<String, Map<String, INDArray>> states;
 
-    TrainerState(String updaterJson, long iteration, Map<String, Map<String, INDArray>> states) {
+    TrainerState(String updaterJson, long iteration, long epoch, Map<String, Map<String, INDArray>> states) {
         this.updaterJson = updaterJson;
         this.iteration = iteration;
+        this.epoch = epoch;
         this.states = states;
     }
 
@@ -49,6 +51,7 @@ final class TrainerState {
         Properties p = new Properties();
         p.setProperty("updater", updaterJson);
         p.setProperty("iteration", String.valueOf(iteration));
+        p.setProperty("epoch", String.valueOf(epoch));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             int i = 0;
@@ -91,7 +94,9 @@ final class TrainerState {
                 }
                 states.put(p.getProperty("variable." + i + ".name"), arrays);
             }
-            return new TrainerState(p.getProperty("updater"), Long.parseLong(p.getProperty("iteration")), states);
+            // Files saved before the epoch count was kept have none: their trainers had ended no epoch.
+            return new TrainerState(p.getProperty("updater"), Long.parseLong(p.getProperty("iteration")),
+                    Long.parseLong(p.getProperty("epoch", "0")), states);
         } catch (RuntimeException e) {
             throw new IOException("The file's training state is damaged: " + e.getMessage(), e);
         }

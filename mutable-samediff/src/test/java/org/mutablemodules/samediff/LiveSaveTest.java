@@ -30,6 +30,9 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.dataset.adapter.SingletonMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
 
 /**
  * Saving the live model: a graph whose parameters a hypernetwork feeds, trained with Adam, saved mid-training and
@@ -114,7 +117,7 @@ class LiveSaveTest {
         GraphTrainer trainer = GraphTrainer.builder(original).loss("loss").updater(new Adam(0.05)).build();
         trainer.fit(() -> data, 5);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        original.save(out);
+        original.save(out, trainer);
 
         MutableGraph loaded = MutableGraph.load(new ByteArrayInputStream(out.toByteArray()));
         GraphTrainer resumed = GraphTrainer.builder(loaded).loss("loss").updater(new Adam(0.05)).build();
@@ -130,6 +133,41 @@ class LiveSaveTest {
         GraphTrainer same = GraphTrainer.builder(reference).loss("loss").updater(new Adam(0.05)).build();
         assertTrue(Math.abs(afresh.fit(() -> data, 2)[1] - same.fit(() -> data, 2)[1]) > 1e-9,
                 "the saved Adam moments make a difference");
+    }
+
+    @Test
+    void anEpochScheduleResumesAtTheSavedEpochAndAGraphSavedAloneStartsAfresh(@TempDir Path dir) throws IOException {
+        Map<String, INDArray> data = Fixtures.mlpInputs();
+        MutableGraph original = hypernetworkGraph();
+        // Halves the rate every epoch: a trainer that lost its epoch count would step twice too far.
+        Sgd perEpoch = new Sgd(new ExponentialSchedule(ScheduleType.EPOCH, 0.2, 0.5));
+        GraphTrainer trainer = GraphTrainer.builder(original).loss("loss").updater(perEpoch).build();
+        for (int epoch = 0; epoch < 3; epoch++) {
+            trainer.fit(() -> data, 2);
+            trainer.endEpoch();
+        }
+        assertEquals(3, trainer.epoch());
+        Path withTrainer = dir.resolve("with-trainer.mmg");
+        Path alone = dir.resolve("alone.mmg");
+        original.save(withTrainer, trainer);
+        original.save(alone);
+
+        GraphTrainer resumed = GraphTrainer.builder(MutableGraph.load(withTrainer)).loss("loss").updater(perEpoch)
+                .build();
+        assertEquals(6, resumed.iteration());
+        assertEquals(3, resumed.epoch());
+        assertArrayEquals(trainer.fit(() -> data, 3), resumed.fit(() -> data, 3), 0.0);
+
+        GraphTrainer fresh = GraphTrainer.builder(MutableGraph.load(alone)).loss("loss").updater(perEpoch).build();
+        assertEquals(0, fresh.iteration());
+        assertEquals(0, fresh.epoch());
+
+        // Another graph's trainer is refused before anything is written.
+        MutableGraph other = hypernetworkGraph();
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> other.save(dir.resolve("other.mmg"), trainer));
+        assertTrue(wrong.getMessage().contains("trains another graph"), wrong.getMessage());
+        assertTrue(Files.notExists(dir.resolve("other.mmg")));
     }
 
     static Stream<Arguments> damagedFiles() {

@@ -436,7 +436,7 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
                 hyperSpec.generatedKeys, generation, epochs, minibatchSize);
         HyperGraph graph = HyperGraph.build(hyperSpec, target, null, spec.loss(outputKind), localRng);
 
-        GraphFit.Job job = new GraphFit.Job();
+        MinibatchEpochs.Job job = new MinibatchEpochs.Job();
         job.sd = graph.sd;
         job.lossName = HyperGraph.LOSS;
         job.weightsName = HyperGraph.WEIGHTS;
@@ -451,7 +451,7 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
         job.loggingInterval = loggingInterval;
         job.log = log;
         job.what = "HypernetworkTrainer";
-        GraphFit.run(job);
+        MinibatchEpochs.run(job);
 
         Map<String, Provenance> instance = new HashMap<>(runProvenance);
         if (standardisation != null) {

@@ -350,7 +350,7 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
                 sd.getVariable(mutable.labelName()), weights, outputs.size());
         sd.setLossVariables("tribuo/loss");
 
-        GraphFit.Job job = new GraphFit.Job();
+        MinibatchEpochs.Job job = new MinibatchEpochs.Job();
         job.sd = sd;
         job.lossName = "tribuo/loss";
         job.weightsName = weights.name();
@@ -364,7 +364,7 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
         job.loggingInterval = loggingInterval;
         job.log = log;
         job.what = "MutableNetworkTrainer";
-        GraphFit.run(job);
+        MinibatchEpochs.run(job);
 
         Model trained = spec.isGraph() ? mutable.toComputationGraph(Map.of()) : mutable.toMultiLayerNetwork(Map.of());
         Map<String, Provenance> instance = new HashMap<>(runProvenance);

@@ -22,11 +22,11 @@ import org.nd4j.linalg.learning.config.Adam;
  * param -= lr_t m / (sqrt(v) + eps),   lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),   t = iteration + 1
  * </pre>
  *
- * The moments stay in native arrays, as ND4J's updater keeps them ({@link #state()} gives them under its names,
+ * The moments stay in native arrays, as ND4J's updater keeps them ({@link #arrays()} gives them under its names,
  * {@code M} and {@code V}, so a saved trainer resumes with either implementation); the loop streams the parameter,
  * the gradient and the moments through small heap buffers, so a large network costs no heap.
  */
-final class HeapAdam {
+final class JvmAdamState implements UpdaterState {
 
     /** Elements per pass through the heap buffers. */
     static final int CHUNK = 4096;
@@ -38,7 +38,7 @@ final class HeapAdam {
     private final float[][] f;
     private final double[][] d;
 
-    private HeapAdam(Adam config, INDArray m, INDArray v) {
+    private JvmAdamState(Adam config, INDArray m, INDArray v) {
         this.config = config;
         this.single = m.dataType() == DataType.FLOAT;
         this.m = m;
@@ -54,19 +54,20 @@ final class HeapAdam {
     }
 
     /** A fresh state (zero moments) for {@code param}. */
-    static HeapAdam forParameter(Adam config, INDArray param) {
-        return new HeapAdam(config, Nd4j.zeros(param.dataType(), param.shape()),
+    static JvmAdamState forParameter(Adam config, INDArray param) {
+        return new JvmAdamState(config, Nd4j.zeros(param.dataType(), param.shape()),
                 Nd4j.zeros(param.dataType(), param.shape()));
     }
 
     /** A state taken over from saved moments ({@link AdamUpdater#M_STATE}, {@link AdamUpdater#V_STATE}). */
-    static HeapAdam fromState(Adam config, Map<String, INDArray> state) {
-        return new HeapAdam(config, state.get(AdamUpdater.M_STATE).dup('c'), state.get(AdamUpdater.V_STATE).dup('c'));
+    static JvmAdamState fromState(Adam config, Map<String, INDArray> state) {
+        return new JvmAdamState(config, state.get(AdamUpdater.M_STATE).dup('c'), state.get(AdamUpdater.V_STATE).dup('c'));
     }
 
     /** Updates {@code param} (FLOAT or DOUBLE, as this state) in place by one step of gradient {@code gradient}. */
-    void step(INDArray param, INDArray gradient, long iteration) {
-        double lr = config.getLearningRate((int) iteration, 0);
+    @Override
+    public void apply(INDArray param, INDArray gradient, long iteration, long epoch) {
+        double lr = config.getLearningRate((int) iteration, (int) epoch);
         // Streamed as flat c-order buffers: a view (or an f-order array) goes through a c-order copy.
         INDArray target = contiguous(param);
         INDArray g = contiguous(gradient);
@@ -161,7 +162,8 @@ final class HeapAdam {
     }
 
     /** The moments, of the parameter's shape, keyed as ND4J's {@link AdamUpdater} keys them (the live arrays). */
-    Map<String, INDArray> state() {
+    @Override
+    public Map<String, INDArray> arrays() {
         Map<String, INDArray> state = new LinkedHashMap<>();
         state.put(AdamUpdater.M_STATE, m);
         state.put(AdamUpdater.V_STATE, v);
