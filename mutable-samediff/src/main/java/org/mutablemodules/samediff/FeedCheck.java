@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -70,7 +71,7 @@ final class FeedCheck {
                         describe(expected)));
             }
         }
-        Set<String> missing = new TreeSet<>(GraphSurgery.placeholdersUpstreamOf(sd, targets));
+        Set<String> missing = new TreeSet<>(GraphWalk.placeholdersUpstreamOf(sd, List.of(targets)));
         missing.removeAll(feed.keySet());
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(Messages.format(Messages.MISSING_PLACEHOLDERS,

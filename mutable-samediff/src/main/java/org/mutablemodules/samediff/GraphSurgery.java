@@ -3,12 +3,10 @@ package org.mutablemodules.samediff;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import org.mutablemodules.samediff.internal.GraphEdits;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -69,85 +67,6 @@ final class GraphSurgery {
         }
     }
 
-    /** True when computing {@code start} needs the value of {@code target} (or {@code start} is {@code target}). */
-    static boolean dependsOn(SameDiff sd, String start, String target) {
-        Map<String, Variable> variables = sd.getVariables();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>();
-        pending.push(start);
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (name.equals(target)) {
-                return true;
-            }
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = variables.get(name);
-            if (v == null) {
-                continue;
-            }
-            if (v.getControlDeps() != null) {
-                v.getControlDeps().forEach(pending::push);
-            }
-            if (v.getOutputOfOp() != null) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    op.getInputsToOp().forEach(pending::push);
-                }
-                if (op.getControlDeps() != null) {
-                    op.getControlDeps().forEach(pending::push);
-                }
-            }
-        }
-        return false;
-    }
-
-    /** The names of the ops whose outputs computing {@code start} needs. */
-    static Set<String> opsUpstreamOf(SameDiff sd, String start) {
-        Set<String> ops = new HashSet<>();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>(List.of(start));
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = sd.getVariables().get(name);
-            if (v != null && v.getOutputOfOp() != null && ops.add(v.getOutputOfOp())) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    op.getInputsToOp().forEach(pending::push);
-                }
-            }
-        }
-        return ops;
-    }
-
-    /** The placeholders that must be fed to compute the given variables. */
-    static Set<String> placeholdersUpstreamOf(SameDiff sd, String... starts) {
-        Set<String> found = new TreeSet<>();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>(List.of(starts));
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = sd.getVariables().get(name);
-            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
-                found.add(name);
-            }
-            if (v.getOutputOfOp() != null) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    op.getInputsToOp().forEach(pending::push);
-                }
-            }
-        }
-        return found;
-    }
-
     /**
      * Drops what SameDiff derived from the old structure: the cached gradient function (otherwise
      * {@code calculateGradients} answers for the old graph), the per-variable gradient links that point into it,
@@ -204,7 +123,7 @@ final class GraphSurgery {
                 continue;
             }
             if (v.getOutputOfOp() == null) {
-                removeVariable(sd, name);
+                GraphEdits.removeVariable(sd, name);
                 removed.add(name);
                 continue;
             }
@@ -219,11 +138,10 @@ final class GraphSurgery {
                 continue;
             }
             List<String> inputs = op.getInputsToOp() == null ? List.of() : new ArrayList<>(op.getInputsToOp());
-            unlinkOp(sd, op.getName(), inputs);
-            sd.getOps().remove(op.getName());
+            GraphEdits.removeOp(sd, op.getName());
             for (String out : outputs) {
                 if (sd.getVariables().containsKey(out)) {
-                    removeVariable(sd, out);
+                    GraphEdits.removeVariable(sd, out);
                     removed.add(out);
                 }
             }
@@ -239,69 +157,5 @@ final class GraphSurgery {
         return (v.getInputsForOp() == null || v.getInputsForOp().isEmpty())
                 && (v.getControlDepsForOp() == null || v.getControlDepsForOp().isEmpty())
                 && (v.getControlDepsForVar() == null || v.getControlDepsForVar().isEmpty());
-    }
-
-    private static void unlinkOp(SameDiff sd, String op, List<String> inputs) {
-        for (String input : inputs) {
-            Variable in = sd.getVariables().get(input);
-            if (in != null && in.getInputsForOp() != null) {
-                List<String> remaining = new ArrayList<>(in.getInputsForOp());
-                remaining.removeIf(op::equals);
-                in.setInputsForOp(remaining);
-            }
-        }
-    }
-
-    private static void removeVariable(SameDiff sd, String name) {
-        Variable v = sd.getVariables().remove(name);
-        VariableType type = v.getVariable().getVariableType();
-        if (type == VariableType.CONSTANT && sd.getConstantArrays().hasArray(name)) {
-            sd.getConstantArrays().removeArray(name);
-        } else if (type == VariableType.VARIABLE && sd.getVariablesArrays().hasArray(name)) {
-            sd.getVariablesArrays().removeArray(name);
-        }
-    }
-
-    /** Records which variables and ops exist, so that everything added after it can be removed again. */
-    static Snapshot snapshot(SameDiff sd) {
-        return new Snapshot(sd);
-    }
-
-    /**
-     * The graph's structure at one moment. {@link #rollback()} removes every variable and op added since, including
-     * the consumer links that new ops left on older variables; it cannot undo edits of older ops, so callers take a
-     * snapshot before anything that only adds (building an expression) and validate before they rewire.
-     */
-    static final class Snapshot {
-        private final SameDiff sd;
-        private final Set<String> variables;
-        private final Set<String> ops;
-
-        private Snapshot(SameDiff sd) {
-            this.sd = sd;
-            this.variables = new HashSet<>(sd.getVariables().keySet());
-            this.ops = new HashSet<>(sd.getOps().keySet());
-        }
-
-        void rollback() {
-            List<String> newOps = new ArrayList<>(sd.getOps().keySet());
-            newOps.removeAll(ops);
-            List<String> newVariables = new ArrayList<>(sd.getVariables().keySet());
-            newVariables.removeAll(variables);
-
-            for (String op : newOps) {
-                SameDiffOp sdOp = sd.getOps().get(op);
-                if (sdOp.getInputsToOp() != null) {
-                    unlinkOp(sd, op, sdOp.getInputsToOp());
-                }
-                sd.getOps().remove(op);
-            }
-            for (String name : newVariables) {
-                removeVariable(sd, name);
-            }
-            if (!newOps.isEmpty() || !newVariables.isEmpty()) {
-                sd.getSessions().clear();
-            }
-        }
     }
 }

@@ -1,11 +1,8 @@
 package org.mutablemodules.samediff;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,11 +12,11 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -463,34 +460,20 @@ public final class GraphTrainer {
     private void prepare() {
         Set<String> variables = new TreeSet<>();
         Set<String> needed = new TreeSet<>();
-        Set<String> read = new TreeSet<>();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>(List.of(loss));
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = sd.getVariables().get(name);
+        Set<String> seen = new TreeSet<>();
+        GraphWalk.upstream(sd, List.of(loss), false, v -> {
+            seen.add(v.getName());
             SDVariable variable = v.getVariable();
-            if (variable.getVariableType() == VariableType.VARIABLE) {
-                read.add(name);
-                if (variable.dataType().isFPType()) {
-                    variables.add(name);
-                }
+            if (variable.getVariableType() == VariableType.VARIABLE && variable.dataType().isFPType()) {
+                variables.add(v.getName());
             } else if (variable.getVariableType() == VariableType.PLACEHOLDER) {
-                needed.add(name);
+                needed.add(v.getName());
             }
-            if (v.getOutputOfOp() != null) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    op.getInputsToOp().forEach(pending::push);
-                }
-            }
-        }
+            return true;
+        });
         if (variables.isEmpty()) {
             throw new IllegalArgumentException(Messages.format(TrainerMessages.NOTHING_TRAINABLE, loss,
-                    Messages.list(seen.stream().sorted().toList())));
+                    Messages.list(List.copyOf(seen))));
         }
         // A parameter that got its slot since the last step is trained as its initial value now: its updater state
         // (Adam's moments, say) moves with it.

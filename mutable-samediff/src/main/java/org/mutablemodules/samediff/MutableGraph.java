@@ -18,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.mutablemodules.samediff.internal.Archive;
+import org.mutablemodules.samediff.internal.GraphEdits;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -263,12 +265,12 @@ public final class MutableGraph {
                 throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
                         "\"" + flat.name() + "\"", flat.dataType(), p.name(), p.dataType(), p.dataType()));
             }
-            if (GraphSurgery.dependsOn(sd, flat.name(), p.name())) {
+            if (GraphWalk.dependsOn(sd, flat.name(), p.name())) {
                 throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                         flat.name(), p.name(), p.name(), p.name()));
             }
         }
-        GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd);
+        GraphEdits.Snapshot before = GraphEdits.snapshot(sd);
         try {
             List<SDVariable> pieces = FlatSplit.split(flat, shapes.toArray(new long[0][]));
             long offset = 0;
@@ -300,7 +302,7 @@ public final class MutableGraph {
                     throw new IllegalArgumentException(Messages.format(Messages.NO_VARIABLE, name));
                 }
             }
-            return Collections.unmodifiableSet(GraphSurgery.placeholdersUpstreamOf(sd, variableNames));
+            return Collections.unmodifiableSet(GraphWalk.placeholdersUpstreamOf(sd, List.of(variableNames)));
         });
     }
 

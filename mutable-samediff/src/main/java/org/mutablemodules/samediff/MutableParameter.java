@@ -9,6 +9,8 @@ import java.util.Set;
 import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.mutablemodules.samediff.internal.GraphEdits;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -112,7 +114,7 @@ public final class MutableParameter {
     /** True while the parameter's value is still computed from its initial value (so training still updates it). */
     public boolean usesInitialValue() {
         requireLive();
-        return record.dormant() || GraphSurgery.dependsOn(sd(), source().name(), record.initialName);
+        return record.dormant() || GraphWalk.dependsOn(sd(), source().name(), record.initialName);
     }
 
     /**
@@ -282,7 +284,7 @@ public final class MutableParameter {
         requireLive();
         Set<String> readersBefore = readersBefore();
         SDVariable current = source();
-        GraphSurgery.Snapshot before = GraphSurgery.snapshot(sd());
+        GraphEdits.Snapshot before = GraphEdits.snapshot(sd());
         try {
             SDVariable result;
             record.applying = record.dormant();
@@ -305,7 +307,7 @@ public final class MutableParameter {
                 checkOperand(result, "apply", false);
                 Set<String> earlierReaders = new HashSet<>(GraphSurgery.consumers(sd(), record.name));
                 earlierReaders.retainAll(readersBefore);
-                if (!Collections.disjoint(GraphSurgery.opsUpstreamOf(sd(), result.name()), earlierReaders)) {
+                if (!Collections.disjoint(GraphWalk.opsUpstreamOf(sd(), result.name()), earlierReaders)) {
                     throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                             result.name(), record.name, record.name, record.name));
                 }
@@ -447,7 +449,7 @@ public final class MutableParameter {
             throw new IllegalArgumentException(Messages.format(Messages.WRONG_DATA_TYPE,
                     "\"" + operand.name() + "\"", operand.dataType(), record.name, record.dataType, record.dataType));
         }
-        if (cycleCheck && GraphSurgery.dependsOn(sd(), operand.name(), record.name)) {
+        if (cycleCheck && GraphWalk.dependsOn(sd(), operand.name(), record.name)) {
             throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                     operand.name(), record.name, record.name, record.name));
         }
@@ -518,7 +520,7 @@ public final class MutableParameter {
         String old = source().name();
         if (!old.equals(newSource.name())) {
             GraphSurgery.replaceInput(sd, record.slotOp, old, newSource.name());
-            if (!extendsCurrent && !GraphSurgery.dependsOn(sd, newSource.name(), record.initialName)) {
+            if (!extendsCurrent && !GraphWalk.dependsOn(sd, newSource.name(), record.initialName)) {
                 GraphSurgery.freezeIfUnused(sd, record.initialName);
             }
             if (!extendsCurrent) {

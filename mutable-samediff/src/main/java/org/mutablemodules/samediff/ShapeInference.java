@@ -1,7 +1,9 @@
 package org.mutablemodules.samediff;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -54,7 +56,7 @@ final class ShapeInference {
             return known;
         }
         Map<String, INDArray> placeholders = new HashMap<>();
-        for (String name : GraphSurgery.placeholdersUpstreamOf(sd, v.name())) {
+        for (String name : GraphWalk.placeholdersUpstreamOf(sd, List.of(v.name()))) {
             SDVariable ph = sd.getVariable(name);
             long[] shape = ph.placeholderShape();
             if (shape == null) {

@@ -1,18 +1,15 @@
 package org.mutablemodules.dl4j.internal;
 
-import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -47,7 +44,7 @@ final class DryRun {
      */
     static Map<String, INDArray> placeholders(SameDiff sd, Collection<String> names, boolean indexSequences) {
         Map<String, INDArray> values = new HashMap<>();
-        for (String name : placeholdersUpstreamOf(sd, names)) {
+        for (String name : GraphWalk.placeholdersUpstreamOf(sd, names)) {
             SDVariable ph = sd.getVariable(name);
             long[] shape = ph.placeholderShape();
             if (shape == null || shape.length == 0) {
@@ -101,28 +98,5 @@ final class DryRun {
         Map<String, long[]> ordered = new LinkedHashMap<>();
         names.forEach(name -> ordered.put(name, shapes.get(name)));
         return ordered;
-    }
-
-    private static Set<String> placeholdersUpstreamOf(SameDiff sd, Collection<String> names) {
-        Set<String> found = new HashSet<>();
-        Set<String> seen = new HashSet<>();
-        Deque<String> pending = new ArrayDeque<>(names);
-        while (!pending.isEmpty()) {
-            String name = pending.pop();
-            if (!seen.add(name)) {
-                continue;
-            }
-            Variable v = sd.getVariables().get(name);
-            if (v.getVariable().getVariableType() == VariableType.PLACEHOLDER) {
-                found.add(name);
-            }
-            if (v.getOutputOfOp() != null) {
-                SameDiffOp op = sd.getOps().get(v.getOutputOfOp());
-                if (op.getInputsToOp() != null) {
-                    pending.addAll(op.getInputsToOp());
-                }
-            }
-        }
-        return found;
     }
 }

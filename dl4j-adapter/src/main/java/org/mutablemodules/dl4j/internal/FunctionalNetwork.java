@@ -24,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.internal.GraphEdits;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -249,7 +250,7 @@ public final class FunctionalNetwork {
      */
     private <T> T build(String what, Supplier<T> body) {
         SameDiff sd = graph.sameDiff();
-        GraphRollback rollback = GraphRollback.of(sd);
+        GraphEdits.Snapshot rollback = GraphEdits.snapshot(sd);
         NameScope scope = sd.withNameScope(freeScope(sd, what));
         boolean built = false;
         try {

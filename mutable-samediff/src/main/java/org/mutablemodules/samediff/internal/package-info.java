@@ -1,5 +1,7 @@
 /**
- * Machinery shared with the adapter modules (the saved-file container); not part of the public API, and it may change
- * without notice.
+ * Machinery the core shares with the adapter modules, so that each exists once: the upstream walk over a graph
+ * ({@link org.mutablemodules.samediff.internal.GraphWalk}), removing ops and variables and rolling back additions
+ * ({@link org.mutablemodules.samediff.internal.GraphEdits}), and the saved-file container
+ * ({@link org.mutablemodules.samediff.internal.Archive}). Not part of the public API: it may change without notice.
  */
 package org.mutablemodules.samediff.internal;
