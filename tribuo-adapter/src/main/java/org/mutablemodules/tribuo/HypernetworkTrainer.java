@@ -3,12 +3,9 @@ package org.mutablemodules.tribuo;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -32,7 +29,6 @@ import org.tribuo.ImmutableFeatureMap;
 import org.tribuo.ImmutableOutputInfo;
 import org.tribuo.Output;
 import org.tribuo.Trainer;
-import org.tribuo.WeightedExamples;
 import org.tribuo.classification.Label;
 import org.tribuo.provenance.ModelProvenance;
 import org.tribuo.provenance.TrainerProvenance;
@@ -76,7 +72,8 @@ import org.tribuo.regression.Regressor;
  *
  * @param <T> the output type: {@link Label} or {@link Regressor}
  */
-public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T>, WeightedExamples {
+public final class HypernetworkTrainer<T extends Output<T>>
+        extends AbstractNetworkTrainer<T, HypernetworkModel<T>> {
 
     /** How generated parameters relate to the target network's own. */
     public enum Generation {
@@ -87,16 +84,6 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
     }
 
     private static final Logger log = LoggerFactory.getLogger(HypernetworkTrainer.class);
-
-    @Config(mandatory = true, description = "The kind of output: LABEL or REGRESSOR.")
-    private OutputKind outputKind;
-
-    @Config(description = "The target network's MultiLayerConfiguration as JSON. Set this or networkPath.")
-    private String networkJson;
-
-    @Config(description = "A file holding the target network's MultiLayerConfiguration JSON. Set this or "
-            + "networkJson.")
-    private Path networkPath;
 
     @Config(description = "Features whose names start with this prefix are the context. Set this or "
             + "contextFeatures.")
@@ -116,35 +103,6 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
 
     @Config(description = "The activation of the hypernetwork's hidden layers.")
     private Activation hiddenActivation = Activation.TANH;
-
-    @Config(description = "The ND4J updater as JSON, as DL4J writes it.")
-    private String updater = Updaters.toJson(new Adam(1e-3));
-
-    @Config(description = "The number of passes over the training data.")
-    private int epochs = 50;
-
-    @Config(description = "The number of examples per gradient step.")
-    private int minibatchSize = 32;
-
-    @Config(description = "The seed of the random stream that initialises the networks and shuffles the examples.")
-    private long seed = Trainer.DEFAULT_SEED;
-
-    @Config(description = "Shuffle the examples before each epoch.")
-    private boolean shuffle = true;
-
-    @Config(description = "Log the mean training loss every this many epochs (-1: do not log).")
-    private int loggingInterval = 10;
-
-    @Config(description = "Regression only: standardise each target dimension for training.")
-    private boolean standardiseTargets = true;
-
-    @Config(description = "The number of examples per batch at prediction time.")
-    private int predictionBatchSize = 256;
-
-    private NetworkSpec spec;
-    private IUpdater iUpdater;
-    private SplittableRandom rng;
-    private int trainInvocationCounter;
 
     /** For OLCUT. */
     private HypernetworkTrainer() {
@@ -285,49 +243,29 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
         }
     }
 
-    /**
-     * Checks the configuration and sets up the random stream. Called by OLCUT and by {@link Builder#build()}.
-     *
-     * @throws PropertyException        if the network or the context is not set exactly once
-     * @throws IllegalArgumentException as {@link Builder#build()}
-     */
     @Override
-    public synchronized void postConfig() {
-        if ((networkJson == null) == (networkPath == null)) {
-            throw new PropertyException("", "networkJson", Messages.format(Messages.NEITHER_CONFIGURATION,
-                    networkJson == null ? "neither" : "both"));
-        }
+    void checkOwnProperties() {
         boolean hasList = contextFeatures != null && !contextFeatures.isEmpty();
         if ((contextPrefix == null) == !hasList) {
-            throw new PropertyException("", "contextPrefix", "Set exactly one of contextPrefix and contextFeatures; "
-                    + "got " + (contextPrefix == null ? "neither" : "both") + ".");
+            throw new PropertyException("", "contextPrefix", Messages.format(Messages.CONTEXT_NOT_ONCE,
+                    contextPrefix == null ? "neither" : "both"));
         }
-        String json;
-        try {
-            json = networkJson != null ? networkJson : MutableNetworkTrainer.readJson(networkPath);
-        } catch (UncheckedIOException e) {
-            throw new PropertyException(e, "", "networkPath", e.getMessage());
-        }
-        Objects.requireNonNull(outputKind, "outputKind");
-        MutableNetworkTrainer.positive("epochs", epochs);
-        MutableNetworkTrainer.positive("minibatchSize", minibatchSize);
-        MutableNetworkTrainer.positive("predictionBatchSize", predictionBatchSize);
         for (int h : hiddenSizes) {
-            MutableNetworkTrainer.positive("a hidden size", h);
+            positive("a hidden size", h);
         }
-        this.spec = NetworkSpec.parse(json);
-        if (spec.isGraph()) {
-            throw new IllegalArgumentException("The hypernetwork's target must be a MultiLayerConfiguration; "
-                    + "ComputationGraph targets are not supported.");
+    }
+
+    @Override
+    void checkNetwork(NetworkSpec network) {
+        if (network.isGraph()) {
+            throw new IllegalArgumentException(Messages.GRAPH_TARGET);
         }
-        spec.loss(outputKind);
-        if (outputKind == OutputKind.REGRESSOR && standardiseTargets) {
-            spec.checkStandardisable();
-        }
-        MultiLayerNetwork probe = (MultiLayerNetwork) spec.newNetwork(0L);
-        HyperGraph.check(spec, probe, generatedKeys(probe));
-        this.iUpdater = Updaters.fromJson(updater);
-        this.rng = new SplittableRandom(seed);
+    }
+
+    @Override
+    void checkTarget(NetworkSpec network) {
+        MultiLayerNetwork probe = (MultiLayerNetwork) network.newNetwork(0L);
+        HyperGraph.check(network, probe, generatedKeys(probe));
     }
 
     private List<String> generatedKeys(MultiLayerNetwork net) {
@@ -370,56 +308,21 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
                 : list.subList(0, 12) + " and " + (list.size() - 12) + " more";
     }
 
-    /** The kind of output this trainer learns. */
-    public OutputKind outputKind() {
-        return outputKind;
+    @Override
+    void checkExamples(Dataset<T> examples, List<Example<T>> list, OutputConverter<T> converter) {
+        ImmutableFeatureMap features = examples.getFeatureIDMap();
+        FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(features, new TreeSet<>(contextOf(features)));
+        checkWidths(spec, features, examples.getOutputIDInfo(), converter, columns.widths[0]);
     }
 
     @Override
-    public HypernetworkModel<T> train(Dataset<T> examples) {
-        return train(examples, Collections.emptyMap());
-    }
-
-    @Override
-    public HypernetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance) {
-        return train(examples, runProvenance, INCREMENT_INVOCATION_COUNT);
-    }
-
-    /**
-     * Trains the hypernetwork and the target network's shared parameters on {@code examples}.
-     *
-     * @param examples        the training data; every example carries every context feature
-     * @param runProvenance   run-specific provenance, recorded in the model
-     * @param invocationCount the invocation count to set before training, or {@link #INCREMENT_INVOCATION_COUNT}
-     * @return the trained model
-     * @throws IllegalArgumentException if the dataset is empty, has unknown outputs or outputs of another type, has
-     *                                  no context feature or lacks one in an example, or the target's widths do not
-     *                                  match the non-context features and the outputs (the message says what was
-     *                                  expected)
-     * @throws IllegalStateException    if the loss becomes infinite or NaN during training
-     */
-    @Override
-    public HypernetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance,
-                                      int invocationCount) {
+    HypernetworkModel<T> trainModel(Dataset<T> examples, List<Example<T>> list, OutputConverter<T> converter,
+                                    Map<String, Provenance> runProvenance, SplittableRandom localRng,
+                                    TrainerProvenance trainerProvenance) {
         ImmutableFeatureMap features = examples.getFeatureIDMap();
         ImmutableOutputInfo<T> outputs = examples.getOutputIDInfo();
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        List<Example<T>> list = MutableNetworkTrainer.checkDataset(examples, outputKind, converter);
         List<String> context = contextOf(features);
         FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(features, new TreeSet<>(context));
-        MutableNetworkTrainer.checkWidths(spec, features, outputs, converter, columns.widths[0]);
-
-        TrainerProvenance trainerProvenance;
-        SplittableRandom localRng;
-        synchronized (this) {
-            if (invocationCount != INCREMENT_INVOCATION_COUNT) {
-                setInvocationCount(invocationCount);
-            }
-            localRng = rng.split();
-            trainerProvenance = getProvenance();
-            trainInvocationCounter++;
-        }
         DataType type = spec.dataType();
         FeatureMatrix m = FeatureMatrix.of(list, features, columns, type);
         INDArray y = converter.targets(list, outputs, type);
@@ -436,22 +339,8 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
                 hyperSpec.generatedKeys, generation, epochs, minibatchSize);
         HyperGraph graph = HyperGraph.build(hyperSpec, target, null, spec.loss(outputKind), localRng);
 
-        MinibatchEpochs.Job job = new MinibatchEpochs.Job();
-        job.sd = graph.sd;
-        job.lossName = HyperGraph.LOSS;
-        job.weightsName = HyperGraph.WEIGHTS;
-        job.data = Map.of(graph.mutable.inputName(), m.blocks[0], HyperGraph.CONTEXT, m.blocks[1],
-                graph.mutable.labelName(), y);
-        job.weights = MutableNetworkTrainer.exampleWeights(list);
-        job.updater = iUpdater.clone();
-        job.epochs = epochs;
-        job.minibatchSize = minibatchSize;
-        job.shuffle = shuffle;
-        job.rng = localRng;
-        job.loggingInterval = loggingInterval;
-        job.log = log;
-        job.what = "HypernetworkTrainer";
-        MinibatchEpochs.run(job);
+        fitMinibatches(graph.sd, HyperGraph.LOSS, HyperGraph.WEIGHTS, Map.of(graph.mutable.inputName(), m.blocks[0],
+                HyperGraph.CONTEXT, m.blocks[1], graph.mutable.labelName(), y), list, localRng, log);
 
         Map<String, Provenance> instance = new HashMap<>(runProvenance);
         if (standardisation != null) {
@@ -461,33 +350,6 @@ public final class HypernetworkTrainer<T extends Output<T>> implements Trainer<T
                 examples.getProvenance(), trainerProvenance, instance);
         return new HypernetworkModel<>("hypernetwork-model", provenance, features, outputs, outputKind, hyperSpec,
                 context, graph.targetParameters(), graph.hyperArrays(), standardisation, predictionBatchSize);
-    }
-
-    @Override
-    public int getInvocationCount() {
-        return trainInvocationCounter;
-    }
-
-    /**
-     * Sets the random stream to the state it has after {@code invocationCount} calls of {@code train}.
-     *
-     * @throws IllegalArgumentException if {@code invocationCount} is negative
-     */
-    @Override
-    public synchronized void setInvocationCount(int invocationCount) {
-        if (invocationCount < 0) {
-            throw new IllegalArgumentException("The invocation count must not be negative, got " + invocationCount
-                    + ".");
-        }
-        rng = new SplittableRandom(seed);
-        for (trainInvocationCounter = 0; trainInvocationCounter < invocationCount; trainInvocationCounter++) {
-            rng.split();
-        }
-    }
-
-    @Override
-    public TrainerProvenance getProvenance() {
-        return new NetworkTrainerProvenance(this, spec.hash());
     }
 
     @Override

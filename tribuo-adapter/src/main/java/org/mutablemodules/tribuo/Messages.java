@@ -43,6 +43,10 @@ final class Messages {
     static final String CONTEXT_WIDTH = "The context vector has %d value(s); the hypernetwork reads %d context "
             + "feature(s): %s.";
     static final String BAD_POSITIVE = "%s must be at least 1, got %d.";
+    static final String CONTEXT_NOT_ONCE = "Set exactly one of contextPrefix and contextFeatures; got %s.";
+    static final String GRAPH_TARGET = "The hypernetwork's target must be a MultiLayerConfiguration; "
+            + "ComputationGraph targets are not supported.";
+    static final String NEGATIVE_INVOCATION_COUNT = "The invocation count must not be negative, got %d.";
     static final String UNSUPPORTED_ACTIVATION = "The activation %s of %s is not supported here; supported: identity, "
             + "relu, leakyrelu, elu, tanh, sigmoid, softplus, softmax.";
     static final String UNSUPPORTED_TARGET_LAYER = "Layer %d (%s) comes at or after the first generated parameter, "

@@ -1,16 +1,9 @@
 package org.mutablemodules.tribuo;
 
-import com.oracle.labs.mlrg.olcut.config.Config;
-import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +19,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
@@ -37,7 +29,6 @@ import org.tribuo.ImmutableFeatureMap;
 import org.tribuo.ImmutableOutputInfo;
 import org.tribuo.Output;
 import org.tribuo.Trainer;
-import org.tribuo.WeightedExamples;
 import org.tribuo.classification.Label;
 import org.tribuo.provenance.ModelProvenance;
 import org.tribuo.provenance.TrainerProvenance;
@@ -83,7 +74,8 @@ import org.tribuo.regression.Regressor;
  *
  * @param <T> the output type: {@link Label} or {@link Regressor}
  */
-public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer<T>, WeightedExamples {
+public final class MutableNetworkTrainer<T extends Output<T>>
+        extends AbstractNetworkTrainer<T, MutableNetworkModel<T>> {
 
     /** The name of the model provenance entry with the regression targets' means (natural order). */
     public static final String TARGET_MEANS = "target-means";
@@ -91,47 +83,6 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
     public static final String TARGET_SCALES = "target-scales";
 
     private static final Logger log = LoggerFactory.getLogger(MutableNetworkTrainer.class);
-
-    @Config(mandatory = true, description = "The kind of output: LABEL or REGRESSOR.")
-    private OutputKind outputKind;
-
-    @Config(description = "The DL4J network configuration as JSON (MultiLayerConfiguration or "
-            + "ComputationGraphConfiguration). Set this or networkPath.")
-    private String networkJson;
-
-    @Config(description = "A file holding the DL4J network configuration's JSON. Set this or networkJson.")
-    private Path networkPath;
-
-    @Config(description = "The ND4J updater as JSON, as DL4J writes it (e.g. {\"@class\":"
-            + "\"org.nd4j.linalg.learning.config.Adam\",\"learningRate\":0.001,...}).")
-    private String updater = Updaters.toJson(new Adam(1e-3));
-
-    @Config(description = "The number of passes over the training data.")
-    private int epochs = 50;
-
-    @Config(description = "The number of examples per gradient step.")
-    private int minibatchSize = 32;
-
-    @Config(description = "The seed of the random stream that initialises the network and shuffles the examples.")
-    private long seed = Trainer.DEFAULT_SEED;
-
-    @Config(description = "Shuffle the examples before each epoch.")
-    private boolean shuffle = true;
-
-    @Config(description = "Log the mean training loss every this many epochs (-1: do not log).")
-    private int loggingInterval = 10;
-
-    @Config(description = "Regression only: standardise each target dimension for training (folded back into the "
-            + "output layer afterwards).")
-    private boolean standardiseTargets = true;
-
-    @Config(description = "The number of examples per batch at prediction time.")
-    private int predictionBatchSize = 256;
-
-    private NetworkSpec spec;
-    private IUpdater iUpdater;
-    private SplittableRandom rng;
-    private int trainInvocationCounter;
 
     /** For OLCUT. */
     private MutableNetworkTrainer() {
@@ -234,101 +185,18 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
         return new MutableNetworkTrainer<>(kind, readJson(jsonFile), updater, epochs, minibatchSize, seed);
     }
 
-    /**
-     * Checks the configuration and sets up the random stream. Called by OLCUT after it sets the properties, and by
-     * the factories.
-     *
-     * @throws PropertyException        if neither or both of networkJson and networkPath are set, or the file cannot
-     *                                  be read
-     * @throws IllegalArgumentException if a property is out of range or the network does not fit the output kind
-     */
     @Override
-    public synchronized void postConfig() {
-        if ((networkJson == null) == (networkPath == null)) {
-            throw new PropertyException("", "networkJson", Messages.format(Messages.NEITHER_CONFIGURATION,
-                    networkJson == null ? "neither" : "both"));
-        }
-        String json;
-        try {
-            json = networkJson != null ? networkJson : readJson(networkPath);
-        } catch (UncheckedIOException e) {
-            throw new PropertyException(e, "", "networkPath", e.getMessage());
-        }
-        Objects.requireNonNull(outputKind, "outputKind");
-        positive("epochs", epochs);
-        positive("minibatchSize", minibatchSize);
-        positive("predictionBatchSize", predictionBatchSize);
-        this.spec = NetworkSpec.parse(json);
-        spec.loss(outputKind);
-        if (outputKind == OutputKind.REGRESSOR && standardiseTargets) {
-            spec.checkStandardisable();
-        }
-        this.iUpdater = Updaters.fromJson(updater);
-        this.rng = new SplittableRandom(seed);
-    }
-
-    static void positive(String what, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(Messages.format(Messages.BAD_POSITIVE, what, value));
-        }
-    }
-
-    static String readJson(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(Messages.format(Messages.NOT_A_FILE, file, e.getMessage()), e);
-        }
-    }
-
-    /** The kind of output this trainer learns. */
-    public OutputKind outputKind() {
-        return outputKind;
+    void checkExamples(Dataset<T> examples, List<Example<T>> list, OutputConverter<T> converter) {
+        ImmutableFeatureMap features = examples.getFeatureIDMap();
+        checkWidths(spec, features, examples.getOutputIDInfo(), converter, features.size());
     }
 
     @Override
-    public MutableNetworkModel<T> train(Dataset<T> examples) {
-        return train(examples, Collections.emptyMap());
-    }
-
-    @Override
-    public MutableNetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance) {
-        return train(examples, runProvenance, INCREMENT_INVOCATION_COUNT);
-    }
-
-    /**
-     * Trains a network on {@code examples}.
-     *
-     * @param examples        the training data: every example's output known, features and outputs matching the
-     *                        network's widths
-     * @param runProvenance   run-specific provenance (e.g. a fold number), recorded in the model
-     * @param invocationCount the invocation count to set before training, or {@link #INCREMENT_INVOCATION_COUNT}
-     * @return the trained model
-     * @throws IllegalArgumentException if the dataset is empty, has unknown outputs or outputs of another type, or
-     *                                  its feature or output count differs from the network's (the message says
-     *                                  what was expected)
-     * @throws IllegalStateException    if the loss becomes infinite or NaN during training
-     */
-    @Override
-    public MutableNetworkModel<T> train(Dataset<T> examples, Map<String, Provenance> runProvenance,
-                                        int invocationCount) {
+    MutableNetworkModel<T> trainModel(Dataset<T> examples, List<Example<T>> list, OutputConverter<T> converter,
+                                      Map<String, Provenance> runProvenance, SplittableRandom localRng,
+                                      TrainerProvenance trainerProvenance) {
         ImmutableFeatureMap features = examples.getFeatureIDMap();
         ImmutableOutputInfo<T> outputs = examples.getOutputIDInfo();
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        List<Example<T>> list = checkDataset(examples, outputKind, converter);
-        checkWidths(spec, features, outputs, converter, features.size());
-
-        TrainerProvenance trainerProvenance;
-        SplittableRandom localRng;
-        synchronized (this) {
-            if (invocationCount != INCREMENT_INVOCATION_COUNT) {
-                setInvocationCount(invocationCount);
-            }
-            localRng = rng.split();
-            trainerProvenance = getProvenance();
-            trainInvocationCounter++;
-        }
         DataType type = spec.dataType();
         INDArray x = FeatureMatrix.of(list, features, FeatureMatrix.Columns.allInputs(features), type).blocks[0];
         INDArray y = converter.targets(list, outputs, type);
@@ -350,21 +218,8 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
                 sd.getVariable(mutable.labelName()), weights, outputs.size());
         sd.setLossVariables("tribuo/loss");
 
-        MinibatchEpochs.Job job = new MinibatchEpochs.Job();
-        job.sd = sd;
-        job.lossName = "tribuo/loss";
-        job.weightsName = weights.name();
-        job.data = Map.of(mutable.inputName(), x, mutable.labelName(), y);
-        job.weights = exampleWeights(list);
-        job.updater = iUpdater.clone();
-        job.epochs = epochs;
-        job.minibatchSize = minibatchSize;
-        job.shuffle = shuffle;
-        job.rng = localRng;
-        job.loggingInterval = loggingInterval;
-        job.log = log;
-        job.what = "MutableNetworkTrainer";
-        MinibatchEpochs.run(job);
+        fitMinibatches(sd, "tribuo/loss", weights.name(), Map.of(mutable.inputName(), x, mutable.labelName(), y),
+                list, localRng, log);
 
         Model trained = spec.isGraph() ? mutable.toComputationGraph(Map.of()) : mutable.toMultiLayerNetwork(Map.of());
         Map<String, Provenance> instance = new HashMap<>(runProvenance);
@@ -376,86 +231,6 @@ public final class MutableNetworkTrainer<T extends Output<T>> implements Trainer
                 examples.getProvenance(), trainerProvenance, instance);
         return new MutableNetworkModel<>("mutable-network-model", provenance, features, outputs, outputKind,
                 spec.json(), trained.params(), predictionBatchSize);
-    }
-
-    /** The examples as a list, after checking they can be trained on. */
-    static <T extends Output<T>> List<Example<T>> checkDataset(Dataset<T> examples, OutputKind kind,
-                                                               OutputConverter<T> converter) {
-        if (examples.size() == 0) {
-            throw new IllegalArgumentException(Messages.EMPTY_DATASET);
-        }
-        if (examples.getOutputInfo().getUnknownCount() > 0) {
-            throw new IllegalArgumentException(Messages.format(Messages.UNKNOWN_OUTPUTS,
-                    examples.getOutputInfo().getUnknownCount(), examples.getOutputFactory().getUnknownOutput()));
-        }
-        List<Example<T>> list = new ArrayList<>(examples.size());
-        for (Example<T> e : examples) {
-            list.add(e);
-        }
-        Output<?> first = list.get(0).getOutput();
-        if (!kind.outputClass().isInstance(first)) {
-            throw new IllegalArgumentException(Messages.format(Messages.WRONG_OUTPUT_TYPE, kind,
-                    kind.outputClass().getSimpleName(), first.getClass().getSimpleName()));
-        }
-        return list;
-    }
-
-    /** Checks the network's input and output widths against the dataset's. */
-    static <T extends Output<T>> void checkWidths(NetworkSpec spec, ImmutableFeatureMap features,
-                                                  ImmutableOutputInfo<T> outputs, OutputConverter<T> converter,
-                                                  long inputFeatures) {
-        long in = spec.inputWidth();
-        if (in != inputFeatures) {
-            String detail = inputFeatures == features.size() ? "" : " that are not context features";
-            throw new IllegalArgumentException(Messages.format(Messages.INPUT_WIDTH, in, inputFeatures, detail,
-                    inputFeatures));
-        }
-        long out = spec.outputWidth();
-        if (out != outputs.size()) {
-            List<String> names = new ArrayList<>();
-            for (int j = 0; j < outputs.size(); j++) {
-                names.add(converter.columnName(j, outputs));
-            }
-            String what = converter.generatesProbabilities() ? "labels" : "regression dimensions";
-            throw new IllegalArgumentException(Messages.format(Messages.OUTPUT_WIDTH, out, outputs.size(), what,
-                    names, outputs.size()));
-        }
-    }
-
-    static INDArray exampleWeights(List<? extends Example<?>> list) {
-        double[] w = new double[list.size()];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = list.get(i).getWeight();
-        }
-        return Nd4j.createFromArray(w);
-    }
-
-    @Override
-    public int getInvocationCount() {
-        return trainInvocationCounter;
-    }
-
-    /**
-     * Sets the random stream to the state it has after {@code invocationCount} calls of {@code train}, as Tribuo's
-     * {@code AbstractSGDTrainer} does.
-     *
-     * @throws IllegalArgumentException if {@code invocationCount} is negative
-     */
-    @Override
-    public synchronized void setInvocationCount(int invocationCount) {
-        if (invocationCount < 0) {
-            throw new IllegalArgumentException("The invocation count must not be negative, got " + invocationCount
-                    + ".");
-        }
-        rng = new SplittableRandom(seed);
-        for (trainInvocationCounter = 0; trainInvocationCounter < invocationCount; trainInvocationCounter++) {
-            rng.split();
-        }
-    }
-
-    @Override
-    public TrainerProvenance getProvenance() {
-        return new NetworkTrainerProvenance(this, spec.hash());
     }
 
     @Override
