@@ -23,6 +23,8 @@ import java.util.function.Supplier;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.FrozenVertex;
+import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -202,7 +204,7 @@ public final class MutableNetwork {
                 names.putIfAbsent(own, "layer" + i);
             }
         }
-        return wrap(conversion.get(), conf.clone(), null, names);
+        return wrap(conversion.get(), copy(conf), null, names);
     }
 
     /**
@@ -238,7 +240,35 @@ public final class MutableNetwork {
         ConvertedNetwork converted = conversion.get();
         Map<String, String> names = new LinkedHashMap<>();
         converted.keyPrefixes().keySet().forEach(name -> names.put(name, name));
-        return wrap(converted, null, net.getConfiguration().clone(), names);
+        return wrap(converted, null, copy(net.getConfiguration()), names);
+    }
+
+    /** A copy of a configuration, by DL4J's {@code clone()} (which, unlike its JSON, keeps users' own layers). */
+    static MultiLayerConfiguration copy(MultiLayerConfiguration conf) {
+        return conf.clone();
+    }
+
+    /**
+     * A copy of a graph configuration by DL4J's {@code clone()}, with its reshape vertices copied whole: DL4J
+     * 1.0.0-M2.1's {@code ReshapeVertex.clone()} drops the reshape order and the mask shape, so a baked or replayed
+     * 'f'-order reshape would compute a 'c'-order one. (DL4J's JSON keeps them but loses the fields of users' own
+     * layers that Jackson cannot see.)
+     */
+    static ComputationGraphConfiguration copy(ComputationGraphConfiguration conf) {
+        ComputationGraphConfiguration copy = conf.clone();
+        conf.getVertices().forEach((name, vertex) -> {
+            if (vertex instanceof ReshapeVertex r) {
+                copy.getVertices().put(name, wholeCopy(r));
+            } else if (vertex instanceof FrozenVertex f && f.getUnderlying() instanceof ReshapeVertex r) {
+                copy.getVertices().put(name, new FrozenVertex(wholeCopy(r)));
+            }
+        });
+        return copy;
+    }
+
+    private static ReshapeVertex wholeCopy(ReshapeVertex r) {
+        return new ReshapeVertex(r.getReshapeOrder(), r.getNewShape().clone(),
+                r.getMaskShape() == null ? null : r.getMaskShape().clone());
     }
 
     private static MutableNetwork wrap(ConvertedNetwork converted, MultiLayerConfiguration layers,
@@ -574,42 +604,78 @@ public final class MutableNetwork {
      * SDVariable y = m.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
      * }</pre>
      *
-     * <p>Feed-forward networks only, with explicit backward rules (see {@link #lossGradients}): a
-     * {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer},
-     * {@code OutputLayer}, {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU,
-     * tanh, sigmoid and softmax.
+     * <p>The forward pass is the conversion's own: the same layer converters run again, reading the given
+     * expressions instead of the parameters, so every layer and vertex that converts works here (convolutional,
+     * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics. For a network
+     * with several inputs or outputs, use {@link #forward(List, Map)}.
      *
-     * @param input      an expression of this graph, [N, nIn], of the network's data type
+     * @param input      an expression of this graph, shaped as the network's input placeholder ({@link #inputName()})
+     *                   and of its data type
      * @param parameters expressions of this graph keyed by DL4J's network-level keys ({@code 0_W}, {@code 1_b}), each
      *                   of its parameter's shape and data type; may be empty
-     * @return the output activations, [N, nOut]
-     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule (the
-     *                                   message names the layer), or a {@code ComputationGraph} is not a chain
-     * @throws IllegalArgumentException  if a key is not a parameter of the network (the message lists the known
-     *                                   keys), or {@code input} or an expression belongs to another graph, or has
-     *                                   another data type or, where known, shape; the graph is then unchanged
+     * @return the output activations
+     * @throws IllegalArgumentException if the network has several inputs or outputs, a key is not a parameter of the
+     *                                  network (the message lists the known keys), or {@code input} or an
+     *                                  expression belongs to another graph, or has another data type or, where
+     *                                  known, shape; the graph is then unchanged
+     * @throws UnsupportedLayerException if a layer cannot be applied to this input (as at conversion); the graph is
+     *                                   then unchanged
      */
     public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
         return functional().forward(input, parameters);
     }
 
     /**
+     * The functional call of a network with any number of inputs and outputs; see
+     * {@link #forward(SDVariable, Map)}.
+     *
+     * @param inputs     one expression per network input, in the order of {@link #inputNames()}
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return one expression per network output, in the order of {@link #outputNames()}
+     * @throws IllegalArgumentException  if the number of inputs is not the network's, or an argument is invalid, as
+     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
+     */
+    public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
+        return functional().forward(inputs, parameters);
+    }
+
+    /**
      * The score of {@link #forward(SDVariable, Map)} against {@code labels}, at this network's score convention
      * (DL4J's loss averaged over the minibatch, without regularisation): for the network's own input and labels
-     * placeholders and no substitution, its value is {@link #score(INDArray, INDArray)}.
+     * placeholders and no substitution, its value is {@link #score(INDArray, INDArray)}. Built by the same converters
+     * as the network's own score, for every loss function the conversion supports.
      *
-     * @param input      an expression of this graph, [N, nIn]
-     * @param labels     an expression of this graph, [N, nOut]
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     * @param labels     an expression of this graph, shaped as the network's labels placeholder ({@link #labelName()})
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return the scalar score
-     * @throws IllegalStateException     if the network does not end with an output layer
-     * @throws UnsupportedLayerException if a layer, its activation or its loss (MSE, L2, MCXENT and negative
-     *                                   log-likelihood are supported) has no explicit backward rule
-     * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
-     *                                   graph is then unchanged
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  if the network has several inputs or outputs, or an argument is invalid, as
+     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
      */
     public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
         return functional().loss(input, labels, parameters);
+    }
+
+    /**
+     * The score of {@link #forward(List, Map)}: the sum of the scores of the outputs given labels, as the network's
+     * own score sums its output layers'.
+     *
+     * @param inputs     one expression per network input, in the order of {@link #inputNames()}
+     * @param labels     one expression per network output, in the order of {@link #outputNames()}: null for an output
+     *                   not to score (one without an output layer must be null); at least one given
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  if a list's length is not the network's, no labels are given, labels are
+     *                                   given for an output without an output layer, or an argument is invalid;
+     *                                   the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
+     */
+    public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
+        return functional().loss(inputs, labels, parameters);
     }
 
     /**
@@ -629,8 +695,14 @@ public final class MutableNetwork {
      * @param labels     an expression of this graph, [N, nOut]
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
+     * <p>Explicit backward rules exist for feed-forward networks: a {@code MultiLayerNetwork}, or a
+     * {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer}, {@code OutputLayer},
+     * {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU, tanh, sigmoid and
+     * softmax; losses MSE, L2, MCXENT and negative log-likelihood.
+     *
      * @throws IllegalStateException     if the network does not end with an output layer
-     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule
+     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule (the
+     *                                   message names the first such layer)
      * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
      *                                   graph is then unchanged
      */
@@ -664,7 +736,7 @@ public final class MutableNetwork {
                     + "toComputationGraph(placeholders).");
         }
         Map<String, INDArray> values = currentValues(placeholders);
-        MultiLayerNetwork baked = new MultiLayerNetwork(layerConfiguration.clone());
+        MultiLayerNetwork baked = new MultiLayerNetwork(copy(layerConfiguration));
         baked.init();
         bake(baked, values);
         return baked;
@@ -686,7 +758,7 @@ public final class MutableNetwork {
                     + "toMultiLayerNetwork(placeholders).");
         }
         Map<String, INDArray> values = currentValues(placeholders);
-        ComputationGraph baked = new ComputationGraph(graphConfiguration.clone());
+        ComputationGraph baked = new ComputationGraph(copy(graphConfiguration));
         baked.init();
         bake(baked, values);
         return baked;

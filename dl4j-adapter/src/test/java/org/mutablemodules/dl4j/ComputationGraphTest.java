@@ -60,6 +60,26 @@ class ComputationGraphTest {
     }
 
     @Test
+    void anFOrderReshapeVertexSurvivesBakingWhichDl4jsCloneWouldNot() {
+        // DL4J 1.0.0-M2.1's ReshapeVertex.clone() drops the order: a baked copy made by clone() reshapes in 'c'.
+        ComputationGraph net = Networks.graph(DataType.DOUBLE, b -> b.addInputs("in")
+                .setInputTypes(InputType.feedForward(4))
+                .addLayer("d", new DenseLayer.Builder().nOut(6).activation(Activation.TANH).build(), "in")
+                .addVertex("grid", new org.deeplearning4j.nn.conf.graph.ReshapeVertex('f', new int[] {-1, 2, 3},
+                        null), "d")
+                .addVertex("flat", new org.deeplearning4j.nn.conf.graph.ReshapeVertex('c', new int[] {-1, 6}, null),
+                        "grid")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2)
+                        .build(), "flat")
+                .setOutputs("out"));
+        INDArray x = Networks.randn(DataType.DOUBLE, 3, 5, 4);
+        MutableNetwork m = MutableNetwork.of(net);
+        INDArray expected = net.outputSingle(x);
+        Checks.assertClose(expected, m.toComputationGraph(Map.of()).outputSingle(x), 1e-12, "baked");
+        Checks.assertClose(expected, m.output(x), 1e-12, "converted");
+    }
+
+    @Test
     void placeholdersOutputsAndKeysAreNamedAfterTheGraph() {
         MutableNetwork m = MutableNetwork.of(twoHeads(DataType.FLOAT));
         assertTrue(m.isComputationGraph());

@@ -268,7 +268,7 @@ class FunctionalCallTest {
     }
 
     @Test
-    void unsupportedLayersAreRefusedNamingTheLayer() {
+    void lossGradientsRefuseLayersWithoutExplicitBackwardRulesNamingTheLayer() {
         MultiLayerNetwork conv = Networks.network(D, InputType.convolutional(6, 6, 1),
                 new ConvolutionLayer.Builder(3, 3).nOut(2).activation(Activation.RELU).build(),
                 output(0, 2, Activation.SOFTMAX, LossFunction.MCXENT));
@@ -276,9 +276,13 @@ class FunctionalCallTest {
         SameDiff sd = m.graph().sameDiff();
         int before = size(sd);
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
-                () -> m.forward(sd.getVariable(m.inputName()), Map.of()));
+                () -> m.lossGradients(sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), Map.of()));
         assertTrue(e.getMessage().contains("Layer 0 (ConvolutionLayer)"), e.getMessage());
         assertEquals(before, size(sd));
+        // forward and loss run the converters, so they work for it (LayerParityTest checks every layer so).
+        INDArray x = Networks.randn(D, 3, 4, 1, 6, 6);
+        SDVariable out = m.forward(sd.getVariable(m.inputName()), Map.of());
+        assertEquals(m.output(x), sd.output(Map.of(m.inputName(), x), out.name()).get(out.name()));
 
         MutableNetwork elu = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.ELU),
                 output(3, 1, Activation.IDENTITY, LossFunction.MSE)));
@@ -289,10 +293,17 @@ class FunctionalCallTest {
 
         MutableNetwork mae = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH),
                 output(3, 1, Activation.IDENTITY, LossFunction.MEAN_ABSOLUTE_ERROR)));
-        message = assertThrows(UnsupportedLayerException.class, () -> mae.loss(
-                mae.graph().sameDiff().getVariable(mae.inputName()),
-                mae.graph().sameDiff().getVariable(mae.labelName()), Map.of())).getMessage();
+        SameDiff maeGraph = mae.graph().sameDiff();
+        message = assertThrows(UnsupportedLayerException.class, () -> mae.lossGradients(
+                maeGraph.getVariable(mae.inputName()), maeGraph.getVariable(mae.labelName()), Map.of()))
+                .getMessage();
         assertTrue(message.contains("Layer 1 (OutputLayer)") && message.contains("MSE"), message);
+        INDArray in = Networks.randn(D, 5, 4, 2);
+        INDArray labels = Networks.randn(D, 6, 4, 1);
+        SDVariable score = mae.loss(maeGraph.getVariable(mae.inputName()), maeGraph.getVariable(mae.labelName()),
+                Map.of());
+        assertEquals(mae.score(in, labels), maeGraph.output(Map.of(mae.inputName(), in, mae.labelName(), labels),
+                score.name()).get(score.name()).getDouble(0), 1e-14);
     }
 
     @Test

@@ -50,7 +50,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 /**
  * Every supported layer type, in small networks: output parity with {@code net.output} (FLOAT and DOUBLE), score and
  * gradient parity with {@code computeGradientAndScore} (DOUBLE; where DL4J's training pass computes the same function
- * as its inference pass), and a finite-difference check after a parameter was fed from an upstream expression.
+ * as its inference pass), a finite-difference check after a parameter was fed from an upstream expression, and the
+ * functional call ({@code forward}/{@code loss}) against the network's own output and score.
  */
 class LayerParityTest {
 
@@ -381,6 +382,63 @@ class LayerParityTest {
 
     private static boolean isFrozen(MutableNetwork m, String key) {
         return m.param(key).initial().getVariableType() == org.nd4j.autodiff.samediff.VariableType.CONSTANT;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void theFunctionalCallEqualsOutputAndScoreWithOwnAndWithGivenParameters(Case c) {
+        MutableNetwork m = c.convert(c.network().apply(DataType.DOUBLE));
+        SameDiff sd = m.graph().sameDiff();
+        INDArray[] x = c.inputs().apply(DataType.DOUBLE);
+        INDArray[] y = c.labels().apply(DataType.DOUBLE);
+        Map<String, INDArray> feed = new HashMap<>();
+        List<SDVariable> inputs = new ArrayList<>();
+        for (int i = 0; i < x.length; i++) {
+            feed.put(m.inputNames().get(i), x[i]);
+            inputs.add(sd.getVariable(m.inputNames().get(i)));
+        }
+        List<SDVariable> labels = new ArrayList<>();
+        for (int i = 0; i < m.labelNames().size(); i++) {
+            String name = m.labelNames().get(i);
+            labels.add(name == null ? null : sd.getVariable(name));
+            if (name != null) {
+                feed.put(name, y[i]);
+            }
+        }
+
+        // With the network's own parameters: its output and its score.
+        List<SDVariable> outputs = m.forward(inputs, Map.of());
+        INDArray[] expected = m.outputs(x);
+        for (int i = 0; i < expected.length; i++) {
+            String name = outputs.get(i).name();
+            Checks.assertClose(expected[i], sd.output(feed, name).get(name), 1e-12, c.name() + " output " + i);
+        }
+        if (m.hasLoss()) {
+            String loss = m.loss(inputs, labels, Map.of()).name();
+            assertEquals(m.score(x, y), sd.output(feed, loss).get(loss).getDouble(0),
+                    1e-12 * Math.max(1, Math.abs(m.score(x, y))), c.name() + " score");
+        }
+
+        // With one parameter given as an expression: what the network computes once that parameter is changed so.
+        String key = c.upstreamFedKey() != null ? c.upstreamFedKey()
+                : m.parameterKeys().stream().filter(k -> !c.stoppedKeys().contains(k)).findFirst().orElseThrow();
+        Map<String, SDVariable> given = Map.of(key, m.param(key).value().mul(0.5).add(0.1));
+        List<SDVariable> changed = m.forward(inputs, given);
+        INDArray[] viaCall = new INDArray[changed.size()];
+        for (int i = 0; i < viaCall.length; i++) {
+            viaCall[i] = sd.output(feed, changed.get(i).name()).get(changed.get(i).name());
+        }
+        Double scoreViaCall = m.hasLoss()
+                ? sd.output(feed, m.loss(inputs, labels, given).name()).values().iterator().next().getDouble(0) : null;
+        m.param(key).muli(0.5).addi(0.1);
+        INDArray[] viaChange = m.outputs(x);
+        for (int i = 0; i < viaChange.length; i++) {
+            Checks.assertClose(viaChange[i], viaCall[i], 1e-12, c.name() + " output " + i + " with " + key + " given");
+        }
+        if (scoreViaCall != null) {
+            assertEquals(m.score(x, y), scoreViaCall, 1e-12 * Math.max(1, Math.abs(scoreViaCall)),
+                    c.name() + " score with " + key + " given");
+        }
     }
 
     @ParameterizedTest(name = "{0}")

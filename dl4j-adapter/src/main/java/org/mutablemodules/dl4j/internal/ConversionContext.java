@@ -110,6 +110,14 @@ final class ConversionContext {
 
     private SDVariable param(String key, boolean notTrained) {
         String fullKey = keyPrefix + key;
+        if (conversion.replays()) {
+            SDVariable given = conversion.givenParameters.get(node.keyPrefix() + fullKey);
+            if (given == null) {
+                throw new IllegalStateException(node.describe(configuration) + " reads the parameter \""
+                        + node.keyPrefix() + fullKey + "\", which the converted network does not have.");
+            }
+            return given;
+        }
         INDArray value = node.paramTable().get(fullKey);
         if (value == null) {
             throw new IllegalStateException(node.describe(configuration) + " has no parameter \"" + fullKey
@@ -149,8 +157,14 @@ final class ConversionContext {
         return !conversion.dag.consumersOf(node.name()).isEmpty();
     }
 
-    /** A new placeholder for this output vertex's labels; only when {@link #hasLabels()}. */
+    /**
+     * A new placeholder for this output vertex's labels (while replaying, the labels given); only when
+     * {@link #hasLabels()}.
+     */
     SDVariable labelsPlaceholder(long... shape) {
+        if (conversion.replays()) {
+            return conversion.givenLabels.get(node.name());
+        }
         return conversion.sd.placeHolder(conversion.labelName(node.name()), conversion.dataType, shape);
     }
 

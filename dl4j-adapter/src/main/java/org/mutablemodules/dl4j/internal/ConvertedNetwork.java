@@ -26,6 +26,7 @@ public final class ConvertedNetwork {
     private final Set<String> frozenKeys;
     private final Map<String, String> keyPrefixes;
     private final Map<String, String> activationNames;
+    private final int sequenceLength;
 
     ConvertedNetwork(NetworkConversion c, List<String> outputNames, List<String> labelNames, String lossName,
                      Map<String, String> activationNames) {
@@ -42,6 +43,7 @@ public final class ConvertedNetwork {
         }
         this.keyPrefixes = Collections.unmodifiableMap(prefixes);
         this.activationNames = Collections.unmodifiableMap(new LinkedHashMap<>(activationNames));
+        this.sequenceLength = c.sequenceLength;
     }
 
     /** The graph. */
@@ -89,6 +91,11 @@ public final class ConvertedNetwork {
         return activationNames;
     }
 
+    /** The number of time steps declared at conversion, or -1: what layers that unroll a sequence read. */
+    public int sequenceLength() {
+        return sequenceLength;
+    }
+
     /**
      * Writes the names (everything but the graph) into {@code p}, for {@link #restore}.
      *
@@ -105,6 +112,7 @@ public final class ConvertedNetwork {
         putList(p, "frozen", new ArrayList<>(frozenKeys));
         putMap(p, "prefixes", keyPrefixes);
         putMap(p, "activations", activationNames);
+        p.setProperty("sequenceLength", String.valueOf(sequenceLength));
     }
 
     /**
@@ -118,7 +126,7 @@ public final class ConvertedNetwork {
     public static ConvertedNetwork restore(SameDiff sd, Properties p) throws IOException {
         ConvertedNetwork c = new ConvertedNetwork(sd, getList(p, "inputs"), getList(p, "outputs"), getList(p, "labels"),
                 p.getProperty("loss"), getMap(p, "parameters"), new LinkedHashSet<>(getList(p, "frozen")),
-                getMap(p, "prefixes"), getMap(p, "activations"));
+                getMap(p, "prefixes"), getMap(p, "activations"), sequenceLength(p));
         List<String> needed = new ArrayList<>(c.inputNames);
         needed.addAll(c.outputNames);
         needed.addAll(c.parameterVariables.values());
@@ -136,7 +144,7 @@ public final class ConvertedNetwork {
 
     private ConvertedNetwork(SameDiff sd, List<String> inputs, List<String> outputs, List<String> labels, String loss,
                              Map<String, String> parameters, Set<String> frozen, Map<String, String> prefixes,
-                             Map<String, String> activations) {
+                             Map<String, String> activations, int sequenceLength) {
         this.sameDiff = sd;
         this.inputNames = List.copyOf(inputs);
         this.outputNames = List.copyOf(outputs);
@@ -146,6 +154,16 @@ public final class ConvertedNetwork {
         this.frozenKeys = Collections.unmodifiableSet(new LinkedHashSet<>(frozen));
         this.keyPrefixes = Collections.unmodifiableMap(new LinkedHashMap<>(prefixes));
         this.activationNames = Collections.unmodifiableMap(new LinkedHashMap<>(activations));
+        this.sequenceLength = sequenceLength;
+    }
+
+    // Files written before the sequence length was stored: unknown, as for a conversion without one.
+    private static int sequenceLength(Properties p) throws IOException {
+        try {
+            return Integer.parseInt(p.getProperty("sequenceLength", "-1"));
+        } catch (NumberFormatException e) {
+            throw new IOException("The file's network description is damaged: " + e.getMessage(), e);
+        }
     }
 
     // A null list element (an output without labels) is stored as an absent key.

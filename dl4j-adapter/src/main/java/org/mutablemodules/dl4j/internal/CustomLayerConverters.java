@@ -94,7 +94,7 @@ final class CustomLayerConverters {
         long[] unknown = new long[input.rank()];
         Arrays.fill(unknown, -1);
         SDVariable labels = ctx.hasLabels() ? ctx.labelsPlaceholder(unknown)
-                : sd.placeHolder(ctx.vertexName() + "/labels", ctx.dataType(), unknown);
+                : sd.placeHolder(sd.currentNameScope() + "/labels", ctx.dataType(), unknown);  // <vertex>/labels
         SDVariable given = layer.labelsRequired() ? labels : null;
         SDVariable in = x;
         SDVariable loss = define(ctx, layer, "defineLayer", () -> layer.defineLayer(sd, in, given, params));
@@ -117,7 +117,9 @@ final class CustomLayerConverters {
     static final VertexConverter<SameDiffVertex> SAME_DIFF_VERTEX = (ctx, vertex, inputs) -> {
         SameDiffVertex own = vertex instanceof SameDiffLambdaVertex ? freshCopy(ctx, (SameDiffLambdaVertex) vertex)
                 : vertex;
-        List<String> names = vertex.getVertexParams().getInputs();
+        // The copy's: a lambda vertex read from a configuration (not from an initialised network) defines its
+        // parameters and inputs on first use, which needs the data type the copy has.
+        List<String> names = own.getVertexParams().getInputs();
         if (names == null || names.size() != inputs.size()) {
             throw ctx.cannotConvert(String.format(Locale.ROOT, "%s declares the inputs %s in "
                             + "defineParametersAndInputs, but the vertex has %d input(s).",
@@ -127,7 +129,7 @@ final class CustomLayerConverters {
         for (int i = 0; i < names.size(); i++) {
             in.put(names.get(i), inputs.get(i).value());
         }
-        Map<String, SDVariable> params = params(ctx, vertex.getVertexParams());
+        Map<String, SDVariable> params = params(ctx, own.getVertexParams());
         SDVariable out = define(ctx, vertex, "defineVertex",
                 () -> own.defineVertex(ctx.sd(), in, params, Collections.emptyMap()));
         return checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));

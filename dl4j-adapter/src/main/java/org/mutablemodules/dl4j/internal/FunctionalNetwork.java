@@ -33,41 +33,76 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * The converted network as a function of its parameters, applied again inside the same graph: the counterpart of
- * {@code torch.func.functional_call}, and the gradient of its score as ordinary graph expressions (explicit backward
- * rules per layer, {@link FunctionalLayer}), which SameDiff can differentiate again: what second-order
- * meta-learning needs, since SameDiff cannot differentiate its own gradient function.
+ * {@code torch.func.functional_call}. {@link #forward} and {@link #loss} run the same converters that converted the
+ * network ({@link NetworkConverter#replay}), reading the caller's expressions instead of the parameters, so they work
+ * for every layer and vertex the conversion supports. {@link #lossGradients} gives the gradient of the score as
+ * ordinary graph expressions (explicit backward rules per layer, {@link FunctionalLayer}), which SameDiff can
+ * differentiate again: what second-order meta-learning needs, since SameDiff cannot differentiate its own gradient
+ * function.
  *
- * <p>Feed-forward networks only: a {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain from one
- * input to one output, of {@code DenseLayer}, {@code OutputLayer}, {@code ActivationLayer} and {@code DropoutLayer}
- * (the identity, as at inference) without input pre-processors; activations {@link DifferentiableActivation#SUPPORTED},
- * losses {@link DifferentiableLoss#SUPPORTED}. Every call validates its arguments before it adds anything to the graph
- * and leaves the graph as it was when it fails. Internal to the adapter; use
- * {@code org.mutablemodules.dl4j.MutableNetwork}.
+ * <p>The explicit backward rules cover feed-forward networks only: a {@code MultiLayerNetwork}, or a
+ * {@code ComputationGraph} that is a chain from one input to one output, of {@code DenseLayer}, {@code OutputLayer},
+ * {@code ActivationLayer} and {@code DropoutLayer} (the identity, as at inference) without input pre-processors;
+ * activations {@link DifferentiableActivation#SUPPORTED}, losses {@link DifferentiableLoss#SUPPORTED}. For other
+ * networks {@link #lossGradients} throws the exception naming the first layer without a rule. Every call validates
+ * its arguments before it adds anything to the graph and leaves the graph as it was when it fails. Internal to the
+ * adapter; use {@code org.mutablemodules.dl4j.MutableNetwork}.
  */
 public final class FunctionalNetwork {
 
     static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer and DropoutLayer";
 
-    private final MutableGraph graph;
-    private final Map<String, String> parameterVariables;
-    private final List<FunctionalLayer> layers;
-    private final long inputWidth;
-
-    private FunctionalNetwork(MutableGraph graph, Map<String, String> parameterVariables, List<FunctionalLayer> layers,
-                              long inputWidth) {
-        this.graph = graph;
-        this.parameterVariables = parameterVariables;
-        this.layers = layers;
-        this.inputWidth = inputWidth;
+    /** The converters applied again with given inputs, parameters and labels. */
+    @FunctionalInterface
+    private interface Replayer {
+        NetworkConverter.Replay replay(List<SDVariable> inputs, Map<String, SDVariable> parameters,
+                                       List<SDVariable> labels);
     }
 
-    /**
-     * The functional view of a converted {@code MultiLayerNetwork}.
-     *
-     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule; the
-     *                                   message names the layer
-     */
+    private final MutableGraph graph;
+    private final ConvertedNetwork converted;
+    private final Replayer replayer;
+    /** The chain with explicit backward rules, or null when a layer has none ({@link #noBackwardRules} says which). */
+    private final ExplicitChain chain;
+    private final UnsupportedLayerException noBackwardRules;
+
+    /** The layers of a network with explicit backward rules and the parameters they read. */
+    private record ExplicitChain(Map<String, String> parameterVariables, List<FunctionalLayer> layers) {
+    }
+
+    private FunctionalNetwork(MutableGraph graph, ConvertedNetwork converted, Replayer replayer,
+                              Supplier<ExplicitChain> explicit) {
+        this.graph = graph;
+        this.converted = converted;
+        this.replayer = replayer;
+        ExplicitChain found = null;
+        UnsupportedLayerException why = null;
+        try {
+            found = explicit.get();
+        } catch (UnsupportedLayerException e) {
+            why = e;
+        }
+        this.chain = found;
+        this.noBackwardRules = why;
+    }
+
+    /** The functional view of a converted {@code MultiLayerNetwork}. */
     public static FunctionalNetwork of(MultiLayerConfiguration conf, ConvertedNetwork converted, MutableGraph graph) {
+        return new FunctionalNetwork(graph, converted,
+                (inputs, parameters, labels) -> NetworkConverter.replay(conf, converted, inputs, parameters, labels),
+                () -> explicitChain(conf, converted, graph));
+    }
+
+    /** The functional view of a converted {@code ComputationGraph}. */
+    public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
+                                       MutableGraph graph) {
+        return new FunctionalNetwork(graph, converted,
+                (inputs, parameters, labels) -> NetworkConverter.replay(conf, converted, inputs, parameters, labels),
+                () -> explicitChain(conf, converted, graph));
+    }
+
+    private static ExplicitChain explicitChain(MultiLayerConfiguration conf, ConvertedNetwork converted,
+                                               MutableGraph graph) {
         Builder b = new Builder();
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
@@ -78,14 +113,8 @@ public final class FunctionalNetwork {
         return b.build(graph, converted);
     }
 
-    /**
-     * The functional view of a converted {@code ComputationGraph}, which must be a chain of layers.
-     *
-     * @throws UnsupportedLayerException if the graph is not a chain from one input to one output, or a vertex, its
-     *                                   layer, activation or loss has no explicit backward rule; the message names it
-     */
-    public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
-                                       MutableGraph graph) {
+    private static ExplicitChain explicitChain(ComputationGraphConfiguration conf, ConvertedNetwork converted,
+                                               MutableGraph graph) {
         if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
             throw new UnsupportedLayerException(notAChain("it has " + conf.getNetworkInputs().size() + " input(s) and "
                     + conf.getNetworkOutputs().size() + " output(s)"));
@@ -111,8 +140,8 @@ public final class FunctionalNetwork {
             GraphVertex vertex = conf.getVertices().get(next);
             String description = "Vertex \"" + next + "\" (" + vertex.getClass().getSimpleName() + ")";
             if (!(vertex instanceof LayerVertex)) {
-                throw new UnsupportedLayerException(description + " cannot be used by forward, loss and "
-                        + "lossGradients, which apply layers only (" + SUPPORTED_LAYERS + ").");
+                throw new UnsupportedLayerException(description + " has no explicit backward rule for "
+                        + "lossGradients, which has them for the layers " + SUPPORTED_LAYERS + " only.");
             }
             LayerVertex lv = (LayerVertex) vertex;
             Layer layer = lv.getLayerConf().getLayer();
@@ -125,32 +154,46 @@ public final class FunctionalNetwork {
     }
 
     private static String notAChain(String why) {
-        return "forward, loss and lossGradients take a ComputationGraph that is a chain of layers from one input to "
+        return "lossGradients takes a ComputationGraph that is a chain of layers from one input to "
                 + "one output; this one is not: " + why + ".";
     }
 
-    /** DL4J's network-level parameter keys the layers use, in order. */
+    /** DL4J's network-level parameter keys, in the network's order. */
     public List<String> parameterKeys() {
-        return List.copyOf(parameterVariables.keySet());
+        return List.copyOf(converted.parameterVariables().keySet());
     }
 
-    /** True when the last layer is an output layer, so that {@link #loss} and {@link #lossGradients} apply. */
+    /** True when the network has an output layer, so that {@link #loss} applies. */
     public boolean hasLoss() {
-        return !layers.isEmpty() && layers.get(layers.size() - 1).loss() != null;
+        return converted.lossName() != null;
     }
 
     /**
-     * The network applied to {@code input} with the given expressions in place of the named parameters (the others
-     * read their current values).
+     * The network, of one input and one output, applied to {@code input} with the given expressions in place of the
+     * named parameters (the others read their current values).
+     *
+     * @throws IllegalArgumentException if the network has several inputs or outputs, or an argument is invalid
+     */
+    public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
+        requireOneInputAndOutput("forward");
+        return forward(Collections.singletonList(input), parameters).get(0);
+    }
+
+    /**
+     * The network applied to {@code inputs}, one per network input, with the given expressions in place of the named
+     * parameters; one expression per network output.
      *
      * @throws IllegalArgumentException if an argument is invalid (see {@link #checkArguments})
      */
-    public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
-        checkArguments(input, null, parameters);
+    public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
+        checkArguments(inputs, null, parameters);
         return build("forward", () -> {
-            Map<String, SDVariable> values = values(parameters);
-            List<FunctionalLayer.Pass> passes = forwardPasses(input, values);
-            return name(passes.get(passes.size() - 1).output(), "output");
+            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls()).outputs();
+            List<SDVariable> named = new ArrayList<>();
+            for (int i = 0; i < outputs.size(); i++) {
+                named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
+            }
+            return Collections.unmodifiableList(named);
         });
     }
 
@@ -158,18 +201,27 @@ public final class FunctionalNetwork {
      * The score of {@link #forward} against {@code labels}, at the converted graph's convention (DL4J's loss
      * averaged over the minibatch, without regularisation).
      *
-     * @throws IllegalStateException    if the network does not end with an output layer
-     * @throws IllegalArgumentException if an argument is invalid
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the network has several inputs or outputs, or an argument is invalid
      */
     public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
         requireLoss();
-        checkArguments(input, labels, parameters);
-        return build("loss", () -> {
-            FunctionalLayer last = layers.get(layers.size() - 1);
-            List<FunctionalLayer.Pass> passes = forwardPasses(input, values(parameters));
-            SDVariable scale = last.loss().scale(labels);
-            return name(last.loss().score(passes.get(passes.size() - 1).output(), labels, scale), "loss");
-        });
+        requireOneInputAndOutput("loss");
+        return loss(Collections.singletonList(input), Collections.singletonList(labels), parameters);
+    }
+
+    /**
+     * The score of {@link #forward(List, Map)} against {@code labels}, one per network output (null for an output
+     * without an output layer): the sum of the output layers' scores, as the converted graph's score.
+     *
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if an argument is invalid
+     */
+    public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
+        requireLoss();
+        Objects.requireNonNull(labels, "labels");
+        checkArguments(inputs, labels, parameters);
+        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels).loss(), "loss"));
     }
 
     /**
@@ -183,10 +235,12 @@ public final class FunctionalNetwork {
     public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
                                                  Map<String, SDVariable> parameters) {
         requireLoss();
-        checkArguments(input, labels, parameters);
+        ExplicitChain explicit = explicitChain();
+        checkArguments(Collections.singletonList(input), Collections.singletonList(labels), parameters);
+        List<FunctionalLayer> layers = explicit.layers();
         return build("lossGradients", () -> {
             Map<String, SDVariable> values = values(parameters);
-            List<FunctionalLayer.Pass> passes = forwardPasses(input, values);
+            List<FunctionalLayer.Pass> passes = forwardPasses(layers, input, values);
             FunctionalLayer last = layers.get(layers.size() - 1);
             FunctionalLayer.Pass lastPass = passes.get(passes.size() - 1);
             DifferentiableLoss loss = last.loss();
@@ -194,7 +248,7 @@ public final class FunctionalNetwork {
             SDVariable dz = loss.fusesWithSoftmax() && last.activation().isSoftmax()
                     ? loss.softmaxGradient(lastPass.output(), labels, scale)
                     : last.preActivationGradient(lastPass, loss.gradient(lastPass.output(), labels, scale));
-            int firstWithParameters = firstAffineLayer();
+            int firstWithParameters = firstAffineLayer(layers);
             Map<String, SDVariable> reversed = new LinkedHashMap<>();
             for (int i = layers.size() - 1; i >= firstWithParameters; i--) {
                 FunctionalLayer layer = layers.get(i);
@@ -205,14 +259,14 @@ public final class FunctionalNetwork {
                 }
             }
             Map<String, SDVariable> gradients = new LinkedHashMap<>();
-            for (String key : parameterVariables.keySet()) {
+            for (String key : explicit.parameterVariables().keySet()) {
                 gradients.put(key, name(reversed.get(key), "grad/" + key));
             }
             return Collections.unmodifiableMap(gradients);
         });
     }
 
-    private int firstAffineLayer() {
+    private static int firstAffineLayer(List<FunctionalLayer> layers) {
         for (int i = 0; i < layers.size(); i++) {
             if (layers.get(i).affine()) {
                 return i;
@@ -221,7 +275,8 @@ public final class FunctionalNetwork {
         return layers.size() - 1;
     }
 
-    private List<FunctionalLayer.Pass> forwardPasses(SDVariable input, Map<String, SDVariable> values) {
+    private static List<FunctionalLayer.Pass> forwardPasses(List<FunctionalLayer> layers, SDVariable input,
+                                                            Map<String, SDVariable> values) {
         List<FunctionalLayer.Pass> passes = new ArrayList<>();
         SDVariable x = input;
         for (FunctionalLayer layer : layers) {
@@ -232,6 +287,19 @@ public final class FunctionalNetwork {
         return passes;
     }
 
+    /** No labels: one null per network output. */
+    private List<SDVariable> nulls() {
+        return Collections.nCopies(converted.outputNames().size(), null);
+    }
+
+    /** The chain with explicit backward rules, or the exception naming the first layer without one. */
+    private ExplicitChain explicitChain() {
+        if (chain == null) {
+            throw noBackwardRules;
+        }
+        return chain;
+    }
+
     /**
      * The value of every parameter: the given expression, or the parameter's current value. That is the variable
      * named as the parameter, whether it has its slot yet or not (one it never had keeps costing nothing; if it gets
@@ -239,7 +307,7 @@ public final class FunctionalNetwork {
      */
     private Map<String, SDVariable> values(Map<String, SDVariable> given) {
         Map<String, SDVariable> values = new LinkedHashMap<>();
-        parameterVariables.forEach((key, variable) ->
+        converted.parameterVariables().forEach((key, variable) ->
                 values.put(key, given.containsKey(key) ? given.get(key) : graph.sameDiff().getVariable(variable)));
         return values;
     }
@@ -298,23 +366,66 @@ public final class FunctionalNetwork {
         }
     }
 
+    private void requireOneInputAndOutput(String call) {
+        if (converted.inputNames().size() != 1 || converted.outputNames().size() != 1) {
+            throw new IllegalArgumentException("This network has " + converted.inputNames().size() + " input(s) "
+                    + converted.inputNames() + " and " + converted.outputNames().size() + " output(s) "
+                    + converted.outputNames() + "; call " + call + " with a list of inputs"
+                    + ("loss".equals(call) ? " and a list of labels." : "."));
+        }
+    }
+
     /**
-     * Checks, before anything is added to the graph: {@code input} (and {@code labels}) belong to this graph, have
-     * the graph's data type and, where their shapes are known, rank 2 and the network's input (output) width; every
-     * key of {@code parameters} is a parameter of the network, and its expression belongs to this graph, has the
-     * parameter's data type and, where known, its shape.
+     * Checks, before anything is added to the graph: one input per network input (and, for a score, one labels
+     * entry per output, null where an output is not scored, at least one given, and only for outputs with an output
+     * layer), each an expression of this graph with the data type of the network's own placeholder and, where both
+     * are known, its shape; every key of {@code parameters} is a parameter of the network, and its expression belongs
+     * to this graph, has the parameter's data type and, where known, its shape.
      *
      * @throws IllegalArgumentException naming the argument or key at fault
      */
-    private void checkArguments(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
-        Objects.requireNonNull(input, "input");
+    private void checkArguments(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
+        Objects.requireNonNull(inputs, "inputs");
         Objects.requireNonNull(parameters, "parameters");
-        DataType type = graph.param(parameterVariables.values().iterator().next()).dataType();
-        checkExpression("The input \"" + input.name() + "\"", input, type, new long[] {-1, inputWidth});
-        if (labels != null) {
-            checkExpression("The labels \"" + labels.name() + "\"", labels, type,
-                    new long[] {-1, layers.get(layers.size() - 1).width()});
+        SameDiff sd = graph.sameDiff();
+        List<String> inputNames = converted.inputNames();
+        if (inputs.size() != inputNames.size()) {
+            throw new IllegalArgumentException("Got " + inputs.size() + " input expression(s); this network has "
+                    + inputNames.size() + " input(s): " + inputNames + ".");
         }
+        for (int i = 0; i < inputs.size(); i++) {
+            SDVariable input = Objects.requireNonNull(inputs.get(i), "input");
+            SDVariable own = sd.getVariable(inputNames.get(i));
+            checkExpression("The input \"" + input.name() + "\"", input, own.dataType(), own.placeholderShape());
+        }
+        if (labels != null) {
+            List<String> outputs = converted.outputNames();
+            if (labels.size() != outputs.size()) {
+                throw new IllegalArgumentException("Got " + labels.size() + " labels expression(s); this network has "
+                        + outputs.size() + " output(s): " + outputs + " (give null for an output not to score).");
+            }
+            boolean scored = false;
+            for (int i = 0; i < labels.size(); i++) {
+                SDVariable given = labels.get(i);
+                if (given == null) {
+                    continue;
+                }
+                String own = converted.labelNames().get(i);
+                if (own == null) {
+                    throw new IllegalArgumentException("Labels were given for output \"" + outputs.get(i) + "\", "
+                            + "which has no output layer to score them; give null for it.");
+                }
+                SDVariable placeholder = sd.getVariable(own);
+                checkExpression("The labels \"" + given.name() + "\"", given, placeholder.dataType(),
+                        placeholder.placeholderShape());
+                scored = true;
+            }
+            if (!scored) {
+                throw new IllegalArgumentException("No labels were given: a score needs the labels of at least one "
+                        + "output layer.");
+            }
+        }
+        Map<String, String> parameterVariables = converted.parameterVariables();
         for (Map.Entry<String, SDVariable> e : parameters.entrySet()) {
             String key = e.getKey();
             String variable = key == null ? null : parameterVariables.get(key);
@@ -341,7 +452,7 @@ public final class FunctionalNetwork {
             throw new IllegalArgumentException(what + " has data type " + v.dataType() + "; expected " + type + ".");
         }
         long[] shape = v.getShape();
-        if (shape == null) {
+        if (shape == null || expected == null) {
             return;
         }
         boolean matches = shape.length == expected.length;
@@ -358,13 +469,12 @@ public final class FunctionalNetwork {
     private static final class Builder {
         private final List<FunctionalLayer> layers = new ArrayList<>();
         private long width = -1;
-        private long inputWidth = -1;
 
         void add(String description, String keyPrefix, Layer layer, InputPreProcessor preProcessor, boolean miniBatch,
                  boolean last) {
             if (preProcessor != null) {
                 throw new UnsupportedLayerException(description + " has the input pre-processor "
-                        + preProcessor.getClass().getSimpleName() + ", which forward, loss and lossGradients do not "
+                        + preProcessor.getClass().getSimpleName() + ", which lossGradients does not "
                         + "apply. Supported: feed-forward layers without pre-processors.");
             }
             Class<?> type = layer.getClass();
@@ -373,9 +483,6 @@ public final class FunctionalNetwork {
                 if (type == DenseLayer.class && ((DenseLayer) layer).hasLayerNorm()) {
                     throw new UnsupportedLayerException(description + " uses layer normalisation, which has no "
                             + "explicit backward rule. Supported: DenseLayer without layer norm.");
-                }
-                if (layers.stream().noneMatch(FunctionalLayer::affine)) {
-                    inputWidth = ff.getNIn();
                 }
                 boolean hasBias = type == DenseLayer.class ? ((DenseLayer) layer).hasBias() : ((OutputLayer) layer).hasBias();
                 DifferentiableLoss loss = null;
@@ -399,8 +506,8 @@ public final class FunctionalNetwork {
                 layers.add(new FunctionalLayer(description, keyPrefix, false, false, 0,
                         DifferentiableActivation.of(null), width, null));
             } else {
-                throw new UnsupportedLayerException(description + " cannot be used by forward, loss and "
-                        + "lossGradients, which have explicit backward rules for " + SUPPORTED_LAYERS + " only.");
+                throw new UnsupportedLayerException(description + " cannot be used by lossGradients, "
+                        + "which has explicit backward rules for " + SUPPORTED_LAYERS + " only.");
             }
         }
 
@@ -414,9 +521,9 @@ public final class FunctionalNetwork {
             return a;
         }
 
-        FunctionalNetwork build(MutableGraph graph, ConvertedNetwork converted) {
+        ExplicitChain build(MutableGraph graph, ConvertedNetwork converted) {
             if (layers.stream().noneMatch(FunctionalLayer::affine)) {
-                throw new UnsupportedLayerException("forward, loss and lossGradients need a network with at least "
+                throw new UnsupportedLayerException("lossGradients needs a network with at least "
                         + "one DenseLayer or OutputLayer.");
             }
             Map<String, String> variables = new LinkedHashMap<>();
@@ -433,8 +540,7 @@ public final class FunctionalNetwork {
                 }
                 resolved.add(layer);
             }
-            return new FunctionalNetwork(graph, Collections.unmodifiableMap(variables), List.copyOf(resolved),
-                    inputWidth);
+            return new ExplicitChain(Collections.unmodifiableMap(variables), List.copyOf(resolved));
         }
 
         private static String variable(ConvertedNetwork converted, String key) {

@@ -27,7 +27,7 @@ final class NetworkConversion {
     record Loss(String output, SDVariable score, SDVariable labels) {
     }
 
-    final SameDiff sd = newGraph();
+    final SameDiff sd;
     final NetworkDag dag;
     final DataType dataType;
     final int sequenceLength;
@@ -35,11 +35,47 @@ final class NetworkConversion {
     final Map<String, String> parameterVariables = new LinkedHashMap<>();
     final Set<String> frozenKeys = new LinkedHashSet<>();
     final List<Loss> losses = new ArrayList<>();
+    /**
+     * While the converters are applied again to a converted network ({@link #replaying}): each parameter's expression
+     * by network-level key, which the layers read instead of new variables. Null during a conversion.
+     */
+    final Map<String, SDVariable> givenParameters;
+    /** While replaying: the labels of each output vertex to be scored; the others are not scored. */
+    final Map<String, SDVariable> givenLabels;
 
+    /** A conversion into a new graph. */
     NetworkConversion(NetworkDag dag, int sequenceLength) {
+        this.sd = newGraph();
         this.dag = dag;
         this.dataType = dag.dataType();
         this.sequenceLength = sequenceLength;
+        this.givenParameters = null;
+        this.givenLabels = Map.of();
+    }
+
+    /**
+     * The converters applied again inside {@code sd}, the graph of a converted network, with every parameter given
+     * as an expression: the functional call. Nothing is recorded as a parameter, and labels are those given.
+     */
+    private NetworkConversion(SameDiff sd, NetworkDag dag, int sequenceLength, Map<String, SDVariable> parameters,
+                              Map<String, SDVariable> labels) {
+        this.sd = sd;
+        this.dag = dag;
+        this.dataType = dag.dataType();
+        this.sequenceLength = sequenceLength;
+        this.givenParameters = Map.copyOf(parameters);
+        this.givenLabels = Map.copyOf(labels);
+    }
+
+    /** A replay of the converters in {@code sd}; see the private constructor. */
+    static NetworkConversion replaying(SameDiff sd, NetworkDag dag, int sequenceLength,
+                                       Map<String, SDVariable> parameters, Map<String, SDVariable> labels) {
+        return new NetworkConversion(sd, dag, sequenceLength, parameters, labels);
+    }
+
+    /** True while the converters are applied again with given parameters (the functional call). */
+    boolean replays() {
+        return givenParameters != null;
     }
 
     /**
@@ -63,9 +99,12 @@ final class NetworkConversion {
         }
     }
 
-    /** True when the vertex is one of the network's outputs, and so has labels if it is an output layer. */
+    /**
+     * True when the vertex is one of the network's outputs, and so has labels if it is an output layer; while
+     * replaying, when labels were given for it.
+     */
     boolean isOutput(String vertex) {
-        return dag.outputs().contains(vertex);
+        return replays() ? givenLabels.containsKey(vertex) : dag.outputs().contains(vertex);
     }
 
     /** The name of the labels placeholder of output vertex {@code vertex}. */

@@ -3,9 +3,12 @@ package org.mutablemodules.dl4j.internal;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -111,18 +114,7 @@ public final class NetworkConverter {
             c.inputs.put(input, placeholder);
             activations.put(input, new Activations(placeholder, shape.length));
         }
-        for (NetworkDag.Node node : dag.nodes()) {
-            List<Activations> in = new ArrayList<>();
-            for (String name : node.inputs()) {
-                in.add(activations.get(name));
-            }
-            NameScope scope = c.sd.withNameScope(node.name());
-            try {
-                activations.put(node.name(), VertexConverters.convert(ConversionContext.of(c, node), node.vertex(), in));
-            } finally {
-                scope.close();
-            }
-        }
+        convertVertices(c, activations);
         List<String> outputNames = nameOutputs(c, activations);
         Map<String, String> activationNames = new java.util.LinkedHashMap<>();
         for (NetworkDag.Node node : dag.nodes()) {
@@ -135,6 +127,88 @@ public final class NetworkConverter {
         }
         String lossName = defineTotalLoss(c);
         return new ConvertedNetwork(c, outputNames, labelNames, lossName, activationNames);
+    }
+
+    /** Converts every vertex in order, each in its own name scope, adding its activations to {@code activations}. */
+    private static void convertVertices(NetworkConversion c, Map<String, Activations> activations) {
+        for (NetworkDag.Node node : c.dag.nodes()) {
+            List<Activations> in = new ArrayList<>();
+            for (String name : node.inputs()) {
+                in.add(activations.get(name));
+            }
+            NameScope scope = c.sd.withNameScope(node.name());
+            try {
+                activations.put(node.name(), VertexConverters.convert(ConversionContext.of(c, node), node.vertex(), in));
+            } finally {
+                scope.close();
+            }
+        }
+    }
+
+    /**
+     * What a functional call built: the network's outputs, in its output order, and the total score of the outputs
+     * that were given labels (null when none was).
+     *
+     * @param outputs the output activations
+     * @param loss    the score, summed over the scored outputs as DL4J sums them, or null
+     */
+    public record Replay(List<SDVariable> outputs, SDVariable loss) {
+    }
+
+    /**
+     * Applies the converters of a converted {@code MultiLayerNetwork} once more inside its graph, to {@code inputs},
+     * with every parameter given as an expression: the forward pass of the functional call, made by the same code
+     * that converted the network. Call inside a name scope of its own.
+     *
+     * @param conf       the network's configuration
+     * @param converted  the converted network (its graph, inputs and sequence length)
+     * @param inputs     one expression per network input, in input order
+     * @param parameters an expression for every parameter, by network-level key
+     * @param labels     one expression per output, or null entries for outputs not to score
+     * @return the outputs and the score
+     * @throws org.mutablemodules.dl4j.UnsupportedLayerException as the conversion, if a layer cannot be applied to
+     *                                                            these inputs
+     */
+    public static Replay replay(MultiLayerConfiguration conf, ConvertedNetwork converted, List<SDVariable> inputs,
+                                Map<String, SDVariable> parameters, List<SDVariable> labels) {
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);
+    }
+
+    /** The same for a {@code ComputationGraph}; see {@link #replay(MultiLayerConfiguration, ConvertedNetwork, List,
+     * Map, List)}. */
+    public static Replay replay(ComputationGraphConfiguration conf, ConvertedNetwork converted,
+                                List<SDVariable> inputs, Map<String, SDVariable> parameters, List<SDVariable> labels) {
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);
+    }
+
+    private static Replay replay(NetworkDag dag, ConvertedNetwork converted, List<SDVariable> inputs,
+                                 Map<String, SDVariable> parameters, List<SDVariable> labels) {
+        SameDiff sd = converted.sameDiff();
+        Map<String, SDVariable> labelled = new LinkedHashMap<>();
+        for (int i = 0; i < dag.outputs().size(); i++) {
+            if (labels.get(i) != null) {
+                labelled.put(dag.outputs().get(i), labels.get(i));
+            }
+        }
+        NetworkConversion c = NetworkConversion.replaying(sd, dag, converted.sequenceLength(), parameters, labelled);
+        Map<String, Activations> activations = new HashMap<>();
+        for (int i = 0; i < dag.inputs().size(); i++) {
+            String input = dag.inputs().get(i);
+            // The layers read the rank the network's own input has; the shapes are checked by the caller.
+            int rank = sd.getVariable(converted.inputNames().get(i)).placeholderShape().length;
+            c.inputs.put(input, inputs.get(i));
+            activations.put(input, new Activations(inputs.get(i), rank));
+        }
+        convertVertices(c, activations);
+        List<SDVariable> outputs = new ArrayList<>();
+        for (String output : dag.outputs()) {
+            outputs.add(activations.get(output).value());
+        }
+        SDVariable total = null;
+        for (NetworkConversion.Loss l : c.losses) {     // summed in the order the conversion sums them
+            total = total == null ? l.score() : total.add(l.score());
+        }
+        return new Replay(List.copyOf(outputs), total);
     }
 
     /**

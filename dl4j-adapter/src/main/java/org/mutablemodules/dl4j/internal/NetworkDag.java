@@ -2,8 +2,11 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -87,6 +90,54 @@ final class NetworkDag {
             GraphVertex vertex = conf.getVertices().get(name);
             Map<String, INDArray> params = vertices[index].paramTable(false);
             nodes.add(new Node(name, name + "_", -1, vertex, List.copyOf(conf.getVertexInputs().get(name)), params));
+        }
+        return new NetworkDag(inputs, new ArrayList<>(conf.getNetworkOutputs()), nodes, conf.getDataType(), false);
+    }
+
+    /**
+     * The chain of a {@code MultiLayerNetwork} read from its configuration alone, with empty parameter tables: for
+     * applying the converters again with parameters given as graph expressions ({@link NetworkConversion#replaying}).
+     */
+    static NetworkDag of(MultiLayerConfiguration conf) {
+        List<Node> nodes = new ArrayList<>();
+        String previous = NetworkConversion.INPUT;
+        int n = conf.getConfs().size();
+        for (int i = 0; i < n; i++) {
+            LayerVertex vertex = new LayerVertex(conf.getConf(i), conf.getInputPreProcess(i));
+            String name = "layer" + i;
+            nodes.add(new Node(name, i + "_", i, vertex, List.of(previous), Map.of()));
+            previous = name;
+        }
+        return new NetworkDag(List.of(NetworkConversion.INPUT), List.of(previous), nodes, conf.getDataType(), true);
+    }
+
+    /**
+     * The vertices of a {@code ComputationGraph} read from its configuration alone, each after the vertices it reads
+     * (in the configuration's order where that allows), with empty parameter tables; see
+     * {@link #of(MultiLayerConfiguration)}.
+     */
+    static NetworkDag of(ComputationGraphConfiguration conf) {
+        List<String> inputs = new ArrayList<>(conf.getNetworkInputs());
+        Set<String> placed = new HashSet<>(inputs);
+        List<Node> nodes = new ArrayList<>();
+        List<String> pending = new ArrayList<>(conf.getVertices().keySet());
+        while (!pending.isEmpty()) {
+            boolean progress = false;
+            for (Iterator<String> it = pending.iterator(); it.hasNext();) {
+                String name = it.next();
+                List<String> reads = conf.getVertexInputs().get(name);
+                if (placed.containsAll(reads)) {
+                    nodes.add(new Node(name, name + "_", -1, conf.getVertices().get(name), List.copyOf(reads),
+                            Map.of()));
+                    placed.add(name);
+                    it.remove();
+                    progress = true;
+                }
+            }
+            if (!progress) {
+                throw new IllegalStateException("The graph configuration has a cycle or a missing input among "
+                        + pending + ".");
+            }
         }
         return new NetworkDag(inputs, new ArrayList<>(conf.getNetworkOutputs()), nodes, conf.getDataType(), false);
     }
