@@ -229,7 +229,7 @@ public final class GraphTrainer {
          */
         public Builder logEvery(int steps) {
             if (steps < 0) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.BAD_INTERVAL, steps));
+                throw new IllegalArgumentException(Messages.format(Messages.BAD_INTERVAL, steps));
             }
             this.logEvery = steps;
             return this;
@@ -258,29 +258,29 @@ public final class GraphTrainer {
          */
         public GraphTrainer build() {
             if (updater == null) {
-                throw new IllegalArgumentException(TrainerMessages.NO_UPDATER);
+                throw new IllegalArgumentException(Messages.NO_UPDATER);
             }
             String name = loss;
             if (name == null) {
                 List<String> losses = sd.getLossVariables();
                 if (losses.size() != 1) {
-                    throw new IllegalArgumentException(Messages.format(TrainerMessages.NO_LOSS_SET, losses.size(),
+                    throw new IllegalArgumentException(Messages.format(Messages.NO_LOSS_SET, losses.size(),
                             Messages.list(losses)));
                 }
                 name = losses.get(0);
             }
             if (!sd.hasVariable(name)) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.UNKNOWN_LOSS, name,
+                throw new IllegalArgumentException(Messages.format(Messages.UNKNOWN_LOSS, name,
                         Messages.nearest(name, sd.getVariables().keySet())));
             }
             SDVariable v = sd.getVariable(name);
             if (v.dataType() == null || !v.dataType().isFPType()) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_FLOATING_POINT, name,
+                throw new IllegalArgumentException(Messages.format(Messages.LOSS_NOT_FLOATING_POINT, name,
                         v.dataType()));
             }
             long[] shape = knownShape(v);
             if (shape != null && length(shape) != 1) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_SCALAR, name, shape));
+                throw new IllegalArgumentException(Messages.format(Messages.LOSS_NOT_SCALAR, name, shape));
             }
             return new GraphTrainer(this, name);
         }
@@ -344,14 +344,14 @@ public final class GraphTrainer {
         INDArray lossArray = result.getOutputs().get(loss);
         if (!scalarChecked) {
             if (lossArray.length() != 1) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.LOSS_NOT_SCALAR, loss,
+                throw new IllegalArgumentException(Messages.format(Messages.LOSS_NOT_SCALAR, loss,
                         lossArray.shape()));
             }
             scalarChecked = true;
         }
         double value = lossArray.getDouble(0);
         if (!Double.isFinite(value)) {
-            throw new IllegalStateException(Messages.format(TrainerMessages.NON_FINITE_LOSS, loss, value,
+            throw new IllegalStateException(Messages.format(Messages.NON_FINITE_LOSS, loss, value,
                     iteration + 1));
         }
         Map<String, INDArray> gradients = result.getGradients();
@@ -382,14 +382,14 @@ public final class GraphTrainer {
     public double[] fit(Supplier<? extends Map<String, INDArray>> feeds, int steps) {
         Objects.requireNonNull(feeds, "feeds");
         if (steps < 0) {
-            throw new IllegalArgumentException(Messages.format(TrainerMessages.BAD_STEPS, steps));
+            throw new IllegalArgumentException(Messages.format(Messages.BAD_STEPS, steps));
         }
         double[] losses = new double[steps];
         long first = iteration;
         for (int i = 0; i < steps; i++) {
             Map<String, INDArray> feed = feeds.get();
             if (feed == null) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.NULL_FEEDS, i + 1, steps));
+                throw new IllegalArgumentException(Messages.format(Messages.NULL_FEEDS, i + 1, steps));
             }
             losses[i] = stepWithTotal(feed, first + steps);
         }
@@ -472,7 +472,7 @@ public final class GraphTrainer {
             return true;
         });
         if (variables.isEmpty()) {
-            throw new IllegalArgumentException(Messages.format(TrainerMessages.NOTHING_TRAINABLE, loss,
+            throw new IllegalArgumentException(Messages.format(Messages.NOTHING_TRAINABLE, loss,
                     Messages.list(List.copyOf(seen))));
         }
         // A parameter that got its slot since the last step is trained as its initial value now: its updater state
@@ -492,7 +492,7 @@ public final class GraphTrainer {
 
     private void checkFeed(Map<String, INDArray> feed) {
         if (feed == null) {
-            throw new IllegalArgumentException(TrainerMessages.NULL_FEED);
+            throw new IllegalArgumentException(Messages.NULL_FEED);
         }
         for (Map.Entry<String, INDArray> e : feed.entrySet()) {
             String name = e.getKey();
@@ -504,11 +504,11 @@ public final class GraphTrainer {
                         known.add(p.name());
                     }
                 }
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.NOT_A_PLACEHOLDER, name,
+                throw new IllegalArgumentException(Messages.format(Messages.NOT_A_PLACEHOLDER, name,
                         Messages.nearest(String.valueOf(name), known), Messages.list(known)));
             }
             if (e.getValue() == null) {
-                throw new IllegalArgumentException(Messages.format(TrainerMessages.NULL_PLACEHOLDER, name));
+                throw new IllegalArgumentException(Messages.format(Messages.NULL_PLACEHOLDER, name));
             }
         }
     }
@@ -519,7 +519,7 @@ public final class GraphTrainer {
         }
         Set<String> missing = new TreeSet<>(placeholders);
         missing.removeAll(feed.keySet());
-        throw new IllegalArgumentException(Messages.format(TrainerMessages.MISSING_PLACEHOLDERS,
+        throw new IllegalArgumentException(Messages.format(Messages.MISSING_LOSS_PLACEHOLDERS,
                 Messages.list(missing), loss, Messages.list(new TreeSet<>(feed.keySet()))));
     }
 

@@ -111,7 +111,7 @@ final class HyperGraph {
                 throw new IllegalArgumentException(Messages.format(Messages.UNSUPPORTED_TARGET_LAYER, l,
                         layer.getClass().getSimpleName()));
             }
-            Activations.check(((BaseLayer) layer).getActivationFn(), "layer " + l);
+            ActivationOps.check(((BaseLayer) layer).getActivationFn(), "layer " + l);
         }
     }
 
@@ -171,7 +171,7 @@ final class HyperGraph {
         sd.updateVariableNameAndReference(prediction, PREDICTION, true);
 
         SDVariable weights = sd.placeHolder(WEIGHTS, type, -1, 1);
-        Losses.weighted(sd, LOSS, loss, sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()), weights,
+        WeightedLosses.weighted(sd, LOSS, loss, sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()), weights,
                 spec.target.outputWidth());
         sd.setLossVariables(LOSS);
 
@@ -196,7 +196,7 @@ final class HyperGraph {
         IActivation activation = spec.hiddenActivation.getActivationFunction();
         SDVariable h = context;
         for (SDVariable[] layer : hidden) {
-            h = Activations.apply(sd, activation, h.mmul(layer[0]).add(layer[1]));
+            h = ActivationOps.apply(sd, activation, h.mmul(layer[0]).add(layer[1]));
         }
         Map<String, SDVariable> pieces = new LinkedHashMap<>();
         for (Map.Entry<String, SDVariable[]> e : heads.entrySet()) {
@@ -235,7 +235,7 @@ final class HyperGraph {
             } else {
                 z = z.add(mutable.param(bKey).value());
             }
-            a = Activations.apply(sd, ((BaseLayer) layer).getActivationFn(), z);
+            a = ActivationOps.apply(sd, ((BaseLayer) layer).getActivationFn(), z);
         }
         return a;
     }

@@ -180,7 +180,7 @@ public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.M
         OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
         INDArray y = converter.targets(list, outputIDInfo, DataType.DOUBLE);
         INDArray p = outputs(list).castTo(DataType.DOUBLE);
-        return Losses.evaluate(spec().loss(outputKind), p, y, AbstractNetworkTrainer.exampleWeights(list));
+        return WeightedLosses.evaluate(spec().loss(outputKind), p, y, AbstractNetworkTrainer.exampleWeights(list));
     }
 
     @Override

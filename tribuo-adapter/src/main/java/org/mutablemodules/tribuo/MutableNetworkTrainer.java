@@ -214,7 +214,7 @@ public final class MutableNetworkTrainer<T extends Output<T>>
                 : MutableNetwork.of((MultiLayerNetwork) initial);
         SameDiff sd = mutable.graph().sameDiff();
         SDVariable weights = sd.placeHolder("tribuo/weights", type, -1, 1);
-        Losses.weighted(sd, "tribuo/loss", spec.loss(outputKind), sd.getVariable(mutable.outputName()),
+        WeightedLosses.weighted(sd, "tribuo/loss", spec.loss(outputKind), sd.getVariable(mutable.outputName()),
                 sd.getVariable(mutable.labelName()), weights, outputs.size());
         sd.setLossVariables("tribuo/loss");
 

@@ -39,7 +39,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossNegativeLogLikelihood;
  */
 final class NetworkSpec {
 
-    /** The losses the trainers build with example weights (see {@link Losses}). */
+    /** The losses the trainers build with example weights (see {@link WeightedLosses}). */
     enum Loss { MCXENT, MSE, L2, MAE, L1 }
 
     private final String json;

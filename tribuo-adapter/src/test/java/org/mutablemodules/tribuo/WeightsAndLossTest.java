@@ -41,7 +41,7 @@ class WeightsAndLossTest {
         net.init();
         MutableNetwork mutable = MutableNetwork.of(net);
         SameDiff sd = mutable.graph().sameDiff();
-        Losses.weighted(sd, "weighted", loss, sd.getVariable(mutable.outputName()),
+        WeightedLosses.weighted(sd, "weighted", loss, sd.getVariable(mutable.outputName()),
                 sd.getVariable(mutable.labelName()), sd.placeHolder("w", DataType.FLOAT, -1, 1), 2);
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.randn(DataType.FLOAT, 6, 3);
@@ -52,7 +52,7 @@ class WeightsAndLossTest {
                 .get("weighted").getDouble(0);
         assertEquals(mutable.score(x, y), ours, 1e-5);
         assertEquals(net.score(new org.nd4j.linalg.dataset.DataSet(x, y)), ours, 1e-4);
-        assertEquals(ours, Losses.evaluate(loss, net.output(x), y, Nd4j.ones(6)), 1e-5);
+        assertEquals(ours, WeightedLosses.evaluate(loss, net.output(x), y, Nd4j.ones(6)), 1e-5);
     }
 
     @Test

@@ -56,7 +56,7 @@ final class ConvolutionConverters {
         SDVariable bias = layer.hasBias() ? ctx.param("b").reshape(layer.getNOut()) : null;
         SDVariable x = input.value();
         SDVariable z = bias == null ? sd.cnn().conv2d(x, weights, config) : sd.cnn().conv2d(x, weights, bias, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /** SubsamplingLayer: max, average (with DL4J's divisor option) or p-norm pooling. */
@@ -171,7 +171,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().deconv2d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().deconv2d(input.value(), weights, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -186,7 +186,7 @@ final class ConvolutionConverters {
         // Already libnd4j's [kH, kW, iC, mC] layout; depthwise_conv2d_bp passes the finite-difference check.
         SDVariable z = depthwise(sd, input.value(), ctx.param("W"), layer.getNIn(),
                 layer.hasBias() ? ctx.param("b").reshape(-1) : null, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -210,7 +210,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().conv2d(depthwise, pointWeights, ctx.param("b").reshape(-1), pointwise)
                 : sd.cnn().conv2d(depthwise, pointWeights, pointwise);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
 
     /**
@@ -235,7 +235,7 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().conv1d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().conv1d(input.value(), weights, config);
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 2), 3);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 2), 3);
     };
 
     /**
@@ -255,7 +255,7 @@ final class ConvolutionConverters {
         SameDiff sd = ctx.sd();
         int unitAxis = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC ? 2 : 3;
         SDVariable pooled = pool(ctx, layer, mode, sd.expandDims(input.value(), unitAxis));
-        return new Activations(sd.squeeze(pooled, unitAxis), 3);
+        return new LayerOutput(sd.squeeze(pooled, unitAxis), 3);
     };
 
     /** The convolution options of a 2D layer, for conv2d-like ops (weights in YXIO where the op reads a format). */

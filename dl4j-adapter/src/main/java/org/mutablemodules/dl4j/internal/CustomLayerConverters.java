@@ -99,7 +99,7 @@ final class CustomLayerConverters {
         SDVariable in = x;
         SDVariable loss = define(ctx, layer, "defineLayer", () -> layer.defineLayer(sd, in, given, params));
         SDVariable activations = activationsOf(ctx, layer, input, loss);
-        Activations out = checked(ctx, layer, List.of(input), activations,
+        LayerOutput out = checked(ctx, layer, List.of(input), activations,
                 types -> layer.getOutputType(ctx.layerIndex(), types[0]));
         if (ctx.hasLabels()) {
             requireScalarLoss(ctx, layer, loss, activations, labels);
@@ -215,7 +215,7 @@ final class CustomLayerConverters {
      *
      * @param outputType the layer's {@code getOutputType} for feed-forward input types
      */
-    private static Activations checked(ConversionContext ctx, Object config, List<Activations> inputs, SDVariable out,
+    private static LayerOutput checked(ConversionContext ctx, Object config, List<LayerOutput> inputs, SDVariable out,
                                        Function<InputType[], InputType> outputType) {
         String type = config.getClass().getName();
         if (out.getSameDiff() != ctx.sd()) {
@@ -231,13 +231,13 @@ final class CustomLayerConverters {
         inputs.forEach(a -> names.add(a.value().name()));
         Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), names);
         if (zeros == null) {
-            return new Activations(out, inputs.get(0).rank());
+            return new LayerOutput(out, inputs.get(0).rank());
         }
         Map<String, long[]> inputShapes;
         try {
             inputShapes = DryRun.shapes(ctx.sd(), zeros, names);
         } catch (RuntimeException e) {
-            return new Activations(out, inputs.get(0).rank());   // the layers before cannot run on zeros
+            return new LayerOutput(out, inputs.get(0).rank());   // the layers before cannot run on zeros
         }
         long[] shape;
         try {
@@ -257,7 +257,7 @@ final class CustomLayerConverters {
                     + "shape %s (a dry run on zeros), but its getOutputType declares %s (-1: any size).", type,
                     Arrays.toString(shape), shapes(inputShapes), Arrays.toString(expected)), null);
         }
-        return new Activations(out, shape.length);
+        return new LayerOutput(out, shape.length);
     }
 
     /** The shape {@code getOutputType} declares for feed-forward inputs, or null (other inputs, or no declaration). */
@@ -290,7 +290,7 @@ final class CustomLayerConverters {
     }
 
     /** The output layer's activations: the variable it names, looked up in the vertex's scope. */
-    private static SDVariable activationsOf(ConversionContext ctx, SameDiffOutputLayer layer, Activations input,
+    private static SDVariable activationsOf(ConversionContext ctx, SameDiffOutputLayer layer, LayerOutput input,
                                             SDVariable loss) {
         String name = layer.activationsVertexName();
         if (org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer.INPUT_KEY.equals(name)) {

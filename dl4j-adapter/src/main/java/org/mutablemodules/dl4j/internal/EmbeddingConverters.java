@@ -26,7 +26,7 @@ final class EmbeddingConverters {
         if (layer.hasBias()) {
             z = z.add(ctx.param("b"));
         }
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1), 2);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1), 2);
     };
 
     /**
@@ -50,6 +50,6 @@ final class EmbeddingConverters {
         }
         SDVariable out = layer.getOutputFormat() == RNNFormat.NWC ? ntc : sd.permute(ntc, 0, 2, 1);
         // DL4J applies the activation to its [N, nOut, T] (or [N, T, nOut]) output: softmax over the last axis.
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(), out, 2), 3);
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), out, 2), 3);
     };
 }

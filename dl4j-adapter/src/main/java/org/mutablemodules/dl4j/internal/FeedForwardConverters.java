@@ -26,7 +26,7 @@ final class FeedForwardConverters {
         if (layer.hasLayerNorm()) {
             throw ctx.unsupported("layer normalisation (hasLayerNorm)", List.of("DenseLayer without layer norm"));
         }
-        return new Activations(ActivationFunctions.apply(ctx, layer.getActivationFn(),
+        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(),
                 affine(ctx, input.value(), layer.hasBias()), 1), 2);
     };
 
@@ -40,7 +40,7 @@ final class FeedForwardConverters {
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), logits, out, labels),
                     labels);
         }
-        return new Activations(out, 2);
+        return new LayerOutput(out, 2);
     };
 
     /** LossLayer: no parameters; the activation of the input is scored against the labels. */
@@ -54,7 +54,7 @@ final class FeedForwardConverters {
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), input.value(), out, labels),
                     labels);
         }
-        return new Activations(out, 2);
+        return new LayerOutput(out, 2);
     };
 
     /** ActivationLayer: the activation alone (softmax over the last axis, as DL4J applies it to the whole array). */

@@ -37,7 +37,7 @@ final class GraphVertexConverters {
     static final VertexConverter<LayerVertex> LAYER = (ctx, vertex, inputs) -> {
         Layer layer = vertex.getLayerConf().getLayer();
         ConversionContext layerCtx = ctx.forLayer(layer);
-        Activations in = single(layerCtx, inputs);
+        LayerOutput in = single(layerCtx, inputs);
         if (vertex.getPreProcessor() != null) {
             in = Preprocessors.apply(layerCtx, vertex.getPreProcessor(), in);
         }
@@ -53,14 +53,14 @@ final class GraphVertexConverters {
         if (inputs.size() == 1) {
             return inputs.get(0);
         }
-        return new Activations(ctx.sd().concat(vertex.getMergeAxis(), values(inputs)), inputs.get(0).rank());
+        return new LayerOutput(ctx.sd().concat(vertex.getMergeAxis(), values(inputs)), inputs.get(0).rank());
     };
 
     /** ElementWiseVertex: add, subtract (two inputs), product, average or maximum, broadcasting as DL4J does. */
     static final VertexConverter<ElementWiseVertex> ELEMENT_WISE = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
         SDVariable[] x = values(inputs);
-        int rank = inputs.stream().mapToInt(Activations::rank).max().orElseThrow();
+        int rank = inputs.stream().mapToInt(LayerOutput::rank).max().orElseThrow();
         SDVariable out = x[0];
         switch (vertex.getOp()) {
             case Add:
@@ -92,18 +92,18 @@ final class GraphVertexConverters {
                 throw ctx.unsupported("the element-wise operation " + vertex.getOp(),
                         List.of("Add", "Subtract", "Product", "Average", "Max"));
         }
-        return new Activations(out, rank);
+        return new LayerOutput(out, rank);
     };
 
     /** ScaleVertex: {@code x * scaleFactor}. */
     static final VertexConverter<ScaleVertex> SCALE = (ctx, vertex, inputs) -> {
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         return in.with(in.value().mul(vertex.getScaleFactor()));
     };
 
     /** ShiftVertex: {@code x + shiftFactor}. */
     static final VertexConverter<ShiftVertex> SHIFT = (ctx, vertex, inputs) -> {
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         return in.with(in.value().add(vertex.getShiftFactor()));
     };
 
@@ -113,7 +113,7 @@ final class GraphVertexConverters {
      */
     static final VertexConverter<L2NormalizeVertex> L2_NORMALIZE = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         int[] dims = vertex.getDimension();
         if (dims == null || dims.length == 0) {
             dims = allButFirst(in.rank());
@@ -138,12 +138,12 @@ final class GraphVertexConverters {
         SDVariable squared = Reductions.sum(sd.math().square(diff), rank, false, allButFirst(rank));
         double floor = 1e-30;
         SDVariable distance = sd.math().sqrt(sd.nn().relu(squared.sub(floor), 0.0).add(floor));
-        return new Activations(distance.reshape(-1, 1), 2);
+        return new LayerOutput(distance.reshape(-1, 1), 2);
     };
 
     /** SubsetVertex: features (or channels) {@code from} to {@code to}, both included, along axis 1. */
     static final VertexConverter<SubsetVertex> SUBSET = (ctx, vertex, inputs) -> {
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         int[] begin = new int[in.rank()];
         int[] size = new int[in.rank()];
         Arrays.fill(size, -1);
@@ -160,7 +160,7 @@ final class GraphVertexConverters {
         if (inputs.size() == 1) {
             return inputs.get(0);
         }
-        return new Activations(ctx.sd().concat(0, values(inputs)), inputs.get(0).rank());
+        return new LayerOutput(ctx.sd().concat(0, values(inputs)), inputs.get(0).rank());
     };
 
     /**
@@ -169,7 +169,7 @@ final class GraphVertexConverters {
      */
     static final VertexConverter<UnstackVertex> UNSTACK = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         int rank = in.rank();
         SDVariable x = in.value();
         // [stackSize * n, rest...] -> [stackSize, n, rest...], take part `from`, then drop the leading axis again.
@@ -192,10 +192,10 @@ final class GraphVertexConverters {
     /** ReshapeVertex: a reshape to {@code newShape} (minibatch axis included) in 'c' or 'f' order. */
     static final VertexConverter<ReshapeVertex> RESHAPE = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         long[] shape = Arrays.stream(vertex.getNewShape()).asLongStream().toArray();
         if (vertex.getReshapeOrder() == 'c') {
-            return new Activations(sd.reshape(in.value(), shape), shape.length);
+            return new LayerOutput(sd.reshape(in.value(), shape), shape.length);
         }
         if (vertex.getReshapeOrder() != 'f') {
             throw ctx.unsupported("reshape order '" + vertex.getReshapeOrder() + "'", List.of("'c'", "'f'"));
@@ -207,12 +207,12 @@ final class GraphVertexConverters {
         }
         SDVariable reversed = sd.permute(in.value(), reversedAxes(in.rank()));
         SDVariable out = sd.permute(sd.reshape(reversed, reversedShape), reversedAxes(shape.length));
-        return new Activations(out, shape.length);
+        return new LayerOutput(out, shape.length);
     };
 
     /** PoolHelperVertex: drops the first row and column of NCHW activations (GoogLeNet imports from Caffe). */
     static final VertexConverter<PoolHelperVertex> POOL_HELPER = (ctx, vertex, inputs) -> {
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         return in.with(ctx.sd().slice(in.value(), new int[] {0, 0, 1, 1}, -1, -1, -1, -1));
     };
 
@@ -222,8 +222,8 @@ final class GraphVertexConverters {
      * gradient passes the finite-difference check.
      */
     static final VertexConverter<LastTimeStepVertex> LAST_TIME_STEP = (ctx, vertex, inputs) -> {
-        Activations in = single(ctx, inputs);
-        return new Activations(in.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1)), 2);
+        LayerOutput in = single(ctx, inputs);
+        return new LayerOutput(in.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1)), 2);
     };
 
     /**
@@ -231,21 +231,21 @@ final class GraphVertexConverters {
      */
     static final VertexConverter<DuplicateToTimeSeriesVertex> DUPLICATE_TO_TIME_SERIES = (ctx, vertex, inputs) -> {
         SameDiff sd = ctx.sd();
-        Activations in = single(ctx, inputs);
+        LayerOutput in = single(ctx, inputs);
         SDVariable series = ctx.networkInput(vertex.getInputName());
         SDVariable ones = sd.onesLike(sd.slice(series, new int[] {0, 0, 0}, 1, 1, -1));     // [1, 1, T]
-        return new Activations(sd.expandDims(in.value(), 2).mul(ones), 3);
+        return new LayerOutput(sd.expandDims(in.value(), 2).mul(ones), 3);
     };
 
-    private static Activations single(ConversionContext ctx, List<Activations> inputs) {
+    private static LayerOutput single(ConversionContext ctx, List<LayerOutput> inputs) {
         if (inputs.size() != 1) {
             throw ctx.unsupported(inputs.size() + " inputs", List.of("exactly one input"));
         }
         return inputs.get(0);
     }
 
-    private static SDVariable[] values(List<Activations> inputs) {
-        return inputs.stream().map(Activations::value).toArray(SDVariable[]::new);
+    private static SDVariable[] values(List<LayerOutput> inputs) {
+        return inputs.stream().map(LayerOutput::value).toArray(SDVariable[]::new);
     }
 
     private static int[] allButFirst(int rank) {

@@ -17,5 +17,5 @@ interface LayerConverter<L extends Layer> {
      * @param input the layer's input activations
      * @return the layer's output activations
      */
-    Activations convert(ConversionContext ctx, L layer, Activations input);
+    LayerOutput convert(ConversionContext ctx, L layer, LayerOutput input);
 }

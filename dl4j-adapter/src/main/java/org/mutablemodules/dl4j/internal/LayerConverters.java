@@ -134,7 +134,7 @@ final class LayerConverters {
 
     /** Converts {@code layer}, or throws {@link org.mutablemodules.dl4j.UnsupportedLayerException}. */
     @SuppressWarnings("unchecked")
-    static Activations convert(ConversionContext ctx, Layer layer, Activations input) {
+    static LayerOutput convert(ConversionContext ctx, Layer layer, LayerOutput input) {
         LayerConverter<Layer> converter = (LayerConverter<Layer>) CONVERTERS.get(layer.getClass());
         if (converter == null && CustomLayerConverters.isUserWritten(layer.getClass())) {
             converter = (LayerConverter<Layer>) SUBCLASS_CONVERTERS.entrySet().stream()

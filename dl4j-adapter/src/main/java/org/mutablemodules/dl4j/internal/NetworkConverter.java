@@ -99,7 +99,7 @@ public final class NetworkConverter {
 
     private static ConvertedNetwork convert(NetworkDag dag, int sequenceLength, InputType[] inputTypes) {
         NetworkConversion c = new NetworkConversion(dag, sequenceLength);
-        Map<String, Activations> activations = new HashMap<>();
+        Map<String, LayerOutput> activations = new HashMap<>();
         for (int i = 0; i < dag.inputs().size(); i++) {
             String input = dag.inputs().get(i);
             long[] shape = inputTypes == null ? InputShapes.of(dag, input, sequenceLength) : InputShapes.of(inputTypes[i]);
@@ -112,7 +112,7 @@ public final class NetworkConverter {
             }
             SDVariable placeholder = c.sd.placeHolder(input, c.dataType, shape);
             c.inputs.put(input, placeholder);
-            activations.put(input, new Activations(placeholder, shape.length));
+            activations.put(input, new LayerOutput(placeholder, shape.length));
         }
         convertVertices(c, activations);
         List<String> outputNames = nameOutputs(c, activations);
@@ -130,9 +130,9 @@ public final class NetworkConverter {
     }
 
     /** Converts every vertex in order, each in its own name scope, adding its activations to {@code activations}. */
-    private static void convertVertices(NetworkConversion c, Map<String, Activations> activations) {
+    private static void convertVertices(NetworkConversion c, Map<String, LayerOutput> activations) {
         for (NetworkDag.Node node : c.dag.nodes()) {
-            List<Activations> in = new ArrayList<>();
+            List<LayerOutput> in = new ArrayList<>();
             for (String name : node.inputs()) {
                 in.add(activations.get(name));
             }
@@ -191,13 +191,13 @@ public final class NetworkConverter {
             }
         }
         NetworkConversion c = NetworkConversion.replaying(sd, dag, converted.sequenceLength(), parameters, labelled);
-        Map<String, Activations> activations = new HashMap<>();
+        Map<String, LayerOutput> activations = new HashMap<>();
         for (int i = 0; i < dag.inputs().size(); i++) {
             String input = dag.inputs().get(i);
             // The layers read the rank the network's own input has; the shapes are checked by the caller.
             int rank = sd.getVariable(converted.inputNames().get(i)).placeholderShape().length;
             c.inputs.put(input, inputs.get(i));
-            activations.put(input, new Activations(inputs.get(i), rank));
+            activations.put(input, new LayerOutput(inputs.get(i), rank));
         }
         convertVertices(c, activations);
         List<SDVariable> outputs = new ArrayList<>();
@@ -216,7 +216,7 @@ public final class NetworkConverter {
      * name for a {@code ComputationGraph}). An activation that is a placeholder or already another output gets its
      * own variable first.
      */
-    private static List<String> nameOutputs(NetworkConversion c, Map<String, Activations> activations) {
+    private static List<String> nameOutputs(NetworkConversion c, Map<String, LayerOutput> activations) {
         List<String> names = new ArrayList<>();
         Set<SDVariable> named = new HashSet<>();
         for (String output : c.dag.outputs()) {

@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -63,17 +64,7 @@ final class NetworkDag {
 
     /** The chain of a {@code MultiLayerNetwork}; its one input is called {@code input}. */
     static NetworkDag of(MultiLayerNetwork net) {
-        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        List<Node> nodes = new ArrayList<>();
-        String previous = NetworkConversion.INPUT;
-        int n = conf.getConfs().size();
-        for (int i = 0; i < n; i++) {
-            LayerVertex vertex = new LayerVertex(conf.getConf(i), conf.getInputPreProcess(i));
-            String name = "layer" + i;
-            nodes.add(new Node(name, i + "_", i, vertex, List.of(previous), net.getLayer(i).paramTable()));
-            previous = name;
-        }
-        return new NetworkDag(List.of(NetworkConversion.INPUT), List.of(previous), nodes, conf.getDataType(), true);
+        return chain(net.getLayerWiseConfigurations(), i -> net.getLayer(i).paramTable());
     }
 
     /** The vertices of a {@code ComputationGraph}, in DL4J's own topological order. */
@@ -99,13 +90,17 @@ final class NetworkDag {
      * applying the converters again with parameters given as graph expressions ({@link NetworkConversion#replaying}).
      */
     static NetworkDag of(MultiLayerConfiguration conf) {
+        return chain(conf, i -> Map.of());
+    }
+
+    private static NetworkDag chain(MultiLayerConfiguration conf, IntFunction<Map<String, INDArray>> paramTables) {
         List<Node> nodes = new ArrayList<>();
         String previous = NetworkConversion.INPUT;
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
             LayerVertex vertex = new LayerVertex(conf.getConf(i), conf.getInputPreProcess(i));
             String name = "layer" + i;
-            nodes.add(new Node(name, i + "_", i, vertex, List.of(previous), Map.of()));
+            nodes.add(new Node(name, i + "_", i, vertex, List.of(previous), paramTables.apply(i)));
             previous = name;
         }
         return new NetworkDag(List.of(NetworkConversion.INPUT), List.of(previous), nodes, conf.getDataType(), true);

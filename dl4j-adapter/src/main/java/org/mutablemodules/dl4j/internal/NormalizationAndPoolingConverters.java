@@ -82,7 +82,7 @@ final class NormalizationAndPoolingConverters {
             default:
                 throw ctx.unsupported("pooling type " + layer.getPoolingType(), List.of("MAX", "AVG", "SUM", "PNORM"));
         }
-        return new Activations(pooled, keep ? input.rank() : input.rank() - axes.length);
+        return new LayerOutput(pooled, keep ? input.rank() : input.rank() - axes.length);
     };
 
     private static long[] channelShape(int rank, long n, boolean channelsLast) {

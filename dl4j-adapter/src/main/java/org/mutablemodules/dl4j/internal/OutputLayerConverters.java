@@ -44,7 +44,7 @@ final class OutputLayerConverters {
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), preChannelsFirst,
                     channelsFirst, labelsChannelsFirst), labels);
         }
-        return new Activations(out, 4);
+        return new LayerOutput(out, 4);
     };
 
     /**
@@ -70,7 +70,7 @@ final class OutputLayerConverters {
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), preFeaturesFirst,
                     featuresFirst, labelsFeaturesFirst), labels);
         }
-        return new Activations(out, 3);
+        return new LayerOutput(out, 3);
     };
 
     /**
@@ -96,7 +96,7 @@ final class OutputLayerConverters {
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), logits, out, labels)
                     .add(intraClass), labels);
         }
-        return new Activations(out, 2);
+        return new LayerOutput(out, 2);
     };
 
     /**
@@ -139,7 +139,7 @@ final class OutputLayerConverters {
             ctx.defineLoss(yoloScore(ctx, layer, x, xy, wh, confidence, classes, labelsChannelsFirst), labels);
         }
         SDVariable out = sd.reshape(sd.concat(2, xy, wh, confidence, classes), sd.shape(x));
-        return new Activations(nhwc ? sd.permute(out, 0, 2, 3, 1) : out, 4);
+        return new LayerOutput(nhwc ? sd.permute(out, 0, 2, 3, 1) : out, 4);
     };
 
     /** The channels [from, from + count) along axis 2 of a [N, B, K, H, W] tensor (count -1: to the end). */

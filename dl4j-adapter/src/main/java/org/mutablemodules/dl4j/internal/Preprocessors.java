@@ -22,16 +22,16 @@ final class Preprocessors {
     private Preprocessors() {
     }
 
-    static Activations apply(ConversionContext ctx, InputPreProcessor p, Activations in) {
+    static LayerOutput apply(ConversionContext ctx, InputPreProcessor p, LayerOutput in) {
         SameDiff sd = ctx.sd();
         SDVariable x = in.value();
         if (p instanceof CnnToFeedForwardPreProcessor) {
             CnnToFeedForwardPreProcessor c = (CnnToFeedForwardPreProcessor) p;
             // DL4J (like Keras) flattens in 'c' order whatever the data format.
-            return new Activations(x.reshape(-1, c.getInputHeight() * c.getInputWidth() * c.getNumChannels()), 2);
+            return new LayerOutput(x.reshape(-1, c.getInputHeight() * c.getInputWidth() * c.getNumChannels()), 2);
         } else if (p instanceof FeedForwardToCnnPreProcessor) {
             FeedForwardToCnnPreProcessor c = (FeedForwardToCnnPreProcessor) p;
-            return new Activations(x.reshape(-1, c.getNumChannels(), c.getInputHeight(), c.getInputWidth()), 4);
+            return new LayerOutput(x.reshape(-1, c.getNumChannels(), c.getInputHeight(), c.getInputWidth()), 4);
         } else if (p instanceof RnnToFeedForwardPreProcessor) {
             if (in.rank() == 2) {
                 return in;      // DL4J passes rank-2 input through (e.g. after global pooling)
@@ -39,13 +39,13 @@ final class Preprocessors {
             boolean nwc = ((RnnToFeedForwardPreProcessor) p).getRnnDataFormat() == RNNFormat.NWC;
             SDVariable timeMajor = nwc ? sd.permute(x, 1, 0, 2) : sd.permute(x, 2, 0, 1);   // [T, N, n]
             SDVariable shape = sd.concat(0, ctx.longVector(-1), ctx.dimension(timeMajor, 2));
-            return new Activations(sd.reshape(timeMajor, shape), 2);
+            return new LayerOutput(sd.reshape(timeMajor, shape), 2);
         } else if (p instanceof FeedForwardToRnnPreProcessor) {
             boolean nwc = ((FeedForwardToRnnPreProcessor) p).getRnnDataFormat() == RNNFormat.NWC;
             SDVariable shape = sd.concat(0, ctx.longVector(-1), ctx.dimension(ctx.networkInput(), 0),
                     ctx.dimension(x, 1));
             SDVariable timeMajor = sd.reshape(x, shape);
-            return new Activations(nwc ? sd.permute(timeMajor, 1, 0, 2) : sd.permute(timeMajor, 1, 2, 0), 3);
+            return new LayerOutput(nwc ? sd.permute(timeMajor, 1, 0, 2) : sd.permute(timeMajor, 1, 2, 0), 3);
         }
         throw ctx.unsupported("the input pre-processor " + p.getClass().getSimpleName(), SUPPORTED);
     }

@@ -96,7 +96,7 @@ final class RecurrentConverters {
             outputs[t] = previous.reshape(-1, layer.getNOut(), 1);
         }
         SDVariable out = steps == 1 ? outputs[0] : sd.concat(2, outputs);
-        return new Activations(nwc ? sd.permute(out, 0, 2, 1) : out, 3);
+        return new LayerOutput(nwc ? sd.permute(out, 0, 2, 1) : out, 3);
     };
 
     /**
@@ -148,17 +148,17 @@ final class RecurrentConverters {
             }
             ctx.defineLoss(score, labels);
         }
-        return new Activations(out, 3);
+        return new LayerOutput(out, 3);
     };
 
     /** LastTimeStep: the wrapped recurrent layer's output at the last time step, [N, n]. */
     static final LayerConverter<LastTimeStep> LAST_TIME_STEP = (ctx, layer, input) -> {
-        Activations inner = LayerConverters.convert(ctx.wrapped("", false), layer.getUnderlying(), input);
+        LayerOutput inner = LayerConverters.convert(ctx.wrapped("", false), layer.getUnderlying(), input);
         boolean nwc = rnnFormat(layer.getUnderlying()) == RNNFormat.NWC;
         SDVariable last = nwc
                 ? inner.value().get(SDIndex.all(), SDIndex.point(-1), SDIndex.all())
                 : inner.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1));
-        return new Activations(last, 2);
+        return new LayerOutput(last, 2);
     };
 
     /**
@@ -170,9 +170,9 @@ final class RecurrentConverters {
         SameDiff sd = ctx.sd();
         int timeAxis = rnnFormat(layer.getFwd()) == RNNFormat.NWC ? 1 : 2;
         int featureAxis = timeAxis == 1 ? 2 : 1;
-        Activations forward = LayerConverters.convert(ctx.wrapped("f", false), layer.getFwd(), input);
-        Activations reversedInput = input.with(sd.reverse(input.value(), timeAxis));
-        Activations backward = LayerConverters.convert(ctx.wrapped("b", false), layer.getBwd(), reversedInput);
+        LayerOutput forward = LayerConverters.convert(ctx.wrapped("f", false), layer.getFwd(), input);
+        LayerOutput reversedInput = input.with(sd.reverse(input.value(), timeAxis));
+        LayerOutput backward = LayerConverters.convert(ctx.wrapped("b", false), layer.getBwd(), reversedInput);
         SDVariable f = forward.value();
         SDVariable b = backward.rank() == 3 ? sd.reverse(backward.value(), timeAxis) : backward.value();
         int axis = forward.rank() == 3 ? featureAxis : 1;
@@ -287,7 +287,7 @@ final class RecurrentConverters {
     };
 
     /** libnd4j's lstmLayer, forward over the whole sequence, with the layer's gate and cell activations. */
-    private static Activations lstmLayer(ConversionContext ctx, AbstractLSTM layer, boolean nwc, Activations input,
+    private static LayerOutput lstmLayer(ConversionContext ctx, AbstractLSTM layer, boolean nwc, LayerOutput input,
                                          LSTMLayerWeights weights) {
         LSTMLayerConfig config = LSTMLayerConfig.builder()
                 .lstmdataformat(nwc ? LSTMDataFormat.NTS : LSTMDataFormat.NST)
@@ -301,6 +301,6 @@ final class RecurrentConverters {
         if (units(layer.getNOut()) > layer.getNOut()) {
             out = ctx.sd().split(out, 2, nwc ? 2 : 1)[0];      // the padding unit dropped (split: a right gradient)
         }
-        return new Activations(out, 3);
+        return new LayerOutput(out, 3);
     }
 }

@@ -18,5 +18,5 @@ interface VertexConverter<V extends GraphVertex> {
      * @param inputs the activations of the vertex's inputs, in DL4J's order
      * @return the vertex's output activations
      */
-    Activations convert(ConversionContext ctx, V vertex, List<Activations> inputs);
+    LayerOutput convert(ConversionContext ctx, V vertex, List<LayerOutput> inputs);
 }

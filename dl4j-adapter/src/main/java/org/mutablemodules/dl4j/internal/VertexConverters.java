@@ -87,7 +87,7 @@ final class VertexConverters {
 
     /** Converts {@code vertex}, or throws {@link org.mutablemodules.dl4j.UnsupportedLayerException}. */
     @SuppressWarnings("unchecked")
-    static Activations convert(ConversionContext ctx, GraphVertex vertex, List<Activations> inputs) {
+    static LayerOutput convert(ConversionContext ctx, GraphVertex vertex, List<LayerOutput> inputs) {
         VertexConverter<GraphVertex> converter = (VertexConverter<GraphVertex>) CONVERTERS.get(vertex.getClass());
         if (converter == null && CustomLayerConverters.isUserWritten(vertex.getClass())) {
             converter = (VertexConverter<GraphVertex>) SUBCLASS_CONVERTERS.entrySet().stream()

@@ -1,6 +1,8 @@
 /**
- * The adapter's machinery, not API: the network converter, one converter per DL4J layer type (registered in
- * {@code LayerConverters}), activation functions, loss functions and input pre-processors as SameDiff expressions.
+ * The adapter's machinery, not API: the network converter (which also replays the converters for the functional
+ * call), one converter per DL4J layer type (registered in {@code LayerConverters}) and vertex type, activation
+ * functions, loss functions and input pre-processors as SameDiff expressions, and the explicit backward rules of
+ * {@code lossGradients} ({@code FunctionalNetwork}, {@code FunctionalLayer}).
  * Public types here are public only for {@code org.mutablemodules.dl4j}; they may change without notice.
  */
 package org.mutablemodules.dl4j.internal;

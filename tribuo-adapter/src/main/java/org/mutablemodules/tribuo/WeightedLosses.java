@@ -12,12 +12,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * over the outputs, L2 their sum; MAE the mean of absolute errors, L1 their sum. Only full reductions are used (ND4J
  * 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector).
  */
-final class Losses {
+final class WeightedLosses {
 
     /** Keeps {@code log} finite when a probability underflows to 0 (DL4J clips its softmax likewise). */
     private static final double LOG_FLOOR = 1e-10;
 
-    private Losses() {
+    private WeightedLosses() {
     }
 
     /**

@@ -13,9 +13,9 @@ import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
 
 /** DL4J activations as SameDiff ops, for the layers the hypernetwork model computes itself. */
-final class Activations {
+final class ActivationOps {
 
-    private Activations() {
+    private ActivationOps() {
     }
 
     /** Throws unless {@link #apply} supports {@code activation}; {@code where} names its layer in the message. */
