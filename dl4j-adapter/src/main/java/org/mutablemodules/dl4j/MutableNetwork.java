@@ -833,7 +833,8 @@ public final class MutableNetwork {
 
     /**
      * Loads a network saved by {@link #save(OutputStream)}: outputs, scores, gradients, histories (and a saved
-     * trainer's state) equal the saved network's, and {@code toMultiLayerNetwork}/{@code toComputationGraph} work as before.
+     * trainer's state) equal the saved network's, and {@code toMultiLayerNetwork}/{@code toComputationGraph} work as
+     * before.
      *
      * @param in the stream, read to its end; not closed
      * @return the loaded network

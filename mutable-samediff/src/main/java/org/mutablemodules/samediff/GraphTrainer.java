@@ -134,8 +134,8 @@ public final class GraphTrainer {
     }
 
     /**
-     * The state {@link MutableGraph#save(java.nio.file.Path, GraphTrainer)} saves: updater configuration, iteration and epoch
-     * counts, updater arrays.
+     * The state {@link MutableGraph#save(java.nio.file.Path, GraphTrainer)} saves: updater configuration, iteration
+     * and epoch counts, updater arrays.
      */
     TrainerState state() {
         Map<String, Map<String, INDArray>> arrays = new LinkedHashMap<>();

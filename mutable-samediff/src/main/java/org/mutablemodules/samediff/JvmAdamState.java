@@ -61,7 +61,8 @@ final class JvmAdamState implements UpdaterState {
 
     /** A state taken over from saved moments ({@link AdamUpdater#M_STATE}, {@link AdamUpdater#V_STATE}). */
     static JvmAdamState fromState(Adam config, Map<String, INDArray> state) {
-        return new JvmAdamState(config, state.get(AdamUpdater.M_STATE).dup('c'), state.get(AdamUpdater.V_STATE).dup('c'));
+        return new JvmAdamState(config, state.get(AdamUpdater.M_STATE).dup('c'),
+                state.get(AdamUpdater.V_STATE).dup('c'));
     }
 
     /** Updates {@code param} (FLOAT or DOUBLE, as this state) in place by one step of gradient {@code gradient}. */

@@ -19,8 +19,9 @@ import org.nd4j.serde.json.JsonMappers;
 
 /**
  * A {@link GraphTrainer}'s state saved with its graph ({@link MutableGraph#save(java.nio.file.Path, GraphTrainer)}):
- * the updater's configuration, the iteration and epoch counts and each trained variable's updater arrays (Adam's moments, say). A trainer built on the loaded
- * graph with the same updater takes it over, so training goes on as if it had never stopped.
+ * the updater's configuration, the iteration and epoch counts and each trained variable's updater arrays (Adam's
+ * moments, say). A trainer built on the loaded graph with the same updater takes it over, so training goes on as if it
+ * had never stopped.
  */
 final class TrainerState {
 

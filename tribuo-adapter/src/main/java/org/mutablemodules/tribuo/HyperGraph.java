@@ -171,8 +171,8 @@ final class HyperGraph {
         sd.updateVariableNameAndReference(prediction, PREDICTION, true);
 
         SDVariable weights = sd.placeHolder(WEIGHTS, type, -1, 1);
-        WeightedLosses.weighted(sd, LOSS, loss, sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()), weights,
-                spec.target.outputWidth());
+        WeightedLosses.weighted(sd, LOSS, loss, sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()),
+                weights, spec.target.outputWidth());
         sd.setLossVariables(LOSS);
 
         Map<String, SDVariable> single = generate(context1, hidden, heads);

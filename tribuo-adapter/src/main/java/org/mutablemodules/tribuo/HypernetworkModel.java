@@ -228,7 +228,8 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
         INDArray y = converter.targets(list, outputIDInfo, DataType.DOUBLE);
         FeatureMatrix m = matrix(list);
         INDArray p = run(m).castTo(DataType.DOUBLE);
-        return WeightedLosses.evaluate(graph().spec.target.loss(outputKind), p, y, AbstractNetworkTrainer.exampleWeights(list));
+        return WeightedLosses.evaluate(graph().spec.target.loss(outputKind), p, y,
+                AbstractNetworkTrainer.exampleWeights(list));
     }
 
     @Override
