@@ -316,7 +316,7 @@ public final class GraphTrainer {
      * @throws IllegalArgumentException if the feed is null, a key is not a placeholder of the graph, a value is null,
      *                                  a placeholder the loss needs is missing, the loss is not one number, or (after
      *                                  a mutation) the loss no longer depends on any trainable variable
-     * @throws IllegalStateException    if the loss is NaN or infinite; the parameters are then not updated
+     * @throws ArithmeticException      if the loss is NaN or infinite; the parameters are then not updated
      */
     public double step(Map<String, INDArray> feed) {
         // Exclusive: computations through MutableGraph in other threads see the parameters before or after a step.
@@ -351,7 +351,7 @@ public final class GraphTrainer {
         }
         double value = lossArray.getDouble(0);
         if (!Double.isFinite(value)) {
-            throw new IllegalStateException(Messages.format(Messages.NON_FINITE_LOSS, loss, value,
+            throw new ArithmeticException(Messages.format(Messages.NON_FINITE_LOSS, loss, value,
                     iteration + 1));
         }
         Map<String, INDArray> gradients = result.getGradients();
@@ -377,7 +377,7 @@ public final class GraphTrainer {
      * @param steps how many steps, at least 0
      * @return the loss of each step, before its update
      * @throws IllegalArgumentException if {@code steps} is negative, {@code feeds} returns null, or as {@link #step}
-     * @throws IllegalStateException    as {@link #step}; the steps before stay done
+     * @throws ArithmeticException      as {@link #step}; the steps before stay done
      */
     public double[] fit(Supplier<? extends Map<String, INDArray>> feeds, int steps) {
         Objects.requireNonNull(feeds, "feeds");

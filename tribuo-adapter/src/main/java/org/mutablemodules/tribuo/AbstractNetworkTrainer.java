@@ -176,7 +176,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
      * @throws IllegalArgumentException if the dataset is empty, has unknown outputs or outputs of another type, or
      *                                  does not fit the network (the message says what was expected); the trainer's
      *                                  invocation count is then unchanged
-     * @throws IllegalStateException    if the loss becomes infinite or NaN during training
+     * @throws ArithmeticException      if the loss becomes infinite or NaN during training
      */
     @Override
     public M train(Dataset<T> examples, Map<String, Provenance> runProvenance, int invocationCount) {

@@ -46,7 +46,7 @@ final class MinibatchEpochs {
      * Trains every trainable floating-point {@code VARIABLE} of {@code job.sd} that the loss depends on.
      *
      * @return the mean (example-weighted) training loss of each epoch
-     * @throws IllegalStateException if a minibatch's loss is NaN or infinite (from {@link GraphTrainer#step})
+     * @throws ArithmeticException if a minibatch's loss is NaN or infinite (from {@link GraphTrainer#step})
      */
     static double[] run(Job job) {
         GraphTrainer trainer = GraphTrainer.builder(job.sd).loss(job.lossName).updater(job.updater).build();
