@@ -1,11 +1,8 @@
 package org.mutablemodules.dl4j;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,20 +13,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.graph.FrozenVertex;
-import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
-import org.mutablemodules.dl4j.internal.FunctionalNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableGraph;
@@ -84,23 +75,19 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class MutableNetwork {
 
-    private static final String FILE_FORMAT = "mutable-modules network";
-    private static final int FILE_VERSION = 1;
-
-    private final MultiLayerConfiguration layerConfiguration;
-    private final ComputationGraphConfiguration graphConfiguration;
+    private final SourceNetwork source;
     private final Map<String, String> layerNames;
     private final MutableGraph graph;
     private final ConvertedNetwork converted;
-    private FunctionalNetwork functional;       // built on the first functional call
+    private final NetworkFeeds feeds;
+    private FunctionalView functional;       // built on the first functional call
 
-    private MutableNetwork(MultiLayerConfiguration layerConfiguration, ComputationGraphConfiguration graphConfiguration,
-                           Map<String, String> layerNames, MutableGraph graph, ConvertedNetwork converted) {
-        this.layerConfiguration = layerConfiguration;
-        this.graphConfiguration = graphConfiguration;
-        this.layerNames = layerNames;
-        this.graph = graph;
-        this.converted = converted;
+    private MutableNetwork(NetworkParts contents) {
+        this.source = contents.source();
+        this.layerNames = contents.layerNames();
+        this.graph = contents.graph();
+        this.converted = contents.converted();
+        this.feeds = new NetworkFeeds(graph, converted);
     }
 
     /**
@@ -189,24 +176,6 @@ public final class MutableNetwork {
         return convert(net, () -> NetworkConverter.convert(net, sequenceLength));
     }
 
-    private static MutableNetwork convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
-        Objects.requireNonNull(net, "net");
-        if (net.getLayers() == null || net.getLayers().length == 0) {
-            throw new IllegalStateException("The network has not been initialised: call net.init() before "
-                    + "MutableNetwork.of(net).");
-        }
-        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        Map<String, String> names = new LinkedHashMap<>();
-        for (int i = 0; i < conf.getConfs().size(); i++) {
-            names.put("layer" + i, "layer" + i);
-            String own = conf.getConf(i).getLayer().getLayerName();
-            if (own != null) {
-                names.putIfAbsent(own, "layer" + i);
-            }
-        }
-        return wrap(conversion.get(), copy(conf), null, names);
-    }
-
     /**
      * Converts {@code net} with each input placeholder shaped by its {@link InputType}: for a graph whose inputs'
      * shapes its first layers do not tell, and to have shapes checked before the graph runs. Recurrent input types
@@ -231,55 +200,12 @@ public final class MutableNetwork {
         return convert(net, () -> NetworkConverter.convert(net, sequenceLength));
     }
 
+    private static MutableNetwork convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
+        return new MutableNetwork(NetworkParts.convert(net, conversion));
+    }
+
     private static MutableNetwork convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
-        Objects.requireNonNull(net, "net");
-        if (net.getVertices() == null) {
-            throw new IllegalStateException("The computation graph has not been initialised: call net.init() before "
-                    + "MutableNetwork.of(net).");
-        }
-        ConvertedNetwork converted = conversion.get();
-        Map<String, String> names = new LinkedHashMap<>();
-        converted.keyPrefixes().keySet().forEach(name -> names.put(name, name));
-        return wrap(converted, null, copy(net.getConfiguration()), names);
-    }
-
-    /** A copy of a configuration, by DL4J's {@code clone()} (which, unlike its JSON, keeps users' own layers). */
-    static MultiLayerConfiguration copy(MultiLayerConfiguration conf) {
-        return conf.clone();
-    }
-
-    /**
-     * A copy of a graph configuration by DL4J's {@code clone()}, with its reshape vertices copied whole: DL4J
-     * 1.0.0-M2.1's {@code ReshapeVertex.clone()} drops the reshape order and the mask shape, so a baked or replayed
-     * 'f'-order reshape would compute a 'c'-order one. (DL4J's JSON keeps them but loses the fields of users' own
-     * layers that Jackson cannot see.)
-     */
-    static ComputationGraphConfiguration copy(ComputationGraphConfiguration conf) {
-        ComputationGraphConfiguration copy = conf.clone();
-        conf.getVertices().forEach((name, vertex) -> {
-            if (vertex instanceof ReshapeVertex r) {
-                copy.getVertices().put(name, wholeCopy(r));
-            } else if (vertex instanceof FrozenVertex f && f.getUnderlying() instanceof ReshapeVertex r) {
-                copy.getVertices().put(name, new FrozenVertex(wholeCopy(r)));
-            }
-        });
-        return copy;
-    }
-
-    private static ReshapeVertex wholeCopy(ReshapeVertex r) {
-        return new ReshapeVertex(r.getReshapeOrder(), r.getNewShape().clone(),
-                r.getMaskShape() == null ? null : r.getMaskShape().clone());
-    }
-
-    private static MutableNetwork wrap(ConvertedNetwork converted, MultiLayerConfiguration layers,
-                                       ComputationGraphConfiguration graphConf, Map<String, String> names) {
-        SameDiff sd = converted.sameDiff();
-        MutableGraph graph = converted.parameterVariables().isEmpty() ? MutableGraph.of(sd)
-                : MutableGraph.of(sd, converted.parameterVariables().values().toArray(new String[0]));
-        for (String key : converted.frozenKeys()) {
-            graph.param(converted.parameterVariables().get(key)).freezeInitial();
-        }
-        return new MutableNetwork(layers, graphConf, Collections.unmodifiableMap(names), graph, converted);
+        return new MutableNetwork(NetworkParts.convert(net, conversion));
     }
 
     /** The names of the DL4J layer classes that can be converted. */
@@ -299,7 +225,7 @@ public final class MutableNetwork {
 
     /** True when this network was converted from a {@code ComputationGraph}. */
     public boolean isComputationGraph() {
-        return graphConfiguration != null;
+        return source instanceof SourceNetwork.VertexGraph;
     }
 
     /** The names of the input placeholders, in the network's input order. */
@@ -378,7 +304,7 @@ public final class MutableNetwork {
      * @throws IllegalStateException    if this network was converted from a {@code ComputationGraph}
      */
     public MutableParameter param(int layer, String key) {
-        if (graphConfiguration != null) {
+        if (isComputationGraph()) {
             throw new IllegalStateException("This network was converted from a ComputationGraph, whose layers have "
                     + "names: use param(layerName, key) or param(\"<layer>_<key>\").");
         }
@@ -474,11 +400,8 @@ public final class MutableNetwork {
      *                                  missing
      */
     public INDArray[] outputs(INDArray[] inputs, Map<String, INDArray> otherPlaceholders) {
-        Objects.requireNonNull(otherPlaceholders, "otherPlaceholders");
-        Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
-        feed.putAll(inputFeed(inputs));
+        Map<String, INDArray> feed = feeds.inputs(inputs, otherPlaceholders);
         String[] outputs = outputNames().toArray(new String[0]);
-        requirePlaceholders(feed, outputs);
         Map<String, INDArray> values = graph.output(feed, outputs);
         INDArray[] result = new INDArray[outputs.length];
         for (int i = 0; i < outputs.length; i++) {
@@ -527,8 +450,7 @@ public final class MutableNetwork {
      */
     public double score(INDArray[] inputs, INDArray[] labels, Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
-        requirePlaceholders(feed, lossName());
+        Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
         return graph.output(feed, lossName()).get(lossName()).getDouble(0);
     }
 
@@ -575,8 +497,7 @@ public final class MutableNetwork {
     public Map<String, INDArray> gradients(INDArray[] inputs, INDArray[] labels,
                                            Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = trainingFeed(inputs, labels, otherPlaceholders);
-        requirePlaceholders(feed, lossName());
+        Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
         Map<String, INDArray> byVariable = graph.gradients(feed, variables.toArray(new String[0]));
         Map<String, INDArray> byKey = new LinkedHashMap<>();
@@ -594,130 +515,43 @@ public final class MutableNetwork {
     }
 
     /**
-     * A functional call, the counterpart of {@code torch.func.functional_call}: the network applied once more inside
-     * this graph to {@code input}, with the given expressions in place of the named parameters. Parameters not named
-     * read their current values ({@code param(key).value()}). The graph's own output is unchanged; the new
-     * expression is added to the graph.
-     *
-     * <pre>{@code
-     * SDVariable w = m.param("0_W").value();
-     * SDVariable y = m.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
-     * }</pre>
-     *
-     * <p>The forward pass is the conversion's own: the same layer converters run again, reading the given
-     * expressions instead of the parameters, so every layer and vertex that converts works here (convolutional,
-     * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics. For a network
-     * with several inputs or outputs, use {@link #forward(List, Map)}.
-     *
-     * @param input      an expression of this graph, shaped as the network's input placeholder ({@link #inputName()})
-     *                   and of its data type
-     * @param parameters expressions of this graph keyed by DL4J's network-level keys ({@code 0_W}, {@code 1_b}), each
-     *                   of its parameter's shape and data type; may be empty
-     * @return the output activations
-     * @throws IllegalArgumentException if the network has several inputs or outputs, a key is not a parameter of the
-     *                                  network (the message lists the known keys), or {@code input} or an
-     *                                  expression belongs to another graph, or has another data type or, where
-     *                                  known, shape; the graph is then unchanged
-     * @throws UnsupportedLayerException if a layer cannot be applied to this input (as at conversion); the graph is
-     *                                   then unchanged
+     * The functional view of this network: the network as a function of its parameters, applied to expressions of
+     * this graph ({@code torch.func.functional_call}'s counterpart), with the score's gradients as expressions for
+     * second-order meta-learning. Built on first use, then the same object.
      */
+    public FunctionalView functional() {
+        synchronized (this) {
+            if (functional == null) {
+                functional = new FunctionalView(this, source.functional(converted, graph));
+            }
+            return functional;
+        }
+    }
+
+    /** The functional call; the same as {@code functional().forward(input, parameters)} (see {@link FunctionalView}). */
     public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
         return functional().forward(input, parameters);
     }
 
-    /**
-     * The functional call of a network with any number of inputs and outputs; see
-     * {@link #forward(SDVariable, Map)}.
-     *
-     * @param inputs     one expression per network input, in the order of {@link #inputNames()}
-     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
-     * @return one expression per network output, in the order of {@link #outputNames()}
-     * @throws IllegalArgumentException  if the number of inputs is not the network's, or an argument is invalid, as
-     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
-     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
-     */
+    /** The functional call of a network with several inputs or outputs; {@link FunctionalView#forward(List, Map)}. */
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
         return functional().forward(inputs, parameters);
     }
 
-    /**
-     * The score of {@link #forward(SDVariable, Map)} against {@code labels}, at this network's score convention
-     * (DL4J's loss averaged over the minibatch, without regularisation): for the network's own input and labels
-     * placeholders and no substitution, its value is {@link #score(INDArray, INDArray)}. Built by the same converters
-     * as the network's own score, for every loss function the conversion supports.
-     *
-     * @param input      an expression of this graph, shaped as the network's input placeholder
-     * @param labels     an expression of this graph, shaped as the network's labels placeholder ({@link #labelName()})
-     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
-     * @return the scalar score
-     * @throws IllegalStateException     if the network has no output layer
-     * @throws IllegalArgumentException  if the network has several inputs or outputs, or an argument is invalid, as
-     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
-     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
-     */
+    /** The score of the functional call; {@link FunctionalView#loss(SDVariable, SDVariable, Map)}. */
     public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
         return functional().loss(input, labels, parameters);
     }
 
-    /**
-     * The score of {@link #forward(List, Map)}: the sum of the scores of the outputs given labels, as the network's
-     * own score sums its output layers'.
-     *
-     * @param inputs     one expression per network input, in the order of {@link #inputNames()}
-     * @param labels     one expression per network output, in the order of {@link #outputNames()}: null for an output
-     *                   not to score (one without an output layer must be null); at least one given
-     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
-     * @return the scalar score
-     * @throws IllegalStateException     if the network has no output layer
-     * @throws IllegalArgumentException  if a list's length is not the network's, no labels are given, labels are
-     *                                   given for an output without an output layer, or an argument is invalid;
-     *                                   the graph is then unchanged
-     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
-     */
+    /** The score of the functional call of several inputs or outputs; {@link FunctionalView#loss(List, List, Map)}. */
     public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
         return functional().loss(inputs, labels, parameters);
     }
 
-    /**
-     * The gradients of {@link #loss(SDVariable, SDVariable, Map)} with respect to every parameter of the network (the
-     * named ones at the given expressions, the others at their current values), keyed by DL4J's network-level keys,
-     * as ordinary graph expressions: built by explicit backward rules per layer from ops whose own gradients are
-     * right, so SameDiff can differentiate them again. That makes second-order meta-learning possible (SameDiff
-     * cannot differentiate its own gradient function): a MAML inner step is
-     * <pre>{@code
-     * Map<String, SDVariable> g = m.lossGradients(supportX, supportY, Map.of());
-     * Map<String, SDVariable> adapted = new HashMap<>();
-     * g.forEach((key, grad) -> adapted.put(key, m.param(key).value().sub(grad.mul(innerRate))));
-     * SDVariable metaLoss = m.loss(queryX, queryY, adapted);   // differentiable down to the initial parameters
-     * }</pre>
-     *
-     * @param input      an expression of this graph, [N, nIn]
-     * @param labels     an expression of this graph, [N, nOut]
-     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
-     * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
-     * <p>Explicit backward rules exist for feed-forward networks: a {@code MultiLayerNetwork}, or a
-     * {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer}, {@code OutputLayer},
-     * {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU, tanh, sigmoid and
-     * softmax; losses MSE, L2, MCXENT and negative log-likelihood.
-     *
-     * @throws IllegalStateException     if the network does not end with an output layer
-     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule (the
-     *                                   message names the first such layer)
-     * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
-     *                                   graph is then unchanged
-     */
+    /** The score's gradients as expressions; {@link FunctionalView#lossGradients(SDVariable, SDVariable, Map)}. */
     public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
                                                  Map<String, SDVariable> parameters) {
         return functional().lossGradients(input, labels, parameters);
-    }
-
-    private FunctionalNetwork functional() {
-        if (functional == null) {
-            functional = layerConfiguration != null
-                    ? FunctionalNetwork.of(layerConfiguration, converted, graph)
-                    : FunctionalNetwork.of(graphConfiguration, converted, graph);
-        }
-        return functional;
     }
 
     /**
@@ -731,15 +565,11 @@ public final class MutableNetwork {
      * @throws IllegalArgumentException if a placeholder needed by a parameter's value is missing
      */
     public MultiLayerNetwork toMultiLayerNetwork(Map<String, INDArray> placeholders) {
-        if (layerConfiguration == null) {
+        if (!(source instanceof SourceNetwork.LayerStack layers)) {
             throw new IllegalStateException("This network was converted from a ComputationGraph: use "
                     + "toComputationGraph(placeholders).");
         }
-        Map<String, INDArray> values = currentValues(placeholders);
-        MultiLayerNetwork baked = new MultiLayerNetwork(copy(layerConfiguration));
-        baked.init();
-        bake(baked, values);
-        return baked;
+        return bake(layers::newNetwork, placeholders);
     }
 
     /**
@@ -753,15 +583,11 @@ public final class MutableNetwork {
      * @throws IllegalArgumentException if a placeholder needed by a parameter's value is missing
      */
     public ComputationGraph toComputationGraph(Map<String, INDArray> placeholders) {
-        if (graphConfiguration == null) {
+        if (!(source instanceof SourceNetwork.VertexGraph vertices)) {
             throw new IllegalStateException("This network was converted from a MultiLayerNetwork: use "
                     + "toMultiLayerNetwork(placeholders).");
         }
-        Map<String, INDArray> values = currentValues(placeholders);
-        ComputationGraph baked = new ComputationGraph(copy(graphConfiguration));
-        baked.init();
-        bake(baked, values);
-        return baked;
+        return bake(vertices::newNetwork, placeholders);
     }
 
     /**
@@ -789,23 +615,7 @@ public final class MutableNetwork {
      */
     public void save(OutputStream out, GraphTrainer trainer) throws IOException {
         Objects.requireNonNull(out, "out");
-        ByteArrayOutputStream graphBytes = new ByteArrayOutputStream();
-        graph.save(graphBytes, trainer);
-        Properties names = new Properties();
-        converted.store(names);
-        names.setProperty("kind", layerConfiguration != null ? "MultiLayerNetwork" : "ComputationGraph");
-        List<String> layers = new ArrayList<>(layerNames.keySet());
-        names.setProperty("layerNames.size", String.valueOf(layers.size()));
-        for (int i = 0; i < layers.size(); i++) {
-            names.setProperty("layerNames." + i + ".name", layers.get(i));
-            names.setProperty("layerNames." + i + ".vertex", layerNames.get(layers.get(i)));
-        }
-        String configuration = layerConfiguration != null ? layerConfiguration.toJson() : graphConfiguration.toJson();
-        Archive.create(FILE_FORMAT, FILE_VERSION)
-                .put("graph.mmg", graphBytes.toByteArray())
-                .put("network.properties", names)
-                .put("configuration.json", configuration.getBytes(StandardCharsets.UTF_8))
-                .write(out);
+        NetworkFile.write(out, new NetworkParts(source, layerNames, graph, converted), trainer);
     }
 
     /**
@@ -843,41 +653,7 @@ public final class MutableNetwork {
      */
     public static MutableNetwork load(InputStream in) throws IOException {
         Objects.requireNonNull(in, "in");
-        Archive archive = Archive.read(in, FILE_FORMAT, FILE_VERSION);
-        Properties names = archive.properties("network.properties");
-        String json = new String(archive.bytes("configuration.json"), StandardCharsets.UTF_8);
-        MultiLayerConfiguration layers = null;
-        ComputationGraphConfiguration graphConf = null;
-        try {
-            if ("MultiLayerNetwork".equals(names.getProperty("kind"))) {
-                layers = MultiLayerConfiguration.fromJson(json);
-            } else if ("ComputationGraph".equals(names.getProperty("kind"))) {
-                graphConf = ComputationGraphConfiguration.fromJson(json);
-            } else {
-                throw new IOException("The file's network description is damaged: unknown kind \""
-                        + names.getProperty("kind") + "\".");
-            }
-        } catch (RuntimeException e) {
-            throw new IOException("The network configuration in the file cannot be read by DL4J: " + e.getMessage(), e);
-        }
-        Map<String, String> layerNames = new LinkedHashMap<>();
-        try {
-            for (int i = 0, n = Integer.parseInt(names.getProperty("layerNames.size", "")); i < n; i++) {
-                layerNames.put(names.getProperty("layerNames." + i + ".name"),
-                        names.getProperty("layerNames." + i + ".vertex"));
-            }
-        } catch (NumberFormatException e) {
-            throw new IOException("The file's network description is damaged: " + e.getMessage(), e);
-        }
-        MutableGraph graph = MutableGraph.load(new ByteArrayInputStream(archive.bytes("graph.mmg")));
-        ConvertedNetwork converted = ConvertedNetwork.restore(graph.sameDiff(), names);
-        for (String variable : converted.parameterVariables().values()) {
-            if (!graph.isMutable(variable)) {
-                throw new IOException("The file is inconsistent: parameter \"" + variable + "\" is not mutable in its "
-                        + "graph.");
-            }
-        }
-        return new MutableNetwork(layers, graphConf, Collections.unmodifiableMap(layerNames), graph, converted);
+        return new MutableNetwork(NetworkFile.read(in));
     }
 
     /**
@@ -899,17 +675,22 @@ public final class MutableNetwork {
         return "MutableNetwork" + converted.parameterVariables().keySet();
     }
 
-    private Map<String, INDArray> currentValues(Map<String, INDArray> placeholders) {
+    /** A new network with the current values of the parameters, computed first. */
+    private <M extends Model> M bake(Supplier<M> network, Map<String, INDArray> placeholders) {
         Objects.requireNonNull(placeholders, "placeholders");
         String[] variables = converted.parameterVariables().values().toArray(new String[0]);
-        if (variables.length == 0) {
-            return Map.of();
+        Map<String, INDArray> values = new HashMap<>();
+        if (variables.length > 0) {
+            // the graph remembers the walk, so naming what is missing here costs the computation below none
+            Set<String> missing = new TreeSet<>(graph.requiredPlaceholders(variables));
+            missing.removeAll(placeholders.keySet());
+            if (!missing.isEmpty()) {
+                throw new IllegalArgumentException("Values are needed for the placeholders " + missing
+                        + ": the current parameter values are computed from them.");
+            }
+            values.putAll(graph.output(new HashMap<>(placeholders), variables));
         }
-        requirePlaceholders(placeholders, variables);
-        return graph.output(new HashMap<>(placeholders), variables);
-    }
-
-    private void bake(Model baked, Map<String, INDArray> values) {
+        M baked = network.get();
         Map<String, INDArray> table = baked.paramTable();
         converted.parameterVariables().forEach((key, variable) -> {
             INDArray target = table.get(key);
@@ -921,105 +702,7 @@ public final class MutableNetwork {
             }
             target.assign(value.castTo(target.dataType()));
         });
-    }
-
-    private Map<String, INDArray> inputFeed(INDArray[] inputs) {
-        Objects.requireNonNull(inputs, "inputs");
-        List<String> names = inputNames();
-        if (inputs.length != names.size()) {
-            throw new IllegalArgumentException("Got " + inputs.length + " input array(s); this network has "
-                    + names.size() + " input(s): " + names + ".");
-        }
-        Map<String, INDArray> feed = new LinkedHashMap<>();
-        for (int i = 0; i < inputs.length; i++) {
-            if (inputs[i] == null) {
-                throw new IllegalArgumentException("The array for input " + names.get(i) + " is null.");
-            }
-            String name = names.get(i);
-            feed.put(name, checked("Input \"" + name + "\"", name, networkInput(name, inputs[i])));
-        }
-        requireSameExamples(feed);
-        return feed;
-    }
-
-    /**
-     * {@code array}, cast to the type of placeholder {@code name}, after checking its shape against the placeholder's
-     * (before any native code runs, whose own messages name no input).
-     */
-    private INDArray checked(String what, String name, INDArray array) {
-        SDVariable placeholder = graph.sameDiff().getVariable(name);
-        long[] expected = placeholder.placeholderShape();
-        if (expected != null) {
-            boolean matches = expected.length == array.rank();
-            for (int d = 1; matches && d < expected.length; d++) {
-                matches = expected[d] < 0 || expected[d] == array.size(d);
-            }
-            if (!matches) {
-                StringBuilder shape = new StringBuilder("[N");
-                for (int d = 1; d < expected.length; d++) {
-                    shape.append(", ").append(expected[d] < 0 ? "any" : String.valueOf(expected[d]));
-                }
-                throw new IllegalArgumentException(what + " has shape " + Arrays.toString(array.shape())
-                        + "; this network expects " + shape + "] (N examples).");
-            }
-        }
-        return array.dataType() == placeholder.dataType() ? array : array.castTo(placeholder.dataType());
-    }
-
-    /** Every array of a feed that has examples along axis 0 has the same number of them. */
-    private static void requireSameExamples(Map<String, INDArray> arrays) {
-        String first = null;
-        for (Map.Entry<String, INDArray> e : arrays.entrySet()) {
-            if (first == null) {
-                first = e.getKey();
-            } else if (e.getValue().size(0) != arrays.get(first).size(0)) {
-                throw new IllegalArgumentException("\"" + e.getKey() + "\" has " + e.getValue().size(0)
-                        + " examples but \"" + first + "\" has " + arrays.get(first).size(0)
-                        + ": every input and labels array needs one row per example.");
-            }
-        }
-    }
-
-    private Map<String, INDArray> trainingFeed(INDArray[] inputs, INDArray[] labels,
-                                               Map<String, INDArray> otherPlaceholders) {
-        Objects.requireNonNull(otherPlaceholders, "otherPlaceholders");
-        Map<String, INDArray> feed = new HashMap<>(otherPlaceholders);
-        Map<String, INDArray> data = new LinkedHashMap<>(inputFeed(inputs));
-        feed.putAll(data);
-        long examples = data.values().iterator().next().size(0);
-        INDArray[] outputs = null;      // computed only if some labels' rows differ from the examples
-        Objects.requireNonNull(labels, "labels");
-        List<String> names = labelNames();
-        if (labels.length != names.size()) {
-            throw new IllegalArgumentException("Got " + labels.length + " labels array(s); this network has "
-                    + names.size() + " output(s): " + outputNames() + ".");
-        }
-        for (int i = 0; i < labels.length; i++) {
-            if (names.get(i) == null) {
-                continue;
-            }
-            if (labels[i] == null) {
-                throw new IllegalArgumentException("The labels for output " + outputNames().get(i) + " are null; it "
-                        + "is an output layer, so its labels are needed.");
-            }
-            String output = outputNames().get(i);
-            INDArray checkedLabels = checked("The labels of output \"" + output + "\"", names.get(i), labels[i]);
-            long rows = checkedLabels.size(0);
-            if (rows != examples) {
-                // Labels have one row per example, except after RnnToFeedForwardPreProcessor, where the output has one
-                // per example and time step: the output for these inputs tells (one forward pass, only here).
-                if (outputs == null) {
-                    outputs = outputs(inputs, otherPlaceholders);
-                }
-                if (outputs[i].size(0) != rows) {
-                    throw new IllegalArgumentException("The labels of output \"" + output + "\" have " + rows
-                            + " rows but the input has " + examples + " examples and the output " + outputs[i].size(0)
-                            + " rows: the labels need one row per row of the output.");
-                }
-            }
-            feed.put(names.get(i), checkedLabels);
-        }
-        return feed;
+        return baked;
     }
 
     private String vertex(String layerName) {
@@ -1043,34 +726,5 @@ public final class MutableNetwork {
                     + ": use " + method + ".");
         }
         return names.get(0);
-    }
-
-    private void requirePlaceholders(Map<String, INDArray> given, String... variables) {
-        Set<String> missing = new TreeSet<>(graph.requiredPlaceholders(variables));
-        missing.removeAll(given.keySet());
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("Values are needed for the placeholders " + missing
-                    + ": the current parameter values are computed from them.");
-        }
-    }
-
-    /**
-     * The forms DL4J accepts besides the graph's: [N, 1, T] indices for an embedding sequence (the graph takes
-     * [N, T]), and images [N, c, h, w] where the network's first pre-processor reads them flat ([N, c*h*w], as
-     * {@code InputType.convolutionalFlat} networks do; DL4J's pre-processor passes images through).
-     */
-    private INDArray networkInput(String name, INDArray input) {
-        long[] expected = graph.sameDiff().getVariable(name).placeholderShape();
-        if (expected == null || expected.length != 2 || input.rank() < 3) {
-            return input;
-        }
-        if (input.rank() == 3 && input.size(1) == 1 && expected[1] < 0) {
-            return input.reshape(input.size(0), input.size(2));
-        }
-        long width = input.length() / Math.max(1, input.size(0));
-        if (input.rank() == 4 && expected[1] > 0 && width == expected[1]) {
-            return input.reshape('c', input.size(0), width);
-        }
-        return input;
     }
 }

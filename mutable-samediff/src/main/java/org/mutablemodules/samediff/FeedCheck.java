@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -46,20 +45,12 @@ final class FeedCheck {
      * Every key of {@code feed} is a placeholder of {@code sd} whose declared shape and data type the array has, and
      * every placeholder that {@code targets} need is fed.
      */
-    static void requireFeed(SameDiff sd, Map<String, INDArray> feed, String... targets) {
+    static void requireFeed(SameDiff sd, GraphState state, Map<String, INDArray> feed, String... targets) {
         Objects.requireNonNull(feed, "placeholders (pass Map.of() when there are none)");
-        List<String> placeholders = placeholders(sd);
+        requirePlaceholderKeys(sd, feed);
         for (Map.Entry<String, INDArray> e : feed.entrySet()) {
             String name = e.getKey();
-            Objects.requireNonNull(name, "placeholder name");
-            if (!placeholders.contains(name)) {
-                throw new IllegalArgumentException(Messages.format(Messages.NOT_A_PLACEHOLDER, name,
-                        Messages.nearest(name, placeholders), Messages.list(placeholders)));
-            }
             INDArray array = e.getValue();
-            if (array == null) {
-                throw new IllegalArgumentException(Messages.format(Messages.NULL_PLACEHOLDER, name));
-            }
             SDVariable placeholder = sd.getVariable(name);
             if (array.dataType() != placeholder.dataType()) {
                 throw new IllegalArgumentException(Messages.format(Messages.PLACEHOLDER_DATA_TYPE, name,
@@ -71,11 +62,27 @@ final class FeedCheck {
                         describe(expected)));
             }
         }
-        Set<String> missing = new TreeSet<>(GraphWalk.placeholdersUpstreamOf(sd, List.of(targets)));
+        Set<String> missing = new TreeSet<>(state.placeholdersUpstreamOf(sd, List.of(targets)));
         missing.removeAll(feed.keySet());
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(Messages.format(Messages.MISSING_PLACEHOLDERS,
                     Messages.list(missing), String.join(", ", targets)));
+        }
+    }
+
+    /** Every key of {@code feed} names a placeholder of {@code sd} and has an array. */
+    static void requirePlaceholderKeys(SameDiff sd, Map<String, INDArray> feed) {
+        for (Map.Entry<String, INDArray> e : feed.entrySet()) {
+            String name = e.getKey();
+            Variable v = name == null ? null : sd.getVariables().get(name);
+            if (v == null || v.getVariable().getVariableType() != VariableType.PLACEHOLDER) {
+                List<String> placeholders = placeholders(sd);
+                throw new IllegalArgumentException(Messages.format(Messages.NOT_A_PLACEHOLDER, name,
+                        Messages.nearest(String.valueOf(name), placeholders), Messages.list(placeholders)));
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException(Messages.format(Messages.NULL_PLACEHOLDER, name));
+            }
         }
     }
 

@@ -2,12 +2,16 @@ package org.mutablemodules.samediff;
 
 import com.google.common.collect.MapMaker;
 import java.lang.ref.WeakReference;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.mutablemodules.samediff.internal.GraphWalk;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
@@ -40,12 +44,47 @@ final class GraphState {
     final Map<String, String> renamedToInitial = new HashMap<>();
     /** Whether computations check their inputs and results for NaN and infinite values. */
     volatile boolean checkFinite;
+    /**
+     * Counts the changes of the graph's structure made through this library (each ends a {@code writeLocked}
+     * change): what is derived from the structure, such as the placeholders a variable needs, is valid for one count.
+     */
+    volatile long structureVersion;
+    /** The placeholders upstream of some variables, for the structure they were walked in. */
+    private final Map<List<String>, Upstream> upstreamPlaceholders = new ConcurrentHashMap<>();
+
+    private record Upstream(long version, int ops, int variables, Set<String> placeholders) {
+    }
+
+    /** Bounds the remembered walks for callers that ask for ever new sets of variables. */
+    private static final int MAX_REMEMBERED_TARGETS = 64;
 
     private GraphState() {
     }
 
     static GraphState of(SameDiff sd) {
         return STATES.computeIfAbsent(sd, k -> new GraphState());
+    }
+
+    /**
+     * The placeholders that computing {@code targets} needs ({@link GraphWalk#placeholdersUpstreamOf}), walked once
+     * per structure: a public call checks its feed and runs with one walk, and repeated calls with none. Ops and
+     * variables that a user adds to the SameDiff instance directly (outside this library's locks) also start a new
+     * walk, since they change the counts.
+     */
+    Set<String> placeholdersUpstreamOf(SameDiff sd, List<String> targets) {
+        long version = structureVersion;
+        int ops = sd.getOps().size();
+        int variables = sd.getVariables().size();
+        Upstream known = upstreamPlaceholders.get(targets);
+        if (known != null && known.version == version && known.ops == ops && known.variables == variables) {
+            return known.placeholders;
+        }
+        Set<String> placeholders = Collections.unmodifiableSet(GraphWalk.placeholdersUpstreamOf(sd, targets));
+        if (upstreamPlaceholders.size() >= MAX_REMEMBERED_TARGETS) {
+            upstreamPlaceholders.clear();
+        }
+        upstreamPlaceholders.put(List.copyOf(targets), new Upstream(version, ops, variables, placeholders));
+        return placeholders;
     }
 
     /** The parameter whose initial value is the variable {@code name}, or null. */

@@ -1,6 +1,5 @@
 package org.mutablemodules.samediff;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -17,7 +16,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
-import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
@@ -494,23 +492,7 @@ public final class GraphTrainer {
         if (feed == null) {
             throw new IllegalArgumentException(Messages.NULL_FEED);
         }
-        for (Map.Entry<String, INDArray> e : feed.entrySet()) {
-            String name = e.getKey();
-            Variable v = name == null ? null : sd.getVariables().get(name);
-            if (v == null || v.getVariable().getVariableType() != VariableType.PLACEHOLDER) {
-                List<String> known = new ArrayList<>();
-                for (SDVariable p : sd.variables()) {
-                    if (p.getVariableType() == VariableType.PLACEHOLDER) {
-                        known.add(p.name());
-                    }
-                }
-                throw new IllegalArgumentException(Messages.format(Messages.NOT_A_PLACEHOLDER, name,
-                        Messages.nearest(String.valueOf(name), known), Messages.list(known)));
-            }
-            if (e.getValue() == null) {
-                throw new IllegalArgumentException(Messages.format(Messages.NULL_PLACEHOLDER, name));
-            }
-        }
+        FeedCheck.requirePlaceholderKeys(sd, feed);
     }
 
     private void requirePlaceholders(Map<String, INDArray> feed) {

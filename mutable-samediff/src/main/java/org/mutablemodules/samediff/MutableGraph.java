@@ -302,7 +302,7 @@ public final class MutableGraph {
                     throw new IllegalArgumentException(Messages.format(Messages.NO_VARIABLE, name));
                 }
             }
-            return Collections.unmodifiableSet(GraphWalk.placeholdersUpstreamOf(sd, List.of(variableNames)));
+            return state.placeholdersUpstreamOf(sd, List.of(variableNames));
         });
     }
 
@@ -324,7 +324,7 @@ public final class MutableGraph {
     public Map<String, INDArray> output(Map<String, INDArray> placeholders, String... outputs) {
         return readLocked(() -> {
             FeedCheck.requireVariables(sd, "output", outputs);
-            FeedCheck.requireFeed(sd, placeholders, outputs);
+            FeedCheck.requireFeed(sd, state, placeholders, outputs);
             if (state.checkFinite) {
                 FeedCheck.requireFiniteFeed(placeholders);
             }
@@ -360,7 +360,7 @@ public final class MutableGraph {
             if (sd.getLossVariables().isEmpty()) {
                 throw new IllegalStateException(Messages.NO_LOSS);
             }
-            FeedCheck.requireFeed(sd, placeholders, sd.getLossVariables().toArray(new String[0]));
+            FeedCheck.requireFeed(sd, state, placeholders, sd.getLossVariables().toArray(new String[0]));
             if (state.checkFinite) {
                 FeedCheck.requireFiniteFeed(placeholders);
             }
@@ -556,6 +556,7 @@ public final class MutableGraph {
         try {
             return change.get();
         } finally {
+            state.structureVersion++;       // also after a failed change: its rollback rebuilt the structure
             state.lock.writeLock().unlock();
         }
     }

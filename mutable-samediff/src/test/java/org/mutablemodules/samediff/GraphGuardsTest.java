@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -35,6 +36,32 @@ class GraphGuardsTest {
         expected.forEach((k, v) -> assertEquals(v, actual.get(k), k));
         // W1 = 0.5 W1/init + 0.25, so the initial value's gradient is half the parameter's
         assertTrue(actual.get("W1/init").equalsWithEps(actual.get("W1").mul(0.5), 1e-12));
+    }
+
+    /**
+     * The placeholders a variable needs are walked once per structure and remembered: every mutation that rewires a
+     * parameter to read a placeholder, or stop reading it, is seen by the next check and the next call.
+     */
+    @Test
+    void thePlaceholdersAVariableNeedsFollowEveryChangeOfTheGraph() {
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        Map<String, INDArray> onlyX = Map.of("x", in.get("x"));
+        assertEquals(Set.of("x"), g.requiredPlaceholders("out"));
+        g.output(onlyX, "out");                                     // remembered for this structure
+        SDVariable task = sd.placeHolder("task", DataType.DOUBLE, 4, 1);
+        g.param("W2").set(sd.var("H", Nd4j.randn(DataType.DOUBLE, 4, 2)).mul(task.mmul(
+                sd.constant(Nd4j.ones(DataType.DOUBLE, 1, 2)))));
+        assertEquals(Set.of("task", "x"), g.requiredPlaceholders("out"));
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> g.output(onlyX, "out"));
+        assertTrue(missing.getMessage().contains("\"task\""), missing.getMessage());
+        g.param("W2").reset();
+        assertEquals(Set.of("x"), g.requiredPlaceholders("out"));
+        assertEquals(sd.output(onlyX, "out").get("out"), g.output(onlyX, "out").get("out"));
+        // a variable added to the SameDiff instance directly, outside the library's changes, is walked too
+        sd.math().tanh("direct", task.mul(2.0));
+        assertEquals(Set.of("task"), g.requiredPlaceholders("direct"));
     }
 
     @Test

@@ -1,0 +1,153 @@
+package org.mutablemodules.dl4j;
+
+import java.util.List;
+import java.util.Map;
+import org.mutablemodules.dl4j.internal.FunctionalNetwork;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A {@link MutableNetwork} as a function of its parameters ({@link MutableNetwork#functional()}): the counterpart of
+ * {@code torch.func.functional_call}, and the score's gradients as graph expressions for second-order meta-learning.
+ * Every call adds expressions to the network's graph and leaves the network's own output, score and parameters as
+ * they are; parameters not named read their current values ({@code m.param(key).value()}).
+ *
+ * <pre>{@code
+ * FunctionalView f = m.functional();
+ * SDVariable w = m.param("0_W").value();
+ * SDVariable y = f.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
+ * }</pre>
+ */
+public final class FunctionalView {
+
+    private final MutableNetwork network;
+    private final FunctionalNetwork calls;
+
+    FunctionalView(MutableNetwork network, FunctionalNetwork calls) {
+        this.network = network;
+        this.calls = calls;
+    }
+
+    /** The network this is a view of. */
+    public MutableNetwork network() {
+        return network;
+    }
+
+    /**
+     * The functional call, the counterpart of {@code torch.func.functional_call}: the network applied once more inside
+     * this graph to {@code input}, with the given expressions in place of the named parameters. Parameters not named
+     * read their current values ({@code param(key).value()}). The graph's own output is unchanged; the new
+     * expression is added to the graph.
+     *
+     * <pre>{@code
+     * SDVariable w = m.param("0_W").value();
+     * SDVariable y = f.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
+     * }</pre>
+     *
+     * <p>The forward pass is the conversion's own: the same layer converters run again, reading the given
+     * expressions instead of the parameters, so every layer and vertex that converts works here (convolutional,
+     * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics. For a network
+     * with several inputs or outputs, use {@link #forward(List, Map)}.
+     *
+     * @param input      an expression of this graph, shaped as the network's input placeholder ({@link MutableNetwork#inputName()})
+     *                   and of its data type
+     * @param parameters expressions of this graph keyed by DL4J's network-level keys ({@code 0_W}, {@code 1_b}), each
+     *                   of its parameter's shape and data type; may be empty
+     * @return the output activations
+     * @throws IllegalArgumentException if the network has several inputs or outputs, a key is not a parameter of the
+     *                                  network (the message lists the known keys), or {@code input} or an
+     *                                  expression belongs to another graph, or has another data type or, where
+     *                                  known, shape; the graph is then unchanged
+     * @throws UnsupportedLayerException if a layer cannot be applied to this input (as at conversion); the graph is
+     *                                   then unchanged
+     */
+    public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
+        return calls.forward(input, parameters);
+    }
+
+    /**
+     * The functional call of a network with any number of inputs and outputs; see
+     * {@link #forward(SDVariable, Map)}.
+     *
+     * @param inputs     one expression per network input, in the order of {@link MutableNetwork#inputNames()}
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return one expression per network output, in the order of {@link MutableNetwork#outputNames()}
+     * @throws IllegalArgumentException  if the number of inputs is not the network's, or an argument is invalid, as
+     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
+     */
+    public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
+        return calls.forward(inputs, parameters);
+    }
+
+    /**
+     * The score of {@link #forward(SDVariable, Map)} against {@code labels}, at this network's score convention
+     * (DL4J's loss averaged over the minibatch, without regularisation): for the network's own input and labels
+     * placeholders and no substitution, its value is {@link MutableNetwork#score(INDArray, INDArray)}. Built by the same converters
+     * as the network's own score, for every loss function the conversion supports.
+     *
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     * @param labels     an expression of this graph, shaped as the network's labels placeholder ({@link MutableNetwork#labelName()})
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  if the network has several inputs or outputs, or an argument is invalid, as
+     *                                   for {@link #forward(SDVariable, Map)}; the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
+     */
+    public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
+        return calls.loss(input, labels, parameters);
+    }
+
+    /**
+     * The score of {@link #forward(List, Map)}: the sum of the scores of the outputs given labels, as the network's
+     * own score sums its output layers'.
+     *
+     * @param inputs     one expression per network input, in the order of {@link MutableNetwork#inputNames()}
+     * @param labels     one expression per network output, in the order of {@link MutableNetwork#outputNames()}: null for an output
+     *                   not to score (one without an output layer must be null); at least one given
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  if a list's length is not the network's, no labels are given, labels are
+     *                                   given for an output without an output layer, or an argument is invalid;
+     *                                   the graph is then unchanged
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, Map)}
+     */
+    public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
+        return calls.loss(inputs, labels, parameters);
+    }
+
+    /**
+     * The gradients of {@link #loss(SDVariable, SDVariable, Map)} with respect to every parameter of the network (the
+     * named ones at the given expressions, the others at their current values), keyed by DL4J's network-level keys,
+     * as ordinary graph expressions: built by explicit backward rules per layer from ops whose own gradients are
+     * right, so SameDiff can differentiate them again. That makes second-order meta-learning possible (SameDiff
+     * cannot differentiate its own gradient function): a MAML inner step is
+     * <pre>{@code
+     * Map<String, SDVariable> g = f.lossGradients(supportX, supportY, Map.of());
+     * Map<String, SDVariable> adapted = new HashMap<>();
+     * g.forEach((key, grad) -> adapted.put(key, m.param(key).value().sub(grad.mul(innerRate))));
+     * SDVariable metaLoss = f.loss(queryX, queryY, adapted);   // differentiable down to the initial parameters
+     * }</pre>
+     *
+     * <p>Explicit backward rules exist for feed-forward networks: a {@code MultiLayerNetwork}, or a
+     * {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer}, {@code OutputLayer},
+     * {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU, tanh, sigmoid and
+     * softmax; losses MSE, L2, MCXENT and negative log-likelihood.
+     *
+     * @param input      an expression of this graph, [N, nIn]
+     * @param labels     an expression of this graph, [N, nOut]
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
+     * @throws IllegalStateException     if the network does not end with an output layer
+     * @throws UnsupportedLayerException if a layer, its activation or its loss has no explicit backward rule (the
+     *                                   message names the first such layer)
+     * @throws IllegalArgumentException  if an argument is invalid, as for {@link #forward(SDVariable, Map)}; the
+     *                                   graph is then unchanged
+     */
+    public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
+                                                 Map<String, SDVariable> parameters) {
+        return calls.lossGradients(input, labels, parameters);
+    }
+}

@@ -1,0 +1,64 @@
+package org.mutablemodules.dl4j;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.dl4j.internal.ConvertedNetwork;
+import org.mutablemodules.samediff.MutableGraph;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * What a {@link MutableNetwork} is made of, whether converted or loaded: the source network, the layer names users may
+ * use (mapped to the conversion's vertex names), the mutable graph and the conversion's names.
+ */
+record NetworkParts(SourceNetwork source, Map<String, String> layerNames, MutableGraph graph,
+                    ConvertedNetwork converted) {
+
+    /** Converts {@code net}; its layers are known as {@code layer<i>} and by the names given in its configuration. */
+    static NetworkParts convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
+        Objects.requireNonNull(net, "net");
+        if (net.getLayers() == null || net.getLayers().length == 0) {
+            throw new IllegalStateException("The network has not been initialised: call net.init() before "
+                    + "MutableNetwork.of(net).");
+        }
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        Map<String, String> names = new LinkedHashMap<>();
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            names.put("layer" + i, "layer" + i);
+            String own = conf.getConf(i).getLayer().getLayerName();
+            if (own != null) {
+                names.putIfAbsent(own, "layer" + i);
+            }
+        }
+        return wrap(conversion.get(), SourceNetwork.LayerStack.copyOf(conf), names);
+    }
+
+    /** Converts {@code net}; its vertices are known by their names. */
+    static NetworkParts convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
+        Objects.requireNonNull(net, "net");
+        if (net.getVertices() == null) {
+            throw new IllegalStateException("The computation graph has not been initialised: call net.init() before "
+                    + "MutableNetwork.of(net).");
+        }
+        ConvertedNetwork converted = conversion.get();
+        Map<String, String> names = new LinkedHashMap<>();
+        converted.keyPrefixes().keySet().forEach(name -> names.put(name, name));
+        return wrap(converted, SourceNetwork.VertexGraph.copyOf(net.getConfiguration()), names);
+    }
+
+    /** Makes every parameter of the conversion mutable, with the initial values of frozen ones frozen. */
+    private static NetworkParts wrap(ConvertedNetwork converted, SourceNetwork source, Map<String, String> names) {
+        SameDiff sd = converted.sameDiff();
+        MutableGraph graph = converted.parameterVariables().isEmpty() ? MutableGraph.of(sd)
+                : MutableGraph.of(sd, converted.parameterVariables().values().toArray(new String[0]));
+        for (String key : converted.frozenKeys()) {
+            graph.param(converted.parameterVariables().get(key)).freezeInitial();
+        }
+        return new NetworkParts(source, Collections.unmodifiableMap(names), graph, converted);
+    }
+}
