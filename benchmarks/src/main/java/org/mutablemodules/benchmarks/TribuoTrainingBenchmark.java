@@ -61,7 +61,8 @@ public class TribuoTrainingBenchmark {
                     .layer(new DenseLayer.Builder().nOut(64).activation(Activation.TANH).build())
                     .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
                     .build();
-            return MutableNetworkTrainer.regression(mlp, new Adam(0.01), 5, 32, 1L).train(data);
+            return MutableNetworkTrainer.regression(mlp)
+                    .updater(new Adam(0.01)).epochs(5).minibatchSize(32).seed(1L).build().train(data);
         }
         MultiLayerConfiguration linear = new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT).list()
                 .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(1).activation(Activation.IDENTITY)

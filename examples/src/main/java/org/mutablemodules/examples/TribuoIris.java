@@ -75,7 +75,8 @@ public final class TribuoIris {
                     .layer(new DenseLayer.Builder().nIn(4).nOut(16).activation(Activation.TANH).build())
                     .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
                     .build();
-            MutableNetworkTrainer<Label> network = MutableNetworkTrainer.classification(conf, new Adam(0.02), 60, 16, 1L);
+            MutableNetworkTrainer<Label> network = MutableNetworkTrainer.classification(conf)
+                    .updater(new Adam(0.02)).epochs(60).minibatchSize(16).seed(1L).build();
             TransformationMap standardise = new TransformationMap(List.of(new MeanStdDevTransformation()));
             Model<Label> model = new TransformTrainer<>(network, standardise).train(train);
 

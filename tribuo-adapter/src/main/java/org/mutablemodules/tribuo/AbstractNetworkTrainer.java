@@ -126,6 +126,91 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         this.rng = new SplittableRandom(seed);
     }
 
+    /**
+     * Builds a trainer of this module: the options every one of them has, each with the default of its configuration
+     * property; a subclass's builder adds its own. {@link #build()} checks everything, as OLCUT's {@code postConfig}.
+     *
+     * @param <T> the output type
+     * @param <R> the trainer type
+     * @param <B> the builder type, for chaining
+     */
+    public abstract static class Builder<T extends Output<T>, R extends AbstractNetworkTrainer<T, ?>,
+            B extends Builder<T, R, B>> {
+
+        final R trainer;
+
+        Builder(R trainer, OutputKind kind, String networkJson) {
+            this.trainer = trainer;
+            trainer.outputKind = kind;
+            trainer.networkJson = networkJson;
+        }
+
+        abstract B self();
+
+        /** The ND4J updater for every parameter (default {@code Adam(1e-3)}). */
+        public B updater(IUpdater updater) {
+            trainer.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
+            return self();
+        }
+
+        /** Passes over the training data (default 50). */
+        public B epochs(int epochs) {
+            trainer.epochs = epochs;
+            return self();
+        }
+
+        /** Examples per gradient step (default 32). */
+        public B minibatchSize(int minibatchSize) {
+            trainer.minibatchSize = minibatchSize;
+            return self();
+        }
+
+        /** The seed of the random stream that initialises the networks and shuffles (default Tribuo's). */
+        public B seed(long seed) {
+            trainer.seed = seed;
+            return self();
+        }
+
+        /** Shuffle the examples before each epoch (default true). */
+        public B shuffle(boolean shuffle) {
+            trainer.shuffle = shuffle;
+            return self();
+        }
+
+        /** Log the mean training loss every this many epochs (default 10; -1: never). */
+        public B loggingInterval(int epochs) {
+            trainer.loggingInterval = epochs;
+            return self();
+        }
+
+        /** Regression only: standardise each target dimension for training (default true). */
+        public B standardiseTargets(boolean standardise) {
+            trainer.standardiseTargets = standardise;
+            return self();
+        }
+
+        /** Examples per batch at prediction time (default 256). */
+        public B predictionBatchSize(int examples) {
+            trainer.predictionBatchSize = examples;
+            return self();
+        }
+
+        /**
+         * The trainer, checked.
+         *
+         * @throws IllegalArgumentException if a number is not positive, or the network does not fit the output kind
+         *                                  or the trainer (the message names the property, layer or key at fault)
+         */
+        public R build() {
+            try {
+                trainer.postConfig();
+            } catch (PropertyException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+            return trainer;
+        }
+    }
+
     /** Checks the subclass's own properties, before the network is read. Nothing by default. */
     void checkOwnProperties() {
     }

@@ -8,12 +8,14 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.dl4j.internal.LayerFunctions;
 import org.mutablemodules.samediff.FlatSplit;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -111,7 +113,7 @@ final class HyperGraph {
                 throw new IllegalArgumentException(Messages.format(Messages.UNSUPPORTED_TARGET_LAYER, l,
                         layer.getClass().getSimpleName()));
             }
-            ActivationOps.check(((BaseLayer) layer).getActivationFn(), "layer " + l);
+            LayerFunctions.checkActivation(((BaseLayer) layer).getActivationFn(), "Layer " + l);
         }
     }
 
@@ -128,18 +130,16 @@ final class HyperGraph {
      *
      * @param target    the target network, initialised; its parameters are the shared values and residual bases
      * @param hyper     the hypernetwork's arrays by variable name, or null to initialise them from {@code rng}
-     * @param loss      the loss to build
      * @param rng       the random stream for a new hypernetwork (unused when {@code hyper} is given)
      */
-    static HyperGraph build(Spec spec, MultiLayerNetwork target, Map<String, INDArray> hyper, NetworkSpec.Loss loss,
-                            SplittableRandom rng) {
+    static HyperGraph build(Spec spec, MultiLayerNetwork target, Map<String, INDArray> hyper, SplittableRandom rng) {
         check(spec.target, target, spec.generatedKeys);
         HyperGraph g = new HyperGraph(spec, target, MutableNetwork.of(target));
-        g.define(hyper, loss, rng);
+        g.define(hyper, rng);
         return g;
     }
 
-    private void define(Map<String, INDArray> hyper, NetworkSpec.Loss loss, SplittableRandom rng) {
+    private void define(Map<String, INDArray> hyper, SplittableRandom rng) {
         DataType type = spec.target.dataType();
         SDVariable context = sd.placeHolder(CONTEXT, type, -1, spec.contextWidth);
         SDVariable context1 = sd.placeHolder(CONTEXT1, type, 1, spec.contextWidth);
@@ -167,12 +167,14 @@ final class HyperGraph {
         }
 
         Map<String, SDVariable> perExample = generate(context, hidden, heads);
-        SDVariable prediction = perExampleForward(perExample);
-        sd.updateVariableNameAndReference(prediction, PREDICTION, true);
+        SDVariable[] outputLayer = perExampleForward(perExample);
+        sd.updateVariableNameAndReference(outputLayer[1], PREDICTION, true);
 
         SDVariable weights = sd.placeHolder(WEIGHTS, type, -1, 1);
-        WeightedLosses.weighted(sd, LOSS, loss, sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()),
-                weights, spec.target.outputWidth());
+        BaseOutputLayer out = spec.target.outputLayer();
+        SDVariable lossValue = LayerFunctions.weightedLoss(out.getLossFn(), out.getActivationFn(), outputLayer[0],
+                sd.getVariable(PREDICTION), sd.getVariable(mutable.labelName()), weights, "The output layer");
+        sd.updateVariableNameAndReference(lossValue, LOSS, true);
         sd.setLossVariables(LOSS);
 
         Map<String, SDVariable> single = generate(context1, hidden, heads);
@@ -196,7 +198,7 @@ final class HyperGraph {
         IActivation activation = spec.hiddenActivation.getActivationFunction();
         SDVariable h = context;
         for (SDVariable[] layer : hidden) {
-            h = ActivationOps.apply(sd, activation, h.mmul(layer[0]).add(layer[1]));
+            h = LayerFunctions.activation(activation, h.mmul(layer[0]).add(layer[1]), "The hypernetwork");
         }
         Map<String, SDVariable> pieces = new LinkedHashMap<>();
         for (Map.Entry<String, SDVariable[]> e : heads.entrySet()) {
@@ -205,8 +207,11 @@ final class HyperGraph {
         return pieces;
     }
 
-    /** The target's layers from the first generated one on, with per-example parameters; returns the output. */
-    private SDVariable perExampleForward(Map<String, SDVariable> generated) {
+    /**
+     * The target's layers from the first generated one on, with per-example parameters; returns the last layer's
+     * pre-activations and activations.
+     */
+    private SDVariable[] perExampleForward(Map<String, SDVariable> generated) {
         MultiLayerConfiguration conf = spec.target.layers();
         int first = firstGenerated(spec.generatedKeys);
         SDVariable a = first == 0 ? sd.getVariable(mutable.inputName()) : mutable.activations("layer" + (first - 1));
@@ -235,9 +240,12 @@ final class HyperGraph {
             } else {
                 z = z.add(mutable.param(bKey).value());
             }
-            a = ActivationOps.apply(sd, ((BaseLayer) layer).getActivationFn(), z);
+            a = LayerFunctions.activation(((BaseLayer) layer).getActivationFn(), z, "Layer " + l);
+            if (l == conf.getConfs().size() - 1) {
+                return new SDVariable[] {z, a};
+            }
         }
-        return a;
+        throw new IllegalStateException("The target network has no layer from layer " + first + " on.");
     }
 
     /** The scale of a layer's Xavier initialisation, {@code sqrt(2 / (nIn + nOut))}: how large its weights are. */

@@ -22,13 +22,11 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.tribuo.Dataset;
 import org.tribuo.Example;
 import org.tribuo.Excuse;
 import org.tribuo.ImmutableFeatureMap;
 import org.tribuo.ImmutableOutputInfo;
 import org.tribuo.Output;
-import org.tribuo.Prediction;
 import org.tribuo.impl.ModelDataCarrier;
 import org.tribuo.protos.core.ModelDataProto;
 import org.tribuo.protos.core.ModelProto;
@@ -47,7 +45,7 @@ import org.tribuo.provenance.ModelProvenance;
  *
  * @param <T> the output type
  */
-public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Model<T> {
+public final class HypernetworkModel<T extends Output<T>> extends AbstractNetworkModel<T> {
     private static final long serialVersionUID = 1L;
 
     /** The protobuf serialization version. */
@@ -56,7 +54,6 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
     /** The name of the provenance entry of a specialised model that holds the context's values. */
     public static final String SPECIALISED_CONTEXT = "specialised-context";
 
-    private final OutputKind outputKind;
     private final String configurationJson;
     private final List<String> contextFeatures;
     private final List<String> generatedKeys;
@@ -68,7 +65,6 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
     private final LinkedHashMap<String, long[]> hyperShapes;
     private final double[] targetMeans;
     private final double[] targetScales;
-    private final int batchSize;
 
     private transient HyperGraph graph;
 
@@ -76,8 +72,7 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
                       ImmutableOutputInfo<T> outputIDInfo, OutputKind outputKind, HyperGraph.Spec spec,
                       List<String> contextFeatures, INDArray targetParameters, Map<String, INDArray> hyper,
                       Standardisation standardisation, int batchSize) {
-        super(name, provenance, featureIDMap, outputIDInfo, outputKind == OutputKind.LABEL);
-        this.outputKind = outputKind;
+        super(name, provenance, featureIDMap, outputIDInfo, outputKind, batchSize);
         this.configurationJson = spec.target.json();
         this.contextFeatures = List.copyOf(contextFeatures);
         this.generatedKeys = spec.generatedKeys;
@@ -93,7 +88,6 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
         });
         this.targetMeans = standardisation == null ? null : standardisation.means.clone();
         this.targetScales = standardisation == null ? null : standardisation.scales.clone();
-        this.batchSize = batchSize;
     }
 
     private static double[] toDoubles(INDArray array) {
@@ -120,7 +114,7 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
         }
         HypernetworkModelProto proto = message.unpack(HypernetworkModelProto.class);
         ModelDataCarrier<?> carrier = ModelDataCarrier.deserialize(ModelDataProto.parseFrom(proto.getMetadata()));
-        OutputKind kind = MutableNetworkModel.kindOf(proto.getOutputKind(), carrier);
+        OutputKind kind = kindOf(proto.getOutputKind(), carrier);
         NetworkSpec target = NetworkSpec.parse(proto.getConfigurationJson());
         HyperGraph.Spec spec = new HyperGraph.Spec(target, proto.getContextFeaturesCount(),
                 proto.getGeneratedKeysList(), "RESIDUAL".equals(proto.getGeneration()),
@@ -145,11 +139,6 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
                                                                      Standardisation standardisation, int batchSize) {
         return new HypernetworkModel<>(carrier.name(), carrier.provenance(), carrier.featureDomain(),
                 carrier.outputDomain(), kind, spec, context, target, hyper, standardisation, batchSize);
-    }
-
-    /** The kind of output this model predicts. */
-    public OutputKind outputKind() {
-        return outputKind;
     }
 
     /** The names of the context features, in the order the hypernetwork reads them (sorted). */
@@ -213,51 +202,19 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
         return new ImmutableFeatureMap(inputs);
     }
 
-    /**
-     * The loss on {@code data}, as the target configuration defines it, example-weighted (regression in the targets'
-     * own units); see {@link MutableNetworkModel#loss}.
-     *
-     * @throws IllegalArgumentException if an example's output was never seen by the model, or an example lacks a
-     *                                  context feature; the message names what was expected
-     */
-    public double loss(Dataset<T> data) {
-        List<Example<T>> list = new ArrayList<>();
-        data.forEach(list::add);
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        INDArray y = converter.targets(list, outputIDInfo, DataType.DOUBLE);
-        FeatureMatrix m = matrix(list);
-        INDArray p = run(m).castTo(DataType.DOUBLE);
-        return WeightedLosses.evaluate(graph().spec.target.loss(outputKind), p, y,
-                AbstractNetworkTrainer.exampleWeights(list));
+    @Override
+    NetworkSpec lossNetwork() {
+        return graph().spec.target;
     }
 
     @Override
-    public Prediction<T> predict(Example<T> example) {
-        return innerPredict(List.of(example)).get(0);
-    }
-
-    /**
-     * Predicts in batches; each example with the weights generated from its own context.
-     *
-     * @throws IllegalArgumentException if an example lacks a context feature or has no feature the model knows
-     */
-    @Override
-    protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        return Batches.predict(examples, batchSize, batch -> {
-            FeatureMatrix m = matrix(batch);
-            return converter.predictions(run(m), batch, m.numUsed, outputIDInfo);
-        });
-    }
-
-    private FeatureMatrix matrix(List<Example<T>> batch) {
+    FeatureMatrix matrix(List<Example<T>> batch) {
         FeatureMatrix.Columns columns = FeatureMatrix.Columns.split(featureIDMap, new TreeSet<>(contextFeatures));
         return FeatureMatrix.of(batch, featureIDMap, columns, graph().spec.target.dataType());
     }
 
-    private synchronized INDArray run(FeatureMatrix m) {
+    @Override
+    synchronized INDArray run(FeatureMatrix m) {
         INDArray p = graph().predict(m.blocks[0], m.blocks[1]);
         return targetMeans == null ? p : new Standardisation(targetMeans, targetScales).undo(p);
     }
@@ -356,7 +313,7 @@ public final class HypernetworkModel<T extends Output<T>> extends org.tribuo.Mod
             HyperGraph.Spec spec = spec();
             MultiLayerNetwork target = (MultiLayerNetwork) spec.target.network(
                     Nd4j.createFromArray(targetParameters));
-            graph = HyperGraph.build(spec, target, hyperArrays(), spec.target.loss(outputKind), null);
+            graph = HyperGraph.build(spec, target, hyperArrays(), null);
         }
         return graph;
     }

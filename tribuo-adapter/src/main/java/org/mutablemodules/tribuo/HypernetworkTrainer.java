@@ -16,11 +16,11 @@ import java.util.SplittableRandom;
 import java.util.TreeSet;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.dl4j.internal.LayerFunctions;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tribuo.Dataset;
@@ -62,9 +62,9 @@ import org.tribuo.regression.Regressor;
  *
  * <p><b>Target.</b> A {@code MultiLayerConfiguration}. Layers before the first generated parameter may be any layer
  * {@code MutableNetwork} converts; from that layer on, layers must be {@code DenseLayer}s and a final
- * {@code OutputLayer} with biases and one of the activations identity, relu, leakyrelu, elu, tanh, sigmoid,
- * softplus, softmax, because the model computes them itself with per-example weights (a minibatch mixes contexts:
- * {@code y_i = act(x_i W(c_i) + b(c_i))}).
+ * {@code OutputLayer} with biases, because the model computes them itself with per-example weights (a minibatch mixes
+ * contexts: {@code y_i = act(x_i W(c_i) + b(c_i))}), with the DL4J adapter's own activation functions (any activation
+ * it converts, with DL4J's numerics) and loss (DL4J's score, softmax clipping included, weighted per example).
  *
  * <p><b>Generation.</b> {@link Generation#FULL}: a generated parameter is the hypernetwork's output;
  * {@link Generation#RESIDUAL}: it is a trained base (the network's own parameter) plus the hypernetwork's output.
@@ -134,29 +134,33 @@ public final class HypernetworkTrainer<T extends Output<T>>
      *
      * @param <T> the output type
      */
-    public static final class Builder<T extends Output<T>> {
-        private final HypernetworkTrainer<T> t = new HypernetworkTrainer<>();
+    public static final class Builder<T extends Output<T>>
+            extends AbstractNetworkTrainer.Builder<T, HypernetworkTrainer<T>, Builder<T>> {
 
         private Builder(OutputKind kind, String json) {
-            t.outputKind = kind;
-            t.networkJson = json;
+            super(new HypernetworkTrainer<>(), kind, json);
+        }
+
+        @Override
+        Builder<T> self() {
+            return this;
         }
 
         /** Features whose names start with {@code prefix} are the context. */
         public Builder<T> contextPrefix(String prefix) {
-            t.contextPrefix = Objects.requireNonNull(prefix, "prefix");
+            trainer.contextPrefix = Objects.requireNonNull(prefix, "prefix");
             return this;
         }
 
         /** These features are the context. */
         public Builder<T> contextFeatures(String... names) {
-            t.contextFeatures = new ArrayList<>(Arrays.asList(names));
+            trainer.contextFeatures = new ArrayList<>(Arrays.asList(names));
             return this;
         }
 
         /** The target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them. */
         public Builder<T> generate(String... keys) {
-            t.generatedParameters = new ArrayList<>(Arrays.asList(keys));
+            trainer.generatedParameters = new ArrayList<>(Arrays.asList(keys));
             return this;
         }
 
@@ -167,62 +171,20 @@ public final class HypernetworkTrainer<T extends Output<T>>
                 keys.add(l + "_W");
                 keys.add(l + "_b");
             }
-            t.generatedParameters = keys;
+            trainer.generatedParameters = keys;
             return this;
         }
 
         /** {@link Generation#FULL} (the default) or {@link Generation#RESIDUAL}. */
         public Builder<T> generation(Generation generation) {
-            t.generation = Objects.requireNonNull(generation, "generation");
+            trainer.generation = Objects.requireNonNull(generation, "generation");
             return this;
         }
 
         /** The hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation. */
         public Builder<T> hypernetwork(int[] hiddenSizes, Activation activation) {
-            t.hiddenSizes = hiddenSizes.clone();
-            t.hiddenActivation = Objects.requireNonNull(activation, "activation");
-            return this;
-        }
-
-        /** The ND4J updater for every parameter of both networks (default {@code Adam(1e-3)}). */
-        public Builder<T> updater(IUpdater updater) {
-            t.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
-            return this;
-        }
-
-        /** Passes over the training data (default 50). */
-        public Builder<T> epochs(int epochs) {
-            t.epochs = epochs;
-            return this;
-        }
-
-        /** Examples per gradient step (default 32). */
-        public Builder<T> minibatchSize(int minibatchSize) {
-            t.minibatchSize = minibatchSize;
-            return this;
-        }
-
-        /** The seed of the random stream (default {@link Trainer#DEFAULT_SEED}). */
-        public Builder<T> seed(long seed) {
-            t.seed = seed;
-            return this;
-        }
-
-        /** Shuffle before each epoch (default true). */
-        public Builder<T> shuffle(boolean shuffle) {
-            t.shuffle = shuffle;
-            return this;
-        }
-
-        /** Log the mean training loss every this many epochs (default 10; -1: never). */
-        public Builder<T> loggingInterval(int epochs) {
-            t.loggingInterval = epochs;
-            return this;
-        }
-
-        /** Regression only: standardise the targets for training (default true). */
-        public Builder<T> standardiseTargets(boolean standardise) {
-            t.standardiseTargets = standardise;
+            trainer.hiddenSizes = hiddenSizes.clone();
+            trainer.hiddenActivation = Objects.requireNonNull(activation, "activation");
             return this;
         }
 
@@ -233,13 +195,9 @@ public final class HypernetworkTrainer<T extends Output<T>>
          *                                  generated key is unknown, or a layer from the first generated one on is
          *                                  not supported (the message names it)
          */
+        @Override
         public HypernetworkTrainer<T> build() {
-            try {
-                t.postConfig();
-            } catch (PropertyException e) {
-                throw new IllegalArgumentException(e.getMessage(), e);
-            }
-            return t;
+            return super.build();
         }
     }
 
@@ -253,6 +211,7 @@ public final class HypernetworkTrainer<T extends Output<T>>
         for (int h : hiddenSizes) {
             positive("a hidden size", h);
         }
+        LayerFunctions.checkActivation(hiddenActivation.getActivationFunction(), "The hypernetwork");
     }
 
     @Override
@@ -337,7 +296,7 @@ public final class HypernetworkTrainer<T extends Output<T>>
         log.info("Training a hypernetwork on {} examples: {} context features {}, {} input features, generating {} "
                 + "({}), {} epochs of minibatches of {}", list.size(), context.size(), context, columns.widths[0],
                 hyperSpec.generatedKeys, generation, epochs, minibatchSize);
-        HyperGraph graph = HyperGraph.build(hyperSpec, target, null, spec.loss(outputKind), localRng);
+        HyperGraph graph = HyperGraph.build(hyperSpec, target, null, localRng);
 
         fitMinibatches(graph.sd, HyperGraph.LOSS, HyperGraph.WEIGHTS, Map.of(graph.mutable.inputName(), m.blocks[0],
                 HyperGraph.CONTEXT, m.blocks[1], graph.mutable.labelName(), y), list, localRng, log);

@@ -47,8 +47,6 @@ final class Messages {
     static final String GRAPH_TARGET = "The hypernetwork's target must be a MultiLayerConfiguration; "
             + "ComputationGraph targets are not supported.";
     static final String NEGATIVE_INVOCATION_COUNT = "The invocation count must not be negative, got %d.";
-    static final String UNSUPPORTED_ACTIVATION = "The activation %s of %s is not supported here; supported: identity, "
-            + "relu, leakyrelu, elu, tanh, sigmoid, softplus, softmax.";
     static final String UNSUPPORTED_TARGET_LAYER = "Layer %d (%s) comes at or after the first generated parameter, "
             + "so the hypernetwork model computes it itself: it must be a DenseLayer or OutputLayer with a bias, "
             + "without input pre-processor.";

@@ -15,13 +15,11 @@ import org.mutablemodules.tribuo.protos.MutableNetworkModelProto;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.tribuo.Dataset;
 import org.tribuo.Example;
 import org.tribuo.Excuse;
 import org.tribuo.ImmutableFeatureMap;
 import org.tribuo.ImmutableOutputInfo;
 import org.tribuo.Output;
-import org.tribuo.Prediction;
 import org.tribuo.impl.ModelDataCarrier;
 import org.tribuo.protos.core.ModelDataProto;
 import org.tribuo.protos.core.ModelProto;
@@ -47,16 +45,14 @@ import org.tribuo.provenance.ModelProvenance;
  *
  * @param <T> the output type
  */
-public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.Model<T> {
+public final class MutableNetworkModel<T extends Output<T>> extends AbstractNetworkModel<T> {
     private static final long serialVersionUID = 1L;
 
     /** The protobuf serialization version. */
     public static final int CURRENT_VERSION = 0;
 
-    private final OutputKind outputKind;
     private final String configurationJson;
     private final double[] parameters;
-    private final int batchSize;
 
     private transient NetworkSpec spec;
     private transient Model network;
@@ -64,11 +60,9 @@ public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.M
     MutableNetworkModel(String name, ModelProvenance provenance, ImmutableFeatureMap featureIDMap,
                         ImmutableOutputInfo<T> outputIDInfo, OutputKind outputKind, String configurationJson,
                         INDArray parameters, int batchSize) {
-        super(name, provenance, featureIDMap, outputIDInfo, outputKind == OutputKind.LABEL);
-        this.outputKind = outputKind;
+        super(name, provenance, featureIDMap, outputIDInfo, outputKind, batchSize);
         this.configurationJson = configurationJson;
         this.parameters = parameters.castTo(DataType.DOUBLE).reshape(parameters.length()).toDoubleVector();
-        this.batchSize = batchSize;
     }
 
     /**
@@ -111,27 +105,6 @@ public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.M
         return model;
     }
 
-    /** The output kind named in a proto, checked against the carrier's output domain. */
-    static OutputKind kindOf(String name, ModelDataCarrier<?> carrier) {
-        OutputKind kind;
-        try {
-            kind = OutputKind.valueOf(name);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("Invalid protobuf: unknown output kind " + name + ".", e);
-        }
-        Object first = carrier.outputDomain().getDomain().iterator().next();
-        if (!kind.outputClass().isInstance(first)) {
-            throw new IllegalStateException("Invalid protobuf: output kind " + kind + " but an output domain of "
-                    + first.getClass().getSimpleName() + ".");
-        }
-        return kind;
-    }
-
-    /** The kind of output this model predicts. */
-    public OutputKind outputKind() {
-        return outputKind;
-    }
-
     /** True when the network is a {@code ComputationGraph} (see {@link #toComputationGraph()}). */
     public boolean isComputationGraph() {
         return spec().isGraph();
@@ -163,50 +136,19 @@ public final class MutableNetworkModel<T extends Output<T>> extends org.tribuo.M
         return (ComputationGraph) spec().network(parameterArray());
     }
 
-    /**
-     * The network's loss on {@code data}, as the configuration defines it (DL4J's score, example-weighted: the
-     * weighted mean of the per-example losses), computed from this model's predictions; regression losses are in
-     * the targets' own units.
-     *
-     * @param data examples whose outputs this model knows
-     * @return the loss
-     * @throws IllegalArgumentException if an example's output was never seen by the model (the message names the
-     *                                  outputs it knows), or an example has no feature the model knows
-     */
-    public double loss(Dataset<T> data) {
-        List<Example<T>> list = new ArrayList<>();
-        data.forEach(list::add);
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        INDArray y = converter.targets(list, outputIDInfo, DataType.DOUBLE);
-        INDArray p = outputs(list).castTo(DataType.DOUBLE);
-        return WeightedLosses.evaluate(spec().loss(outputKind), p, y, AbstractNetworkTrainer.exampleWeights(list));
+    @Override
+    NetworkSpec lossNetwork() {
+        return spec();
     }
 
     @Override
-    public Prediction<T> predict(Example<T> example) {
-        return innerPredict(List.of(example)).get(0);
-    }
-
-    @Override
-    protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
-        @SuppressWarnings("unchecked")
-        OutputConverter<T> converter = (OutputConverter<T>) outputKind.converter();
-        return Batches.predict(examples, batchSize, batch -> {
-            FeatureMatrix m = matrix(batch);
-            return converter.predictions(run(m.blocks[0]), batch, m.numUsed, outputIDInfo);
-        });
-    }
-
-    private INDArray outputs(List<Example<T>> list) {
-        return run(matrix(list).blocks[0]);
-    }
-
-    private FeatureMatrix matrix(List<Example<T>> list) {
+    FeatureMatrix matrix(List<Example<T>> list) {
         return FeatureMatrix.of(list, featureIDMap, FeatureMatrix.Columns.allInputs(featureIDMap), spec().dataType());
     }
 
-    private synchronized INDArray run(INDArray x) {
+    @Override
+    synchronized INDArray run(FeatureMatrix m) {
+        INDArray x = m.blocks[0];
         Model net = network();
         if (net instanceof ComputationGraph) {
             return ((ComputationGraph) net).outputSingle(false, x).dup();

@@ -12,15 +12,16 @@ import java.util.SplittableRandom;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.dl4j.internal.LayerFunctions;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tribuo.Dataset;
@@ -44,7 +45,9 @@ import org.tribuo.regression.Regressor;
  *         .layer(new DenseLayer.Builder().nIn(4).nOut(16).activation(Activation.TANH).build())
  *         .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
  *         .build();
- * MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(conf, new Adam(0.01), 100, 16, 1L);
+ * MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(conf)
+ *         .updater(new Adam(0.01)).epochs(100).minibatchSize(16).seed(1L)
+ *         .build();
  * MutableNetworkModel<Label> model = trainer.train(dataset);
  * }</pre>
  *
@@ -88,101 +91,82 @@ public final class MutableNetworkTrainer<T extends Output<T>>
     private MutableNetworkTrainer() {
     }
 
-    private MutableNetworkTrainer(OutputKind outputKind, String networkJson, IUpdater updater, int epochs,
-                                  int minibatchSize, long seed) {
-        this.outputKind = outputKind;
-        this.networkJson = networkJson;
-        this.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
-        this.epochs = epochs;
-        this.minibatchSize = minibatchSize;
-        this.seed = seed;
-        postConfig();
-    }
-
     /**
-     * A classification trainer: the network must end in a softmax output layer with the MCXENT (or negative
+     * Starts a classification trainer: the network must end in a softmax output layer with the MCXENT (or negative
      * log-likelihood) loss, whose {@code nOut} is the number of labels.
      *
-     * @param conf          the network; its first layer's {@code nIn} is the number of features
-     * @param updater       the ND4J updater for every parameter, e.g. {@code new Adam(0.01)}
-     * @param epochs        passes over the training data, at least 1
-     * @param minibatchSize examples per gradient step, at least 1
-     * @param seed          seed of the random stream (initialisation and shuffling)
-     * @return the trainer
-     * @throws IllegalArgumentException if a number is not positive, or the output layer is not a softmax with a
-     *                                  cross-entropy loss (the message names the layer, activation and loss)
+     * @param conf the network; its first layer's {@code nIn} is the number of features
+     * @return a builder; {@link Builder#build()} checks the configuration
      */
-    public static MutableNetworkTrainer<Label> classification(MultiLayerConfiguration conf, IUpdater updater,
-                                                              int epochs, int minibatchSize, long seed) {
-        return new MutableNetworkTrainer<>(OutputKind.LABEL, NetworkSpec.of(conf).json(), updater, epochs,
-                minibatchSize, seed);
+    public static Builder<Label> classification(MultiLayerConfiguration conf) {
+        return new Builder<>(OutputKind.LABEL, NetworkSpec.of(conf).json());
     }
 
     /**
-     * A classification trainer for a single-input, single-output {@code ComputationGraph}; see
-     * {@link #classification(MultiLayerConfiguration, IUpdater, int, int, long)}.
+     * Starts a classification trainer for a single-input, single-output {@code ComputationGraph}; see
+     * {@link #classification(MultiLayerConfiguration)}.
      *
-     * @throws IllegalArgumentException as the {@code MultiLayerConfiguration} overload, or if the graph has several
-     *                                  inputs or outputs
+     * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
-    public static MutableNetworkTrainer<Label> classification(ComputationGraphConfiguration conf, IUpdater updater,
-                                                              int epochs, int minibatchSize, long seed) {
-        return new MutableNetworkTrainer<>(OutputKind.LABEL, NetworkSpec.of(conf).json(), updater, epochs,
-                minibatchSize, seed);
+    public static Builder<Label> classification(ComputationGraphConfiguration conf) {
+        return new Builder<>(OutputKind.LABEL, NetworkSpec.of(conf).json());
     }
 
     /**
-     * A regression trainer: the network's output layer takes the MSE, L2, MAE or L1 loss, and its {@code nOut} is the
-     * number of regression dimensions, in Tribuo's natural (sorted-name) order. Targets are standardised for training
-     * (see the class documentation), which needs an identity output activation.
+     * Starts a regression trainer: the network's output layer takes the MSE, L2, MAE or L1 loss, and its {@code nOut}
+     * is the number of regression dimensions, in Tribuo's natural (sorted-name) order. Targets are standardised for
+     * training unless {@link Builder#standardiseTargets(boolean)} says otherwise (see the class documentation), which
+     * needs an identity output activation.
      *
-     * @param conf          the network; its first layer's {@code nIn} is the number of features
-     * @param updater       the ND4J updater for every parameter
-     * @param epochs        passes over the training data, at least 1
-     * @param minibatchSize examples per gradient step, at least 1
-     * @param seed          seed of the random stream (initialisation and shuffling)
-     * @return the trainer
-     * @throws IllegalArgumentException if a number is not positive, the loss is not supported, or the output
-     *                                  activation is not the identity
+     * @param conf the network; its first layer's {@code nIn} is the number of features
+     * @return a builder; {@link Builder#build()} checks the configuration
      */
-    public static MutableNetworkTrainer<Regressor> regression(MultiLayerConfiguration conf, IUpdater updater,
-                                                              int epochs, int minibatchSize, long seed) {
-        return new MutableNetworkTrainer<>(OutputKind.REGRESSOR, NetworkSpec.of(conf).json(), updater, epochs,
-                minibatchSize, seed);
+    public static Builder<Regressor> regression(MultiLayerConfiguration conf) {
+        return new Builder<>(OutputKind.REGRESSOR, NetworkSpec.of(conf).json());
     }
 
     /**
-     * A regression trainer for a single-input, single-output {@code ComputationGraph}; see
-     * {@link #regression(MultiLayerConfiguration, IUpdater, int, int, long)}.
+     * Starts a regression trainer for a single-input, single-output {@code ComputationGraph}; see
+     * {@link #regression(MultiLayerConfiguration)}.
      *
-     * @throws IllegalArgumentException as the {@code MultiLayerConfiguration} overload, or if the graph has several
-     *                                  inputs or outputs
+     * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
-    public static MutableNetworkTrainer<Regressor> regression(ComputationGraphConfiguration conf, IUpdater updater,
-                                                              int epochs, int minibatchSize, long seed) {
-        return new MutableNetworkTrainer<>(OutputKind.REGRESSOR, NetworkSpec.of(conf).json(), updater, epochs,
-                minibatchSize, seed);
+    public static Builder<Regressor> regression(ComputationGraphConfiguration conf) {
+        return new Builder<>(OutputKind.REGRESSOR, NetworkSpec.of(conf).json());
     }
 
     /**
-     * A trainer for a network configuration saved as JSON ({@code conf.toJson()} of either configuration type).
+     * Starts a trainer for a network configuration saved as JSON ({@code conf.toJson()} of either configuration
+     * type).
      *
-     * @param kind          {@link OutputKind#LABEL} for a {@code MutableNetworkTrainer<Label>},
-     *                      {@link OutputKind#REGRESSOR} for a {@code MutableNetworkTrainer<Regressor>}
-     * @param jsonFile      the configuration file
-     * @param updater       the ND4J updater for every parameter
-     * @param epochs        passes over the training data, at least 1
-     * @param minibatchSize examples per gradient step, at least 1
-     * @param seed          seed of the random stream
-     * @param <U>           the output type {@code kind} stands for
-     * @return the trainer
-     * @throws UncheckedIOException     if the file cannot be read
-     * @throws IllegalArgumentException if the configuration does not fit {@code kind}, or a number is not positive
+     * @param kind     {@link OutputKind#LABEL} for a {@code MutableNetworkTrainer<Label>},
+     *                 {@link OutputKind#REGRESSOR} for a {@code MutableNetworkTrainer<Regressor>}
+     * @param jsonFile the configuration file
+     * @param <U>      the output type {@code kind} stands for
+     * @return a builder; {@link Builder#build()} checks the configuration
+     * @throws UncheckedIOException if the file cannot be read
      */
-    public static <U extends Output<U>> MutableNetworkTrainer<U> fromJsonFile(OutputKind kind, Path jsonFile,
-                                                                              IUpdater updater, int epochs,
-                                                                              int minibatchSize, long seed) {
-        return new MutableNetworkTrainer<>(kind, readJson(jsonFile), updater, epochs, minibatchSize, seed);
+    public static <U extends Output<U>> Builder<U> fromJsonFile(OutputKind kind, Path jsonFile) {
+        return new Builder<>(Objects.requireNonNull(kind, "kind"), readJson(jsonFile));
+    }
+
+    /**
+     * Builds a {@code MutableNetworkTrainer}: the updater, epochs, minibatch size, seed and the other options of
+     * {@link AbstractNetworkTrainer.Builder}.
+     *
+     * @param <T> the output type
+     */
+    public static final class Builder<T extends Output<T>>
+            extends AbstractNetworkTrainer.Builder<T, MutableNetworkTrainer<T>, Builder<T>> {
+
+        private Builder(OutputKind kind, String json) {
+            super(new MutableNetworkTrainer<>(), kind, json);
+        }
+
+        @Override
+        Builder<T> self() {
+            return this;
+        }
     }
 
     @Override
@@ -214,8 +198,12 @@ public final class MutableNetworkTrainer<T extends Output<T>>
                 : MutableNetwork.of((MultiLayerNetwork) initial);
         SameDiff sd = mutable.graph().sameDiff();
         SDVariable weights = sd.placeHolder("tribuo/weights", type, -1, 1);
-        WeightedLosses.weighted(sd, "tribuo/loss", spec.loss(outputKind), sd.getVariable(mutable.outputName()),
-                sd.getVariable(mutable.labelName()), weights, outputs.size());
+        BaseOutputLayer out = spec.outputLayer();
+        SDVariable output = sd.getVariable(mutable.outputName());
+        SDVariable loss = LayerFunctions.weightedLoss(out.getLossFn(), out.getActivationFn(),
+                LayerFunctions.softmaxInput(output), output, sd.getVariable(mutable.labelName()), weights,
+                "The output layer");
+        sd.updateVariableNameAndReference(loss, "tribuo/loss", true);
         sd.setLossVariables("tribuo/loss");
 
         fitMinibatches(sd, "tribuo/loss", weights.name(), Map.of(mutable.inputName(), x, mutable.labelName(), y),

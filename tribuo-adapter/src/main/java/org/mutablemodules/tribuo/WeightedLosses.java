@@ -1,67 +1,36 @@
 package org.mutablemodules.tribuo;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
- * The configuration's loss with example weights: {@code sum_i w_i * loss_i} for weights that sum to 1 over the
- * minibatch, which is DL4J's score (the loss averaged over the minibatch) when every weight is {@code 1/N}.
- * Per-example losses are as DL4J defines them: MCXENT {@code -sum_j y_ij log p_ij}; MSE the mean of squared errors
- * over the outputs, L2 their sum; MAE the mean of absolute errors, L1 their sum. Only full reductions are used (ND4J
- * 1.0.0-M2.1 crashes on reductions along a size-1 axis of a vector).
+ * The configuration's loss of a model's predictions, with example weights, computed on the host for
+ * {@code Model.loss(dataset)}: {@code sum_i w_i loss_i / sum_i w_i}, which is DL4J's score when every weight is 1.
+ * Per-example losses are as DL4J defines them: MCXENT {@code -sum_j y_ij log p_ij} (p clipped as DL4J clips it); MSE
+ * the mean of squared errors over the outputs, L2 their sum; MAE the mean of absolute errors, L1 their sum. Training
+ * builds the same loss in the graph with the DL4J adapter's own loss functions ({@code LayerFunctions}).
  */
 final class WeightedLosses {
-
-    /** Keeps {@code log} finite when a probability underflows to 0 (DL4J clips its softmax likewise). */
-    private static final double LOG_FLOOR = 1e-10;
 
     private WeightedLosses() {
     }
 
     /**
-     * The weighted loss, a scalar.
+     * The weighted loss of arrays: {@code sum_i w_i loss_i / sum_i w_i}. MCXENT clips the probabilities to
+     * {@code [eps, 1 - eps]} first, {@code eps} the loss function's {@code softmaxClipEps}, as DL4J's score does
+     * (and the training loss, {@code LayerFunctions.weightedLoss}).
      *
-     * @param prediction the network's output, {@code [N, outputs]}
-     * @param labels     the targets, {@code [N, outputs]}
-     * @param weights    the example weights, {@code [N, 1]}, summing to 1
-     * @param outputs    the number of output columns
-     */
-    static SDVariable weighted(SameDiff sd, String name, NetworkSpec.Loss loss, SDVariable prediction,
-                               SDVariable labels, SDVariable weights, long outputs) {
-        SDVariable perElement;
-        double divisor = 1.0;
-        switch (loss) {
-            case MCXENT:
-                perElement = sd.math().log(prediction.add(LOG_FLOOR)).mul(labels).neg();
-                break;
-            case MSE:
-            case L2:
-                SDVariable diff = prediction.sub(labels);
-                perElement = diff.mul(diff);
-                divisor = loss == NetworkSpec.Loss.MSE ? outputs : 1.0;
-                break;
-            case MAE:
-            case L1:
-                perElement = sd.math().abs(prediction.sub(labels));
-                divisor = loss == NetworkSpec.Loss.MAE ? outputs : 1.0;
-                break;
-            default:
-                throw new IllegalStateException("Unknown loss " + loss);
-        }
-        SDVariable total = perElement.mul(weights).sum();
-        return total.div(name, divisor);
-    }
-
-    /**
-     * The same weighted loss on the host, for arrays: {@code sum_i w_i loss_i / sum_i w_i}.
-     *
+     * @param network    the network whose output layer's loss this is
+     * @param kind       the kind of output (which the loss was checked against)
      * @param prediction {@code [N, outputs]}
      * @param labels     {@code [N, outputs]}
      * @param weights    {@code [N]}
      */
-    static double evaluate(NetworkSpec.Loss loss, INDArray prediction, INDArray labels, INDArray weights) {
+    static double evaluate(NetworkSpec network, OutputKind kind, INDArray prediction, INDArray labels,
+                           INDArray weights) {
+        NetworkSpec.Loss loss = network.loss(kind);
+        double clipEps = network.outputLayer().getLossFn() instanceof LossMCXENT mcxent ? mcxent.getSoftmaxClipEps() : 0;
         double[][] p = prediction.castTo(DataType.DOUBLE).toDoubleMatrix();
         double[][] y = labels.castTo(DataType.DOUBLE).toDoubleMatrix();
         double[] w = weights.castTo(DataType.DOUBLE).toDoubleVector();
@@ -73,7 +42,7 @@ final class WeightedLosses {
                 double d = p[i][j] - y[i][j];
                 switch (loss) {
                     case MCXENT:
-                        l -= y[i][j] * Math.log(p[i][j] + LOG_FLOOR);
+                        l -= y[i][j] * Math.log(clipEps > 0 ? Math.min(Math.max(p[i][j], clipEps), 1.0 - clipEps) : p[i][j]);
                         break;
                     case MSE:
                     case L2:

@@ -28,7 +28,9 @@ class BadInputTest {
     static void train() {
         iris = Fixtures.irisSplit();
         classifier = MutableNetworkTrainer.classification(Fixtures.mlp(4, 4, 3, Activation.SOFTMAX,
-                LossFunction.MCXENT), new Adam(0.01), 1, 32, Fixtures.SEED).train(iris.get(0));
+                LossFunction.MCXENT))
+                        .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(Fixtures.SEED)
+                        .build().train(iris.get(0));
         hyper = HypernetworkTrainer.regression(Fixtures.mlp(3, 4, 1, Activation.IDENTITY, LossFunction.MSE))
                 .contextPrefix("context.").epochs(1).build().train(Fixtures.grouped(3, 10, 1L));
     }
@@ -42,7 +44,8 @@ class BadInputTest {
     @Test
     void aConfigurationWhoseInputWidthDiffersNamesTheFeatureCount() {
         MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(Fixtures.mlp(5, 4, 3,
-                Activation.SOFTMAX, LossFunction.MCXENT), new Adam(0.01), 1, 32, Fixtures.SEED);
+                Activation.SOFTMAX, LossFunction.MCXENT))
+                        .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(Fixtures.SEED).build();
         assertMessage(assertThrows(IllegalArgumentException.class, () -> trainer.train(iris.get(0))),
                 "takes 5 input features", "dataset has 4 features", "sorted names", "nIn to 4");
     }
@@ -50,9 +53,24 @@ class BadInputTest {
     @Test
     void aConfigurationWhoseOutputWidthDiffersNamesTheLabels() {
         MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(Fixtures.mlp(4, 4, 2,
-                Activation.SOFTMAX, LossFunction.MCXENT), new Adam(0.01), 1, 32, Fixtures.SEED);
+                Activation.SOFTMAX, LossFunction.MCXENT))
+                        .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(Fixtures.SEED).build();
         assertMessage(assertThrows(IllegalArgumentException.class, () -> trainer.train(iris.get(0))),
                 "nOut = 2", "3 labels", "Iris-setosa", "nOut to 3");
+    }
+
+    /** A generated layer's activation that the DL4J adapter cannot express is refused by layer and name. */
+    @Test
+    void aGeneratedLayersActivationWithoutAConversionIsRefusedByName() {
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> HypernetworkTrainer.regression(
+                Fixtures.mlp(3, 4, 1, Activation.IDENTITY, LossFunction.MSE)).contextPrefix("context.")
+                .hypernetwork(new int[] {4}, Activation.GELU).build()), "The hypernetwork", "gelu", "Supported:");
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration target = Fixtures.mlp(3, 4, 1, Activation.IDENTITY,
+                LossFunction.MSE);
+        ((org.deeplearning4j.nn.conf.layers.BaseLayer) target.getConf(0).getLayer())
+                .setActivationFn(new org.nd4j.linalg.activations.impl.ActivationThresholdedReLU(0.5));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> HypernetworkTrainer.regression(target)
+                .contextPrefix("context.").build()), "Layer 0", "thresholdedrelu", "Supported:");
     }
 
     @Test
@@ -66,21 +84,24 @@ class BadInputTest {
     @Test
     void aClassifierNeedsASoftmaxCrossEntropyHead() {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> MutableNetworkTrainer.classification(
-                Fixtures.mlp(4, 4, 3, Activation.IDENTITY, LossFunction.MSE), new Adam(0.01), 1, 32, 1L)),
+                Fixtures.mlp(4, 4, 3, Activation.IDENTITY, LossFunction.MSE))
+                .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(1L).build()),
                 "softmax", "MCXENT", "layer 1");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> MutableNetworkTrainer.regression(
-                Fixtures.mlp(4, 4, 1, Activation.SIGMOID, LossFunction.MSE), new Adam(0.01), 1, 32, 1L)),
+                Fixtures.mlp(4, 4, 1, Activation.SIGMOID, LossFunction.MSE))
+                .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(1L).build()),
                 "identity activation", "standardiseTargets");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> MutableNetworkTrainer.classification(
-                Fixtures.mlp(4, 4, 3, Activation.SOFTMAX, LossFunction.MCXENT), new Adam(0.01), 0, 32, 1L)),
+                Fixtures.mlp(4, 4, 3, Activation.SOFTMAX, LossFunction.MCXENT))
+                .updater(new Adam(0.01)).epochs(0).minibatchSize(32).seed(1L).build()),
                 "epochs must be at least 1");
     }
 
     @Test
     void regressionDataForAClassifierIsRefused() {
-        MutableNetworkTrainer<Regressor> wrong = MutableNetworkTrainer.fromJsonFile(OutputKind.LABEL,
-                writeJson(Fixtures.mlp(5, 4, 2, Activation.SOFTMAX, LossFunction.MCXENT).toJson()),
-                new Adam(0.01), 1, 32, 1L);
+        MutableNetworkTrainer<Regressor> wrong = MutableNetworkTrainer.<Regressor>fromJsonFile(
+                OutputKind.LABEL, writeJson(Fixtures.mlp(5, 4, 2, Activation.SOFTMAX, LossFunction.MCXENT).toJson()))
+                .updater(new Adam(0.01)).epochs(1).minibatchSize(32).seed(1L).build();
         assertMessage(assertThrows(IllegalArgumentException.class, () -> wrong.train(Fixtures.grouped(2, 5, 1L))),
                 "LABEL", "Regressor");
     }

@@ -28,7 +28,8 @@ class ClassificationTest {
     void irisAccuracyMatchesLogisticRegression() {
         List<MutableDataset<Label>> split = Fixtures.irisSplit();
         MutableNetworkTrainer<Label> network = MutableNetworkTrainer.classification(
-                Fixtures.mlp(4, 16, 3, Activation.SOFTMAX, LossFunction.MCXENT), new Adam(0.02), 60, 16, Fixtures.SEED);
+                Fixtures.mlp(4, 16, 3, Activation.SOFTMAX, LossFunction.MCXENT))
+                .updater(new Adam(0.02)).epochs(60).minibatchSize(16).seed(Fixtures.SEED).build();
         TransformationMap standardise = new TransformationMap(List.of(new MeanStdDevTransformation()));
         Model<Label> model = new TransformTrainer<>(network, standardise).train(split.get(0));
         Model<Label> baseline = new TransformTrainer<>(new LogisticRegressionTrainer(), standardise).train(split.get(0));

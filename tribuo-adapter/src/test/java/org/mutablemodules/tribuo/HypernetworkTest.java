@@ -5,11 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationELU;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationSELU;
+import org.nd4j.linalg.activations.impl.ActivationSoftSign;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
@@ -47,7 +58,8 @@ class HypernetworkTest {
                 .train(train);
         // The shared network sees the context features as ordinary inputs, with twice the hidden units.
         MutableNetworkModel<Regressor> shared = MutableNetworkTrainer.regression(
-                Fixtures.mlp(5, 32, 1, Activation.IDENTITY, LossFunction.MSE), new Adam(0.01), 60, 32, Fixtures.SEED)
+                Fixtures.mlp(5, 32, 1, Activation.IDENTITY, LossFunction.MSE))
+                .updater(new Adam(0.01)).epochs(60).minibatchSize(32).seed(Fixtures.SEED).build()
                 .train(train);
         RegressionEvaluator evaluator = new RegressionEvaluator();
         double ours = evaluator.evaluate(hyper, unseen).rmse(Y);
@@ -59,11 +71,26 @@ class HypernetworkTest {
         assertTrue(ours < 0.1 * spread, "RMSE " + ours + ", std " + spread);
     }
 
-    @Test
-    void eachExampleIsPredictedWithTheWeightsOfItsOwnContext() {
+    static Stream<IActivation> hiddenActivations() {
+        return Stream.of(new ActivationTanH(), new ActivationELU(0.5), new ActivationLReLU(0.3), new ActivationSELU(),
+                new ActivationReLU6(), new ActivationSoftSign());
+    }
+
+    /**
+     * The per-example graph computes the generated layers itself with the DL4J adapter's activation functions; the
+     * specialised model is a plain DL4J network. They agree for every activation, ELU with alpha 0.5 included (the
+     * features reach the negative side).
+     */
+    @ParameterizedTest
+    @MethodSource("hiddenActivations")
+    void eachExampleIsPredictedWithTheWeightsOfItsOwnContext(IActivation hidden) {
         MutableDataset<Regressor> train = Fixtures.grouped(12, 20, 3L);
-        HypernetworkModel<Regressor> model = HypernetworkTrainer.regression(
-                        Fixtures.mlp(3, 8, 1, Activation.IDENTITY, LossFunction.MSE))
+        MultiLayerConfiguration target = new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(hidden).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(8).nOut(1).activation(Activation.IDENTITY)
+                        .build())
+                .build();
+        HypernetworkModel<Regressor> model = HypernetworkTrainer.regression(target)
                 .contextFeatures("context.a", "context.b")
                 .hypernetwork(new int[] {8}, Activation.TANH)
                 .updater(new Adam(0.01)).epochs(5).minibatchSize(16).seed(Fixtures.SEED).build()

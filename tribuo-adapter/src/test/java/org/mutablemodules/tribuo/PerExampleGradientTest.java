@@ -43,14 +43,14 @@ class PerExampleGradientTest {
         boolean classification = loss == NetworkSpec.Loss.MCXENT;
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).dataType(DataType.DOUBLE).list()
                 .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(classification ? LossFunction.MCXENT : LossFunction.MSE).nIn(4)
+                .layer(new OutputLayer.Builder(LossFunction.valueOf(lossName)).nIn(4)
                         .nOut(2).activation(classification ? Activation.SOFTMAX : Activation.IDENTITY).build())
                 .build();
         NetworkSpec spec = NetworkSpec.of(conf);
         MultiLayerNetwork target = (MultiLayerNetwork) spec.newNetwork(7L);
         HyperGraph.Spec hyper = new HyperGraph.Spec(spec, 2, List.of(keys.split(";")), residual, new int[] {3},
                 Activation.TANH);
-        HyperGraph g = HyperGraph.build(hyper, target, null, loss, new SplittableRandom(3));
+        HyperGraph g = HyperGraph.build(hyper, target, null, new SplittableRandom(3));
 
         int n = 5;
         Nd4j.getRandom().setSeed(11);

@@ -34,7 +34,8 @@ class RegressionTest {
     void targetsOfAnyScaleTrainInNaturalOrder() {
         List<MutableDataset<Regressor>> split = Fixtures.twoScalesSplit(600, Fixtures.SEED);
         MutableNetworkModel<Regressor> model = MutableNetworkTrainer.regression(
-                Fixtures.mlp(4, 32, 2, Activation.IDENTITY, LossFunction.MSE), new Adam(0.01), 80, 32, Fixtures.SEED)
+                Fixtures.mlp(4, 32, 2, Activation.IDENTITY, LossFunction.MSE))
+                .updater(new Adam(0.01)).epochs(80).minibatchSize(32).seed(Fixtures.SEED).build()
                 .train(split.get(0));
         Model<Regressor> linear = new LinearSGDTrainer(new SquaredLoss(), new AdaGrad(1.0, 0.1), 20, Fixtures.SEED)
                 .train(split.get(0));

@@ -43,8 +43,8 @@ class SerializationTest {
     void aClassifierRoundTripsWithIdenticalPredictionsAndProvenance() throws IOException {
         List<MutableDataset<Label>> split = Fixtures.irisSplit();
         MultiLayerConfiguration conf = Fixtures.mlp(4, 8, 3, Activation.SOFTMAX, LossFunction.MCXENT);
-        MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(conf, new Adam(0.02), 10, 16,
-                Fixtures.SEED);
+        MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(conf)
+                .updater(new Adam(0.02)).epochs(10).minibatchSize(16).seed(Fixtures.SEED).build();
         MutableNetworkModel<Label> model = trainer.train(split.get(0));
 
         NetworkTrainerProvenance provenance = (NetworkTrainerProvenance) model.getProvenance().getTrainerProvenance();
@@ -68,7 +68,8 @@ class SerializationTest {
     void theTrainerIsRebuiltFromTheModelsProvenanceAndTrainsTheSameModel() {
         List<MutableDataset<Label>> split = Fixtures.irisSplit();
         MutableNetworkTrainer<Label> trainer = MutableNetworkTrainer.classification(
-                Fixtures.mlp(4, 8, 3, Activation.SOFTMAX, LossFunction.MCXENT), new Adam(0.02), 5, 16, Fixtures.SEED);
+                Fixtures.mlp(4, 8, 3, Activation.SOFTMAX, LossFunction.MCXENT))
+                .updater(new Adam(0.02)).epochs(5).minibatchSize(16).seed(Fixtures.SEED).build();
         trainer.train(split.get(0));                                    // invocation 0
         MutableNetworkModel<Label> second = trainer.train(split.get(0));   // invocation 1
 
@@ -87,8 +88,8 @@ class SerializationTest {
     @Test
     void aComputationGraphRegressorRoundTrips() throws IOException {
         List<MutableDataset<Regressor>> split = Fixtures.twoScalesSplit(200, 5L);
-        MutableNetworkModel<Regressor> model = MutableNetworkTrainer.regression(Fixtures.graph(4, 8, 2),
-                new Adam(0.01), 5, 32, Fixtures.SEED).train(split.get(0));
+        MutableNetworkModel<Regressor> model = MutableNetworkTrainer.regression(Fixtures.graph(4, 8, 2))
+                .updater(new Adam(0.01)).epochs(5).minibatchSize(32).seed(Fixtures.SEED).build().train(split.get(0));
         assertTrue(model.isComputationGraph());
         MutableNetworkModel<?> loaded = (MutableNetworkModel<?>) roundTrip(model);
         assertSamePredictions(model, loaded.castModel(Regressor.class), split.get(1), 0.0);

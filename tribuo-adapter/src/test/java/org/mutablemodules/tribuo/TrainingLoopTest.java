@@ -43,8 +43,8 @@ class TrainingLoopTest {
     void aPerEpochScheduleSeesTribuosEpochsInBothTrainers() {
         MutableDataset<Regressor> data = Fixtures.grouped(8, 20, 3L);
         Function<Integer, Model<Regressor>> network = epochs -> MutableNetworkTrainer.regression(
-                Fixtures.mlp(5, 8, 1, Activation.IDENTITY, LossFunction.MSE), FIRST_EPOCH_ONLY, epochs, 16,
-                Fixtures.SEED).train(data);
+                Fixtures.mlp(5, 8, 1, Activation.IDENTITY, LossFunction.MSE))
+                .updater(FIRST_EPOCH_ONLY).epochs(epochs).minibatchSize(16).seed(Fixtures.SEED).build().train(data);
         Function<Integer, Model<Regressor>> hypernetwork = epochs -> HypernetworkTrainer.regression(LINEAR)
                 .contextPrefix("context.").hypernetwork(new int[] {8}, Activation.TANH).updater(FIRST_EPOCH_ONLY)
                 .epochs(epochs).minibatchSize(16).seed(Fixtures.SEED).build().train(data);
@@ -54,8 +54,8 @@ class TrainingLoopTest {
             // Epoch 0 trains (the same shuffle, the same steps); the epoch count then zeroes the rate.
             assertArrayEquals(oneEpoch, fourEpochs, 0.0);
             Model<Regressor> trainedWithAConstantRate = trainer == network
-                    ? MutableNetworkTrainer.regression(Fixtures.mlp(5, 8, 1, Activation.IDENTITY, LossFunction.MSE),
-                            new Sgd(0.05), 4, 16, Fixtures.SEED).train(data)
+                    ? MutableNetworkTrainer.regression(Fixtures.mlp(5, 8, 1, Activation.IDENTITY, LossFunction.MSE))
+                            .updater(new Sgd(0.05)).epochs(4).minibatchSize(16).seed(Fixtures.SEED).build().train(data)
                     : HypernetworkTrainer.regression(LINEAR).contextPrefix("context.")
                             .hypernetwork(new int[] {8}, Activation.TANH).updater(new Sgd(0.05)).epochs(4)
                             .minibatchSize(16).seed(Fixtures.SEED).build().train(data);
@@ -76,7 +76,9 @@ class TrainingLoopTest {
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             predictions(MutableNetworkTrainer.regression(Fixtures.mlp(5, 8, 1, Activation.IDENTITY,
-                    LossFunction.MSE), new Sgd(0.01), 2, 8, Fixtures.SEED).train(data), data);
+                    LossFunction.MSE))
+                            .updater(new Sgd(0.01)).epochs(2).minibatchSize(8).seed(Fixtures.SEED)
+                            .build().train(data), data);
             predictions(HypernetworkTrainer.regression(LINEAR).contextPrefix("context.").epochs(2).seed(1L).build()
                     .train(data), data);
         } finally {

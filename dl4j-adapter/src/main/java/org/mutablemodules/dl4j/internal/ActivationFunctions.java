@@ -1,6 +1,7 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
+import java.util.function.Function;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.IActivation;
@@ -10,8 +11,8 @@ import org.nd4j.linalg.activations.impl.ActivationHardSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationHardTanH;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationLReLU;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSELU;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
@@ -38,6 +39,15 @@ final class ActivationFunctions {
      *                    its rank-3 or rank-4 output (convolutions, ActivationLayer, EmbeddingSequenceLayer)
      */
     static SDVariable apply(ConversionContext ctx, IActivation fn, SDVariable x, int softmaxAxis) {
+        return apply(fn, x, softmaxAxis, what -> ctx.unsupported(what, SUPPORTED));
+    }
+
+    /**
+     * Applies {@code fn} to {@code x}, outside a conversion; {@code refuse} makes the exception for an activation
+     * (or an option of one) that cannot be expressed, from what it is ("activation Foo").
+     */
+    static SDVariable apply(IActivation fn, SDVariable x, int softmaxAxis,
+                            Function<String, ? extends RuntimeException> refuse) {
         SameDiff sd = x.getSameDiff();
         if (fn == null || fn instanceof ActivationIdentity) {
             return x;
@@ -46,7 +56,7 @@ final class ActivationFunctions {
             if (isZeroOrNull(relu.getMax()) && isZeroOrNull(relu.getThreshold()) && isZeroOrNull(relu.getNegativeSlope())) {
                 return sd.nn().relu(x, 0.0);
             }
-            throw ctx.unsupported("ReLU with max, threshold or negative slope set", SUPPORTED);
+            throw refuse.apply("ReLU with max, threshold or negative slope set");
         } else if (fn instanceof ActivationReLU6) {
             return sd.nn().relu6(x, 0.0);
         } else if (fn instanceof ActivationLReLU) {
@@ -77,7 +87,7 @@ final class ActivationFunctions {
         } else if (fn instanceof ActivationSwish) {
             return sd.nn().swish(x);
         }
-        throw ctx.unsupported("activation " + fn, SUPPORTED);
+        throw refuse.apply("activation " + fn);
     }
 
     private static boolean isZeroOrNull(Double d) {

@@ -1,6 +1,7 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
+import java.util.function.Function;
 import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -129,9 +130,45 @@ final class Losses {
     }
 
     static SDVariable score(ConversionContext ctx, ILossFunction fn, SDVariable output, SDVariable labels) {
+        return reduce(ctx, fn, perElement(fn, output, labels, what -> ctx.unsupported(what, SUPPORTED)), labels);
+    }
+
+    /**
+     * {@code sum_i w_i loss_i}: DL4J's loss of each example (summed over the outputs; MSE and MAE their mean) weighted
+     * by {@code weights} ([N, 1]), for code that weights examples itself; with every weight {@code 1/N} it is DL4J's
+     * score. A softmax scored by multi-class cross-entropy is computed as {@link #score(ConversionContext,
+     * ILossFunction, IActivation, SDVariable, SDVariable, SDVariable)} computes it (the clipped value, the gradient of
+     * the fused softmax cross-entropy on {@code preActivation}), so this must be the graph's final loss then (ND4J's
+     * loss ops ignore the gradient given to them).
+     *
+     * @param labels [N, n], n known
+     */
+    static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
+                                    SDVariable output, SDVariable labels, SDVariable weights,
+                                    Function<String, ? extends RuntimeException> refuse) {
+        SameDiff sd = output.getSameDiff();
+        if (activation instanceof ActivationSoftmax && fn instanceof LossBinaryXENT) {
+            throw refuse.apply("loss function XENT with a softmax activation (DL4J scores it as multi-class "
+                    + "cross-entropy but backpropagates binary cross-entropy)");
+        }
+        if (activation instanceof ActivationSoftmax && fn instanceof LossMCXENT && !hasWeights(fn)) {
+            // the loss op takes example weights as a vector, one per row
+            SDVariable fused = sd.loss().softmaxCrossEntropy(labels, preActivation, sd.reshape(weights, -1),
+                    LossReduce.SUM, 0.0);
+            SDVariable clipped = sd.sum(clippedCrossEntropy(fn, output, labels).mul(weights));
+            return withClippedValue(fused, clipped);
+        }
+        SDVariable total = sd.sum(perElement(fn, output, labels, refuse).mul(weights));
+        boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
+        return perOutput ? total.div((double) labels.getShape()[1]) : total;
+    }
+
+    /** DL4J's loss of every element of {@code output} against {@code labels}. */
+    private static SDVariable perElement(ILossFunction fn, SDVariable output, SDVariable labels,
+                                         Function<String, ? extends RuntimeException> refuse) {
         SameDiff sd = output.getSameDiff();
         if (hasWeights(fn)) {
-            throw ctx.unsupported("loss function " + fn + " with per-output weights", SUPPORTED);
+            throw refuse.apply("loss function " + fn + " with per-output weights");
         }
         SDVariable perElement;
         if (fn instanceof LossL2) {                                   // also LossMSE
@@ -152,9 +189,9 @@ final class Losses {
             SDVariable negative = labels.rsub(1.0).mul(sd.math().log(p.rsub(1.0)));
             perElement = positive.add(negative).neg();
         } else {
-            throw ctx.unsupported("loss function " + fn, SUPPORTED);
+            throw refuse.apply("loss function " + fn);
         }
-        return reduce(ctx, fn, perElement, labels);
+        return perElement;
     }
 
     /**
