@@ -49,8 +49,8 @@ public final class FunctionalView {
      * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics. For a network
      * with several inputs or outputs, use {@link #forward(List, Map)}.
      *
-     * @param input      an expression of this graph, shaped as the network's input placeholder ({@link MutableNetwork#inputName()})
-     *                   and of its data type
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     *                   ({@link MutableNetwork#inputName()}) and of its data type
      * @param parameters expressions of this graph keyed by DL4J's network-level keys ({@code 0_W}, {@code 1_b}), each
      *                   of its parameter's shape and data type; may be empty
      * @return the output activations
@@ -83,11 +83,12 @@ public final class FunctionalView {
     /**
      * The score of {@link #forward(SDVariable, Map)} against {@code labels}, at this network's score convention
      * (DL4J's loss averaged over the minibatch, without regularisation): for the network's own input and labels
-     * placeholders and no substitution, its value is {@link MutableNetwork#score(INDArray, INDArray)}. Built by the same converters
-     * as the network's own score, for every loss function the conversion supports.
+     * placeholders and no substitution, its value is {@link MutableNetwork#score(INDArray, INDArray)}. Built by the
+     * same converters as the network's own score, for every loss function the conversion supports.
      *
      * @param input      an expression of this graph, shaped as the network's input placeholder
-     * @param labels     an expression of this graph, shaped as the network's labels placeholder ({@link MutableNetwork#labelName()})
+     * @param labels     an expression of this graph, shaped as the network's labels placeholder
+     *                   ({@link MutableNetwork#labelName()})
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return the scalar score
      * @throws IllegalStateException     if the network has no output layer
@@ -104,8 +105,9 @@ public final class FunctionalView {
      * own score sums its output layers'.
      *
      * @param inputs     one expression per network input, in the order of {@link MutableNetwork#inputNames()}
-     * @param labels     one expression per network output, in the order of {@link MutableNetwork#outputNames()}: null for an output
-     *                   not to score (one without an output layer must be null); at least one given
+     * @param labels     one expression per network output, in the order of {@link MutableNetwork#outputNames()}:
+     *                   null for an output not to score (one without an output layer must be null); at least one
+     *                   given
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return the scalar score
      * @throws IllegalStateException     if the network has no output layer

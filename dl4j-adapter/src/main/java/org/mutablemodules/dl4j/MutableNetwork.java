@@ -1,5 +1,7 @@
 package org.mutablemodules.dl4j;
 
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,15 +10,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Supplier;
-import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -150,7 +148,7 @@ public final class MutableNetwork {
 
     private static int checkSequenceLength(int sequenceLength) {
         if (sequenceLength < 1) {
-            throw new IllegalArgumentException("sequenceLength must be at least 1, got " + sequenceLength + ".");
+            throw new IllegalArgumentException(format(NetworkMessages.BAD_SEQUENCE_LENGTH, sequenceLength));
         }
         return sequenceLength;
     }
@@ -305,8 +303,7 @@ public final class MutableNetwork {
      */
     public MutableParameter param(int layer, String key) {
         if (isComputationGraph()) {
-            throw new IllegalStateException("This network was converted from a ComputationGraph, whose layers have "
-                    + "names: use param(layerName, key) or param(\"<layer>_<key>\").");
+            throw new IllegalStateException(NetworkMessages.LAYER_INDEX_OF_GRAPH);
         }
         return param(layer + "_" + key);
     }
@@ -348,8 +345,8 @@ public final class MutableNetwork {
         Objects.requireNonNull(networkKey, "networkKey");
         String variable = converted.parameterVariables().get(networkKey);
         if (variable == null) {
-            throw new IllegalArgumentException("No parameter with key \"" + networkKey + "\" exists in this network. "
-                    + "Known keys: " + converted.parameterVariables().keySet() + ".");
+            throw new IllegalArgumentException(format(NetworkMessages.UNKNOWN_KEY, networkKey,
+                    converted.parameterVariables().keySet()));
         }
         return graph.param(variable);
     }
@@ -528,7 +525,7 @@ public final class MutableNetwork {
         }
     }
 
-    /** The functional call; the same as {@code functional().forward(input, parameters)} (see {@link FunctionalView}). */
+    /** The functional call: {@code functional().forward(input, parameters)} ({@link FunctionalView}). */
     public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
         return functional().forward(input, parameters);
     }
@@ -566,10 +563,10 @@ public final class MutableNetwork {
      */
     public MultiLayerNetwork toMultiLayerNetwork(Map<String, INDArray> placeholders) {
         if (!(source instanceof SourceNetwork.LayerStack layers)) {
-            throw new IllegalStateException("This network was converted from a ComputationGraph: use "
-                    + "toComputationGraph(placeholders).");
+            throw new IllegalStateException(format(NetworkMessages.WRONG_BAKE, "ComputationGraph",
+                    "toComputationGraph"));
         }
-        return bake(layers::newNetwork, placeholders);
+        return parts().bake(layers::newNetwork, placeholders);
     }
 
     /**
@@ -584,10 +581,10 @@ public final class MutableNetwork {
      */
     public ComputationGraph toComputationGraph(Map<String, INDArray> placeholders) {
         if (!(source instanceof SourceNetwork.VertexGraph vertices)) {
-            throw new IllegalStateException("This network was converted from a MultiLayerNetwork: use "
-                    + "toMultiLayerNetwork(placeholders).");
+            throw new IllegalStateException(format(NetworkMessages.WRONG_BAKE, "MultiLayerNetwork",
+                    "toMultiLayerNetwork"));
         }
-        return bake(vertices::newNetwork, placeholders);
+        return parts().bake(vertices::newNetwork, placeholders);
     }
 
     /**
@@ -615,7 +612,7 @@ public final class MutableNetwork {
      */
     public void save(OutputStream out, GraphTrainer trainer) throws IOException {
         Objects.requireNonNull(out, "out");
-        NetworkFile.write(out, new NetworkParts(source, layerNames, graph, converted), trainer);
+        NetworkFile.write(out, parts(), trainer);
     }
 
     /**
@@ -675,55 +672,27 @@ public final class MutableNetwork {
         return "MutableNetwork" + converted.parameterVariables().keySet();
     }
 
-    /** A new network with the current values of the parameters, computed first. */
-    private <M extends Model> M bake(Supplier<M> network, Map<String, INDArray> placeholders) {
-        Objects.requireNonNull(placeholders, "placeholders");
-        String[] variables = converted.parameterVariables().values().toArray(new String[0]);
-        Map<String, INDArray> values = new HashMap<>();
-        if (variables.length > 0) {
-            // the graph remembers the walk, so naming what is missing here costs the computation below none
-            Set<String> missing = new TreeSet<>(graph.requiredPlaceholders(variables));
-            missing.removeAll(placeholders.keySet());
-            if (!missing.isEmpty()) {
-                throw new IllegalArgumentException("Values are needed for the placeholders " + missing
-                        + ": the current parameter values are computed from them.");
-            }
-            values.putAll(graph.output(new HashMap<>(placeholders), variables));
-        }
-        M baked = network.get();
-        Map<String, INDArray> table = baked.paramTable();
-        converted.parameterVariables().forEach((key, variable) -> {
-            INDArray target = table.get(key);
-            INDArray value = values.get(variable);
-            if (target == null || !Arrays.equals(target.shape(), value.shape())) {
-                throw new IllegalStateException("Parameter " + key + " has shape " + Arrays.toString(value.shape())
-                        + " in the graph but " + (target == null ? "does not exist" : Arrays.toString(target.shape()))
-                        + " in the network.");
-            }
-            target.assign(value.castTo(target.dataType()));
-        });
-        return baked;
+    private NetworkParts parts() {
+        return new NetworkParts(source, layerNames, graph, converted);
     }
 
     private String vertex(String layerName) {
         String vertex = layerNames.get(layerName);
         if (vertex == null) {
-            throw new IllegalArgumentException("No layer or vertex called \"" + layerName + "\" exists in this network. "
-                    + "Known names: " + layerNames.keySet() + ".");
+            throw new IllegalArgumentException(format(NetworkMessages.UNKNOWN_LAYER, layerName, layerNames.keySet()));
         }
         return vertex;
     }
 
     private void requireLoss() {
         if (!hasLoss()) {
-            throw new IllegalStateException("The network has no output layer, so it has no labels and no loss.");
+            throw new IllegalStateException(NetworkMessages.NO_LOSS);
         }
     }
 
     private static String onlyOne(List<String> names, String what, String method) {
         if (names.size() != 1) {
-            throw new IllegalStateException("This network has " + names.size() + " " + what + "s " + names
-                    + ": use " + method + ".");
+            throw new IllegalStateException(format(NetworkMessages.NOT_ONE, names.size(), what, names, method));
         }
         return names.get(0);
     }

@@ -1,5 +1,7 @@
 package org.mutablemodules.dl4j;
 
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,8 +53,8 @@ final class NetworkFeeds {
         List<String> names = converted.labelNames();
         List<String> outputNames = converted.outputNames();
         if (labels.length != names.size()) {
-            throw new IllegalArgumentException("Got " + labels.length + " labels array(s); this network has "
-                    + names.size() + " output(s): " + outputNames + ".");
+            throw new IllegalArgumentException(format(NetworkMessages.LABELS_COUNT, labels.length, names.size(),
+                    outputNames));
         }
         Map<String, INDArray> outputs = null;      // computed only if some labels' rows differ from the examples
         for (int i = 0; i < labels.length; i++) {
@@ -61,8 +63,7 @@ final class NetworkFeeds {
             }
             String output = outputNames.get(i);
             if (labels[i] == null) {
-                throw new IllegalArgumentException("The labels for output \"" + output + "\" are null; it is an "
-                        + "output layer, so its labels are needed.");
+                throw new IllegalArgumentException(format(NetworkMessages.NULL_LABELS, output));
             }
             INDArray checked = checked("The labels of output \"" + output + "\"", names.get(i), labels[i]);
             long rows = checked.size(0);
@@ -72,9 +73,8 @@ final class NetworkFeeds {
                 }
                 long outputRows = outputs.get(output).size(0);
                 if (outputRows != rows) {
-                    throw new IllegalArgumentException("The labels of output \"" + output + "\" have " + rows
-                            + " rows but the input has " + examples + " examples and the output " + outputRows
-                            + " rows: the labels need one row per row of the output.");
+                    throw new IllegalArgumentException(format(NetworkMessages.LABEL_ROWS, output, rows, examples,
+                            outputRows));
                 }
             }
             feed.put(names.get(i), checked);
@@ -86,14 +86,13 @@ final class NetworkFeeds {
         Objects.requireNonNull(inputs, "inputs");
         List<String> names = converted.inputNames();
         if (inputs.length != names.size()) {
-            throw new IllegalArgumentException("Got " + inputs.length + " input array(s); this network has "
-                    + names.size() + " input(s): " + names + ".");
+            throw new IllegalArgumentException(format(NetworkMessages.INPUT_COUNT, inputs.length, names.size(), names));
         }
         Map<String, INDArray> feed = new LinkedHashMap<>();
         for (int i = 0; i < inputs.length; i++) {
             String name = names.get(i);
             if (inputs[i] == null) {
-                throw new IllegalArgumentException("The array for input \"" + name + "\" is null.");
+                throw new IllegalArgumentException(format(NetworkMessages.NULL_INPUT, name));
             }
             feed.put(name, checked("Input \"" + name + "\"", name, networkForm(name, inputs[i])));
         }
@@ -118,8 +117,8 @@ final class NetworkFeeds {
                 for (int d = 1; d < expected.length; d++) {
                     shape.append(", ").append(expected[d] < 0 ? "any" : String.valueOf(expected[d]));
                 }
-                throw new IllegalArgumentException(what + " has shape " + Arrays.toString(array.shape())
-                        + "; this network expects " + shape + "] (N examples).");
+                throw new IllegalArgumentException(format(NetworkMessages.SHAPE, what, Arrays.toString(array.shape()),
+                        shape + "]"));
             }
         }
         return array.dataType() == placeholder.dataType() ? array : array.castTo(placeholder.dataType());
@@ -132,9 +131,8 @@ final class NetworkFeeds {
             if (first == null) {
                 first = e.getKey();
             } else if (e.getValue().size(0) != arrays.get(first).size(0)) {
-                throw new IllegalArgumentException("\"" + e.getKey() + "\" has " + e.getValue().size(0)
-                        + " examples but \"" + first + "\" has " + arrays.get(first).size(0)
-                        + ": every input and labels array needs one row per example.");
+                throw new IllegalArgumentException(format(NetworkMessages.EXAMPLE_COUNTS, e.getKey(),
+                        e.getValue().size(0), first, arrays.get(first).size(0)));
             }
         }
     }

@@ -1,5 +1,7 @@
 package org.mutablemodules.dl4j;
 
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -61,14 +63,13 @@ final class NetworkFile {
                         names.getProperty("layerNames." + i + ".vertex"));
             }
         } catch (NumberFormatException e) {
-            throw new IOException("The file's network description is damaged: " + e.getMessage(), e);
+            throw new IOException(format(NetworkMessages.DAMAGED_FILE, e.getMessage()), e);
         }
         MutableGraph graph = MutableGraph.load(new ByteArrayInputStream(archive.bytes("graph.mmg")));
         ConvertedNetwork converted = ConvertedNetwork.restore(graph.sameDiff(), names);
         for (String variable : converted.parameterVariables().values()) {
             if (!graph.isMutable(variable)) {
-                throw new IOException("The file is inconsistent: parameter \"" + variable + "\" is not mutable in its "
-                        + "graph.");
+                throw new IOException(format(NetworkMessages.NOT_MUTABLE_IN_FILE, variable));
             }
         }
         return new NetworkParts(source, Collections.unmodifiableMap(layerNames), graph, converted);

@@ -1,16 +1,24 @@
 package org.mutablemodules.dl4j;
 
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Supplier;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.samediff.MutableGraph;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What a {@link MutableNetwork} is made of, whether converted or loaded: the source network, the layer names users may
@@ -23,8 +31,7 @@ record NetworkParts(SourceNetwork source, Map<String, String> layerNames, Mutabl
     static NetworkParts convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
         Objects.requireNonNull(net, "net");
         if (net.getLayers() == null || net.getLayers().length == 0) {
-            throw new IllegalStateException("The network has not been initialised: call net.init() before "
-                    + "MutableNetwork.of(net).");
+            throw new IllegalStateException(format(NetworkMessages.NOT_INITIALISED, "network"));
         }
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         Map<String, String> names = new LinkedHashMap<>();
@@ -42,8 +49,7 @@ record NetworkParts(SourceNetwork source, Map<String, String> layerNames, Mutabl
     static NetworkParts convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
         Objects.requireNonNull(net, "net");
         if (net.getVertices() == null) {
-            throw new IllegalStateException("The computation graph has not been initialised: call net.init() before "
-                    + "MutableNetwork.of(net).");
+            throw new IllegalStateException(format(NetworkMessages.NOT_INITIALISED, "computation graph"));
         }
         ConvertedNetwork converted = conversion.get();
         Map<String, String> names = new LinkedHashMap<>();
@@ -60,5 +66,36 @@ record NetworkParts(SourceNetwork source, Map<String, String> layerNames, Mutabl
             graph.param(converted.parameterVariables().get(key)).freezeInitial();
         }
         return new NetworkParts(source, Collections.unmodifiableMap(names), graph, converted);
+    }
+
+    /**
+     * A new DL4J network from {@code network} holding the current values of the parameters, which are computed
+     * first (reading {@code placeholders}), so nothing is built when a placeholder is missing.
+     */
+    <M extends Model> M bake(Supplier<M> network, Map<String, INDArray> placeholders) {
+        Objects.requireNonNull(placeholders, "placeholders");
+        String[] variables = converted.parameterVariables().values().toArray(new String[0]);
+        Map<String, INDArray> values = new HashMap<>();
+        if (variables.length > 0) {
+            // the graph remembers the walk, so naming what is missing here costs the computation below none
+            Set<String> missing = new TreeSet<>(graph.requiredPlaceholders(variables));
+            missing.removeAll(placeholders.keySet());
+            if (!missing.isEmpty()) {
+                throw new IllegalArgumentException(format(NetworkMessages.MISSING_PLACEHOLDERS, missing));
+            }
+            values.putAll(graph.output(new HashMap<>(placeholders), variables));
+        }
+        M baked = network.get();
+        Map<String, INDArray> table = baked.paramTable();
+        converted.parameterVariables().forEach((key, variable) -> {
+            INDArray target = table.get(key);
+            INDArray value = values.get(variable);
+            if (target == null || !Arrays.equals(target.shape(), value.shape())) {
+                throw new IllegalStateException(format(NetworkMessages.BAKED_SHAPE, key, Arrays.toString(value.shape()),
+                        target == null ? "does not exist" : Arrays.toString(target.shape())));
+            }
+            target.assign(value.castTo(target.dataType()));
+        });
+        return baked;
     }
 }

@@ -1,5 +1,7 @@
 package org.mutablemodules.dl4j;
 
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
 import java.io.IOException;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -128,8 +130,8 @@ sealed interface SourceNetwork {
                 return new VertexGraph(ComputationGraphConfiguration.fromJson(json));
             }
         } catch (RuntimeException e) {
-            throw new IOException("The network configuration in the file cannot be read by DL4J: " + e.getMessage(), e);
+            throw new IOException(format(NetworkMessages.UNREADABLE_CONFIGURATION, e.getMessage()), e);
         }
-        throw new IOException("The file's network description is damaged: unknown kind \"" + kind + "\".");
+        throw new IOException(format(NetworkMessages.DAMAGED_FILE, "unknown kind \"" + kind + "\"."));
     }
 }

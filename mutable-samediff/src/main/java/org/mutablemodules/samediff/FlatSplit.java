@@ -62,7 +62,7 @@ public final class FlatSplit {
             long[] shape = shapes[i];
             long length = MutableGraph.length(shape);
             int begin = Math.toIntExact(offset);
-            SDVariable shaped = MutableGraph.inScope(sd, flat.name() + "/piece" + i, () -> {
+            SDVariable shaped = ParameterSlots.inScope(sd, flat.name() + "/piece" + i, () -> {
                 SDVariable piece = sd.slice(vector, new int[] {begin}, Math.toIntExact(length));
                 // A vector piece is the slice itself: a reshape would add three ops to every training step (the
                 // reshape, and a shape_of and a reshape in the gradient), and SameDiff's cost per op is what

@@ -91,7 +91,7 @@ public final class MutableParameter {
                     throw new IllegalArgumentException(Messages.format(Messages.CYCLE,
                             "value()", record.name, record.name, record.name));
                 }
-                graph.materialize(record, null);
+                ParameterSlots.materialize(sd(), graph.state(), record, null);
             }
             return sd().getVariable(record.name);
         });
@@ -105,7 +105,7 @@ public final class MutableParameter {
         return graph.writeLocked(() -> {
             requireLive();
             if (record.dormant()) {
-                graph.materialize(record, null);
+                ParameterSlots.materialize(sd(), graph.state(), record, null);
             }
             return sd().getVariable(record.initialName);
         });
@@ -407,9 +407,9 @@ public final class MutableParameter {
         return this;
     }
 
-    /** Builds a mutation's ops in a name scope of their own ({@link MutableGraph#inScope} says why). */
+    /** Builds a mutation's ops in a name scope of their own ({@link ParameterSlots#inScope} says why). */
     private SDVariable inMutationScope(Supplier<SDVariable> body) {
-        return MutableGraph.inScope(sd(), record.name + "/" + (++record.mutations), body);
+        return ParameterSlots.inScope(sd(), record.name + "/" + (++record.mutations), body);
     }
 
     private MutableParameter binary(String op, SDVariable operand,
@@ -515,7 +515,7 @@ public final class MutableParameter {
                                Set<String> readersBefore) {
         SameDiff sd = sd();
         if (record.dormant()) {
-            graph.materialize(record, readersBefore);
+            ParameterSlots.materialize(sd(), graph.state(), record, readersBefore);
         }
         String old = source().name();
         if (!old.equals(newSource.name())) {
@@ -542,7 +542,7 @@ public final class MutableParameter {
     }
 
     private String uniqueName(String base) {
-        return graph.uniqueName(base);
+        return ParameterSlots.uniqueName(sd(), base);
     }
 
     private String functionName(SDVariable result) {
