@@ -1,14 +1,12 @@
 package org.mutablemodules.samediff;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.mutablemodules.samediff.internal.GraphWalk;
+import org.mutablemodules.samediff.internal.DryRun;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +15,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>SameDiff infers data types when ops are created but not shapes: {@code getShape()} is null for the output of an
  * op. Shapes this library created itself are remembered by the caller; for the rest, the variable is evaluated once
- * with zero-filled placeholders (unknown dimensions set to 1). A shape that cannot be found that way is reported as
+ * with zero-filled placeholders (unknown dimensions set to 1), by the shape inference every module uses
+ * ({@link DryRun}). A shape that cannot be found that way is reported as
  * unknown, and the value is then checked only when the graph runs.
  */
 final class ShapeInference {
@@ -55,21 +54,12 @@ final class ShapeInference {
         if (known != null) {
             return known;
         }
-        Map<String, INDArray> placeholders = new HashMap<>();
-        for (String name : GraphWalk.placeholdersUpstreamOf(sd, List.of(v.name()))) {
-            SDVariable ph = sd.getVariable(name);
-            long[] shape = ph.placeholderShape();
-            if (shape == null) {
-                return null;
-            }
-            long[] concrete = shape.clone();
-            for (int i = 0; i < concrete.length; i++) {
-                concrete[i] = concrete[i] < 0 ? 1 : concrete[i];
-            }
-            placeholders.put(name, Nd4j.zeros(ph.dataType(), concrete));
+        Map<String, INDArray> placeholders = DryRun.placeholders(sd, List.of(v.name()), DryRun.ONES);
+        if (placeholders == null) {
+            return null;
         }
         try {
-            return sd.output(placeholders, v.name()).get(v.name()).shape();
+            return DryRun.shapes(sd, placeholders, List.of(v.name())).get(v.name());
         } catch (RuntimeException e) {
             LOG.debug("Could not infer the shape of \"{}\" by a dry run: {}", v.name(), e.toString());
             return null;

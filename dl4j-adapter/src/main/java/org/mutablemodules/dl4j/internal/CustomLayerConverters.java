@@ -42,8 +42,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ul>
  * The result is checked: a {@code defineLayer} that throws, returns null, a variable of another graph or of another
  * data type is refused, naming the layer; so is one whose output does not keep the minibatch axis or does not have the
- * shape its {@code getOutputType} declares (for feed-forward inputs), found by a {@link DryRun} when the input's sizes
- * are known at conversion. The output's rank, which later layers may need, is the dry run's, or else the input's.
+ * shape its {@code getOutputType} declares (for feed-forward inputs), found by a {@link ConversionDryRun} when the
+ * input's sizes are known at conversion. The output's rank, which later layers may need, is the dry run's, or else the input's.
  *
  * <p>Only classes outside DL4J's packages are converted here ({@link #isUserWritten}): DL4J's own SameDiff-based
  * layers are refused until each is tested.
@@ -229,24 +229,24 @@ final class CustomLayerConverters {
         }
         List<String> names = new ArrayList<>();
         inputs.forEach(a -> names.add(a.value().name()));
-        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), names);
+        Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), names);
         if (zeros == null) {
             return new LayerOutput(out, inputs.get(0).rank());
         }
         Map<String, long[]> inputShapes;
         try {
-            inputShapes = DryRun.shapes(ctx.sd(), zeros, names);
+            inputShapes = ConversionDryRun.shapes(ctx.sd(), zeros, names);
         } catch (RuntimeException e) {
             return new LayerOutput(out, inputs.get(0).rank());   // the layers before cannot run on zeros
         }
         long[] shape;
         try {
-            shape = DryRun.shapes(ctx.sd(), zeros, List.of(out.name())).get(out.name());
+            shape = ConversionDryRun.shapes(ctx.sd(), zeros, List.of(out.name())).get(out.name());
         } catch (RuntimeException e) {
             throw ctx.cannotConvert(String.format(Locale.ROOT, "the graph %s defines fails on input(s) of shape %s "
                     + "(a dry run on zeros): %s", type, shapes(inputShapes), e.getMessage()), e);
         }
-        if (shape.length == 0 || shape[0] != DryRun.MINIBATCH) {
+        if (shape.length == 0 || shape[0] != ConversionDryRun.MINIBATCH) {
             throw ctx.cannotConvert(String.format(Locale.ROOT, "%s returned an output of shape %s for input(s) of "
                     + "shape %s (a dry run on zeros): its first axis must stay the minibatch axis.", type,
                     Arrays.toString(shape), shapes(inputShapes)), null);
@@ -315,15 +315,16 @@ final class CustomLayerConverters {
                     + "floating-point scalar of the graph defineLayer is given.", layer.getClass().getName(),
                     loss.name()), null);
         }
-        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(activations.name()));
+        Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), List.of(activations.name()));
         if (zeros == null) {
             return;
         }
         long[] lossShape;
         try {
-            long[] shape = DryRun.shapes(ctx.sd(), zeros, List.of(activations.name())).get(activations.name());
+            long[] shape = ConversionDryRun.shapes(ctx.sd(), zeros, List.of(activations.name()))
+                    .get(activations.name());
             zeros.put(labels.name(), Nd4j.zeros(labels.dataType(), shape));
-            lossShape = DryRun.shapes(ctx.sd(), zeros, List.of(loss.name())).get(loss.name());
+            lossShape = ConversionDryRun.shapes(ctx.sd(), zeros, List.of(loss.name())).get(loss.name());
         } catch (RuntimeException e) {
             return;     // labels shaped like the activations do not suit this loss: it is checked when the graph runs
         }

@@ -105,7 +105,7 @@ final class RecurrentConverters {
      * time-series input {@code sequenceLength} steps long; {@code sequenceLength} itself if no dry run is possible.
      */
     private static int timeSteps(ConversionContext ctx, SDVariable x, int sequenceLength) {
-        Map<String, INDArray> zeros = DryRun.placeholders(ctx.sd(), List.of(x.name()), true);
+        Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), List.of(x.name()), true);
         if (zeros == null) {
             return sequenceLength;
         }
@@ -119,7 +119,7 @@ final class RecurrentConverters {
             }
             e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
         }
-        return (int) DryRun.shapes(ctx.sd(), zeros, List.of(x.name())).get(x.name())[2];
+        return (int) ConversionDryRun.shapes(ctx.sd(), zeros, List.of(x.name())).get(x.name())[2];
     }
 
     /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */
