@@ -26,9 +26,9 @@ fi
 # check off (bench/profile.sh shows it as Pointer.deallocator). The main job and the examples set it too.
 TUNED_JVM="-Xmn16m -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -rf json -rff bench/jmh.json \
-  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
+  'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark|MamlBenchmark'
 OMP_NUM_THREADS=1 java -Xmx8g -cp "$CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -jvmArgsAppend "$TUNED_JVM" -rf json \
-  -rff bench/jmh-tuned.json 'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark'
+  -rff bench/jmh-tuned.json 'MutabilityBenchmark|Dl4jComparisonBenchmark|HypernetworkBenchmark|MamlBenchmark'
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.openjdk.jmh.Main -f 1 -wi 1 -i 3 -bm ss -rf json \
   -rff bench/jmh-scaling.json ScalingBenchmark
 # GraphTrainer.step against sd.fit, tuned pass only (JMH's own table, appended to the results below).
@@ -42,12 +42,22 @@ if ! $PY -c 'import torch' 2>/dev/null; then
 fi
 $PY bench/torch_reference.py "$THREADS" > bench/torch.json
 $PY bench/torch_reference.py 1 > bench/torch-1thread.json
+$PY bench/maml_reference.py bench "$THREADS" > bench/torch-maml.json
+$PY bench/maml_reference.py bench 1 > bench/torch-maml-1thread.json
+
+# What the figures ran on: the CPU, the OPENBLAS_* variables set, the BLAS each side loaded.
+{
+  echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores."
+  echo "OPENBLAS_* variables: $(env | grep '^OPENBLAS_' | tr '\n' ' ' || true)$(env | grep -q '^OPENBLAS_' || echo none)."
+  echo "Java: $(java -cp "$CP" org.mutablemodules.benchmarks.BlasInfo 2>/dev/null | tail -1)."
+  echo "PyTorch: $($PY -c 'import json; d = json.load(open("bench/torch.json")); print(d["torch"] + ", " + d["blas"])')."
+} > bench/system.md
 
 # Converting full-size zoo networks: time, heap and resident memory beside the parameters' own memory.
 env -u OMP_NUM_THREADS java -Xmx8g -cp "$CP" org.mutablemodules.benchmarks.ZooConversionFootprint 5 | grep '^|' \
   > bench/zoo-conversion.md
 
-python3 bench/report.py bench/jmh.json bench/jmh-tuned.json bench/jmh-scaling.json bench/torch.json \
-  bench/torch-1thread.json | tee bench/results.md
+{ cat bench/system.md; echo; python3 bench/report.py bench/jmh.json bench/jmh-tuned.json bench/jmh-scaling.json \
+  bench/torch.json bench/torch-1thread.json bench/torch-maml.json bench/torch-maml-1thread.json; } | tee bench/results.md
 { echo; echo "Converting DL4J zoo networks at 224x224:"; echo; cat bench/zoo-conversion.md; } | tee -a bench/results.md
 { echo; echo "GraphTrainer.step against sd.fit (one thread, -Xmn16m):"; echo; cat bench/trainer.txt; } | tee -a bench/results.md

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns the JSON of bench/compare.sh into its Markdown table: medians and ratios for the defaults and the tuned pass.
 
-Usage: report.py JMH_DEFAULT JMH_TUNED JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD]
+Usage: report.py JMH_DEFAULT JMH_TUNED JMH_SCALING [TORCH_DEFAULT TORCH_ONE_THREAD [MAML_DEFAULT MAML_ONE_THREAD]]
 The first JMH file holds the run with ND4J's and the JVM's defaults, the second the tuned run (OMP_NUM_THREADS=1,
--Xmn16m); the PyTorch files the reference run with the default pass's thread count and with one thread.
+-Xmn16m); the PyTorch files the reference run with the default pass's thread count and with one thread
+(torch_reference.py, then maml_reference.py bench).
 """
 import json
 import sys
@@ -41,10 +42,11 @@ def cells(measured, reference):
     return f"{fmt(measured)} | {fmt(reference)} | {ratio}"
 
 
-args = sys.argv[1:] + [""] * (5 - len(sys.argv[1:]))
+args = sys.argv[1:] + [""] * (7 - len(sys.argv[1:]))
 default, tuned, scaling = load_jmh(args[0]), load_jmh(args[1]), load_jmh(args[2])
 torch_default, torch_one = load_torch(args[3]), load_torch(args[4])
-passes = [(default, torch_default), (tuned, torch_one)]
+maml_default, maml_one = load_torch(args[5]), load_torch(args[6])
+passes = [(default, (torch_default, maml_default)), (tuned, (torch_one, maml_one))]
 
 out = ["| comparison | defaults: measured ms | reference ms | ratio "
        "| tuned (one thread, -Xmn16m): measured ms | reference ms | ratio | target |",
@@ -66,13 +68,24 @@ for method in ["forward", "trainStep"]:
                                     find(runs, "MutabilityBenchmark", m, variant="handFed")))
 for model in ["mlp", "cnn"]:
     for method in ["output", "trainStep"]:
-        row(f"DL4J {model} {method}: converted vs native", "<= 1.0",
+        row(f"DL4J {model} {method}: converted vs native", "<= 0.8" if model == "mlp" else "<= 1.0",
             lambda runs, _t, m=method, mo=model: (find(runs, "Dl4jComparisonBenchmark", m, model=mo, impl="converted"),
                                                   find(runs, "Dl4jComparisonBenchmark", m, model=mo, impl="native")))
-for model in ["sine", "mlp784"]:
-    row(f"hypernetwork step {model}: Java vs PyTorch", "<= 1.0",
-        lambda runs, torch, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo),
-                                       torch["results"][mo]["median_ms"] if torch else None))
+for model, target in [("sine", "<= 0.7"), ("mlp784", "<= 0.6")]:
+    row(f"hypernetwork step {model}: Java vs PyTorch", target,
+        lambda runs, torch, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="plan"),
+                                       torch[0]["results"][mo]["median_ms"] if torch[0] else None))
+row("MAML meta-step (second order): Java vs PyTorch", "<= 1.5",
+    lambda runs, torch: (find(runs, "MamlBenchmark", "metaStep", order="second", execution="plan"),
+                         torch[1]["maml_step_median_ms"] if torch[1] else None))
+for model, target in [("sine", "<= 0.3"), ("mlp784", "")]:
+    row(f"hypernetwork step {model}: plans vs SameDiff's session", target,
+        lambda runs, _t, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="plan"),
+                                    find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="session")))
+for order, target in [("second", "<= 0.15"), ("first", "")]:
+    row(f"MAML meta-step ({order} order): plans vs SameDiff's session", target,
+        lambda runs, _t, o=order: (find(runs, "MamlBenchmark", "metaStep", order=o, execution="plan"),
+                                   find(runs, "MamlBenchmark", "metaStep", order=o, execution="session")))
 
 out += ["", "| scaling (defaults, single shot) | median ms | target |", "| --- | --- | --- |"]
 for layers in ["10", "100", "1000"]:
@@ -80,7 +93,8 @@ for layers in ["10", "100", "1000"]:
     out.append(f"| convert an MLP of {layers} layers | {fmt(find(scaling, 'ScalingBenchmark', 'convert', layers=layers))} | {target} |")
 out.append(f"| build 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'build10000ChainedMutations', layers='10'))} | linear |")
 out.append(f"| execute 10,000 chained mutations | {fmt(find(scaling, 'ScalingBenchmark', 'execute10000ChainedMutations', layers='10'))} | |")
-for label, torch in [("defaults pass", torch_default), ("tuned pass", torch_one)]:
+for label, torch in [("defaults pass", torch_default), ("tuned pass", torch_one),
+                     ("defaults pass, MAML", maml_default), ("tuned pass, MAML", maml_one)]:
     if torch:
         out.append("")
         out.append(f"PyTorch ({label}): {torch['torch']}, {torch['threads']} threads, {torch['blas']}.")

@@ -31,12 +31,20 @@ public class HypernetworkBenchmark {
     @Param({"sine", "mlp784"})
     public String model;
 
+    /**
+     * Through execution plans (the library's default) or SameDiff's own session (system property
+     * {@code mutablemodules.execution=session}), side by side in one run.
+     */
+    @Param({"plan", "session"})
+    public String execution;
+
     private GraphTrainer trainer;
     private Map<String, INDArray> feed;
 
     /** Builds the graph, the trainer and one batch. */
     @Setup
     public void setUp() {
+        System.setProperty("mutablemodules.execution", execution);
         NativeThreads.applyDefault();   // the same threads for the reference as for the library
         Models.Hypernetwork h = Models.hypernetwork(model);
         trainer = GraphTrainer.builder(h.sd()).loss(h.loss()).updater(new Adam(1e-4)).build();

@@ -50,12 +50,20 @@ public class MamlBenchmark {
     @Param({"second", "first"})
     public String order;
 
+    /**
+     * Through execution plans (the library's default) or SameDiff's own session (system property
+     * {@code mutablemodules.execution=session}), side by side in one run.
+     */
+    @Param({"plan", "session"})
+    public String execution;
+
     private GraphTrainer trainer;
     private Map<String, INDArray> feed;
 
     /** Builds the meta-loss graph and one meta-batch. */
     @Setup
     public void setUp() {
+        System.setProperty("mutablemodules.execution", execution);
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(42)
                 .dataType(DataType.FLOAT).weightInit(WeightInit.XAVIER).list()
                 .layer(new DenseLayer.Builder().nIn(1).nOut(40).activation(Activation.RELU).build())

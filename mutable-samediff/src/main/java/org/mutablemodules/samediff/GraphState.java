@@ -49,6 +49,11 @@ final class GraphState {
      * change): what is derived from the structure, such as the placeholders a variable needs, is valid for one count.
      */
     volatile long structureVersion;
+    /**
+     * The graph's execution plans, weakly: plans reference the graph, and this state must not (the graph's views
+     * and trainers hold the plans strongly, so they live while the graph is used).
+     */
+    private WeakReference<ExecutionPlans> plans = new WeakReference<>(null);
     /** The placeholders upstream of some variables, for the structure they were walked in. */
     private final Map<List<String>, Upstream> upstreamPlaceholders = new ConcurrentHashMap<>();
 
@@ -63,6 +68,16 @@ final class GraphState {
 
     static GraphState of(SameDiff sd) {
         return STATES.computeIfAbsent(sd, k -> new GraphState());
+    }
+
+    /** The graph's execution plans, made if none are held any more. */
+    synchronized ExecutionPlans plans() {
+        ExecutionPlans held = plans.get();
+        if (held == null) {
+            held = new ExecutionPlans(this);
+            plans = new WeakReference<>(held);
+        }
+        return held;
     }
 
     /**

@@ -94,6 +94,7 @@ public final class GraphTrainer {
     /** One updater state per trained variable, made at its first step. */
     private final Map<String, UpdaterState> states = new HashMap<>();
     private final ReentrantReadWriteLock lock;
+    private final ExecutionPlans plans;
     private List<String> trained = List.of();
     private Set<String> placeholders = Set.of();
     private long iteration;
@@ -116,6 +117,7 @@ public final class GraphTrainer {
         prepare();
         GraphState state = GraphState.of(sd);
         this.lock = state.lock;
+        this.plans = state.plans();
         TrainerState saved = state.savedTrainer;
         if (saved != null && saved.updaterJson.equals(TrainerState.json(updater))) {
             // Training resumes where the saved graph's trainer stopped: same counts, same updater arrays.
@@ -338,8 +340,9 @@ public final class GraphTrainer {
         if (logEvery > 0 && windowStart == 0) {
             windowStart = System.nanoTime();
         }
-        OutAndGrad result = sd.calculateGradientsAndOutputs(new HashMap<>(feed), List.of(loss), trained);
-        INDArray lossArray = result.getOutputs().get(loss);
+        // The plan's own arrays: the loss is read and the gradients applied before the next step.
+        ExecutionPlans.Results result = plans.outputsAndGradients(sd, feed, List.of(loss), trained, false);
+        INDArray lossArray = result.outputs().get(loss);
         if (!scalarChecked) {
             if (lossArray.length() != 1) {
                 throw new IllegalArgumentException(Messages.format(Messages.LOSS_NOT_SCALAR, loss,
@@ -352,7 +355,7 @@ public final class GraphTrainer {
             throw new ArithmeticException(Messages.format(Messages.NON_FINITE_LOSS, loss, value,
                     iteration + 1));
         }
-        Map<String, INDArray> gradients = result.getGradients();
+        Map<String, INDArray> gradients = result.gradients();
         for (String name : trained) {
             INDArray gradient = gradients.get(name);
             if (gradient == null) {

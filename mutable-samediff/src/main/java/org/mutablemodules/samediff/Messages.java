@@ -100,6 +100,8 @@ final class Messages {
     static final String BAD_STEPS = "The number of steps must be at least 0; got %d.";
     static final String NULL_FEEDS = "The feed supplier returned null at step %d of %d.";
     static final String BAD_INTERVAL = "The logging interval must be at least 0 steps (0: no logging); got %d.";
+    static final String PLAN_DIFFERS = "The execution plan's result for \"%s\" differs from SameDiff's session "
+            + "(mutablemodules.planCheck=strict): %s.";
 
 
     private Messages() {

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,11 +59,14 @@ public final class MutableGraph {
 
     private final SameDiff sd;
     private final GraphState state;
+    /** Held here, not by the state: plans reference the graph, which the state must not. */
+    private final ExecutionPlans plans;
     private final Map<String, MutableParameter> handles = new ConcurrentHashMap<>();
 
     private MutableGraph(SameDiff sd, GraphState state) {
         this.sd = sd;
         this.state = state;
+        this.plans = state.plans();
     }
 
     /**
@@ -324,7 +326,7 @@ public final class MutableGraph {
             if (state.checkFinite) {
                 FeedCheck.requireFiniteFeed(placeholders);
             }
-            Map<String, INDArray> values = sd.output(new HashMap<>(placeholders), outputs);
+            Map<String, INDArray> values = plans.output(sd, placeholders, List.of(outputs));
             if (state.checkFinite) {
                 FeedCheck.requireFiniteResults(sd, values);
             }
@@ -381,7 +383,7 @@ public final class MutableGraph {
             }
             Map<String, INDArray> values = new LinkedHashMap<>();
             if (!computable.isEmpty()) {
-                values.putAll(sd.calculateGradients(new HashMap<>(placeholders), computable));
+                values.putAll(plans.outputsAndGradients(sd, placeholders, List.of(), computable, true).gradients());
                 values.values().removeIf(Objects::isNull);
             }
             if (state.checkFinite) {

@@ -306,7 +306,7 @@ final class HyperGraph {
         Map<String, INDArray> feed = new LinkedHashMap<>();
         feed.put(mutable.inputName(), input);
         feed.put(CONTEXT, context);
-        return sd.output(feed, PREDICTION).get(PREDICTION);
+        return mutable.graph().output(feed, PREDICTION).get(PREDICTION);
     }
 
     /** The target network with the weights generated for one context ({@code [1, K]}) baked in: a plain copy. */

@@ -1,6 +1,7 @@
 package org.mutablemodules.samediff.internal;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashSet;
@@ -115,5 +116,72 @@ public final class GraphWalk {
             return true;
         });
         return ops;
+    }
+
+    /**
+     * The ops computing {@code targets} needs, each once, in an order that runs every op after the ops producing its
+     * inputs (depth first from the targets, in the order named, inputs in the op's order). Control dependencies are
+     * not followed. Iterative, so that graphs thousands of ops deep do not exhaust the stack.
+     *
+     * @param sd      the graph
+     * @param targets the variables to compute
+     * @return the ops, inputs first
+     * @throws IllegalStateException if the ops form a cycle, or a computed variable has no producing op
+     */
+    public static List<SameDiffOp> opsInExecutionOrder(SameDiff sd, Collection<String> targets) {
+        List<SameDiffOp> order = new ArrayList<>();
+        Set<String> done = new HashSet<>();
+        Set<String> open = new HashSet<>();
+        // Each frame is an op and the index of its next input to visit.
+        Deque<Object[]> stack = new ArrayDeque<>();
+        for (String target : targets) {
+            SameDiffOp first = producer(sd, target);
+            if (first == null || done.contains(first.getName())) {
+                continue;
+            }
+            open.add(first.getName());
+            stack.push(new Object[] {first, 0});
+            while (!stack.isEmpty()) {
+                Object[] frame = stack.peek();
+                SameDiffOp op = (SameDiffOp) frame[0];
+                List<String> inputs = op.getInputsToOp() == null ? List.of() : op.getInputsToOp();
+                int next = (Integer) frame[1];
+                if (next == inputs.size()) {
+                    stack.pop();
+                    open.remove(op.getName());
+                    done.add(op.getName());
+                    order.add(op);
+                    continue;
+                }
+                frame[1] = next + 1;
+                SameDiffOp input = producer(sd, inputs.get(next));
+                if (input == null || done.contains(input.getName())) {
+                    continue;
+                }
+                if (!open.add(input.getName())) {
+                    throw new IllegalStateException("The ops of the graph form a cycle through op \""
+                            + input.getName() + "\".");
+                }
+                stack.push(new Object[] {input, 0});
+            }
+        }
+        return order;
+    }
+
+    /** The op computing a variable; null for placeholders, variables and constants. */
+    private static SameDiffOp producer(SameDiff sd, String name) {
+        Variable v = sd.getVariables().get(name);
+        if (v == null) {
+            throw new IllegalStateException("The graph has no variable \"" + name + "\".");
+        }
+        VariableType type = v.getVariable().getVariableType();
+        if (type != VariableType.ARRAY) {
+            return null;
+        }
+        SameDiffOp op = v.getOutputOfOp() == null ? null : sd.getOps().get(v.getOutputOfOp());
+        if (op == null) {
+            throw new IllegalStateException("Variable \"" + name + "\" is computed, but no op of the graph produces it.");
+        }
+        return op;
     }
 }
