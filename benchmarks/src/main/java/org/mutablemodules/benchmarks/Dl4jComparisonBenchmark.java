@@ -4,11 +4,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.NativeThreads;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +19,8 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * Converted versus native DL4J: the MLP 784-256-10 (batch 128) and a LeNet-like CNN on 28x28 images (batch 32),
- * {@code output} and one SGD training step, in DL4J itself and as the converted SameDiff graph.
+ * {@code output} and one SGD training step, in DL4J itself and converted ({@code MutableNetwork.output},
+ * {@link GraphTrainer} steps).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -38,10 +37,10 @@ public class Dl4jComparisonBenchmark {
 
     private MultiLayerNetwork net;
     private MutableNetwork converted;
-    private SameDiff sd;
+    private GraphTrainer trainer;
+    private Map<String, INDArray> feed;
     private INDArray x;
     private INDArray y;
-    private MultiDataSet batch;
 
     /** Builds the network, converts it when needed, and warms the training path. */
     @Setup
@@ -52,13 +51,12 @@ public class Dl4jComparisonBenchmark {
         int n = cnn ? 32 : Models.BATCH;
         x = Models.features(n, 784);
         y = Models.oneHot(n, 10);
-        batch = new MultiDataSet(x, y);
         if ("converted".equals(impl)) {
             converted = MutableNetwork.of(net);
-            sd = converted.graph().sameDiff();
-            sd.setTrainingConfig(TrainingConfig.builder().updater(new Sgd(0.01))
-                    .dataSetFeatureMapping(converted.inputName()).dataSetLabelMapping(converted.labelName()).build());
-            Models.quietly(() -> sd.fit(batch));
+            trainer = GraphTrainer.builder(converted.graph()).loss(converted.lossName()).updater(new Sgd(0.01))
+                    .build();
+            feed = Map.of(converted.inputName(), x, converted.labelName(), y);
+            trainer.step(feed);
         } else {
             net.fit(x, y);
         }
@@ -67,17 +65,16 @@ public class Dl4jComparisonBenchmark {
     /** Inference. */
     @Benchmark
     public INDArray output() {
-        return "native".equals(impl) ? net.output(x)
-                : sd.output(Map.of(converted.inputName(), x), converted.outputName()).get(converted.outputName());
+        return "native".equals(impl) ? net.output(x) : converted.output(x);
     }
 
-    /** One SGD training step. */
+    /** One SGD training step: DL4J's {@code fit}, or a {@link GraphTrainer} step of the converted graph. */
     @Benchmark
     public Object trainStep() {
         if ("native".equals(impl)) {
             net.fit(x, y);
             return net;
         }
-        return sd.fit(batch);
+        return trainer.step(feed);
     }
 }

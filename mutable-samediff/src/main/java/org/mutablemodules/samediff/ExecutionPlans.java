@@ -153,18 +153,15 @@ final class ExecutionPlans {
         if (plan == null) {
             plan = ExecutionPlan.compile(function, key.outputs(), owned);
         }
-        try {
-            if ("strict".equals(System.getProperty(CHECK_PROPERTY))) {
-                return checked(plan, feed, session);
-            }
-            return plan.run(feed);
-        } finally {
-            synchronized (this) {
-                if (entries.get(key) == entry && entry.idle.size() < MAX_IDLE) {
-                    entry.idle.push(plan);
-                }
+        Map<String, INDArray> results = "strict".equals(System.getProperty(CHECK_PROPERTY))
+                ? checked(plan, feed, session) : plan.run(feed);
+        // Only a plan whose call completed is reused: one that failed half-way may hold half-made buffers.
+        synchronized (this) {
+            if (entries.get(key) == entry && entry.idle.size() < MAX_IDLE) {
+                entry.idle.push(plan);
             }
         }
+        return results;
     }
 
     /** The entry of a key for the function's current structure, made (and the plan's refusal found) if needed. */

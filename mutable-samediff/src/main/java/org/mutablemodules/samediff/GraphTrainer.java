@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * double[] losses = trainer.fit(() -> nextBatch(), 4000);          // 4000 updates, one feed each
  * }</pre>
  *
- * <p>Each step computes the loss and the gradients in one pass ({@code sd.calculateGradientsAndOutputs}), applies
+ * <p>Each step computes the loss and the gradients in one pass (what {@code sd.calculateGradientsAndOutputs}
+ * computes, through the graph's execution plan: see {@link MutableGraph}, <i>Execution</i>), applies
  * the updater to each gradient and subtracts the result from the variable's array, as {@code SameDiff.fit} does
  * (without regularisation terms). With the same updater, N steps give the same parameters as N calls of
  * {@code sd.fit} on the same feeds (tested in DOUBLE).
@@ -44,8 +45,8 @@ import org.slf4j.LoggerFactory;
  *       it start.</li>
  *   <li><b>State</b>: one updater state per trained variable (Adam's moments, say) and an iteration count, kept
  *       across {@link #step} and {@link #fit} calls; they belong to this trainer, not to the graph's
- *       {@code TrainingConfig}, so {@code sd.fit} and this trainer do not share them. The execution session is
- *       SameDiff's per-thread one, reused between steps ({@code sd.fit} builds a new one at every call).</li>
+ *       {@code TrainingConfig}, so {@code sd.fit} and this trainer do not share them. The execution plan is
+ *       compiled at the first step and reused until the graph's structure changes.</li>
  *   <li><b>Loss</b>: the value returned by {@link #step} is the loss for that feed before the update, as
  *       {@code sd.output} would compute it. While it trains, the trainer's loss is the graph's loss variable
  *       ({@code sd.setLossVariables}), since SameDiff differentiates that.</li>

@@ -54,6 +54,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * ones, so each computation sees the graph entirely before or entirely after a change. Calls made on the SameDiff
  * instance directly ({@code sd.output}, {@code sd.fit}, building new ops) bypass that lock: do not make them while
  * another thread changes the graph.
+ *
+ * <p><b>Execution.</b> {@link #output}, {@link #gradients} and {@link GraphTrainer} steps compute what SameDiff's
+ * session computes, with the same ND4J kernels and the same results to the byte, through an execution plan compiled
+ * once per set of requested variables: the ops in a fixed order, one prepared op context each, output arrays
+ * allocated only when the input shapes change (the buffers of the last four input shapes are kept, and buffers no
+ * later op reads are reused), so a call costs a few microseconds per op instead of the session's tens. Arrays
+ * returned are the caller's: no later call writes them. The plans are dropped at every change of the graph's
+ * structure; arrays of variables replaced or changed in place are read at each call. Computations with ops a plan
+ * does not run (control flow, tensor lists, control dependencies) and graphs with SameDiff listeners run through
+ * SameDiff's session (logged once per structure at DEBUG). Two system properties: {@code
+ * mutablemodules.execution=session} runs every computation through the session;
+ * {@code mutablemodules.planCheck=strict} runs the session beside every plan and throws
+ * {@link IllegalStateException} on any difference (the library's test suites run so).
  */
 public final class MutableGraph {
 

@@ -53,7 +53,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>Results: with {@code ownedResults}, each call returns arrays no later call writes (fresh arrays for computed
  * results, copies of fed or stored ones); without, the plan's own buffers, valid until the next call (for callers
- * that consume them at once, such as a training step). The graph's variables are read by name at each call, so
+ * that consume them at once, such as a training step), and copies of fed or stored arrays. The graph's variables are read by name at each call, so
  * arrays replaced or changed in place are seen; any change of the graph's structure needs a new plan.
  *
  * <p>Not thread-safe: one caller at a time per plan (build one per concurrent caller). Legacy ops that take their
@@ -417,7 +417,10 @@ public final class ExecutionPlan {
         Map<String, INDArray> results = new LinkedHashMap<>(outputSlots.length * 2);
         for (int i = 0; i < outputSlots.length; i++) {
             INDArray value = slots[outputSlots[i]];
-            if (ownedResults && !freshEachCall[bufferOwner[outputSlots[i]]]) {
+            int owner = bufferOwner[outputSlots[i]];
+            // A fed or stored array passed through is copied even when results are the plan's: a caller that
+            // changes its results in place (an updater does) must not change the graph's variables.
+            if (!freshEachCall[owner] && (ownedResults || !producedByKernel[owner])) {
                 value = value.dup();
             }
             results.put(outputNames.get(i), value);
