@@ -65,7 +65,7 @@ final class NetworkFeeds {
             if (labels[i] == null) {
                 throw new IllegalArgumentException(format(NetworkMessages.NULL_LABELS, output));
             }
-            INDArray checked = checked("The labels of output \"" + output + "\"", names.get(i), labels[i]);
+            INDArray checked = checked("The array of labels for output \"" + output + "\"", names.get(i), labels[i]);
             long rows = checked.size(0);
             if (rows != examples) {
                 if (outputs == null) {

@@ -22,6 +22,7 @@ final class NetworkMessages {
     static final String INPUT_COUNT = "Got %d input array(s); this network has %d input(s): %s.";
     static final String LABELS_COUNT = "Got %d labels array(s); this network has %d output(s): %s.";
     static final String NULL_INPUT = "The array for input \"%s\" is null.";
+    static final String NULL_NETWORK = "The network to convert is null.";
     static final String NULL_LABELS = "The labels for output \"%s\" are null; it is an output layer, so its labels are "
             + "needed.";
     static final String LABEL_ROWS = "The labels of output \"%s\" have %d rows but the input has %d examples and the "

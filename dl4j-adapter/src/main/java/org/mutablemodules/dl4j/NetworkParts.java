@@ -29,7 +29,7 @@ record NetworkParts(SourceNetwork source, Map<String, String> layerNames, Mutabl
 
     /** Converts {@code net}; its layers are known as {@code layer<i>} and by the names given in its configuration. */
     static NetworkParts convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
-        Objects.requireNonNull(net, "net");
+        Objects.requireNonNull(net, NetworkMessages.NULL_NETWORK);
         if (net.getLayers() == null || net.getLayers().length == 0) {
             throw new IllegalStateException(format(NetworkMessages.NOT_INITIALISED, "network"));
         }
@@ -47,7 +47,7 @@ record NetworkParts(SourceNetwork source, Map<String, String> layerNames, Mutabl
 
     /** Converts {@code net}; its vertices are known by their names. */
     static NetworkParts convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
-        Objects.requireNonNull(net, "net");
+        Objects.requireNonNull(net, NetworkMessages.NULL_NETWORK);
         if (net.getVertices() == null) {
             throw new IllegalStateException(format(NetworkMessages.NOT_INITIALISED, "computation graph"));
         }

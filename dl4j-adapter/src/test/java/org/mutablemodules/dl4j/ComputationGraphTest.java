@@ -373,7 +373,7 @@ class ComputationGraphTest {
         assertTrue(rank.getMessage().contains("Input \"context\" has shape [4, 2, 1]"), rank.getMessage());
         IllegalArgumentException labelWidth = assertThrows(IllegalArgumentException.class,
                 () -> m.score(x, new INDArray[] {y[0], Networks.randn(DataType.FLOAT, 1, 4, 3)}));
-        assertTrue(labelWidth.getMessage().contains("The labels of output \"policy\" has shape [4, 3]")
+        assertTrue(labelWidth.getMessage().contains("The array of labels for output \"policy\" has shape [4, 3]")
                 && labelWidth.getMessage().contains("expects [N, 4]"), labelWidth.getMessage());
         IllegalArgumentException rows = assertThrows(IllegalArgumentException.class,
                 () -> m.gradients(x, new INDArray[] {y[0], Networks.oneHot(DataType.FLOAT, 4, 3, 4)}));

@@ -18,8 +18,10 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.variational.VariationalAutoencoder;
 import org.deeplearning4j.nn.conf.weightnoise.DropConnect;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -51,6 +53,15 @@ class MutableNetworkTest {
         assertEquals("labels", m.labelName());
         assertEquals("loss", m.lossName());
         assertEquals(List.of(m.lossName()), m.graph().sameDiff().getLossVariables());
+    }
+
+    @Test
+    void aNullNetworkIsNamed() {
+        for (Executable conversion : new Executable[] {() -> MutableNetwork.of((MultiLayerNetwork) null),
+                () -> MutableNetwork.of((ComputationGraph) null)}) {
+            NullPointerException e = assertThrows(NullPointerException.class, conversion);
+            assertEquals("The network to convert is null.", e.getMessage());
+        }
     }
 
     @Test

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * <p>Plans are dropped when the graph's structure changes: each change through this library counts up
  * {@link GraphState#structureVersion}, and ops or variables added to the SameDiff instance directly change its
  * counts; a rebuilt gradient function is a new SameDiff instance. A computation a plan cannot run (control flow and
- * the like) goes to SameDiff's session for that structure, logged once at DEBUG with the ops at fault; so does a
- * graph with SameDiff listeners, which observe the session's steps.
+ * the like) goes to SameDiff's session for that structure, logged once at DEBUG with the ops at fault (at WARN in
+ * strict mode, so that test runs show every fallback); so does a graph with SameDiff listeners, which observe the
+ * session's steps.
  *
  * <p>System properties: {@value #CHECK_PROPERTY}{@code =strict} runs the session beside the plan at every call and
  * throws {@link IllegalStateException} on any byte of difference (graphs with random ops: shapes and types only);
@@ -153,8 +154,7 @@ final class ExecutionPlans {
         if (plan == null) {
             plan = ExecutionPlan.compile(function, key.outputs(), owned);
         }
-        Map<String, INDArray> results = "strict".equals(System.getProperty(CHECK_PROPERTY))
-                ? checked(plan, feed, session) : plan.run(feed);
+        Map<String, INDArray> results = strict() ? checked(plan, feed, session) : plan.run(feed);
         // Only a plan whose call completed is reused: one that failed half-way may hold half-made buffers.
         synchronized (this) {
             if (entries.get(key) == entry && entry.idle.size() < MAX_IDLE) {
@@ -180,7 +180,11 @@ final class ExecutionPlans {
             first = ExecutionPlan.compile(function, key.outputs(), key.owned());
         } catch (UnsupportedOperationException e) {
             refusal = e.getMessage();
-            LOG.debug("SameDiff's session runs {} of this graph: {}", key.outputs(), refusal);
+            if (strict()) {
+                LOG.warn("SameDiff's session runs {} of this graph: {}", key.outputs(), refusal);
+            } else {
+                LOG.debug("SameDiff's session runs {} of this graph: {}", key.outputs(), refusal);
+            }
         }
         entry = new Entry(function, version, refusal);
         if (first != null) {
@@ -193,6 +197,10 @@ final class ExecutionPlans {
             eldest.remove();
         }
         return entry;
+    }
+
+    private static boolean strict() {
+        return "strict".equals(System.getProperty(CHECK_PROPERTY));
     }
 
     /** The idle plans of every current entry (tests read their counters). */

@@ -38,12 +38,14 @@ final class GradientFunctions {
         // System.out is process-wide: one swap at a time, always restored.
         synchronized (GradientFunctions.class) {
             PrintStream out = System.out;
-            System.setOut(new PrintStream(new LineFilter(out), true, Charset.defaultCharset()));
+            LineFilter filter = new LineFilter(out);
+            System.setOut(new PrintStream(filter, true, Charset.defaultCharset()));
             try {
                 sd.createGradFunction(variables);
             } finally {
                 System.out.flush();
                 System.setOut(out);
+                filter.finish();
             }
         }
     }
@@ -67,6 +69,13 @@ final class GradientFunctions {
 
         @Override
         public void flush() {
+            // A flush in the middle of a line (PrintStream flushes after the text of a println, before its newline,
+            // in some paths) must not split it: the line is judged whole, when its newline comes.
+            target.flush();
+        }
+
+        /** Passes on what is left of an unfinished line. */
+        void finish() {
             flushLine();
             target.flush();
         }

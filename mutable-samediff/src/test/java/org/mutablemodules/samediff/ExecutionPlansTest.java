@@ -24,6 +24,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -193,6 +194,23 @@ class ExecutionPlansTest {
         assertEquals(Nd4j.createFromArray(new double[][] {{3, 6}}), negative);
         String why = g.state().plans().refusals().get(List.of("out"));
         assertTrue(why != null && why.contains("Switch") && why.contains("Merge"), String.valueOf(why));
+    }
+
+    /** StopGradient (first-order MAML, DL4J's clipped cross-entropy) is an ordinary op: planned, not refused. */
+    @Test
+    void stopGradientIsPlanned() {
+        SameDiff sd = chain(2);
+        SDVariable stopped = new StopGradient(sd, sd.getVariable("out")).outputVariable();
+        sd.getVariable("loss").add("total", stopped.mul(stopped).mean());
+        sd.setLossVariables("total");
+        MutableGraph g = MutableGraph.of(sd);
+        Map<String, INDArray> feed = Map.of("x", input(3, 4));
+        String init = g.param("W").initial().name();
+        INDArray gradient = g.gradients(feed, init).get(init);
+        assertSameBytes(Fixtures.gradients(sd, feed, init).get(init), gradient);
+        assertSameBytes(sd.output(new HashMap<>(feed), "total").get("total"), g.output(feed, "total").get("total"));
+        assertTrue(g.state().plans().refusals().isEmpty(), g.state().plans().refusals().toString());
+        assertEquals(2, plans(g).size());
     }
 
     @Test

@@ -28,6 +28,13 @@ import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.RandomOp;
 import org.nd4j.linalg.api.ops.ReduceOp;
 import org.nd4j.linalg.api.ops.ScalarOp;
+import org.nd4j.linalg.api.ops.custom.Invoke;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.BaseCompatOp;
+import org.nd4j.linalg.api.ops.impl.layers.ExternalErrorsFunction;
+import org.nd4j.linalg.api.ops.impl.shape.CreateView;
+import org.nd4j.linalg.api.ops.impl.shape.tensorops.BaseTensorOp;
+import org.nd4j.linalg.api.ops.impl.transforms.Assert;
+import org.nd4j.linalg.api.ops.impl.transforms.gradient.GradientBackwardsMarker;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.Assign;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
@@ -278,14 +285,11 @@ public final class ExecutionPlan {
         for (SameDiffOp sdo : order) {
             DifferentialFunction df = sdo.getOp();
             boolean planned = df instanceof Identity || df instanceof CustomOp || df instanceof Op;
-            String className = df.getClass().getName();
-            // Control flow, tensor lists, Invoke, CreateView, external errors, Assert: the session runs these
-            // through special cases of its own.
-            boolean special = className.startsWith("org.nd4j.linalg.api.ops.impl.controlflow.")
-                    || className.startsWith("org.nd4j.linalg.api.ops.impl.shape.tensorops.")
-                    || className.endsWith(".Invoke") || className.endsWith(".CreateView")
-                    || className.endsWith(".ExternalErrorsFunction") || className.endsWith(".GradientBackwardsMarker")
-                    || className.endsWith(".Assert");
+            // What the session runs through special cases of its own: control flow, tensor lists, Invoke,
+            // CreateView, external errors, the backward marker and Assert (StopGradient is a plain op).
+            boolean special = df instanceof BaseCompatOp || df instanceof BaseTensorOp || df instanceof Invoke
+                    || df instanceof CreateView || df instanceof ExternalErrorsFunction
+                    || df instanceof GradientBackwardsMarker || df instanceof Assert;
             boolean controlled = sdo.getControlDeps() != null && !sdo.getControlDeps().isEmpty();
             if (!planned || special || controlled) {
                 refused.add(sdo.getName() + " (" + df.getClass().getSimpleName()
