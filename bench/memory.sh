@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 mvn -B -ntp -q -DskipTests -pl benchmarks -am package
 CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
 {
-  echo "| model | execution | calls | peak resident memory | grown during the calls |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| model | execution | calls | resident before the calls | peak during the calls | peak - before |"
+  echo "| --- | --- | --- | --- | --- | --- |"
   for model in sine mlp784 vgg16; do
     for execution in session plan; do
       OMP_NUM_THREADS=1 java -Xmx8g -Xmn16m -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$CP" \

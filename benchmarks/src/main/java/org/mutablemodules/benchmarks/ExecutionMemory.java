@@ -18,8 +18,9 @@ import org.nd4j.linalg.learning.config.Adam;
  * Peak resident memory of repeated computations through execution plans or through SameDiff's session, one model
  * and one engine per JVM (run it once per pair; {@code bench/memory.sh} does): the main job's one-task
  * hypernetwork step ({@code sine}), the 784-256-10 hypernetwork step ({@code mlp784}), and the output of DL4J's
- * VGG16 converted, at 224x224 ({@code vgg16}). Prints one Markdown row: the process's peak resident memory
- * ({@code VmHWM}) after the calls, and how much it grew from just before the first call.
+ * VGG16 converted, at 224x224 ({@code vgg16}). Prints one Markdown row: the process's resident memory just before
+ * the calls (after building and one collection), its peak during the calls ({@code VmHWM}, reset before them
+ * through {@code /proc/self/clear_refs}), and the difference.
  *
  * <p>Run: {@code java -cp ... org.mutablemodules.benchmarks.ExecutionMemory MODEL plan|session [calls]}.
  */
@@ -52,13 +53,15 @@ public final class ExecutionMemory {
             call = () -> trainer.step(feed);
         }
         System.gc();
+        // Resets the peak (VmHWM) to the current resident memory: the peak read afterwards is that of the calls.
+        Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         long before = status("VmRSS");
         for (int i = 0; i < calls; i++) {
             call.run();
         }
         long peak = status("VmHWM");
-        System.out.printf(Locale.ROOT, "| %s | %s | %d | %.1f MiB | %.1f MiB |%n", model, execution, calls,
-                peak / 1024.0, (peak - before) / 1024.0);
+        System.out.printf(Locale.ROOT, "| %s | %s | %d | %.1f MiB | %.1f MiB | %.1f MiB |%n", model, execution, calls,
+                before / 1024.0, peak / 1024.0, (peak - before) / 1024.0);
     }
 
     /** A {@code kB} figure of {@code /proc/self/status}. */
