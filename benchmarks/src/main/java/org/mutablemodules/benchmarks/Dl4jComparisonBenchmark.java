@@ -62,13 +62,21 @@ public class Dl4jComparisonBenchmark {
         }
     }
 
-    /** Inference. */
+    /**
+     * Inference.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public INDArray output() {
         return "native".equals(impl) ? net.output(x) : converted.output(x);
     }
 
-    /** One SGD training step: DL4J's {@code fit}, or a {@link GraphTrainer} step of the converted graph. */
+    /**
+     * One SGD training step: DL4J's {@code fit}, or a {@link GraphTrainer} step of the converted graph.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public Object trainStep() {
         if ("native".equals(impl)) {

@@ -52,7 +52,11 @@ public class HypernetworkBenchmark {
         trainer.step(feed);
     }
 
-    /** One Adam step of the hypernetwork through the generated network. */
+    /**
+     * One Adam step of the hypernetwork through the generated network.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public double trainStep() {
         return trainer.step(feed);

@@ -107,7 +107,11 @@ public class MamlBenchmark {
         trainer.step(feed);
     }
 
-    /** One meta-step: inner steps of 10 tasks, meta-gradient through them, Adam update. */
+    /**
+     * One meta-step: inner steps of 10 tasks, meta-gradient through them, Adam update.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public double metaStep() {
         return trainer.step(feed);

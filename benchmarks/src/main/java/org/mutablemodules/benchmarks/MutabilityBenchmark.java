@@ -62,13 +62,21 @@ public class MutabilityBenchmark {
         trainer.step(feed);
     }
 
-    /** Forward pass. */
+    /**
+     * Forward pass.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public INDArray forward() {
         return graph.output(input, "out").get("out");
     }
 
-    /** One SGD training step. */
+    /**
+     * One SGD training step.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public double trainStep() {
         return trainer.step(feed);

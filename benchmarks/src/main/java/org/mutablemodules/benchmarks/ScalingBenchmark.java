@@ -62,13 +62,21 @@ public class ScalingBenchmark {
         chained = build10000ChainedMutations();
     }
 
-    /** Converting the whole network. */
+    /**
+     * Converting the whole network.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public MutableNetwork convert() {
         return MutableNetwork.of(net);
     }
 
-    /** Building a graph and applying 10,000 chained mutations (independent of {@code layers}). */
+    /**
+     * Building a graph and applying 10,000 chained mutations (independent of {@code layers}).
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public SameDiff build10000ChainedMutations() {
         SameDiff sd = SameDiff.create();
@@ -81,7 +89,11 @@ public class ScalingBenchmark {
         return sd;
     }
 
-    /** Executing the graph of 10,000 chained mutations once (independent of {@code layers}). */
+    /**
+     * Executing the graph of 10,000 chained mutations once (independent of {@code layers}).
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public INDArray execute10000ChainedMutations() {
         return chained.output(Map.of(), "out").get("out");

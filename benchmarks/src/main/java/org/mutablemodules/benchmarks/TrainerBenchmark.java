@@ -53,13 +53,13 @@ public class TrainerBenchmark {
         trainer.step(feed);
     }
 
-    /** {@code sd.fit} on one batch: one update, no loss reported. */
+    /** {@return {@code sd.fit} on one batch: one update, no loss reported} */
     @Benchmark
     public Object sdFit() {
         return sd.fit(batch);
     }
 
-    /** The loss by {@code sd.output}, then {@code sd.fit}: one update and its real loss, the old way. */
+    /** {@return the loss by {@code sd.output}, then {@code sd.fit}: one update and its real loss, the old way} */
     @Benchmark
     public double sdOutputThenFit() {
         double value = sd.output(feed, loss).get(loss).getDouble(0);
@@ -67,7 +67,7 @@ public class TrainerBenchmark {
         return value;
     }
 
-    /** {@link GraphTrainer#step}: one update and its real loss. */
+    /** {@return {@code GraphTrainer#step}: one update and its real loss} */
     @Benchmark
     public double graphTrainerStep() {
         return trainer.step(feed);

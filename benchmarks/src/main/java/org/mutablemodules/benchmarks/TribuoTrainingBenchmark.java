@@ -52,7 +52,11 @@ public class TribuoTrainingBenchmark {
         data = grouped(2000, 7L);
     }
 
-    /** One {@code train()} call. */
+    /**
+     * One {@code train()} call.
+     *
+     * @return the result, returned so that JMH consumes it
+     */
     @Benchmark
     public Model<Regressor> train() {
         if ("network".equals(trainer)) {

@@ -28,7 +28,7 @@ public final class FunctionalView {
         this.calls = calls;
     }
 
-    /** The network this is a view of. */
+    /** {@return the network this is a view of} */
     public MutableNetwork network() {
         return network;
     }

@@ -206,32 +206,34 @@ public final class MutableNetwork {
         return new MutableNetwork(NetworkParts.convert(net, conversion));
     }
 
-    /** The names of the DL4J layer classes that can be converted. */
+    /** {@return the names of the DL4J layer classes that can be converted} */
     public static List<String> supportedLayers() {
         return NetworkConverter.supportedLayers();
     }
 
-    /** The names of the DL4J graph vertex classes that can be converted ({@code LayerVertex} holds any layer). */
+    /**
+     * {@return the names of the DL4J graph vertex classes that can be converted ({@code LayerVertex} holds any layer)}
+     */
     public static List<String> supportedVertices() {
         return NetworkConverter.supportedVertices();
     }
 
-    /** The mutable graph; {@code graph().sameDiff()} is where a hypernetwork is added. */
+    /** {@return the mutable graph; {@code graph().sameDiff()} is where a hypernetwork is added} */
     public MutableGraph graph() {
         return graph;
     }
 
-    /** True when this network was converted from a {@code ComputationGraph}. */
+    /** {@return true when this network was converted from a {@code ComputationGraph}} */
     public boolean isComputationGraph() {
         return source instanceof SourceNetwork.VertexGraph;
     }
 
-    /** The names of the input placeholders, in the network's input order. */
+    /** {@return the names of the input placeholders, in the network's input order} */
     public List<String> inputNames() {
         return converted.inputNames();
     }
 
-    /** The names of the output variables, in the network's output order. */
+    /** {@return the names of the output variables, in the network's output order} */
     public List<String> outputNames() {
         return converted.outputNames();
     }
@@ -239,6 +241,9 @@ public final class MutableNetwork {
     /**
      * The names of the labels placeholders, one per output in output order; null for an output that is not an output
      * layer (it has no labels and no loss).
+     *
+     * @return the names of the labels placeholders, one per output in output order; null for an output that is not an
+     *     output layer (it has no labels and no loss)
      */
     public List<String> labelNames() {
         return converted.labelNames();
@@ -247,6 +252,7 @@ public final class MutableNetwork {
     /**
      * The name of the input placeholder.
      *
+     * @return the name of the input placeholder
      * @throws IllegalStateException if the network has several inputs (use {@link #inputNames()})
      */
     public String inputName() {
@@ -256,13 +262,14 @@ public final class MutableNetwork {
     /**
      * The name of the output activations.
      *
+     * @return the name of the output activations
      * @throws IllegalStateException if the network has several outputs (use {@link #outputNames()})
      */
     public String outputName() {
         return onlyOne(outputNames(), "output", "outputNames()");
     }
 
-    /** True when the network has at least one output layer, so the graph has labels and a loss. */
+    /** {@return true when the network has at least one output layer, so the graph has labels and a loss} */
     public boolean hasLoss() {
         return converted.lossName() != null;
     }
@@ -270,6 +277,7 @@ public final class MutableNetwork {
     /**
      * The name of the labels placeholder.
      *
+     * @return the name of the labels placeholder
      * @throws IllegalStateException if the network has no output layer, or several outputs (use
      *                               {@link #labelNames()})
      */
@@ -282,6 +290,8 @@ public final class MutableNetwork {
      * The name of the scalar score (DL4J's loss averaged over the minibatch, summed over the output layers, without
      * regularisation), which is also the graph's loss variable.
      *
+     * @return the name of the scalar score (DL4J's loss averaged over the minibatch, summed over the output layers,
+     *     without regularisation), which is also the graph's loss variable
      * @throws IllegalStateException if the network has no output layer
      */
     public String lossName() {
@@ -289,7 +299,7 @@ public final class MutableNetwork {
         return converted.lossName();
     }
 
-    /** DL4J's network-level parameter keys ({@code 0_W}, {@code conv1_W}, ...), in topological order. */
+    /** {@return DL4J's network-level parameter keys ({@code 0_W}, {@code conv1_W}, ...), in topological order} */
     public List<String> parameterKeys() {
         return Collections.unmodifiableList(new ArrayList<>(converted.parameterVariables().keySet()));
     }
@@ -298,6 +308,10 @@ public final class MutableNetwork {
      * The mutable parameter of layer {@code layer} of a {@code MultiLayerNetwork}, with DL4J's key {@code key}
      * ({@code W}, {@code b}, {@code RW}, {@code gamma}, ...; a wrapped layer's keys as DL4J's wrapper names them).
      *
+     * @param key the parameter key
+     * @param layer the layer's index
+     * @return the mutable parameter of layer {@code layer} of a {@code MultiLayerNetwork}, with DL4J's key {@code key}
+     *     ({@code W}, {@code b}, {@code RW}, {@code gamma}, ...; a wrapped layer's keys as DL4J's wrapper names them)
      * @throws IllegalArgumentException if the layer has no such parameter; the message lists the known keys
      * @throws IllegalStateException    if this network was converted from a {@code ComputationGraph}
      */
@@ -313,6 +327,11 @@ public final class MutableNetwork {
      * {@code ComputationGraph}'s vertex name, or a {@code MultiLayerNetwork} layer's name ({@code layer0}, or the name
      * given with {@code .name(...)}).
      *
+     * @param key the parameter key
+     * @param layerName the layer's name
+     * @return the mutable parameter of the layer or vertex called {@code layerName} with DL4J's key {@code key}: a
+     *     {@code ComputationGraph}'s vertex name, or a {@code MultiLayerNetwork} layer's name ({@code layer0}, or the
+     *     name given with {@code .name(...)})
      * @throws IllegalArgumentException if there is no such layer, or it has no such parameter; the message lists
      *                                  what exists
      */
@@ -328,6 +347,8 @@ public final class MutableNetwork {
      *
      * @param layerName a {@code ComputationGraph}'s vertex name, or a {@code MultiLayerNetwork} layer's name
      *                  ({@code layer0}, or the name given with {@code .name(...)})
+     * @return the graph variable holding the output activations of a layer or vertex, as DL4J's {@code
+     *     feedForward(input, false)} reports them: for reading features, or for building on them in the graph
      * @throws IllegalArgumentException if there is no such layer or vertex; the message lists the known names
      */
     public SDVariable activations(String layerName) {
@@ -339,6 +360,9 @@ public final class MutableNetwork {
      * The mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W},
      * {@code conv1_W}).
      *
+     * @param networkKey the network key
+     * @return the mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W}, {@code
+     *     conv1_W})
      * @throws IllegalArgumentException if there is no such parameter; the message lists the known keys
      */
     public MutableParameter param(String networkKey) {
@@ -356,6 +380,8 @@ public final class MutableNetwork {
      * Before any mutation it equals {@code net.output(input)}.
      *
      * @param input the features, shaped as DL4J expects them
+     * @return the network's output for {@code input}, computed by the graph (with the current, possibly mutated,
+     *     parameters)
      * @throws IllegalStateException    if the network has several inputs or outputs (use {@link #outputs})
      * @throws IllegalArgumentException if a parameter's value needs other placeholders (use
      *                                  {@link #output(INDArray, Map)})
@@ -368,6 +394,10 @@ public final class MutableNetwork {
      * The network's output for {@code input}, with values for any other placeholders the mutated parameters read
      * (a hypernetwork's task descriptor, for example).
      *
+     * @param input the input array
+     * @param otherPlaceholders values of other placeholders the graph reads (a hypernetwork's), keyed by name
+     * @return the network's output for {@code input}, with values for any other placeholders the mutated parameters
+     *     read (a hypernetwork's task descriptor, for example)
      * @throws IllegalStateException    if the network has several inputs or outputs (use {@link #outputs})
      * @throws IllegalArgumentException if a placeholder the output needs is missing
      */
@@ -381,6 +411,9 @@ public final class MutableNetwork {
      * The network's outputs, in its output order, for one array per input in its input order: what
      * {@code ComputationGraph.output(false, inputs)} computes, with the current parameters.
      *
+     * @param inputs the input arrays, in the network's input order
+     * @return the network's outputs, in its output order, for one array per input in its input order: what {@code
+     *     ComputationGraph.output(false, inputs)} computes, with the current parameters
      * @throws IllegalArgumentException if the number of inputs is not the network's, or a placeholder the outputs
      *                                  need is missing (use {@link #outputs(INDArray[], Map)})
      */
@@ -393,6 +426,7 @@ public final class MutableNetwork {
      *
      * @param inputs            one array per network input, in the network's input order
      * @param otherPlaceholders values of the placeholders a hypernetwork reads
+     * @return the network's outputs, with values for any other placeholders the mutated parameters read
      * @throws IllegalArgumentException if the number of inputs is not the network's, or a needed placeholder is
      *                                  missing
      */
@@ -411,6 +445,10 @@ public final class MutableNetwork {
      * The score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss averaged
      * over the minibatch (without regularisation terms).
      *
+     * @param input the input array
+     * @param labels the labels
+     * @return the score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss
+     *     averaged over the minibatch (without regularisation terms)
      * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
      *                               {@link #score(INDArray[], INDArray[])})
      */
@@ -426,6 +464,9 @@ public final class MutableNetwork {
      *
      * @param inputs one array per input, in the network's input order
      * @param labels one array per output, in the network's output order (null for an output without a loss)
+     * @return the score for one array per network input and one labels array per network output: the sum of every
+     *     output layer's loss averaged over the minibatch (without regularisation terms), as {@code
+     *     ComputationGraph.score}
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, or labels of an output layer are
      *                                  missing
@@ -441,6 +482,8 @@ public final class MutableNetwork {
      * @param inputs            one array per input, in the network's input order
      * @param labels            one array per output, in the network's output order (null for an output without a loss)
      * @param otherPlaceholders values of the placeholders a hypernetwork reads
+     * @return the score, with values for any other placeholders the mutated parameters read (a hypernetwork's task
+     *     descriptor, for example)
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, labels of an output layer are
      *                                  missing, or a needed placeholder is missing
@@ -461,6 +504,11 @@ public final class MutableNetwork {
      * train by gradient (frozen layers, batch normalisation's running statistics) get their true gradients here, where
      * DL4J reports zeros or its running-average updates.
      *
+     * @param input the input array
+     * @param labels the labels
+     * @return the gradients of the score with respect to each parameter's current value, keyed by DL4J's network-level
+     *     keys, one for every parameter (zeros, as DL4J reports, for one the score does not depend on: an RNN's
+     *     recurrent weights over a single time step, a frozen constant)
      * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
      *                               {@link #gradients(INDArray[], INDArray[])})
      */
@@ -475,6 +523,11 @@ public final class MutableNetwork {
      * value, keyed by DL4J's network-level keys ({@code conv1_W}), with the same minibatch convention as
      * {@link #gradients(INDArray, INDArray)}.
      *
+     * @param inputs the input arrays, in the network's input order
+     * @param labels the labels
+     * @return the gradients of the score ({@code #score(INDArray[], INDArray[])}) with respect to each parameter's
+     *     current value, keyed by DL4J's network-level keys ({@code conv1_W}), with the same minibatch convention as
+     *     {@code #gradients(INDArray, INDArray)}
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, or labels of an output layer are
      *                                  missing
@@ -487,6 +540,11 @@ public final class MutableNetwork {
      * The gradients of the score, with values for any other placeholders the mutated parameters read; see
      * {@link #gradients(INDArray[], INDArray[])}.
      *
+     * @param inputs the input arrays, in the network's input order
+     * @param labels the labels
+     * @param otherPlaceholders values of other placeholders the graph reads (a hypernetwork's), keyed by name
+     * @return the gradients of the score, with values for any other placeholders the mutated parameters read; see
+     *     {@code #gradients(INDArray[], INDArray[])}
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, labels of an output layer are
      *                                  missing, or a needed placeholder is missing
@@ -515,6 +573,10 @@ public final class MutableNetwork {
      * The functional view of this network: the network as a function of its parameters, applied to expressions of
      * this graph ({@code torch.func.functional_call}'s counterpart), with the score's gradients as expressions for
      * second-order meta-learning. Built on first use, then the same object.
+     *
+     * @return the functional view of this network: the network as a function of its parameters, applied to expressions
+     *     of this graph ({@code torch.func.functional_call}'s counterpart), with the score's gradients as expressions
+     *     for second-order meta-learning
      */
     public FunctionalView functional() {
         synchronized (this) {
@@ -525,27 +587,62 @@ public final class MutableNetwork {
         }
     }
 
-    /** The functional call: {@code functional().forward(input, parameters)} ({@link FunctionalView}). */
+    /**
+     * The functional call: {@code functional().forward(input, parameters)} ({@link FunctionalView}).
+     *
+     * @param input the input array
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the functional call: {@code functional().forward(input, parameters)} ({@code FunctionalView})
+     */
     public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
         return functional().forward(input, parameters);
     }
 
-    /** The functional call of a network with several inputs or outputs; {@link FunctionalView#forward(List, Map)}. */
+    /**
+     * The functional call of a network with several inputs or outputs; {@link FunctionalView#forward(List, Map)}.
+     *
+     * @param inputs the input arrays, in the network's input order
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the functional call of a network with several inputs or outputs; {@code FunctionalView#forward(List,
+     *     Map)}
+     */
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
         return functional().forward(inputs, parameters);
     }
 
-    /** The score of the functional call; {@link FunctionalView#loss(SDVariable, SDVariable, Map)}. */
+    /**
+     * The score of the functional call; {@link FunctionalView#loss(SDVariable, SDVariable, Map)}.
+     *
+     * @param input the input array
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the score of the functional call; {@code FunctionalView#loss(SDVariable, SDVariable, Map)}
+     */
     public SDVariable loss(SDVariable input, SDVariable labels, Map<String, SDVariable> parameters) {
         return functional().loss(input, labels, parameters);
     }
 
-    /** The score of the functional call of several inputs or outputs; {@link FunctionalView#loss(List, List, Map)}. */
+    /**
+     * The score of the functional call of several inputs or outputs; {@link FunctionalView#loss(List, List, Map)}.
+     *
+     * @param inputs the input arrays, in the network's input order
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the score of the functional call of several inputs or outputs; {@code FunctionalView#loss(List, List,
+     *     Map)}
+     */
     public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, Map<String, SDVariable> parameters) {
         return functional().loss(inputs, labels, parameters);
     }
 
-    /** The score's gradients as expressions; {@link FunctionalView#lossGradients(SDVariable, SDVariable, Map)}. */
+    /**
+     * The score's gradients as expressions; {@link FunctionalView#lossGradients(SDVariable, SDVariable, Map)}.
+     *
+     * @param input the input array
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the score's gradients as expressions; {@code FunctionalView#lossGradients(SDVariable, SDVariable, Map)}
+     */
     public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
                                                  Map<String, SDVariable> parameters) {
         return functional().lossGradients(input, labels, parameters);

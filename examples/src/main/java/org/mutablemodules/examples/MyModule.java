@@ -56,13 +56,20 @@ public final class MyModule {
     // README: mymodule
     /** A layer of your own, {@code tanh(x W + b) * s}, with its own parameters W [nIn, nOut], b and s [1, nOut]. */
     public static final class ScaledDense extends SameDiffLayer {
+        /** Input width. */
         private long nIn;
+        /** Output width. */
         private long nOut;
 
         private ScaledDense() {                         // DL4J reads configurations back through this
         }
 
-        /** A layer of {@code nIn} inputs and {@code nOut} outputs. */
+        /**
+         * A layer of {@code nIn} inputs and {@code nOut} outputs.
+         *
+         * @param nIn the n in
+         * @param nOut the n out
+         */
         public ScaledDense(long nIn, long nOut) {
             this.nIn = nIn;
             this.nOut = nOut;
@@ -93,7 +100,12 @@ public final class MyModule {
         }
     }
 
-    /** Converts a network holding your layer, sets the layer's weight and feeds its scale from upstream. */
+    /**
+     * Converts a network holding your layer, sets the layer's weight and feeds its scale from upstream.
+     *
+     * @param out the out
+     * @return the converted network
+     */
     public static Result run(PrintStream out) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(0)
                 .dataType(DataType.FLOAT).list()

@@ -33,7 +33,7 @@ public final class BackendCheck {
     private BackendCheck() {
     }
 
-    /** True when ND4J runs on its CUDA backend. */
+    /** {@return true when ND4J runs on its CUDA backend} */
     public static boolean isCuda() {
         return Nd4j.getBackend().getClass().getName().toLowerCase(Locale.ROOT).contains("cublas")
                 || Nd4j.getExecutioner().getClass().getName().toLowerCase(Locale.ROOT).contains("cuda");
@@ -43,6 +43,10 @@ public final class BackendCheck {
      * A one-line description of the backend and, on CUDA, of each GPU with its compute capability, for logs and
      * check scripts, such as {@code CPU backend (CpuBackend)} or
      * {@code CUDA backend (JCublasBackend); GPU 0 "Tesla T4" compute capability 7.5}.
+     *
+     * @return a one-line description of the backend and, on CUDA, of each GPU with its compute capability, for logs and
+     *     check scripts, such as {@code CPU backend (CpuBackend)} or {@code CUDA backend (JCublasBackend); GPU 0 "Tesla
+     *     T4" compute capability 7.5}
      */
     public static String describe() {
         String backend = Nd4j.getBackend().getClass().getSimpleName();

@@ -171,17 +171,17 @@ public final class MutableGraph {
         });
     }
 
-    /** The SameDiff graph itself, still a plain SameDiff instance. */
+    /** {@return the SameDiff graph itself, still a plain SameDiff instance} */
     public SameDiff sameDiff() {
         return sd;
     }
 
-    /** The names of the mutable parameters, in the order they were made mutable. */
+    /** {@return the names of the mutable parameters, in the order they were made mutable} */
     public List<String> parameterNames() {
         return Collections.unmodifiableList(new ArrayList<>(state.parameters.keySet()));
     }
 
-    /** The mutable parameters, in the order they were made mutable. */
+    /** {@return the mutable parameters, in the order they were made mutable} */
     public List<MutableParameter> parameters() {
         List<MutableParameter> all = new ArrayList<>();
         for (String name : state.parameters.keySet()) {
@@ -190,7 +190,12 @@ public final class MutableGraph {
         return Collections.unmodifiableList(all);
     }
 
-    /** True if {@code name} is a mutable parameter of this graph. */
+    /**
+     * True if {@code name} is a mutable parameter of this graph.
+     *
+     * @param name the name
+     * @return true if {@code name} is a mutable parameter of this graph
+     */
     public boolean isMutable(String name) {
         return state.parameters.containsKey(name);
     }
@@ -220,6 +225,9 @@ public final class MutableGraph {
      * The number of elements of the named parameters together: the length of a flat tensor that
      * {@link #setFromFlat(SDVariable, String...)} cuts into them (the output size of a hypernetwork's head).
      *
+     * @param names the names
+     * @return the number of elements of the named parameters together: the length of a flat tensor that {@code
+     *     #setFromFlat(SDVariable, String...)} cuts into them (the output size of a hypernetwork's head)
      * @throws IllegalArgumentException if a name is not a mutable parameter
      */
     public long flatSize(String... names) {
@@ -451,7 +459,7 @@ public final class MutableGraph {
         return this;
     }
 
-    /** Whether the finite check ({@link #checkFinite(boolean)}) is on. */
+    /** {@return whether the finite check ({@code #checkFinite(boolean)}) is on} */
     public boolean checksFinite() {
         return state.checkFinite;
     }

@@ -25,7 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * a PyTorch module's parameter while autograd keeps working.
  *
  * <p>The parameter is the graph variable named {@link #name()}: an {@code ARRAY} variable, the output of a
- * pass-through op (its "slot") that every original consumer of the parameter reads. What feeds the slot is the parameter's current
+ * pass-through op (its "slot") that every original consumer of the parameter reads. What feeds the slot is the
+ * parameter's current
  * value. At first that is the parameter's initial value, the trainable {@code VARIABLE} named {@link #initial()}
  * (by default {@code name + "/init"}), which {@code sd.fit} keeps training. Each method below builds a new expression
  * from the current value and makes the slot read it, so
@@ -57,22 +58,22 @@ public final class MutableParameter {
         this.record = record;
     }
 
-    /** The parameter's name: the name of the variable every consumer reads. */
+    /** {@return the parameter's name: the name of the variable every consumer reads} */
     public String name() {
         return record.name;
     }
 
-    /** The parameter's shape, fixed when it was made mutable; every new value must have this shape. */
+    /** {@return the parameter's shape, fixed when it was made mutable; every new value must have this shape} */
     public long[] shape() {
         return record.shape.clone();
     }
 
-    /** The parameter's data type, fixed when it was made mutable; every new value must have this type. */
+    /** {@return the parameter's data type, fixed when it was made mutable; every new value must have this type} */
     public DataType dataType() {
         return record.dataType;
     }
 
-    /** The graph this parameter belongs to. */
+    /** {@return the graph this parameter belongs to} */
     public MutableGraph graph() {
         return graph;
     }
@@ -81,6 +82,8 @@ public final class MutableParameter {
      * The variable holding the parameter's value (named {@link #name()}). Its value when the graph runs is the result
      * of every mutation made so far, and of any made later: to build a new value from the current one, use
      * {@link #apply(UnaryOperator)}, since an expression computed from this variable cannot feed the parameter.
+     *
+     * @return the variable holding the parameter's value (named {@code #name()})
      */
     public SDVariable value() {
         return graph.writeLocked(() -> {
@@ -100,6 +103,9 @@ public final class MutableParameter {
     /**
      * The variable holding the parameter's initial value: a trainable {@code VARIABLE} while it still feeds the
      * parameter, a constant after the parameter was replaced.
+     *
+     * @return the variable holding the parameter's initial value: a trainable {@code VARIABLE} while it still feeds the
+     *     parameter, a constant after the parameter was replaced
      */
     public SDVariable initial() {
         return graph.writeLocked(() -> {
@@ -111,7 +117,10 @@ public final class MutableParameter {
         });
     }
 
-    /** True while the parameter's value is still computed from its initial value (so training still updates it). */
+    /**
+     * {@return true while the parameter's value is still computed from its initial value (so training still updates
+     *     it)}
+     */
     public boolean usesInitialValue() {
         requireLive();
         return record.dormant() || GraphWalk.dependsOn(sd(), source().name(), record.initialName);
@@ -120,6 +129,9 @@ public final class MutableParameter {
     /**
      * A readable account of what produced the current value, like PyTorch's {@code grad_fn} chain, for example
      * {@code add(mul(W:init, 0.0), 69.0)}. {@code W:init} is the initial value; other variables appear by name.
+     *
+     * @return a readable account of what produced the current value, like PyTorch's {@code grad_fn} chain, for example
+     *     {@code add(mul(W:init, 0.0), 69.0)}
      */
     public String history() {
         return record.history.toString();
@@ -206,22 +218,42 @@ public final class MutableParameter {
         return this;
     }
 
-    /** Adds {@code value} to every element ({@code w += value}). @return this parameter */
+    /**
+     * Adds {@code value} to every element ({@code w += value}). @return this parameter
+     *
+     * @param value the number
+     * @return this parameter, for chaining
+     */
     public MutableParameter addi(double value) {
         return scalar("add", v -> v.add(value), value);
     }
 
-    /** Subtracts {@code value} from every element ({@code w -= value}). @return this parameter */
+    /**
+     * Subtracts {@code value} from every element ({@code w -= value}). @return this parameter
+     *
+     * @param value the number
+     * @return this parameter, for chaining
+     */
     public MutableParameter subi(double value) {
         return scalar("sub", v -> v.sub(value), value);
     }
 
-    /** Multiplies every element by {@code value} ({@code w *= value}). @return this parameter */
+    /**
+     * Multiplies every element by {@code value} ({@code w *= value}). @return this parameter
+     *
+     * @param value the number
+     * @return this parameter, for chaining
+     */
     public MutableParameter muli(double value) {
         return scalar("mul", v -> v.mul(value), value);
     }
 
-    /** Divides every element by {@code value} ({@code w /= value}). @return this parameter */
+    /**
+     * Divides every element by {@code value} ({@code w /= value}). @return this parameter
+     *
+     * @param value the number
+     * @return this parameter, for chaining
+     */
     public MutableParameter divi(double value) {
         return scalar("div", v -> v.div(value), value);
     }
@@ -238,17 +270,32 @@ public final class MutableParameter {
         return binary("add", operand, SDVariable::add);
     }
 
-    /** Subtracts {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    /**
+     * Subtracts {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter
+     *
+     * @param operand the operand, broadcast to the parameter's shape
+     * @return this parameter, for chaining
+     */
     public MutableParameter subi(SDVariable operand) {
         return binary("sub", operand, SDVariable::sub);
     }
 
-    /** Multiplies by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    /**
+     * Multiplies by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter
+     *
+     * @param operand the operand, broadcast to the parameter's shape
+     * @return this parameter, for chaining
+     */
     public MutableParameter muli(SDVariable operand) {
         return binary("mul", operand, SDVariable::mul);
     }
 
-    /** Divides by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter */
+    /**
+     * Divides by {@code operand}; see {@link #addi(SDVariable)} for the rules and exceptions. @return this parameter
+     *
+     * @param operand the operand, broadcast to the parameter's shape
+     * @return this parameter, for chaining
+     */
     public MutableParameter divi(SDVariable operand) {
         return binary("div", operand, SDVariable::div);
     }

@@ -98,7 +98,7 @@ public final class NativeThreads {
         Nd4j.factory().blas().setMaxThreads(threads);
     }
 
-    /** The number of threads OpenBLAS now uses for matrix products. */
+    /** {@return the number of threads OpenBLAS now uses for matrix products} */
     public static int blasThreads() {
         return Nd4j.factory().blas().getMaxThreads();
     }

@@ -23,6 +23,7 @@ import org.tribuo.provenance.ModelProvenance;
 public abstract class AbstractNetworkModel<T extends Output<T>> extends org.tribuo.Model<T> {
     private static final long serialVersionUID = 1L;
 
+    /** What the model predicts: labels or regression values. */
     final OutputKind outputKind;
     /** Examples per batch at prediction time. */
     final int batchSize;
@@ -50,7 +51,7 @@ public abstract class AbstractNetworkModel<T extends Output<T>> extends org.trib
         return kind;
     }
 
-    /** The kind of output this model predicts. */
+    /** {@return the kind of output this model predicts} */
     public OutputKind outputKind() {
         return outputKind;
     }

@@ -147,49 +147,89 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
 
         abstract B self();
 
-        /** The ND4J updater for every parameter (default {@code Adam(1e-3)}). */
+        /**
+         * The ND4J updater for every parameter (default {@code Adam(1e-3)}).
+         *
+         * @param updater the updater
+         * @return the ND4J updater for every parameter (default {@code Adam(1e-3)})
+         */
         public B updater(IUpdater updater) {
             trainer.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
             return self();
         }
 
-        /** Passes over the training data (default 50). */
+        /**
+         * Passes over the training data (default 50).
+         *
+         * @param epochs the number of epochs
+         * @return this, for chaining
+         */
         public B epochs(int epochs) {
             trainer.epochs = epochs;
             return self();
         }
 
-        /** Examples per gradient step (default 32). */
+        /**
+         * Examples per gradient step (default 32).
+         *
+         * @param minibatchSize the minibatch size
+         * @return this, for chaining
+         */
         public B minibatchSize(int minibatchSize) {
             trainer.minibatchSize = minibatchSize;
             return self();
         }
 
-        /** The seed of the random stream that initialises the networks and shuffles (default Tribuo's). */
+        /**
+         * The seed of the random stream that initialises the networks and shuffles (default Tribuo's).
+         *
+         * @param seed the seed
+         * @return the seed of the random stream that initialises the networks and shuffles (default Tribuo's)
+         */
         public B seed(long seed) {
             trainer.seed = seed;
             return self();
         }
 
-        /** Shuffle the examples before each epoch (default true). */
+        /**
+         * Shuffle the examples before each epoch (default true).
+         *
+         * @param shuffle the shuffle
+         * @return this, for chaining
+         */
         public B shuffle(boolean shuffle) {
             trainer.shuffle = shuffle;
             return self();
         }
 
-        /** Log the mean training loss every this many epochs (default 10; -1: never). */
+        /**
+         * Log the mean training loss every this many epochs (default 10; -1: never).
+         *
+         * @param epochs the number of epochs
+         * @return this, for chaining
+         */
         public B loggingInterval(int epochs) {
             trainer.loggingInterval = epochs;
             return self();
         }
 
-        /** Regression only: standardise each target dimension for training (default true). */
+        /**
+         * Regression only: standardise each target dimension for training (default true).
+         *
+         * @param standardise the standardise
+         * @return this, for chaining
+         */
         public B standardiseTargets(boolean standardise) {
             trainer.standardiseTargets = standardise;
             return self();
         }
 
-        /** Examples per batch at prediction time (default 256). */
+        /**
+         * Examples per batch at prediction time (default 256).
+         *
+         * @param examples the examples
+         * @return this, for chaining
+         */
         public B predictionBatchSize(int examples) {
             trainer.predictionBatchSize = examples;
             return self();
@@ -198,6 +238,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         /**
          * The trainer, checked.
          *
+         * @return the trainer, checked
          * @throws IllegalArgumentException if a number is not positive, or the network does not fit the output kind
          *                                  or the trainer (the message names the property, layer or key at fault)
          */
@@ -235,7 +276,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
     abstract M trainModel(Dataset<T> examples, List<Example<T>> list, OutputConverter<T> converter,
                           Map<String, Provenance> runProvenance, SplittableRandom rng, TrainerProvenance provenance);
 
-    /** The kind of output this trainer learns. */
+    /** {@return the kind of output this trainer learns} */
     public OutputKind outputKind() {
         return outputKind;
     }

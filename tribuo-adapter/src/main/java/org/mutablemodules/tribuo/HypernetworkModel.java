@@ -54,16 +54,27 @@ public final class HypernetworkModel<T extends Output<T>> extends AbstractNetwor
     /** The name of the provenance entry of a specialised model that holds the context's values. */
     public static final String SPECIALISED_CONTEXT = "specialised-context";
 
+    /** The target network's DL4J configuration, as JSON. */
     private final String configurationJson;
+    /** The names of the context features, in the hypernetwork's input order. */
     private final List<String> contextFeatures;
+    /** The target's parameters the hypernetwork generates, by DL4J network-level key. */
     private final List<String> generatedKeys;
+    /** Whether the hypernetwork generates residuals added to trained bases (else the whole parameters). */
     private final boolean residual;
+    /** The hypernetwork's hidden layer sizes. */
     private final int[] hiddenSizes;
+    /** The hypernetwork's hidden activation, as DL4J names it. */
     private final String hiddenActivation;
+    /** The target's flat parameter vector as trained (DL4J's order). */
     private final double[] targetParameters;
+    /** The hypernetwork's parameter values, by name. */
     private final LinkedHashMap<String, double[]> hyperValues;
+    /** The hypernetwork's parameter shapes, by name. */
     private final LinkedHashMap<String, long[]> hyperShapes;
+    /** Per regression dimension: the mean subtracted from the targets in training; null if not standardised. */
     private final double[] targetMeans;
+    /** Per regression dimension: the scale the targets were divided by in training; null if not standardised. */
     private final double[] targetScales;
 
     private transient HyperGraph graph;
@@ -141,12 +152,12 @@ public final class HypernetworkModel<T extends Output<T>> extends AbstractNetwor
                 carrier.outputDomain(), kind, spec, context, target, hyper, standardisation, batchSize);
     }
 
-    /** The names of the context features, in the order the hypernetwork reads them (sorted). */
+    /** {@return the names of the context features, in the order the hypernetwork reads them (sorted)} */
     public List<String> contextFeatures() {
         return contextFeatures;
     }
 
-    /** The DL4J network-level keys of the generated parameters ({@code 0_W}, {@code 1_b}, ...). */
+    /** {@return the DL4J network-level keys of the generated parameters ({@code 0_W}, {@code 1_b}, ...)} */
     public List<String> generatedParameters() {
         return generatedKeys;
     }

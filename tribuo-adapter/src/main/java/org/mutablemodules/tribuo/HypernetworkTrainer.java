@@ -42,7 +42,8 @@ import org.tribuo.regression.Regressor;
  * its parameters.
  *
  * <pre>{@code
- * HypernetworkTrainer<Regressor> trainer = HypernetworkTrainer.regression(conf)   // conf reads the non-context features
+ * HypernetworkTrainer<Regressor> trainer = HypernetworkTrainer.regression(conf)   // conf reads the non-context
+ * features
  *         .contextPrefix("context.")            // features named context.* are the context
  *         .generate("1_W", "1_b")               // the last layer's parameters (default: all)
  *         .generation(HypernetworkTrainer.Generation.RESIDUAL)
@@ -146,25 +147,45 @@ public final class HypernetworkTrainer<T extends Output<T>>
             return this;
         }
 
-        /** Features whose names start with {@code prefix} are the context. */
+        /**
+         * Features whose names start with {@code prefix} are the context.
+         *
+         * @param prefix the prefix
+         * @return this, for chaining
+         */
         public Builder<T> contextPrefix(String prefix) {
             trainer.contextPrefix = Objects.requireNonNull(prefix, "prefix");
             return this;
         }
 
-        /** These features are the context. */
+        /**
+         * These features are the context.
+         *
+         * @param names the names
+         * @return this, for chaining
+         */
         public Builder<T> contextFeatures(String... names) {
             trainer.contextFeatures = new ArrayList<>(Arrays.asList(names));
             return this;
         }
 
-        /** The target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them. */
+        /**
+         * The target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them.
+         *
+         * @param keys the keys
+         * @return the target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them
+         */
         public Builder<T> generate(String... keys) {
             trainer.generatedParameters = new ArrayList<>(Arrays.asList(keys));
             return this;
         }
 
-        /** Generate every parameter of these layers (by index). */
+        /**
+         * Generate every parameter of these layers (by index).
+         *
+         * @param layers the layers
+         * @return this, for chaining
+         */
         public Builder<T> generateLayers(int... layers) {
             List<String> keys = new ArrayList<>();
             for (int l : layers) {
@@ -175,13 +196,24 @@ public final class HypernetworkTrainer<T extends Output<T>>
             return this;
         }
 
-        /** {@link Generation#FULL} (the default) or {@link Generation#RESIDUAL}. */
+        /**
+         * {@link Generation#FULL} (the default) or {@link Generation#RESIDUAL}.
+         *
+         * @param generation the generation
+         * @return {@code Generation#FULL} (the default) or {@code Generation#RESIDUAL}
+         */
         public Builder<T> generation(Generation generation) {
             trainer.generation = Objects.requireNonNull(generation, "generation");
             return this;
         }
 
-        /** The hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation. */
+        /**
+         * The hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation.
+         *
+         * @param activation the activation function
+         * @param hiddenSizes the hidden sizes
+         * @return the hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation
+         */
         public Builder<T> hypernetwork(int[] hiddenSizes, Activation activation) {
             trainer.hiddenSizes = hiddenSizes.clone();
             trainer.hiddenActivation = Objects.requireNonNull(activation, "activation");

@@ -51,7 +51,9 @@ public final class MutableNetworkModel<T extends Output<T>> extends AbstractNetw
     /** The protobuf serialization version. */
     public static final int CURRENT_VERSION = 0;
 
+    /** The network's DL4J configuration, as JSON. */
     private final String configurationJson;
+    /** The network's flat parameter vector as trained (DL4J's order). */
     private final double[] parameters;
 
     private transient NetworkSpec spec;
@@ -105,7 +107,7 @@ public final class MutableNetworkModel<T extends Output<T>> extends AbstractNetw
         return model;
     }
 
-    /** True when the network is a {@code ComputationGraph} (see {@link #toComputationGraph()}). */
+    /** {@return true when the network is a {@code ComputationGraph} (see {@code #toComputationGraph()})} */
     public boolean isComputationGraph() {
         return spec().isGraph();
     }
@@ -115,6 +117,9 @@ public final class MutableNetworkModel<T extends Output<T>> extends AbstractNetw
      * {@code [N, features]} array in Tribuo's feature id order gives the {@code [N, outputs]} predictions (label
      * probabilities by label id; regression values in natural order, in the targets' own units).
      *
+     * @return a copy of the trained network, a plain {@code MultiLayerNetwork}: {@code net.output(x)} for a {@code [N,
+     *     features]} array in Tribuo's feature id order gives the {@code [N, outputs]} predictions (label probabilities
+     *     by label id; regression values in natural order, in the targets' own units)
      * @throws IllegalStateException if the network is a {@code ComputationGraph}
      */
     public MultiLayerNetwork toMultiLayerNetwork() {
@@ -127,6 +132,7 @@ public final class MutableNetworkModel<T extends Output<T>> extends AbstractNetw
     /**
      * A copy of the trained network, a plain {@code ComputationGraph} (see {@link #toMultiLayerNetwork()}).
      *
+     * @return a copy of the trained network, a plain {@code ComputationGraph} (see {@code #toMultiLayerNetwork()})
      * @throws IllegalStateException if the network is a {@code MultiLayerNetwork}
      */
     public ComputationGraph toComputationGraph() {

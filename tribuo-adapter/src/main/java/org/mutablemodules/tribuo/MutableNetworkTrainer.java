@@ -106,6 +106,8 @@ public final class MutableNetworkTrainer<T extends Output<T>>
      * Starts a classification trainer for a single-input, single-output {@code ComputationGraph}; see
      * {@link #classification(MultiLayerConfiguration)}.
      *
+     * @param conf the network's configuration
+     * @return this, for chaining
      * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
     public static Builder<Label> classification(ComputationGraphConfiguration conf) {
@@ -129,6 +131,8 @@ public final class MutableNetworkTrainer<T extends Output<T>>
      * Starts a regression trainer for a single-input, single-output {@code ComputationGraph}; see
      * {@link #regression(MultiLayerConfiguration)}.
      *
+     * @param conf the network's configuration
+     * @return this, for chaining
      * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
     public static Builder<Regressor> regression(ComputationGraphConfiguration conf) {

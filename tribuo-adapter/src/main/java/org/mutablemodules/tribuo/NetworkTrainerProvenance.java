@@ -31,8 +31,11 @@ public final class NetworkTrainerProvenance extends SkeletalTrainerProvenance {
     /** The name of the field holding this library's version. */
     public static final String LIBRARY_VERSION = "mutable-modules-version";
 
+    /** The hash of the network's configuration. */
     private final HashProvenance networkHash;
+    /** The ND4J backend class that trained. */
     private final StringProvenance backend;
+    /** This library's version. */
     private final StringProvenance libraryVersion;
 
     <T extends Output<T>> NetworkTrainerProvenance(Trainer<T> host, String networkHash) {
@@ -71,17 +74,17 @@ public final class NetworkTrainerProvenance extends SkeletalTrainerProvenance {
         return info;
     }
 
-    /** The SHA-256 hash (hex) of the network configuration's JSON. */
+    /** {@return the SHA-256 hash (hex) of the network configuration's JSON} */
     public String networkHash() {
         return networkHash.getValue();
     }
 
-    /** The ND4J backend class that trained the model. */
+    /** {@return the ND4J backend class that trained the model} */
     public String backend() {
         return backend.getValue();
     }
 
-    /** The version of this library that trained the model. */
+    /** {@return the version of this library that trained the model} */
     public String libraryVersion() {
         return libraryVersion.getValue();
     }

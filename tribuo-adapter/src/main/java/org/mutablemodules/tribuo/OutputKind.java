@@ -28,7 +28,7 @@ public enum OutputKind {
         this.outputClass = outputClass;
     }
 
-    /** The Tribuo output class this kind trains on: {@code Label} or {@code Regressor}. */
+    /** {@return the Tribuo output class this kind trains on: {@code Label} or {@code Regressor}} */
     public Class<? extends Output<?>> outputClass() {
         return outputClass;
     }

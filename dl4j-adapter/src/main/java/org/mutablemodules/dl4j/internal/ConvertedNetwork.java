@@ -46,52 +46,58 @@ public final class ConvertedNetwork {
         this.sequenceLength = c.sequenceLength;
     }
 
-    /** The graph. */
+    /** {@return the graph} */
     public SameDiff sameDiff() {
         return sameDiff;
     }
 
-    /** The names of the input placeholders, in the network's input order. */
+    /** {@return the names of the input placeholders, in the network's input order} */
     public List<String> inputNames() {
         return inputNames;
     }
 
-    /** The names of the output activations, in the network's output order. */
+    /** {@return the names of the output activations, in the network's output order} */
     public List<String> outputNames() {
         return outputNames;
     }
 
-    /** The labels placeholder of each output, in output order; null for an output without a loss. */
+    /** {@return the labels placeholder of each output, in output order; null for an output without a loss} */
     public List<String> labelNames() {
         return labelNames;
     }
 
-    /** The name of the score variable, or null when the network has no output layer. */
+    /** {@return the name of the score variable, or null when the network has no output layer} */
     public String lossName() {
         return lossName;
     }
 
-    /** DL4J's network-level parameter keys ({@code 0_W}, ...) mapped to the graph's variable names, in DL4J's order. */
+    /**
+     * {@return DL4J's network-level parameter keys ({@code 0_W}, ...) mapped to the graph's variable names, in DL4J's
+     *     order}
+     */
     public Map<String, String> parameterVariables() {
         return parameterVariables;
     }
 
-    /** The keys of parameters DL4J does not train: frozen layers' and running statistics. */
+    /** {@return the keys of parameters DL4J does not train: frozen layers' and running statistics} */
     public Set<String> frozenKeys() {
         return frozenKeys;
     }
 
-    /** Each vertex's name ({@code layer0} in a {@code MultiLayerNetwork}) mapped to its key prefix ({@code 0_}). */
+    /**
+     * {@return each vertex's name ({@code layer0} in a {@code MultiLayerNetwork}) mapped to its key prefix ({@code
+     *     0_})}
+     */
     public Map<String, String> keyPrefixes() {
         return keyPrefixes;
     }
 
-    /** Each vertex's name mapped to the graph variable holding its output activations. */
+    /** {@return each vertex's name mapped to the graph variable holding its output activations} */
     public Map<String, String> activationNames() {
         return activationNames;
     }
 
-    /** The number of time steps declared at conversion, or -1: what layers that unroll a sequence read. */
+    /** {@return the number of time steps declared at conversion, or -1: what layers that unroll a sequence read} */
     public int sequenceLength() {
         return sequenceLength;
     }

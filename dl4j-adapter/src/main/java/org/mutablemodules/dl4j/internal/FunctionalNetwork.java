@@ -86,14 +86,28 @@ public final class FunctionalNetwork {
         this.noBackwardRules = why;
     }
 
-    /** The functional view of a converted {@code MultiLayerNetwork}. */
+    /**
+     * The functional view of a converted {@code MultiLayerNetwork}.
+     *
+     * @param conf the network's configuration
+     * @param converted the converted network
+     * @param graph the graph
+     * @return the functional view of a converted {@code MultiLayerNetwork}
+     */
     public static FunctionalNetwork of(MultiLayerConfiguration conf, ConvertedNetwork converted, MutableGraph graph) {
         return new FunctionalNetwork(graph, converted,
                 (inputs, parameters, labels) -> NetworkConverter.replay(conf, converted, inputs, parameters, labels),
                 () -> explicitChain(conf, converted, graph));
     }
 
-    /** The functional view of a converted {@code ComputationGraph}. */
+    /**
+     * The functional view of a converted {@code ComputationGraph}.
+     *
+     * @param conf the network's configuration
+     * @param converted the converted network
+     * @param graph the graph
+     * @return the functional view of a converted {@code ComputationGraph}
+     */
     public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                        MutableGraph graph) {
         return new FunctionalNetwork(graph, converted,
@@ -158,12 +172,12 @@ public final class FunctionalNetwork {
                 + "one output; this one is not: " + why + ".";
     }
 
-    /** DL4J's network-level parameter keys, in the network's order. */
+    /** {@return DL4J's network-level parameter keys, in the network's order} */
     public List<String> parameterKeys() {
         return List.copyOf(converted.parameterVariables().keySet());
     }
 
-    /** True when the network has an output layer, so that {@link #loss} applies. */
+    /** {@return true when the network has an output layer, so that {@code #loss} applies} */
     public boolean hasLoss() {
         return converted.lossName() != null;
     }
@@ -172,6 +186,10 @@ public final class FunctionalNetwork {
      * The network, of one input and one output, applied to {@code input} with the given expressions in place of the
      * named parameters (the others read their current values).
      *
+     * @param input the input array
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the network, of one input and one output, applied to {@code input} with the given expressions in place of
+     *     the named parameters (the others read their current values)
      * @throws IllegalArgumentException if the network has several inputs or outputs, or an argument is invalid
      */
     public SDVariable forward(SDVariable input, Map<String, SDVariable> parameters) {
@@ -183,6 +201,10 @@ public final class FunctionalNetwork {
      * The network applied to {@code inputs}, one per network input, with the given expressions in place of the named
      * parameters; one expression per network output.
      *
+     * @param inputs the input arrays, in the network's input order
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the network applied to {@code inputs}, one per network input, with the given expressions in place of the
+     *     named parameters; one expression per network output
      * @throws IllegalArgumentException if an argument is invalid (see {@link #checkArguments})
      */
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
@@ -201,6 +223,11 @@ public final class FunctionalNetwork {
      * The score of {@link #forward} against {@code labels}, at the converted graph's convention (DL4J's loss
      * averaged over the minibatch, without regularisation).
      *
+     * @param input the input array
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the score of {@code #forward} against {@code labels}, at the converted graph's convention (DL4J's loss
+     *     averaged over the minibatch, without regularisation)
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the network has several inputs or outputs, or an argument is invalid
      */
@@ -214,6 +241,11 @@ public final class FunctionalNetwork {
      * The score of {@link #forward(List, Map)} against {@code labels}, one per network output (null for an output
      * without an output layer): the sum of the output layers' scores, as the converted graph's score.
      *
+     * @param inputs the input arrays, in the network's input order
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the score of {@code #forward(List, Map)} against {@code labels}, one per network output (null for an
+     *     output without an output layer): the sum of the output layers' scores, as the converted graph's score
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if an argument is invalid
      */
@@ -229,6 +261,12 @@ public final class FunctionalNetwork {
      * expressions, the others at their current values), keyed by network-level key in the layers' order, as graph
      * expressions built from explicit backward rules.
      *
+     * @param input the input array
+     * @param labels the labels
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the gradients of {@code #loss} with respect to every parameter of the network (the named ones at the
+     *     given expressions, the others at their current values), keyed by network-level key in the layers' order, as
+     *     graph expressions built from explicit backward rules
      * @throws IllegalStateException    if the network does not end with an output layer
      * @throws IllegalArgumentException if an argument is invalid
      */

@@ -24,6 +24,9 @@ public final class LayerFunctions {
      * {@code fn(x)} for [N, n] pre-activations, as DL4J computes it.
      *
      * @param where names the layer for the message, such as "layer 1"
+     * @param fn the DL4J function
+     * @param x the x
+     * @return {@code fn(x)} for [N, n] pre-activations, as DL4J computes it
      * @throws IllegalArgumentException if the activation, or an option of it, cannot be expressed; the message names
      *                                  {@code where}, the activation and the supported ones
      */
@@ -34,6 +37,8 @@ public final class LayerFunctions {
     /**
      * Checks that {@link #activation} can express {@code fn}, without touching any graph of the caller's.
      *
+     * @param fn the DL4J function
+     * @param where the where
      * @throws IllegalArgumentException as {@link #activation}
      */
     public static void checkActivation(IActivation fn, String where) {
@@ -50,6 +55,13 @@ public final class LayerFunctions {
      *
      * @param preActivation the output layer's pre-activations; may be null unless the activation is a softmax
      * @param where         names the layer for the message
+     * @param activation the activation function
+     * @param fn the DL4J function
+     * @param labels the labels
+     * @param output the output
+     * @param weights the weights
+     * @return {@code sum_i w_i loss_i}: DL4J's loss {@code fn} of each example of {@code output} ({@code activation} of
+     *     {@code preActivation}, [N, n]) against {@code labels} ([N, n], n known), weighted by {@code weights} ([N, 1])
      * @throws IllegalArgumentException if the loss (or its combination with the activation) cannot be expressed
      */
     public static SDVariable weightedLoss(ILossFunction fn, IActivation activation, SDVariable preActivation,
@@ -58,7 +70,12 @@ public final class LayerFunctions {
                 what -> refused(where, what, Losses.SUPPORTED));
     }
 
-    /** The input of the softmax op that computes {@code output}, or null if a softmax does not compute it. */
+    /**
+     * The input of the softmax op that computes {@code output}, or null if a softmax does not compute it.
+     *
+     * @param output the output
+     * @return the input of the softmax op that computes {@code output}, or null if a softmax does not compute it
+     */
     public static SDVariable softmaxInput(SDVariable output) {
         DifferentialFunction op = output.getSameDiff().getVariableOutputOp(output.name());
         return op instanceof SoftMax ? op.arg() : null;

@@ -28,12 +28,12 @@ public final class NetworkConverter {
     private NetworkConverter() {
     }
 
-    /** The names of the supported DL4J layer classes. */
+    /** {@return the names of the supported DL4J layer classes} */
     public static List<String> supportedLayers() {
         return LayerConverters.supported();
     }
 
-    /** The names of the supported DL4J graph vertex classes. */
+    /** {@return the names of the supported DL4J graph vertex classes} */
     public static List<String> supportedVertices() {
         return VertexConverters.supported();
     }
@@ -42,6 +42,8 @@ public final class NetworkConverter {
      * Converts {@code net}, reading (copying) its parameters; {@code net} is not modified.
      *
      * @param sequenceLength the number of time steps of the input, for layers the graph unrolls; -1 if unknown
+     * @param net the network
+     * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option cannot be converted
      */
     public static ConvertedNetwork convert(MultiLayerNetwork net, int sequenceLength) {
@@ -51,6 +53,9 @@ public final class NetworkConverter {
     /**
      * Converts {@code net} with the given input type, which fixes the input placeholder's shape.
      *
+     * @param inputType the input type
+     * @param net the network
+     * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option, or the input type, cannot be
      *                                                            converted
      */
@@ -62,6 +67,8 @@ public final class NetworkConverter {
      * Converts {@code net}, reading (copying) its parameters; {@code net} is not modified.
      *
      * @param sequenceLength the number of time steps of the inputs, for layers the graph unrolls; -1 if unknown
+     * @param net the network
+     * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a vertex, layer or option cannot be converted
      */
     public static ConvertedNetwork convert(ComputationGraph net, int sequenceLength) {
@@ -71,6 +78,9 @@ public final class NetworkConverter {
     /**
      * Converts {@code net} with one input type per network input, which fix the input placeholders' shapes.
      *
+     * @param inputTypes the input types
+     * @param net the network
+     * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a vertex, layer or option, or an input type,
      *                                                            cannot be converted
      * @throws IllegalArgumentException                           if the number of input types is not the network's
@@ -174,8 +184,17 @@ public final class NetworkConverter {
         return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);
     }
 
-    /** The same for a {@code ComputationGraph}; see {@link #replay(MultiLayerConfiguration, ConvertedNetwork, List,
-     * Map, List)}. */
+    /**
+     * The same for a {@code ComputationGraph}; see
+     * {@link #replay(MultiLayerConfiguration, ConvertedNetwork, List, Map, List)}.
+     *
+     * @param conf       the network's configuration
+     * @param converted  the converted network
+     * @param inputs     the inputs, one per network input
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @param labels     the labels, one per network output
+     * @return the outputs and the score
+     */
     public static Replay replay(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                 List<SDVariable> inputs, Map<String, SDVariable> parameters, List<SDVariable> labels) {
         return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);

@@ -23,7 +23,8 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * A zip file of named entries with a manifest that names the format, its version and each entry's SHA-256: the
- * container of {@link MutableGraph#save} and of the DL4J adapter's saved networks. Reading checks everything (zip CRCs,
+ * container of {@link org.mutablemodules.samediff.MutableGraph#save(java.io.OutputStream)} and of the DL4J adapter's
+ * saved networks. Reading checks everything (zip CRCs,
  * the manifest, every digest) before it returns, so a truncated, corrupted or foreign file is refused before anything
  * is built from it.
  *

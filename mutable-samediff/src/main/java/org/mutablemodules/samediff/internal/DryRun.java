@@ -36,6 +36,13 @@ public final class DryRun {
      * Zero-filled values for the placeholders that the named variables depend on, each of the shape {@code sizes}
      * makes of its declared one ({@code -1} for a free size); null when a placeholder has no declared shape or
      * {@code sizes} returns null for it (a size known only at run time).
+     *
+     * @param names the names
+     * @param sd the graph
+     * @param sizes the sizes
+     * @return zero-filled values for the placeholders that the named variables depend on, each of the shape {@code
+     *     sizes} makes of its declared one ({@code -1} for a free size); null when a placeholder has no declared shape
+     *     or {@code sizes} returns null for it (a size known only at run time)
      */
     public static Map<String, INDArray> placeholders(SameDiff sd, Collection<String> names,
                                                      UnaryOperator<long[]> sizes) {
@@ -56,6 +63,11 @@ public final class DryRun {
      * The shapes of the named variables computed from {@code placeholders}, in the order named: a placeholder's from
      * its value, a variable's or constant's from its array, a computed one's from one run of the graph.
      *
+     * @param names the names
+     * @param placeholders values of the placeholders, keyed by name
+     * @param sd the graph
+     * @return the shapes of the named variables computed from {@code placeholders}, in the order named: a placeholder's
+     *     from its value, a variable's or constant's from its array, a computed one's from one run of the graph
      * @throws RuntimeException whatever ND4J throws when the graph cannot compute them
      */
     public static Map<String, long[]> shapes(SameDiff sd, Map<String, INDArray> placeholders,
