@@ -360,7 +360,7 @@ public final class MutableNetwork {
      * The mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W},
      * {@code conv1_W}).
      *
-     * @param networkKey the network key
+     * @param networkKey DL4J's network-level key ({@code 0_W}, {@code conv1_b})
      * @return the mutable parameter with DL4J's network-level key, as in {@code net.paramTable()} ({@code 0_W}, {@code
      *     conv1_W})
      * @throws IllegalArgumentException if there is no such parameter; the message lists the known keys

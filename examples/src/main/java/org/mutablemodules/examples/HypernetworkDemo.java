@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -154,9 +155,15 @@ public final class HypernetworkDemo {
         INDArray xs = Nd4j.tile(x.reshape(1, POINTS, 1), TASKS_PER_STEP, 1, 1);
         INDArray baselineX = xs.reshape(TASKS_PER_STEP * POINTS, 1);
         List<Task> order = new ArrayList<>(train);
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Training").setInitialMax(steps)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(out))
-                .setUpdateIntervalMillis(250).build()) {
+        // A terminal redraws the bar in place; a log file or a pipe gets a whole line every few seconds instead of
+        // carriage returns that add up to one endless line.
+        boolean terminal = System.console() != null;
+        ProgressBarBuilder progress = new ProgressBarBuilder().setTaskName("Training").setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(terminal ? new ConsoleProgressBarConsumer(out) : new DelegatingProgressBarConsumer(
+                        out::println))
+                .setUpdateIntervalMillis(terminal ? 250 : 5000);
+        try (ProgressBar bar = progress.build()) {
             double ema = Double.NaN;
             for (int step = 0; step < steps; step++) {
                 // TASKS_PER_STEP different tasks per step, every training task once per pass over them

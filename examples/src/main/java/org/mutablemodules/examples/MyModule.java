@@ -67,8 +67,8 @@ public final class MyModule {
         /**
          * A layer of {@code nIn} inputs and {@code nOut} outputs.
          *
-         * @param nIn the n in
-         * @param nOut the n out
+         * @param nIn the input width
+         * @param nOut the output width
          */
         public ScaledDense(long nIn, long nOut) {
             this.nIn = nIn;
@@ -103,8 +103,8 @@ public final class MyModule {
     /**
      * Converts a network holding your layer, sets the layer's weight and feeds its scale from upstream.
      *
-     * @param out the out
-     * @return the converted network
+     * @param out where to print what the example shows
+     * @return what the example computed, for its test
      */
     public static Result run(PrintStream out) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(0)

@@ -44,7 +44,7 @@ class ReadmeTest {
     @Test
     void ciRunsTheReadmesTestCommand() throws IOException {
         String readme = Files.readString(README);
-        Matcher m = Pattern.compile("\\| run the tests \\| `([^`]+)` \\|").matcher(readme);
+        Matcher m = Pattern.compile("\\| run the tests[^|]*\\| `([^`]+)` \\|").matcher(readme);
         assertTrue(m.find(), "the README's table names the test command");
         String ci = Files.readString(Path.of("..", ".ci", "run"));
         assertTrue(ci.lines().anyMatch(line -> line.strip().equals(m.group(1))), ".ci/run must run " + m.group(1));

@@ -193,7 +193,7 @@ public final class MutableGraph {
     /**
      * True if {@code name} is a mutable parameter of this graph.
      *
-     * @param name the name
+     * @param name the parameter's name
      * @return true if {@code name} is a mutable parameter of this graph
      */
     public boolean isMutable(String name) {
@@ -225,7 +225,7 @@ public final class MutableGraph {
      * The number of elements of the named parameters together: the length of a flat tensor that
      * {@link #setFromFlat(SDVariable, String...)} cuts into them (the output size of a hypernetwork's head).
      *
-     * @param names the names
+     * @param names names of the parameters, in the order their pieces are cut
      * @return the number of elements of the named parameters together: the length of a flat tensor that {@code
      *     #setFromFlat(SDVariable, String...)} cuts into them (the output size of a hypernetwork's head)
      * @throws IllegalArgumentException if a name is not a mutable parameter

@@ -151,7 +151,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
          * The ND4J updater for every parameter (default {@code Adam(1e-3)}).
          *
          * @param updater the updater
-         * @return the ND4J updater for every parameter (default {@code Adam(1e-3)})
+         * @return this, for chaining
          */
         public B updater(IUpdater updater) {
             trainer.updater = Updaters.toJson(Objects.requireNonNull(updater, "updater"));
@@ -172,7 +172,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         /**
          * Examples per gradient step (default 32).
          *
-         * @param minibatchSize the minibatch size
+         * @param minibatchSize examples per training step
          * @return this, for chaining
          */
         public B minibatchSize(int minibatchSize) {
@@ -184,7 +184,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
          * The seed of the random stream that initialises the networks and shuffles (default Tribuo's).
          *
          * @param seed the seed
-         * @return the seed of the random stream that initialises the networks and shuffles (default Tribuo's)
+         * @return this, for chaining
          */
         public B seed(long seed) {
             trainer.seed = seed;
@@ -194,7 +194,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         /**
          * Shuffle the examples before each epoch (default true).
          *
-         * @param shuffle the shuffle
+         * @param shuffle whether to shuffle the examples before each epoch
          * @return this, for chaining
          */
         public B shuffle(boolean shuffle) {
@@ -216,7 +216,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         /**
          * Regression only: standardise each target dimension for training (default true).
          *
-         * @param standardise the standardise
+         * @param standardise whether to standardise regression targets
          * @return this, for chaining
          */
         public B standardiseTargets(boolean standardise) {
@@ -227,7 +227,7 @@ public abstract class AbstractNetworkTrainer<T extends Output<T>, M extends Mode
         /**
          * Examples per batch at prediction time (default 256).
          *
-         * @param examples the examples
+         * @param examples examples per prediction batch
          * @return this, for chaining
          */
         public B predictionBatchSize(int examples) {

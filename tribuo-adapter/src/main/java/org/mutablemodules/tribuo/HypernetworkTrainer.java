@@ -150,7 +150,7 @@ public final class HypernetworkTrainer<T extends Output<T>>
         /**
          * Features whose names start with {@code prefix} are the context.
          *
-         * @param prefix the prefix
+         * @param prefix the prefix of the context features' names
          * @return this, for chaining
          */
         public Builder<T> contextPrefix(String prefix) {
@@ -161,7 +161,7 @@ public final class HypernetworkTrainer<T extends Output<T>>
         /**
          * These features are the context.
          *
-         * @param names the names
+         * @param names the context features' names
          * @return this, for chaining
          */
         public Builder<T> contextFeatures(String... names) {
@@ -172,8 +172,8 @@ public final class HypernetworkTrainer<T extends Output<T>>
         /**
          * The target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them.
          *
-         * @param keys the keys
-         * @return the target's parameters to generate, by DL4J network-level key ({@code 1_W}); default: all of them
+         * @param keys DL4J network-level keys of the target's parameters ({@code 1_W})
+         * @return this, for chaining
          */
         public Builder<T> generate(String... keys) {
             trainer.generatedParameters = new ArrayList<>(Arrays.asList(keys));
@@ -183,7 +183,7 @@ public final class HypernetworkTrainer<T extends Output<T>>
         /**
          * Generate every parameter of these layers (by index).
          *
-         * @param layers the layers
+         * @param layers the target's layer indices
          * @return this, for chaining
          */
         public Builder<T> generateLayers(int... layers) {
@@ -199,8 +199,8 @@ public final class HypernetworkTrainer<T extends Output<T>>
         /**
          * {@link Generation#FULL} (the default) or {@link Generation#RESIDUAL}.
          *
-         * @param generation the generation
-         * @return {@code Generation#FULL} (the default) or {@code Generation#RESIDUAL}
+         * @param generation full or residual generation
+         * @return this, for chaining
          */
         public Builder<T> generation(Generation generation) {
             trainer.generation = Objects.requireNonNull(generation, "generation");
@@ -211,8 +211,8 @@ public final class HypernetworkTrainer<T extends Output<T>>
          * The hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation.
          *
          * @param activation the activation function
-         * @param hiddenSizes the hidden sizes
-         * @return the hypernetwork's hidden layer widths (default {@code {32}}; empty: linear) and their activation
+         * @param hiddenSizes the hypernetwork's hidden layer sizes
+         * @return this, for chaining
          */
         public Builder<T> hypernetwork(int[] hiddenSizes, Activation activation) {
             trainer.hiddenSizes = hiddenSizes.clone();

@@ -107,7 +107,7 @@ public final class MutableNetworkTrainer<T extends Output<T>>
      * {@link #classification(MultiLayerConfiguration)}.
      *
      * @param conf the network's configuration
-     * @return this, for chaining
+     * @return a builder; {@link Builder#build()} checks the configuration
      * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
     public static Builder<Label> classification(ComputationGraphConfiguration conf) {
@@ -132,7 +132,7 @@ public final class MutableNetworkTrainer<T extends Output<T>>
      * {@link #regression(MultiLayerConfiguration)}.
      *
      * @param conf the network's configuration
-     * @return this, for chaining
+     * @return a builder; {@link Builder#build()} checks the configuration
      * @throws IllegalArgumentException if the graph has several inputs or outputs
      */
     public static Builder<Regressor> regression(ComputationGraphConfiguration conf) {

@@ -25,7 +25,7 @@ public final class LayerFunctions {
      *
      * @param where names the layer for the message, such as "layer 1"
      * @param fn the DL4J function
-     * @param x the x
+     * @param x the pre-activations, [N, n]
      * @return {@code fn(x)} for [N, n] pre-activations, as DL4J computes it
      * @throws IllegalArgumentException if the activation, or an option of it, cannot be expressed; the message names
      *                                  {@code where}, the activation and the supported ones
@@ -38,7 +38,7 @@ public final class LayerFunctions {
      * Checks that {@link #activation} can express {@code fn}, without touching any graph of the caller's.
      *
      * @param fn the DL4J function
-     * @param where the where
+     * @param where what to name in the message if the function is refused (the layer)
      * @throws IllegalArgumentException as {@link #activation}
      */
     public static void checkActivation(IActivation fn, String where) {
@@ -59,7 +59,7 @@ public final class LayerFunctions {
      * @param fn the DL4J function
      * @param labels the labels
      * @param output the output
-     * @param weights the weights
+     * @param weights the examples' weights, [N, 1]
      * @return {@code sum_i w_i loss_i}: DL4J's loss {@code fn} of each example of {@code output} ({@code activation} of
      *     {@code preActivation}, [N, n]) against {@code labels} ([N, n], n known), weighted by {@code weights} ([N, 1])
      * @throws IllegalArgumentException if the loss (or its combination with the activation) cannot be expressed

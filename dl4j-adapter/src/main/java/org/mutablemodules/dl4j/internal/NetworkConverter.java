@@ -53,7 +53,7 @@ public final class NetworkConverter {
     /**
      * Converts {@code net} with the given input type, which fixes the input placeholder's shape.
      *
-     * @param inputType the input type
+     * @param inputType the DL4J input type of the network input
      * @param net the network
      * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer or option, or the input type, cannot be
@@ -78,7 +78,7 @@ public final class NetworkConverter {
     /**
      * Converts {@code net} with one input type per network input, which fix the input placeholders' shapes.
      *
-     * @param inputTypes the input types
+     * @param inputTypes one DL4J input type per network input
      * @param net the network
      * @return the converted network
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a vertex, layer or option, or an input type,

@@ -37,9 +37,9 @@ public final class DryRun {
      * makes of its declared one ({@code -1} for a free size); null when a placeholder has no declared shape or
      * {@code sizes} returns null for it (a size known only at run time).
      *
-     * @param names the names
+     * @param names the variables to compute
      * @param sd the graph
-     * @param sizes the sizes
+     * @param sizes gives each placeholder's shape from its declared one
      * @return zero-filled values for the placeholders that the named variables depend on, each of the shape {@code
      *     sizes} makes of its declared one ({@code -1} for a free size); null when a placeholder has no declared shape
      *     or {@code sizes} returns null for it (a size known only at run time)
@@ -63,7 +63,7 @@ public final class DryRun {
      * The shapes of the named variables computed from {@code placeholders}, in the order named: a placeholder's from
      * its value, a variable's or constant's from its array, a computed one's from one run of the graph.
      *
-     * @param names the names
+     * @param names the variables to compute
      * @param placeholders values of the placeholders, keyed by name
      * @param sd the graph
      * @return the shapes of the named variables computed from {@code placeholders}, in the order named: a placeholder's
