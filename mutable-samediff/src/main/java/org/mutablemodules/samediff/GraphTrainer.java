@@ -1,7 +1,11 @@
 package org.mutablemodules.samediff;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +22,7 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,9 +39,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each step computes the loss and the gradients in one pass (what {@code sd.calculateGradientsAndOutputs}
  * computes, through the graph's execution plan: see {@link MutableGraph}, <i>Execution</i>), applies
- * the updater to each gradient and subtracts the result from the variable's array, as {@code SameDiff.fit} does
- * (without regularisation terms). With the same updater, N steps give the same parameters as N calls of
- * {@code sd.fit} on the same feeds (tested in DOUBLE).
+ * the updater to each gradient and subtracts the result from the variable's array, as {@code SameDiff.fit} does.
+ * With the same updater, N steps give the same parameters as N calls of {@code sd.fit} on the same feeds (tested in
+ * DOUBLE).
+ *
+ * <p><b>Per-parameter settings.</b> A parameter may have its own updater ({@link Builder#updater(String, IUpdater)}),
+ * regularisation ({@link Builder#regularization}) and gradient clipping ({@link Builder#clipping}); each step clips,
+ * adds the L1/L2 terms to the gradient, runs the updater, then subtracts the update and the weight decay, as DL4J's
+ * updater does. Converted DL4J networks train this way with their configuration's settings
+ * ({@code MutableNetwork.fit}).
  *
  * <ul>
  *   <li><b>What is trained</b>: every trainable floating-point {@code VARIABLE} the loss depends on, as
@@ -48,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *       {@code TrainingConfig}, so {@code sd.fit} and this trainer do not share them. The execution plan is
  *       compiled at the first step and reused until the graph's structure changes.</li>
  *   <li><b>Loss</b>: the value returned by {@link #step} is the loss for that feed before the update, as
- *       {@code sd.output} would compute it. While it trains, the trainer's loss is the graph's loss variable
+ *       {@code sd.output} would compute it, plus the score of any regularisation terms (as {@code SameDiff.fit}
+ *       and DL4J report it). While it trains, the trainer's loss is the graph's loss variable
  *       ({@code sd.setLossVariables}), since SameDiff differentiates that.</li>
  *   <li><b>Output</b>: ND4J prints a line per op while it builds a gradient function; the trainer drops those lines
  *       unless {@link Builder#nd4jOutput(boolean)} asks for them. Progress goes to SLF4J at INFO level every
@@ -89,6 +101,15 @@ public final class GraphTrainer {
     private final SameDiff sd;
     private final String loss;
     private final IUpdater updater;
+    /** Per-name settings, in the order the names were given (the earlier claims upstream variables first). */
+    private final Map<String, IUpdater> updaters;
+    private final Map<String, List<Regularization>> regularization;
+    private final List<ClippingGroup> clipping;
+    /** For each trained variable, the name whose settings it takes; absent: the defaults. Found by prepare(). */
+    private Map<String, String> settingsOf = Map.of();
+    private Map<String, String> regularizationOwners = Map.of();
+    /** For each clipping group, the trained variables it limits. Found by prepare(). */
+    private List<List<String>> clippingMembers = List.of();
     private final StepListener listener;
     private final int logEvery;
     private final boolean quiet;
@@ -111,6 +132,9 @@ public final class GraphTrainer {
         this.sd = b.sd;
         this.loss = loss;
         this.updater = b.updater;
+        this.updaters = b.updaters.isEmpty() ? Map.of() : new LinkedHashMap<>(b.updaters);
+        this.regularization = b.regularization.isEmpty() ? Map.of() : new LinkedHashMap<>(b.regularization);
+        this.clipping = List.copyOf(b.clipping);
         this.listener = b.listener;
         this.logEvery = b.logEvery;
         this.quiet = !b.nd4jOutput;
@@ -120,11 +144,11 @@ public final class GraphTrainer {
         this.lock = state.lock;
         this.plans = state.plans();
         TrainerState saved = state.savedTrainer;
-        if (saved != null && saved.updaterJson.equals(TrainerState.json(updater))) {
+        if (saved != null && saved.updaterJson.equals(updaterJson())) {
             // Training resumes where the saved graph's trainer stopped: same counts, same updater arrays.
             iteration = saved.iteration;
             epoch = saved.epoch;
-            saved.states.forEach((name, arrays) -> states.put(name, UpdaterState.restore(updater, arrays)));
+            saved.states.forEach((name, arrays) -> states.put(name, UpdaterState.restore(updaterOf(name), arrays)));
             state.savedTrainer = null;
         }
     }
@@ -146,7 +170,27 @@ public final class GraphTrainer {
                 arrays.put(name, a);
             }
         });
-        return new TrainerState(TrainerState.json(updater), iteration, epoch, arrays);
+        return new TrainerState(updaterJson(), iteration, epoch, arrays);
+    }
+
+    /**
+     * The updaters' configuration as saved: the default's JSON, then each named parameter's (so a trainer with the
+     * same single updater reads files written before per-parameter updaters existed).
+     */
+    private String updaterJson() {
+        StringBuilder json = new StringBuilder(TrainerState.json(updater));
+        updaters.forEach((name, u) -> json.append('\n').append(name).append('=').append(TrainerState.json(u)));
+        return json.toString();
+    }
+
+    private IUpdater updaterOf(String variable) {
+        String key = settingsOf.get(variable);
+        return key == null ? updater : updaters.getOrDefault(key, updater);
+    }
+
+    private List<Regularization> regularizationOf(String variable) {
+        String key = regularizationOwners.get(variable);
+        return key == null ? List.of() : regularization.getOrDefault(key, List.of());
     }
 
     /**
@@ -177,6 +221,9 @@ public final class GraphTrainer {
         private final SameDiff sd;
         private String loss;
         private IUpdater updater;
+        private final Map<String, IUpdater> updaters = new LinkedHashMap<>();
+        private final Map<String, List<Regularization>> regularization = new LinkedHashMap<>();
+        private final List<ClippingGroup> clipping = new ArrayList<>();
         private StepListener listener;
         private int logEvery;
         private boolean nd4jOutput;
@@ -206,6 +253,66 @@ public final class GraphTrainer {
          */
         public Builder updater(IUpdater updater) {
             this.updater = updater;
+            return this;
+        }
+
+        /**
+         * The updater of one parameter (or variable), and of what trains it: the variable itself if it is trained;
+         * otherwise its initial value, or the variables upstream of its current value (a hypernetwork's, after the
+         * parameter was set from them) that no other named parameter claims first, in the order the names were
+         * given. Variables no name reaches use {@link #updater(IUpdater)}. Each gets its own state.
+         *
+         * @param parameter the name of a variable or mutable parameter of the graph
+         * @param updater   its updater
+         * @return this builder
+         * @throws NullPointerException if an argument is null
+         */
+        public Builder updater(String parameter, IUpdater updater) {
+            updaters.put(Objects.requireNonNull(parameter, "parameter"), Objects.requireNonNull(updater, "updater"));
+            return this;
+        }
+
+        /**
+         * Regularisation of one parameter (or variable), and of what trains it (see {@link #updater(String,
+         * IUpdater)}): ND4J's {@code L1Regularization}, {@code L2Regularization} and {@code WeightDecay}, applied as
+         * {@code SameDiff.fit} and DL4J apply them: L1 and L2 add to the gradient before the updater, weight decay to
+         * the update after it (scaled by the updater's learning rate if it says so). Their score is added to the
+         * loss each step reports. Default: none.
+         *
+         * @param parameter      the name of a variable or mutable parameter of the graph
+         * @param regularization its terms, in the order they apply
+         * @return this builder
+         * @throws NullPointerException if an argument or a term is null
+         */
+        public Builder regularization(String parameter, Regularization... regularization) {
+            Objects.requireNonNull(parameter, "parameter");
+            for (Regularization r : Objects.requireNonNull(regularization, "regularization")) {
+                Objects.requireNonNull(r, "regularization term");
+            }
+            this.regularization.put(parameter, List.of(regularization));
+            return this;
+        }
+
+        /**
+         * Limits the gradients of a group of parameters (or variables) before regularisation and the updater,
+         * taking the variables that train them as {@link #updater(String, IUpdater)} does. Groups apply in the order
+         * given. Default: none.
+         *
+         * @param rule       how to limit them
+         * @param parameters the group's names, at least one
+         * @return this builder
+         * @throws NullPointerException     if an argument is null
+         * @throws IllegalArgumentException if no name is given
+         */
+        public Builder clipping(GradientClipping rule, String... parameters) {
+            Objects.requireNonNull(rule, "rule");
+            if (parameters.length == 0) {
+                throw new IllegalArgumentException(Messages.EMPTY_NAMES);
+            }
+            for (String p : parameters) {
+                Objects.requireNonNull(p, "parameter");
+            }
+            clipping.add(new ClippingGroup(rule, List.of(parameters)));
             return this;
         }
 
@@ -261,6 +368,15 @@ public final class GraphTrainer {
             if (updater == null) {
                 throw new IllegalArgumentException(Messages.NO_UPDATER);
             }
+            Set<String> named = new LinkedHashSet<>(updaters.keySet());
+            named.addAll(regularization.keySet());
+            clipping.forEach(c -> named.addAll(c.parameters()));
+            for (String p : named) {
+                if (!sd.hasVariable(p)) {
+                    throw new IllegalArgumentException(Messages.format(Messages.UNKNOWN_TRAINED_NAME, p,
+                            Messages.nearest(p, sd.getVariables().keySet())));
+                }
+            }
             String name = loss;
             if (name == null) {
                 List<String> losses = sd.getLossVariables();
@@ -313,7 +429,8 @@ public final class GraphTrainer {
      * One training step: computes the loss and its gradients for {@code feed}, then updates every trained variable.
      *
      * @param feed the placeholders' values, keyed by name ({@code Map.of()} when the loss needs none)
-     * @return the loss for this feed, before the update
+     * @return the loss for this feed, before the update, plus the regularisation terms' score (if any) of the
+     *     parameters before the update
      * @throws IllegalArgumentException if the feed is null, a key is not a placeholder of the graph, a value is null,
      *                                  a placeholder the loss needs is missing, the loss is not one number, or (after
      *                                  a mutation) the loss no longer depends on any trainable variable
@@ -356,19 +473,69 @@ public final class GraphTrainer {
             throw new ArithmeticException(Messages.format(Messages.NON_FINITE_LOSS, loss, value,
                     iteration + 1));
         }
-        Map<String, INDArray> gradients = result.gradients();
+        double score = value + update(result.gradients());
+        iteration++;
+        report(score);
+        return score;
+    }
+
+    /**
+     * Applies one step's gradients to the trained variables: clipping, regularisation before the updater, the
+     * updater, weight decay after it. Returns the regularisation score of the parameters before the step.
+     */
+    private double update(Map<String, INDArray> gradients) {
+        if (!clipping.isEmpty()) {
+            gradients = clipped(gradients);
+        }
+        double regularizationScore = 0;
         for (String name : trained) {
             INDArray gradient = gradients.get(name);
             if (gradient == null) {
                 continue;      // as in sd.fit: no floating-point path from this variable to the loss
             }
             INDArray param = sd.getVariable(name).getArr();
-            states.computeIfAbsent(name, n -> UpdaterState.create(updater, param))
+            IUpdater config = updaterOf(name);
+            List<Regularization> terms = regularizationOf(name);
+            INDArray decay = null;
+            if (!terms.isEmpty()) {
+                double rate = config.hasLearningRate() ? config.getLearningRate((int) iteration, (int) epoch) : 1.0;
+                for (Regularization r : terms) {
+                    regularizationScore += r.score(param, (int) iteration, (int) epoch);
+                    if (r.applyStep() == Regularization.ApplyStep.BEFORE_UPDATER) {
+                        gradient = gradient == gradients.get(name) ? gradient.dup() : gradient;
+                        r.apply(param, gradient, rate, (int) iteration, (int) epoch);
+                    } else {
+                        decay = decay == null ? param.ulike().assign(0) : decay;
+                        r.apply(param, decay, rate, (int) iteration, (int) epoch);
+                    }
+                }
+            }
+            states.computeIfAbsent(name, n -> UpdaterState.create(config, param))
                     .apply(param, gradient, iteration, epoch);
+            if (decay != null) {
+                param.subi(decay);      // the update after the updater, computed from the parameter before it
+            }
         }
-        iteration++;
-        report(value);
-        return value;
+        return regularizationScore;
+    }
+
+    /** The gradients with each clipping group applied, in order, to copies. */
+    private Map<String, INDArray> clipped(Map<String, INDArray> gradients) {
+        Map<String, INDArray> copies = new HashMap<>(gradients);
+        Set<String> copied = new HashSet<>();
+        for (int i = 0; i < clipping.size(); i++) {
+            List<INDArray> members = new ArrayList<>();
+            for (String name : clippingMembers.get(i)) {
+                if (copies.get(name) != null) {
+                    if (copied.add(name)) {
+                        copies.put(name, copies.get(name).dup());
+                    }
+                    members.add(copies.get(name));
+                }
+            }
+            clipping.get(i).rule().apply(members);
+        }
+        return copies;
     }
 
     /**
@@ -377,7 +544,7 @@ public final class GraphTrainer {
      * @param feeds gives the placeholders' values for each step (for example {@code iterator::next}, or a lambda
      *              that draws a minibatch)
      * @param steps how many steps, at least 0
-     * @return the loss of each step, before its update
+     * @return the loss of each step, before its update (with regularisation, as {@link #step})
      * @throws IllegalArgumentException if {@code steps} is negative, {@code feeds} returns null, or as {@link #step}
      * @throws ArithmeticException      as {@link #step}; the steps before stay done
      */
@@ -485,11 +652,46 @@ public final class GraphTrainer {
             }
         });
         trained = List.copyOf(variables);
+        settingsOf = owners(updaters.keySet(), variables);
+        regularizationOwners = owners(regularization.keySet(), variables);
+        List<List<String>> members = new ArrayList<>();
+        for (ClippingGroup group : clipping) {
+            members.add(List.copyOf(new TreeSet<>(owners(group.parameters(), variables).keySet())));
+        }
+        clippingMembers = List.copyOf(members);
         placeholders = Collections.unmodifiableSet(needed);
         if (!sd.getLossVariables().equals(List.of(loss))) {
             sd.setLossVariables(loss);
         }
         GradientFunctions.ensure(sd, quiet);
+    }
+
+    /**
+     * Which of {@code names} each trained variable takes its settings from: a name that is the variable itself;
+     * otherwise the first name, in order, whose value depends on it (its initial value, a hypernetwork's variables).
+     */
+    private Map<String, String> owners(Collection<String> names, Set<String> variables) {
+        Map<String, String> owners = new HashMap<>();
+        for (String name : names) {
+            if (variables.contains(name)) {
+                owners.put(name, name);
+            }
+        }
+        for (String name : names) {
+            if (!variables.contains(name) && sd.hasVariable(name)) {
+                GraphWalk.upstream(sd, List.of(name), false, v -> {
+                    if (variables.contains(v.getName())) {
+                        owners.putIfAbsent(v.getName(), name);
+                    }
+                    return true;
+                });
+            }
+        }
+        return owners;
+    }
+
+    /** A clipping rule and the names of the group it limits. */
+    private record ClippingGroup(GradientClipping rule, List<String> parameters) {
     }
 
     private void checkFeed(Map<String, INDArray> feed) {

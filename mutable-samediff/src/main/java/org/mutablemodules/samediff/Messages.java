@@ -97,6 +97,9 @@ final class Messages {
     static final String NON_FINITE_LOSS =
             "The loss \"%s\" came out %s at iteration %d; the parameters were not updated. Lower the updater's "
                     + "learning rate, or check the inputs.";
+    static final String UNKNOWN_TRAINED_NAME =
+            "The trainer was given settings for \"%s\", which is not a variable of this graph%s.";
+    static final String BAD_CLIPPING_THRESHOLD = "A clipping threshold must be positive and finite; got %s.";
     static final String BAD_STEPS = "The number of steps must be at least 0; got %d.";
     static final String NULL_FEEDS = "The feed supplier returned null at step %d of %d.";
     static final String BAD_INTERVAL = "The logging interval must be at least 0 steps (0: no logging); got %d.";
