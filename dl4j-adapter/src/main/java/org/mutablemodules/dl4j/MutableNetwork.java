@@ -16,6 +16,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -51,8 +60,14 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>The graph computes what DL4J computes at inference: dropout (a {@code DropoutLayer} or any layer's dropout) is
  * the identity, batch normalisation uses the running mean and variance. Training the graph with {@code sd.fit}
- * therefore trains without dropout and without updating the running statistics. The loss is DL4J's score without
- * regularisation terms: the per-example loss averaged over the minibatch (summed over the output layers).
+ * therefore trains without dropout and without updating the running statistics. The graph's loss is DL4J's score
+ * without regularisation terms: the per-example loss averaged over the minibatch (summed over the output layers);
+ * {@link #score(INDArray, INDArray)} adds the terms, as DL4J's {@code score} does.
+ *
+ * <p><b>Training the DL4J way.</b> {@link #fit(DataSetIterator, int)} and the other {@code fit} methods train with
+ * what the configuration says (each layer's updaters and schedules, regularisation, gradient normalisation,
+ * constraints) and equal DL4J's own {@code fit} step for step; {@link #evaluate(DataSetIterator)} returns DL4J's
+ * evaluations; DL4J's {@code TrainingListener}s hear the steps ({@link #setListeners}).
  *
  * <p>Parameters DL4J does not train (those of frozen layers and vertices, batch normalisation's running statistics)
  * are mutable too, but their initial values are frozen.
@@ -79,6 +94,7 @@ public final class MutableNetwork {
     private final ConvertedNetwork converted;
     private final NetworkFeeds feeds;
     private FunctionalView functional;       // built on the first functional call
+    private NetworkTraining training;        // read from the configuration on first use
 
     private MutableNetwork(NetworkParts contents) {
         this.source = contents.source();
@@ -442,13 +458,15 @@ public final class MutableNetwork {
     }
 
     /**
-     * The score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss averaged
-     * over the minibatch (without regularisation terms).
+     * The score for {@code input} and {@code labels} of a single-input, single-output network, as DL4J's
+     * {@code score(DataSet)}: the loss averaged over the minibatch, plus the configuration's regularisation terms
+     * ({@code l1}, {@code l2}, {@code weightDecay} and their bias variants, each as its {@code score} method gives it:
+     * {@code l1 * sum|w|}, {@code l2 / 2 * sum w^2}, {@code decay / 2 * sum w^2}) on every parameter's current value,
+     * at the training's iteration and epoch counts.
      *
      * @param input the input array
      * @param labels the labels
-     * @return the score for {@code input} and {@code labels} of a single-input, single-output network: DL4J's loss
-     *     averaged over the minibatch (without regularisation terms)
+     * @return the score
      * @throws IllegalStateException if the network has no output layer, or several inputs or outputs (use
      *                               {@link #score(INDArray[], INDArray[])})
      */
@@ -460,13 +478,12 @@ public final class MutableNetwork {
 
     /**
      * The score for one array per network input and one labels array per network output: the sum of every output
-     * layer's loss averaged over the minibatch (without regularisation terms), as {@code ComputationGraph.score}.
+     * layer's loss averaged over the minibatch, plus the regularisation terms (see {@link #score(INDArray,
+     * INDArray)}), as {@code ComputationGraph.score}.
      *
      * @param inputs one array per input, in the network's input order
      * @param labels one array per output, in the network's output order (null for an output without a loss)
-     * @return the score for one array per network input and one labels array per network output: the sum of every
-     *     output layer's loss averaged over the minibatch (without regularisation terms), as {@code
-     *     ComputationGraph.score}
+     * @return the score
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, or labels of an output layer are
      *                                  missing
@@ -482,8 +499,7 @@ public final class MutableNetwork {
      * @param inputs            one array per input, in the network's input order
      * @param labels            one array per output, in the network's output order (null for an output without a loss)
      * @param otherPlaceholders values of the placeholders a hypernetwork reads
-     * @return the score, with values for any other placeholders the mutated parameters read (a hypernetwork's task
-     *     descriptor, for example)
+     * @return the score, as {@link #score(INDArray[], INDArray[])}
      * @throws IllegalStateException    if the network has no output layer
      * @throws IllegalArgumentException if the number of inputs or labels is wrong, labels of an output layer are
      *                                  missing, or a needed placeholder is missing
@@ -491,7 +507,24 @@ public final class MutableNetwork {
     public double score(INDArray[] inputs, INDArray[] labels, Map<String, INDArray> otherPlaceholders) {
         requireLoss();
         Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
-        return graph.output(feed, lossName()).get(lossName()).getDouble(0);
+        NetworkTraining t = training();
+        List<String> regularized = t.regularizedVariables();
+        List<String> requested = new ArrayList<>(List.of(lossName()));
+        Map<String, INDArray> values = new LinkedHashMap<>();
+        for (String v : regularized) {
+            SDVariable variable = graph.sameDiff().getVariable(v);
+            if (variable.getVariableType() == VariableType.VARIABLE) {
+                values.put(v, variable.getArr());
+            } else {
+                requested.add(v);       // a parameter with a slot: its value is computed with the loss
+            }
+        }
+        Map<String, INDArray> out = graph.output(feed, requested.toArray(new String[0]));
+        values.putAll(out);
+        GraphTrainer trainer = t.trainerIfBuilt();
+        long iteration = trainer == null ? 0 : trainer.iteration();
+        long epoch = trainer == null ? 0 : trainer.epoch();
+        return out.get(lossName()).getDouble(0) + t.regularizationScore(values, iteration, epoch);
     }
 
     /**
@@ -567,6 +600,288 @@ public final class MutableNetwork {
             byKey.put(key, g);
         });
         return byKey;
+    }
+
+    /**
+     * Trains the network for one step on {@code data}, as DL4J's {@code net.fit(data)} would: see
+     * {@link #fit(DataSetIterator, int)} for what is applied.
+     *
+     * @param data one minibatch: features and labels, without masks
+     * @throws IllegalArgumentException      if the data are null, lack features or labels, hold masks, or do not fit
+     *                                       the network (as {@link #score(INDArray, INDArray)})
+     * @throws UnsupportedOperationException if the configuration holds a setting that cannot be trained as DL4J
+     *                                       would (named in the message); nothing is changed then
+     * @throws ArithmeticException           if the score is not finite; the parameters are then not updated
+     */
+    public void fit(DataSet data) {
+        requireData(data, "data set");
+        requireNoMasks("data set", data.getFeaturesMaskArray() != null || data.getLabelsMaskArray() != null);
+        step(new INDArray[] {data.getFeatures()}, new INDArray[] {data.getLabels()}, "data set");
+    }
+
+    /**
+     * Trains the network for one step on {@code data}, one array per input and per output (a
+     * {@code ComputationGraph}'s data); see {@link #fit(DataSetIterator, int)}.
+     *
+     * @param data one minibatch, without masks
+     * @throws IllegalArgumentException      as {@link #fit(DataSet)}
+     * @throws UnsupportedOperationException as {@link #fit(DataSet)}
+     * @throws ArithmeticException           as {@link #fit(DataSet)}
+     */
+    public void fit(MultiDataSet data) {
+        requireData(data, "multi data set");
+        requireNoMasks("multi data set", anyMask(data.getFeaturesMaskArrays()) || anyMask(data.getLabelsMaskArrays()));
+        step(data.getFeatures(), data.getLabels(), "multi data set");
+    }
+
+    /**
+     * Trains the network for {@code epochs} passes over {@code iterator}, as DL4J's {@code net.fit(iterator, epochs)}
+     * does: one step per minibatch, with what the DL4J configuration says. Each parameter's updater (the layer's
+     * {@code updater} or {@code biasUpdater}, with its learning-rate schedule) and its regularisation ({@code l1},
+     * {@code l2}, {@code weightDecay} and their bias variants); each layer's gradient normalisation and threshold;
+     * the layers' constraints after each step; the iteration and epoch counts the schedules read. Without dropout,
+     * N steps leave the parameters DL4J's own {@code fit} leaves, in DOUBLE to about 1e-12 relative.
+     *
+     * <p>Refused by name, before anything changes: dropout and other noise ({@code dropOut}, {@code GaussianNoise},
+     * weight noise), which DL4J draws from its own random stream; a trainable {@code BatchNormalization}, which DL4J
+     * trains on batch statistics while the graph computes the inference mode; {@code CenterLossOutputLayer}, whose
+     * centres DL4J updates by its own rule; truncated backpropagation through time; optimisation algorithms other
+     * than stochastic gradient descent; masks (not supported yet).
+     *
+     * <p>Mutated parameters train the variables that now produce them, with the parameter's settings (a variable that
+     * feeds several parameters takes those of the first, in the network's order); the regularisation terms then apply
+     * to the variables trained. Listeners ({@link #setListeners}) hear every step and epoch; a fit that runs for more
+     * than 10 seconds logs each epoch through SLF4J at INFO level. The training state (updater state, iteration and
+     * epoch counts) starts fresh at conversion and is kept by {@link #save(OutputStream)}.
+     *
+     * @param iterator the minibatches; reset before a pass that finds it at its end, as DL4J does
+     * @param epochs   the number of passes, at least 1
+     * @throws IllegalArgumentException      if {@code epochs} is below 1, more than one epoch is asked of an iterator
+     *                                       that cannot be reset, or a minibatch is bad (as {@link #fit(DataSet)}); the
+     *                                       steps before it stay done
+     * @throws UnsupportedOperationException as {@link #fit(DataSet)}
+     * @throws ArithmeticException           as {@link #fit(DataSet)}; the steps before stay done
+     */
+    public void fit(DataSetIterator iterator, int epochs) {
+        checkEpochs(iterator, epochs, iterator == null ? false : iterator.resetSupported());
+        training().epochs(epochs, () -> {
+            if (!iterator.hasNext() && iterator.resetSupported()) {
+                iterator.reset();
+            }
+            while (iterator.hasNext()) {
+                DataSet next = iterator.next();
+                if (next.getFeatures() == null || next.getLabels() == null) {
+                    break;      // as DL4J's fit: the end of the data
+                }
+                fit(next);
+            }
+        });
+    }
+
+    /**
+     * Trains the network for {@code epochs} passes over {@code iterator}, one array per input and per output (a
+     * {@code ComputationGraph}'s data); see {@link #fit(DataSetIterator, int)}.
+     *
+     * @param iterator the minibatches
+     * @param epochs   the number of passes, at least 1
+     * @throws IllegalArgumentException      as {@link #fit(DataSetIterator, int)}
+     * @throws UnsupportedOperationException as {@link #fit(DataSet)}
+     * @throws ArithmeticException           as {@link #fit(DataSet)}; the steps before stay done
+     */
+    public void fit(MultiDataSetIterator iterator, int epochs) {
+        checkEpochs(iterator, epochs, iterator == null ? false : iterator.resetSupported());
+        training().epochs(epochs, () -> {
+            if (!iterator.hasNext() && iterator.resetSupported()) {
+                iterator.reset();
+            }
+            while (iterator.hasNext()) {
+                MultiDataSet next = iterator.next();
+                if (next.getFeatures() == null || next.getLabels() == null) {
+                    break;
+                }
+                fit(next);
+            }
+        });
+    }
+
+    /**
+     * The score of the last training step ({@link #fit(DataSet)} and the others), as DL4J's {@code score()} after a
+     * fit: the minibatch's loss plus the regularisation terms, before that step's update.
+     *
+     * @return the score, or NaN before the first step
+     */
+    public double score() {
+        return training().lastScore();
+    }
+
+    /**
+     * The number of training steps done by {@link #fit(DataSet)} and the others; DL4J's iteration count.
+     *
+     * @return the count, 0 before the first step
+     */
+    public long iterationCount() {
+        GraphTrainer t = training().trainerIfBuilt();
+        return t == null ? 0 : t.iteration();
+    }
+
+    /**
+     * The number of epochs {@link #fit(DataSetIterator, int)} has completed; DL4J's epoch count.
+     *
+     * @return the count
+     */
+    public long epochCount() {
+        GraphTrainer t = training().trainerIfBuilt();
+        return t == null ? 0 : t.epoch();
+    }
+
+    /**
+     * Replaces the listeners that training notifies, DL4J's own {@code TrainingListener}s: each step calls
+     * {@code iterationDone} (with DL4J's iteration count before the step) and each epoch {@code onEpochStart} and
+     * {@code onEpochEnd}. The model they receive answers {@code score()}, {@code input()}, {@code batchSize()} and
+     * {@code numParams()} (what {@code ScoreIterationListener}, {@code PerformanceListener} and
+     * {@code CollectScoresListener} read) and refuses the rest by name; the forward and backward pass events are not
+     * sent.
+     *
+     * @param listeners the listeners; none to remove them all
+     * @throws NullPointerException if a listener is null
+     */
+    public void setListeners(TrainingListener... listeners) {
+        for (TrainingListener l : listeners) {
+            Objects.requireNonNull(l, "listener");
+        }
+        List<TrainingListener> current = training().listeners();
+        current.clear();
+        current.addAll(List.of(listeners));
+    }
+
+    /**
+     * Adds listeners to those {@link #setListeners} set.
+     *
+     * @param listeners the listeners to add
+     * @throws NullPointerException if a listener is null
+     */
+    public void addListeners(TrainingListener... listeners) {
+        for (TrainingListener l : listeners) {
+            Objects.requireNonNull(l, "listener");
+        }
+        training().listeners().addAll(List.of(listeners));
+    }
+
+    /**
+     * {@return the listeners training notifies, in order (a copy)}
+     */
+    public List<TrainingListener> getListeners() {
+        return List.copyOf(training().listeners());
+    }
+
+    /**
+     * Evaluates a classifier on {@code iterator}, as DL4J's {@code net.evaluate(iterator)}: the network's output
+     * (inference mode) against each minibatch's labels.
+     *
+     * @param iterator the data; reset first if it is at its end and can be reset
+     * @return DL4J's classification evaluation, equal to DL4J's own for the same network and data
+     * @throws IllegalArgumentException as {@link #doEvaluation}
+     */
+    public Evaluation evaluate(DataSetIterator iterator) {
+        return doEvaluation(iterator, new Evaluation())[0];
+    }
+
+    /**
+     * Evaluates a regression network on {@code iterator}, as DL4J's {@code net.evaluateRegression(iterator)}.
+     *
+     * @param iterator the data; reset first if it is at its end and can be reset
+     * @return DL4J's regression evaluation
+     * @throws IllegalArgumentException as {@link #doEvaluation}
+     */
+    public RegressionEvaluation evaluateRegression(DataSetIterator iterator) {
+        return doEvaluation(iterator, new RegressionEvaluation())[0];
+    }
+
+    /**
+     * Runs any of ND4J's evaluations ({@code Evaluation}, {@code ROC}, {@code RegressionEvaluation}...) over
+     * {@code iterator}, as DL4J's {@code net.doEvaluation}: each minibatch's output against its labels, for a network
+     * of one input and one output.
+     *
+     * @param iterator    the data; reset first if it is at its end and can be reset
+     * @param evaluations the evaluations to fill
+     * @param <T>         the evaluations' type
+     * @return {@code evaluations}, filled
+     * @throws IllegalArgumentException if the iterator is null, a minibatch holds masks or does not fit the network
+     * @throws IllegalStateException    if the network has several inputs or outputs
+     */
+    @SafeVarargs
+    public final <T extends IEvaluation> T[] doEvaluation(DataSetIterator iterator, T... evaluations) {
+        requireData(iterator, "iterator");
+        inputName();
+        outputName();
+        if (iterator.resetSupported() && !iterator.hasNext()) {
+            iterator.reset();
+        }
+        while (iterator.hasNext()) {
+            DataSet next = iterator.next();
+            if (next.getFeatures() == null || next.getLabels() == null) {
+                continue;
+            }
+            requireNoMasks("data set", next.getFeaturesMaskArray() != null || next.getLabelsMaskArray() != null);
+            INDArray out = output(next.getFeatures());
+            for (T evaluation : evaluations) {
+                evaluation.eval(next.getLabels(), out);
+            }
+        }
+        return evaluations;
+    }
+
+    private void step(INDArray[] features, INDArray[] labels, String what) {
+        if (features == null || features.length == 0) {
+            throw new IllegalArgumentException(format(NetworkMessages.MISSING_DATA, what, "features"));
+        }
+        if (labels == null || labels.length == 0) {
+            throw new IllegalArgumentException(format(NetworkMessages.MISSING_DATA, what, "labels"));
+        }
+        requireLoss();
+        NetworkTraining t = training();
+        t.trainer();        // refuses what cannot be trained before the data are read
+        t.step(feeds.training(features, labels, Map.of()), features[0]);
+    }
+
+    private synchronized NetworkTraining training() {
+        if (training == null) {
+            training = NetworkTraining.of(source, converted, graph);
+        }
+        return training;
+    }
+
+    private static void requireData(Object data, String what) {
+        if (data == null) {
+            throw new IllegalArgumentException(format(NetworkMessages.NULL_DATA, what));
+        }
+    }
+
+    private static void requireNoMasks(String what, boolean masked) {
+        if (masked) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASKS_UNSUPPORTED, what, "feature or label"));
+        }
+    }
+
+    private static boolean anyMask(INDArray[] masks) {
+        if (masks != null) {
+            for (INDArray m : masks) {
+                if (m != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static void checkEpochs(Object iterator, int epochs, boolean resettable) {
+        requireData(iterator, "iterator");
+        if (epochs < 1) {
+            throw new IllegalArgumentException(format(NetworkMessages.BAD_EPOCHS, epochs));
+        }
+        if (epochs > 1 && !resettable) {
+            throw new IllegalArgumentException(format(NetworkMessages.NO_RESET, epochs));
+        }
     }
 
     /**
@@ -687,14 +1002,16 @@ public final class MutableNetwork {
     /**
      * Saves everything needed to go on where this network is: its graph as {@link MutableGraph#save(OutputStream)}
      * saves it (the mutable parameters with their histories, whatever feeds them, a hypernetwork included), the DL4J
-     * configuration it was converted from, and the names that tie the two together. {@link #load} reads it. No
-     * trainer's state is saved; see {@link #save(OutputStream, GraphTrainer)}.
+     * configuration it was converted from, and the names that tie the two together. {@link #load} reads it. If the
+     * network has been trained by {@link #fit(DataSet)} or the other {@code fit} methods, their training state
+     * (updater state, iteration and epoch counts) is saved too, and the loaded network's {@code fit} goes on from it;
+     * for another trainer's state, see {@link #save(OutputStream, GraphTrainer)}.
      *
      * @param out where to write; not closed
      * @throws IOException if writing fails
      */
     public void save(OutputStream out) throws IOException {
-        save(out, null);
+        save(out, training == null ? null : training.trainerIfBuilt());
     }
 
     /**
@@ -719,7 +1036,7 @@ public final class MutableNetwork {
      * @throws IOException if writing fails
      */
     public void save(Path file) throws IOException {
-        save(file, null);
+        save(file, training == null ? null : training.trainerIfBuilt());
     }
 
     /**

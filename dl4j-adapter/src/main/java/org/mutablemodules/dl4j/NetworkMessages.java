@@ -37,6 +37,20 @@ final class NetworkMessages {
     static final String NOT_MUTABLE_IN_FILE = "The file is inconsistent: parameter \"%s\" is not mutable in its graph.";
     static final String UNREADABLE_CONFIGURATION = "The network configuration in the file cannot be read by DL4J: %s";
 
+    static final String CANNOT_TRAIN_AS_DL4J = "MutableNetwork.fit cannot train this network as DL4J's fit would: %s. "
+            + "Remove the setting from the configuration before converting, or train the graph with GraphTrainer.";
+    static final String NOTHING_TO_TRAIN = "This network has no parameter that DL4J trains (every layer is frozen or "
+            + "has none), so there is nothing to fit.";
+    static final String CONSTRAINT_ON_MUTATED = "The %s constraint on parameter %s of %s cannot hold: \"%s\" is now "
+            + "computed from other variables (it was mutated). Remove the constraint, or reset the parameter.";
+    static final String MASKS_UNSUPPORTED = "The %s holds %s mask arrays; masks (variable-length sequences) are not "
+            + "supported yet, and ignoring them would train on padding. Pass data without masks.";
+    static final String NULL_DATA = "The %s is null.";
+    static final String BAD_EPOCHS = "The number of epochs must be at least 1; got %d.";
+    static final String NO_RESET = "Training for %d epochs needs an iterator that can be reset; this one cannot "
+            + "(resetSupported() is false).";
+    static final String MISSING_DATA = "The %s has no %s: fit needs features and labels.";
+
     private NetworkMessages() {
     }
 

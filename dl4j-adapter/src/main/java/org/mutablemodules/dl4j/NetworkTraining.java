@@ -1,0 +1,374 @@
+package org.mutablemodules.dl4j;
+
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.deeplearning4j.nn.api.OptimizationAlgorithm;
+import org.deeplearning4j.nn.api.layers.LayerConstraint;
+import org.deeplearning4j.nn.conf.BackpropType;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.constraint.BaseConstraint;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.mutablemodules.dl4j.internal.ConvertedNetwork;
+import org.mutablemodules.samediff.GradientClipping;
+import org.mutablemodules.samediff.GraphTrainer;
+import org.mutablemodules.samediff.MutableGraph;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What DL4J's {@code fit} would apply to a converted network, read from its configuration, and the
+ * {@link GraphTrainer} that applies it: each parameter's updater (with its schedule), its L1, L2 and weight decay
+ * terms, each layer's gradient normalisation, and the layers' constraints after each step. Settings the converted
+ * graph cannot reproduce (dropout and weight noise, batch normalisation's training mode, truncated backpropagation
+ * through time, other optimisation algorithms) are refused by name before the first step.
+ */
+final class NetworkTraining {
+
+    /** One DL4J layer with parameters that DL4J trains: its description, configuration and keys. */
+    private record TrainedLayer(String description, Layer layer, Map<String, String> variablesByParameter) {
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(NetworkTraining.class);
+    /** A fit that has run this long logs each epoch at INFO; shorter ones stay quiet (DEBUG). */
+    private static final long LONG_FIT_NANOS = 10_000_000_000L;
+
+    private final MutableGraph graph;
+    private final String lossName;
+    private final List<TrainedLayer> layers;
+    private final List<String> refusals;
+    private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerModel listenerModel;
+    private GraphTrainer trainer;
+
+    private NetworkTraining(MutableGraph graph, String lossName, List<TrainedLayer> layers, List<String> refusals) {
+        this.graph = graph;
+        this.lossName = lossName;
+        this.layers = layers;
+        this.refusals = refusals;
+        long parameters = 0;
+        for (TrainedLayer l : layers) {
+            for (String v : l.variablesByParameter().values()) {
+                parameters += graph.isMutable(v) ? length(graph.param(v).shape())
+                        : graph.sameDiff().getVariable(v).getArr().length();
+            }
+        }
+        this.listenerModel = new ListenerModel(parameters);
+    }
+
+    private static long length(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
+    }
+
+    /** Reads the settings of every layer of {@code source} that has parameters in {@code converted}. */
+    static NetworkTraining of(SourceNetwork source, ConvertedNetwork converted, MutableGraph graph) {
+        List<String> refusals = new ArrayList<>();
+        Map<String, Layer> byVertex = new LinkedHashMap<>();
+        Map<String, String> descriptions = new LinkedHashMap<>();
+        if (source instanceof SourceNetwork.LayerStack stack) {
+            MultiLayerConfiguration conf = stack.configuration();
+            if (conf.getBackpropType() == BackpropType.TruncatedBPTT) {
+                refusals.add("the network uses truncated backpropagation through time (BackpropType.TruncatedBPTT)");
+            }
+            for (int i = 0; i < conf.getConfs().size(); i++) {
+                NeuralNetConfiguration layerConf = conf.getConf(i);
+                String description = "layer " + i + " (" + layerConf.getLayer().getClass().getSimpleName() + ")";
+                checkOptimisation(layerConf, description, refusals);
+                byVertex.put("layer" + i, trainingConfiguration(layerConf.getLayer()));
+                descriptions.put("layer" + i, description);
+            }
+        } else {
+            ComputationGraphConfiguration conf = ((SourceNetwork.VertexGraph) source).configuration();
+            if (conf.getBackpropType() == BackpropType.TruncatedBPTT) {
+                refusals.add("the network uses truncated backpropagation through time (BackpropType.TruncatedBPTT)");
+            }
+            for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
+                if (e.getValue() instanceof LayerVertex v) {
+                    String description = "layer \"" + e.getKey() + "\" ("
+                            + v.getLayerConf().getLayer().getClass().getSimpleName() + ")";
+                    checkOptimisation(v.getLayerConf(), description, refusals);
+                    byVertex.put(e.getKey(), trainingConfiguration(v.getLayerConf().getLayer()));
+                    descriptions.put(e.getKey(), description);
+                }
+            }
+        }
+        byVertex.forEach((vertex, layer) -> checkLayer(layer, descriptions.get(vertex), refusals));
+
+        List<TrainedLayer> layers = new ArrayList<>();
+        Map<String, String> prefixes = converted.keyPrefixes();
+        byVertex.forEach((vertex, layer) -> {
+            String prefix = prefixes.get(vertex);
+            if (prefix == null) {
+                return;
+            }
+            Map<String, String> variables = new LinkedHashMap<>();
+            converted.parameterVariables().forEach((key, variable) -> {
+                if (key.startsWith(prefix) && !converted.frozenKeys().contains(key)) {
+                    variables.put(key.substring(prefix.length()), variable);
+                }
+            });
+            if (!variables.isEmpty()) {
+                layers.add(new TrainedLayer(descriptions.get(vertex), layer, variables));
+            }
+        });
+        return new NetworkTraining(graph, converted.lossName(), List.copyOf(layers), List.copyOf(refusals));
+    }
+
+    /**
+     * The configuration DL4J's updater reads for a layer's parameters: a wrapper's ({@code LastTimeStep},
+     * {@code MaskZeroLayer}, {@code TimeDistributed}, {@code FrozenLayerWithBackprop}) is its innermost layer's,
+     * since DL4J's runtime wrapper layers answer {@code getConfig()} with their underlying layer's.
+     */
+    private static Layer trainingConfiguration(Layer layer) {
+        Layer l = layer;
+        while (l instanceof BaseWrapperLayer w) {
+            l = w.getUnderlying();
+        }
+        return l;
+    }
+
+    private static void checkOptimisation(NeuralNetConfiguration conf, String description, List<String> refusals) {
+        if (conf.getOptimizationAlgo() != OptimizationAlgorithm.STOCHASTIC_GRADIENT_DESCENT) {
+            refusals.add(description + " is configured for " + conf.getOptimizationAlgo()
+                    + " (only STOCHASTIC_GRADIENT_DESCENT is supported)");
+        }
+        if (!conf.isMinimize()) {
+            refusals.add(description + " is configured to maximise its score (minimize(false))");
+        }
+    }
+
+    private static void checkLayer(Layer layer, String description, List<String> refusals) {
+        if (layer instanceof FrozenLayer) {
+            return;     // DL4J runs a frozen layer at inference and trains none of it, as the graph does
+        }
+        if (layer.getIDropout() != null) {
+            refusals.add(description + " has dropout or noise (" + layer.getIDropout() + ")");
+        }
+        if (layer instanceof BaseLayer b && b.getWeightNoise() != null) {
+            refusals.add(description + " has weight noise (" + b.getWeightNoise() + ")");
+        }
+        if (layer instanceof BatchNormalization) {
+            refusals.add(description + " normalises with batch statistics while DL4J trains it, and the converted "
+                    + "graph computes the inference mode (running statistics)");
+        }
+        if (layer instanceof CenterLossOutputLayer) {
+            refusals.add(description + " updates its centres by its own rule (alpha), not by their gradient");
+        }
+        if (layer.getConstraints() != null) {
+            for (LayerConstraint c : layer.getConstraints()) {
+                if (!(c instanceof BaseConstraint)) {
+                    refusals.add(description + " has the constraint " + c.getClass().getName()
+                            + ", which is not one of DL4J's BaseConstraints");
+                }
+            }
+        }
+    }
+
+    /** The trainer if a fit has built it, else null. */
+    GraphTrainer trainerIfBuilt() {
+        return trainer;
+    }
+
+    /** The listeners each step and epoch notify. */
+    List<TrainingListener> listeners() {
+        return listeners;
+    }
+
+    /** The last step's score (with regularisation), NaN before the first. */
+    double lastScore() {
+        return listenerModel.score();
+    }
+
+    /**
+     * One step of DL4J's {@code fit}: the update, then the listeners (with the iteration count before it), then
+     * the constraints. Data are checked before anything changes.
+     */
+    synchronized void step(Map<String, INDArray> feed, INDArray firstInput) {
+        GraphTrainer t = trainer();
+        List<Runnable> constraints = constraints();
+        double score = t.step(feed);
+        listenerModel.stepDone(score, firstInput);
+        for (TrainingListener l : listeners) {
+            l.iterationDone(listenerModel, (int) (t.iteration() - 1), (int) t.epoch());
+        }
+        constraints.forEach(Runnable::run);
+    }
+
+    /** Runs {@code epochs} passes of {@code pass}, with DL4J's epoch events and count, logging long fits. */
+    synchronized void epochs(int epochs, Runnable pass) {
+        GraphTrainer t = trainer();
+        long start = System.nanoTime();
+        for (int e = 0; e < epochs; e++) {
+            long firstIteration = t.iteration();
+            for (TrainingListener l : listeners) {
+                l.onEpochStart(listenerModel);
+            }
+            pass.run();
+            for (TrainingListener l : listeners) {
+                l.onEpochEnd(listenerModel);
+            }
+            t.endEpoch();
+            long elapsed = System.nanoTime() - start;
+            String line = "Epoch {}/{} done: {} steps, last score {}, {} s so far";
+            Object[] args = {e + 1, epochs, t.iteration() - firstIteration, lastScore(),
+                    String.format(Locale.ROOT, "%.1f", elapsed / 1e9)};
+            if (elapsed >= LONG_FIT_NANOS) {
+                LOG.info(line, args);
+            } else {
+                LOG.debug(line, args);
+            }
+        }
+    }
+
+    /** The trainer, built at the first call; refuses first what the graph cannot train as DL4J would. */
+    GraphTrainer trainer() {
+        if (trainer != null) {
+            return trainer;
+        }
+        if (!refusals.isEmpty()) {
+            throw new UnsupportedOperationException(format(NetworkMessages.CANNOT_TRAIN_AS_DL4J,
+                    String.join("; ", refusals)));
+        }
+        if (layers.isEmpty()) {
+            throw new IllegalStateException(NetworkMessages.NOTHING_TO_TRAIN);
+        }
+        TrainedLayer first = layers.get(0);
+        String firstParameter = first.variablesByParameter().keySet().iterator().next();
+        GraphTrainer.Builder b = GraphTrainer.builder(graph).loss(lossName)
+                .updater(first.layer().getUpdaterByParam(firstParameter));
+        for (TrainedLayer l : layers) {
+            l.variablesByParameter().forEach((parameter, variable) -> {
+                b.updater(variable, l.layer().getUpdaterByParam(parameter));
+                List<Regularization> terms = l.layer().getRegularizationByParam(parameter);
+                if (terms != null && !terms.isEmpty()) {
+                    b.regularization(variable, terms.toArray(new Regularization[0]));
+                }
+            });
+            clipping(b, l);
+        }
+        trainer = b.build();
+        return trainer;
+    }
+
+    /** DL4J's gradient normalisation of one layer, as clipping groups: the layer's parameters, or each one. */
+    private static void clipping(GraphTrainer.Builder b, TrainedLayer l) {
+        GradientNormalization normalization = l.layer().getGradientNormalization();
+        if (normalization == null || normalization == GradientNormalization.None) {
+            return;
+        }
+        double threshold = l.layer().getGradientNormalizationThreshold();
+        String[] all = l.variablesByParameter().values().toArray(new String[0]);
+        switch (normalization) {
+            case RenormalizeL2PerLayer -> b.clipping(GradientClipping.renormalizeL2(), all);
+            case ClipL2PerLayer -> b.clipping(GradientClipping.clipL2(threshold), all);
+            case ClipElementWiseAbsoluteValue -> b.clipping(GradientClipping.clipValue(threshold), all);
+            case RenormalizeL2PerParamType -> {
+                for (String v : all) {
+                    b.clipping(GradientClipping.renormalizeL2(), v);
+                }
+            }
+            case ClipL2PerParamType -> {
+                for (String v : all) {
+                    b.clipping(GradientClipping.clipL2(threshold), v);
+                }
+            }
+            default -> throw new UnsupportedOperationException(format(NetworkMessages.CANNOT_TRAIN_AS_DL4J,
+                    l.description() + " has the gradient normalisation " + normalization));
+        }
+    }
+
+    /**
+     * The layers' constraints on the arrays the next step updates, to run after it as DL4J does (DL4J 1.0.0-M2.1's
+     * {@code BaseConstraint.applyConstraint} applies each constraint twice; so does this, for the same result).
+     * Found before the step, so a constraint that cannot hold is refused with nothing changed.
+     */
+    private List<Runnable> constraints() {
+        List<Runnable> constraints = new ArrayList<>();
+        for (TrainedLayer l : layers) {
+            if (l.layer().getConstraints() == null) {
+                continue;
+            }
+            for (LayerConstraint c : l.layer().getConstraints()) {
+                for (String parameter : c.getParams()) {
+                    String variable = l.variablesByParameter().get(parameter);
+                    if (variable != null) {
+                        INDArray array = trainedArray(l, parameter, variable, c);
+                        constraints.add(() -> {
+                            ((BaseConstraint) c).apply(array);
+                            ((BaseConstraint) c).apply(array);
+                        });
+                    }
+                }
+            }
+        }
+        return constraints;
+    }
+
+    /** The array the trainer updates for a parameter: its own, or its initial value's while that feeds it. */
+    private INDArray trainedArray(TrainedLayer l, String parameter, String variable, LayerConstraint c) {
+        SDVariable v = graph.sameDiff().getVariable(variable);
+        if (v.getVariableType() == VariableType.VARIABLE) {
+            return v.getArr();
+        }
+        if (graph.isMutable(variable) && graph.param(variable).usesInitialValue()) {
+            return graph.param(variable).initial().getArr();
+        }
+        throw new UnsupportedOperationException(format(NetworkMessages.CONSTRAINT_ON_MUTATED,
+                c.getClass().getSimpleName(), parameter, l.description(), variable));
+    }
+
+    /** The regularisation score DL4J adds to a score: every term of every parameter, on the given values. */
+    double regularizationScore(Map<String, INDArray> values, long iteration, long epoch) {
+        double sum = 0;
+        for (TrainedLayer l : layers) {
+            for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
+                List<Regularization> terms = l.layer().getRegularizationByParam(e.getKey());
+                if (terms == null) {
+                    continue;
+                }
+                for (Regularization r : terms) {
+                    sum += r.score(values.get(e.getValue()), (int) iteration, (int) epoch);
+                }
+            }
+        }
+        return sum;
+    }
+
+    /** The variables of the parameters that have regularisation terms, whose values a score needs. */
+    List<String> regularizedVariables() {
+        List<String> names = new ArrayList<>();
+        for (TrainedLayer l : layers) {
+            l.variablesByParameter().forEach((parameter, variable) -> {
+                List<Regularization> terms = l.layer().getRegularizationByParam(parameter);
+                if (terms != null && !terms.isEmpty()) {
+                    names.add(variable);
+                }
+            });
+        }
+        return names;
+    }
+}
