@@ -2,9 +2,10 @@ package org.mutablemodules.dl4j;
 
 import java.util.Collection;
 import java.util.Map;
-import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.optimize.api.ConvexOptimizer;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -12,24 +13,39 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * What DL4J's {@link TrainingListener}s see of a {@link MutableNetwork} while it fits: a {@link Model} that answers
- * what listeners read (the last step's score, its first input and batch size, the number of parameters) and refuses
- * the rest by name, since the network is a SameDiff graph, not a DL4J model.
+ * What DL4J's {@link TrainingListener}s see of a {@link MutableNetwork} while it fits: a model that answers what
+ * listeners read (the last step's score, its first input and batch size, the time spent waiting for it, the number of
+ * parameters) and refuses the rest by name, since the network is a SameDiff graph, not a DL4J model.
+ *
+ * <p>It is a {@link MultiLayerNetwork} (never initialised, over a one-layer placeholder configuration) because DL4J's
+ * own listeners cast to one: {@code PerformanceListener} reads {@code getLastEtlTime()} from any model that is not a
+ * {@code ComputationGraph}. Everything a listener could take for the network's content ({@code params()},
+ * {@code conf()}, {@code paramTable()}...) is refused, so a listener that needs a DL4J model (a checkpoint writer)
+ * fails at once instead of saving the placeholder.
  */
-final class ListenerModel implements Model {
+final class ListenerModel extends MultiLayerNetwork {
 
     private final long numParams;
     private double score = Double.NaN;
     private INDArray input;
+    private long etlMillis;
 
     ListenerModel(long numParams) {
+        super(new NeuralNetConfiguration.Builder().list()
+                .layer(new DenseLayer.Builder().nIn(1).nOut(1).build()).build());
         this.numParams = numParams;
     }
 
-    /** Records a step: its score (with regularisation) and its first input array. */
-    void stepDone(double stepScore, INDArray firstInput) {
+    /** Records a step: its score (with regularisation), its first input array, the time spent getting its data. */
+    void stepDone(double stepScore, INDArray firstInput, long dataMillis) {
         this.score = stepScore;
         this.input = firstInput;
+        this.etlMillis = dataMillis;
+    }
+
+    @Override
+    public long getLastEtlTime() {
+        return etlMillis;
     }
 
     @Override

@@ -616,7 +616,7 @@ public final class MutableNetwork {
     public void fit(DataSet data) {
         requireData(data, "data set");
         requireNoMasks("data set", data.getFeaturesMaskArray() != null || data.getLabelsMaskArray() != null);
-        step(new INDArray[] {data.getFeatures()}, new INDArray[] {data.getLabels()}, "data set");
+        step(new INDArray[] {data.getFeatures()}, new INDArray[] {data.getLabels()}, "data set", 0);
     }
 
     /**
@@ -631,7 +631,7 @@ public final class MutableNetwork {
     public void fit(MultiDataSet data) {
         requireData(data, "multi data set");
         requireNoMasks("multi data set", anyMask(data.getFeaturesMaskArrays()) || anyMask(data.getLabelsMaskArrays()));
-        step(data.getFeatures(), data.getLabels(), "multi data set");
+        step(data.getFeatures(), data.getLabels(), "multi data set", 0);
     }
 
     /**
@@ -669,11 +669,14 @@ public final class MutableNetwork {
                 iterator.reset();
             }
             while (iterator.hasNext()) {
+                long asked = System.nanoTime();
                 DataSet next = iterator.next();
                 if (next.getFeatures() == null || next.getLabels() == null) {
                     break;      // as DL4J's fit: the end of the data
                 }
-                fit(next);
+                requireNoMasks("data set", next.getFeaturesMaskArray() != null || next.getLabelsMaskArray() != null);
+                step(new INDArray[] {next.getFeatures()}, new INDArray[] {next.getLabels()}, "data set",
+                        (System.nanoTime() - asked) / 1_000_000);
             }
         });
     }
@@ -695,11 +698,14 @@ public final class MutableNetwork {
                 iterator.reset();
             }
             while (iterator.hasNext()) {
+                long asked = System.nanoTime();
                 MultiDataSet next = iterator.next();
                 if (next.getFeatures() == null || next.getLabels() == null) {
                     break;
                 }
-                fit(next);
+                requireNoMasks("multi data set",
+                        anyMask(next.getFeaturesMaskArrays()) || anyMask(next.getLabelsMaskArrays()));
+                step(next.getFeatures(), next.getLabels(), "multi data set", (System.nanoTime() - asked) / 1_000_000);
             }
         });
     }
@@ -831,7 +837,7 @@ public final class MutableNetwork {
         return evaluations;
     }
 
-    private void step(INDArray[] features, INDArray[] labels, String what) {
+    private void step(INDArray[] features, INDArray[] labels, String what, long dataMillis) {
         if (features == null || features.length == 0) {
             throw new IllegalArgumentException(format(NetworkMessages.MISSING_DATA, what, "features"));
         }
@@ -841,7 +847,7 @@ public final class MutableNetwork {
         requireLoss();
         NetworkTraining t = training();
         t.trainer();        // refuses what cannot be trained before the data are read
-        t.step(feeds.training(features, labels, Map.of()), features[0]);
+        t.step(feeds.training(features, labels, Map.of()), features[0], dataMillis);
     }
 
     private synchronized NetworkTraining training() {

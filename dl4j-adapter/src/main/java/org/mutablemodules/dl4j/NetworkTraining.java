@@ -32,6 +32,7 @@ import org.mutablemodules.samediff.MutableGraph;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -207,11 +208,11 @@ final class NetworkTraining {
      * One step of DL4J's {@code fit}: the update, then the listeners (with the iteration count before it), then
      * the constraints. Data are checked before anything changes.
      */
-    synchronized void step(Map<String, INDArray> feed, INDArray firstInput) {
+    synchronized void step(Map<String, INDArray> feed, INDArray firstInput, long dataMillis) {
         GraphTrainer t = trainer();
         List<Runnable> constraints = constraints();
         double score = t.step(feed);
-        listenerModel.stepDone(score, firstInput);
+        listenerModel.stepDone(score, firstInput, dataMillis);
         for (TrainingListener l : listeners) {
             l.iterationDone(listenerModel, (int) (t.iteration() - 1), (int) t.epoch());
         }
@@ -259,12 +260,12 @@ final class NetworkTraining {
         TrainedLayer first = layers.get(0);
         String firstParameter = first.variablesByParameter().keySet().iterator().next();
         GraphTrainer.Builder b = GraphTrainer.builder(graph).loss(lossName)
-                .updater(first.layer().getUpdaterByParam(firstParameter));
+                .updater(updaterOf(first, firstParameter));
         for (TrainedLayer l : layers) {
             l.variablesByParameter().forEach((parameter, variable) -> {
-                b.updater(variable, l.layer().getUpdaterByParam(parameter));
-                List<Regularization> terms = l.layer().getRegularizationByParam(parameter);
-                if (terms != null && !terms.isEmpty()) {
+                b.updater(variable, updaterOf(l, parameter));
+                List<Regularization> terms = regularizationOf(l, parameter, true);
+                if (!terms.isEmpty()) {
                     b.regularization(variable, terms.toArray(new Regularization[0]));
                 }
             });
@@ -272,6 +273,39 @@ final class NetworkTraining {
         }
         trainer = b.build();
         return trainer;
+    }
+
+    /** The layer's updater for a parameter; a user's layer that does not say is refused by name, as DL4J fails. */
+    private static IUpdater updaterOf(TrainedLayer l, String parameter) {
+        try {
+            IUpdater updater = l.layer().getUpdaterByParam(parameter);
+            if (updater == null) {
+                throw new UnsupportedOperationException("no updater");
+            }
+            return updater;
+        } catch (UnsupportedOperationException e) {
+            throw new UnsupportedOperationException(format(NetworkMessages.CANNOT_TRAIN_AS_DL4J,
+                    l.description() + " does not name the updater of its parameter \"" + parameter
+                            + "\" (getUpdaterByParam: " + e.getMessage() + ")"), e);
+        }
+    }
+
+    /**
+     * The layer's regularisation of a parameter. A user's layer that does not say has none for a score (DL4J's
+     * runtime layers score none either); training refuses it when {@code strict}.
+     */
+    private static List<Regularization> regularizationOf(TrainedLayer l, String parameter, boolean strict) {
+        try {
+            List<Regularization> terms = l.layer().getRegularizationByParam(parameter);
+            return terms == null ? List.of() : terms;
+        } catch (UnsupportedOperationException e) {
+            if (!strict) {
+                return List.of();
+            }
+            throw new UnsupportedOperationException(format(NetworkMessages.CANNOT_TRAIN_AS_DL4J,
+                    l.description() + " does not name the regularisation of its parameter \"" + parameter
+                            + "\" (getRegularizationByParam: " + e.getMessage() + ")"), e);
+        }
     }
 
     /** DL4J's gradient normalisation of one layer, as clipping groups: the layer's parameters, or each one. */
@@ -346,11 +380,7 @@ final class NetworkTraining {
         double sum = 0;
         for (TrainedLayer l : layers) {
             for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
-                List<Regularization> terms = l.layer().getRegularizationByParam(e.getKey());
-                if (terms == null) {
-                    continue;
-                }
-                for (Regularization r : terms) {
+                for (Regularization r : regularizationOf(l, e.getKey(), false)) {
                     sum += r.score(values.get(e.getValue()), (int) iteration, (int) epoch);
                 }
             }
@@ -363,8 +393,7 @@ final class NetworkTraining {
         List<String> names = new ArrayList<>();
         for (TrainedLayer l : layers) {
             l.variablesByParameter().forEach((parameter, variable) -> {
-                List<Regularization> terms = l.layer().getRegularizationByParam(parameter);
-                if (terms != null && !terms.isEmpty()) {
+                if (!regularizationOf(l, parameter, false).isEmpty()) {
                     names.add(variable);
                 }
             });
