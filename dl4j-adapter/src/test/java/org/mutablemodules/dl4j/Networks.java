@@ -129,24 +129,19 @@ final class Networks {
         return net.gradient();
     }
 
-    /** DL4J's score at inference (no dropout, running statistics), without its regularisation terms. */
+    /** DL4J's score at inference (no dropout, running statistics), with its regularisation terms. */
     static double dl4jInferenceScore(Model net, INDArray[] inputs, INDArray[] labels) {
         if (net instanceof MultiLayerNetwork) {
             MultiLayerNetwork mln = (MultiLayerNetwork) net;
-            return mln.score(new org.nd4j.linalg.dataset.DataSet(inputs[0], labels[0]), false)
-                    - mln.calcRegularizationScore(true);
+            return mln.score(new org.nd4j.linalg.dataset.DataSet(inputs[0], labels[0]), false);
         }
         ComputationGraph cg = (ComputationGraph) net;
-        return cg.score(new org.nd4j.linalg.dataset.MultiDataSet(inputs, labels), false)
-                - cg.calcRegularizationScore(true);
+        return cg.score(new org.nd4j.linalg.dataset.MultiDataSet(inputs, labels), false);
     }
 
-    /** DL4J's score after {@link #dl4jGradient}, without its regularisation terms (the graph's score has none). */
+    /** DL4J's score after {@link #dl4jGradient}, with its regularisation terms (as {@code MutableNetwork.score}). */
     static double dl4jScore(Model net) {
-        double regularisation = net instanceof MultiLayerNetwork
-                ? ((MultiLayerNetwork) net).calcRegularizationScore(true)
-                : ((ComputationGraph) net).calcRegularizationScore(true);
-        return net.score() - regularisation;
+        return net.score();
     }
 
     /**

@@ -168,8 +168,8 @@ class TrainingParityTest {
         }
         double regularisation = net instanceof MultiLayerNetwork mln ? mln.calcRegularizationScore(true)
                 : ((ComputationGraph) net).calcRegularizationScore(true);
-        double inference = dl4jScoreCorrected(net, Networks.dl4jInferenceScore(net, x, y) + regularisation,
-                regularisation, x[0].size(0));
+        double inference = dl4jScoreCorrected(net, Networks.dl4jInferenceScore(net, x, y), regularisation,
+                x[0].size(0));
         assertEquals(inference, m.score(x, y), tolerance * Math.max(1, Math.abs(inference)),
                 "score(x, y) with the regularisation terms, as DL4J's score(DataSet)");
         assertFalse(c.network().apply(DataType.DOUBLE).params().equalsWithEps(net.params(), 1e-10),

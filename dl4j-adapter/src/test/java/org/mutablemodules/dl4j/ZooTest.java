@@ -353,11 +353,11 @@ class ZooTest {
     }
 
     /**
-     * DL4J's inference score of (x, y) without regularisation. DL4J 1.0.0-M2.1 scores through a forward pass in
+     * DL4J's inference score of (x, y) with its regularisation terms. DL4J 1.0.0-M2.1 scores through a forward pass in
      * which an {@code ActivationLayer} applies its activation in place to its input (it does so at inference when no
      * activation workspace is open), corrupting what another vertex reads from the same input: Xception's residual
      * connections, for example. Where that pass disagrees with {@code output()}, the reference is DL4J's own loss
-     * function applied to {@code output()}.
+     * function applied to {@code output()}, plus DL4J's regularisation score.
      */
     private static double dl4jReferenceScore(Model net, INDArray[] x, INDArray[] y) {
         if (!(net instanceof ComputationGraph)) {
@@ -384,7 +384,7 @@ class ZooTest {
             score += loss.computeScore(y[i], outputs[i], new org.nd4j.linalg.activations.impl.ActivationIdentity(),
                     null, true);
         }
-        return score;
+        return score + cg.calcRegularizationScore(true);
     }
 
     /** False when DL4J's training pass uses batch statistics or approximates a gradient (LRN). */

@@ -32,6 +32,17 @@ class ExamplesTest {
     }
 
     @Test
+    void aConvertedNetworkFitsAndEvaluatesTheDl4jWayAndBakesToTheSameAccuracy() {
+        Dl4jTraining.Result r = Dl4jTraining.run(out);
+        assertTrue(r.accuracyAfter() > 0.9 && r.accuracyAfter() > r.accuracyBefore() + 0.2,
+                r.accuracyBefore() + " -> " + r.accuracyAfter());
+        assertEquals(r.accuracyAfter(), r.bakedAccuracy(), 0.0, "the baked network classifies as the trained one");
+        assertTrue(Double.isFinite(r.lastScore()));
+        assertTrue(text().contains("after 100 steps"), text());
+        assertTrue(text().contains("Accuracy:"), text());
+    }
+
+    @Test
     void fillAndAssignmentGive420point69() {
         assertEquals(420.69, AssignmentAndFill.run(out), 1e-4);
         assertTrue(text().contains("net(1) = 420.69"), text());
