@@ -212,9 +212,11 @@ class LayerParityTest {
         cases.addAll(ConvolutionCases.cases());
         cases.addAll(MoreLayerCases.cases());
         cases.addAll(CustomLayerCases.cases());
-        // -Dparity.only=text runs the cases whose names contain the text (for working on one layer).
-        String only = System.getProperty("parity.only", "");
-        return cases.stream().filter(c -> c.name().contains(only));
+        cases.addAll(Dl4jSameDiffLayerCases.cases());
+        // -Dparity.only=text runs the cases whose names contain the text, or one of texts separated by '|' (for
+        // working on one layer).
+        List<String> only = List.of(System.getProperty("parity.only", "").split("\\|"));
+        return cases.stream().filter(c -> only.stream().anyMatch(c.name()::contains));
     }
 
     private static final int T = 4;
@@ -332,7 +334,7 @@ class LayerParityTest {
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
             Model net = c.network().apply(type);
             INDArray[] x = c.inputs().apply(type);
-            INDArray[] expected = Networks.dl4jOutputs(net, x);
+            INDArray[] expected = Networks.dl4jOutputs(c.dl4jReference(net), x);
             INDArray[] actual = c.convert(net).outputs(x);
             assertEquals(expected.length, actual.length, "number of outputs");
             for (int i = 0; i < expected.length; i++) {
@@ -349,6 +351,7 @@ class LayerParityTest {
         INDArray[] x = c.inputs().apply(DataType.DOUBLE);
         INDArray[] y = c.labels().apply(DataType.DOUBLE);
         MutableNetwork m = c.convert(net);
+        net = c.dl4jReference(net);
         if (!c.dl4jTrainsLikeItInfers()) {
             // DL4J's training pass applies dropout / batch statistics: only the score at inference can be compared.
             assertEquals(Networks.dl4jInferenceScore(net, x, y), m.score(x, y), 1e-10, c.name());

@@ -192,13 +192,13 @@ final class Networks {
     record Case(String name, Function<DataType, ? extends Model> network, Function<DataType, INDArray[]> inputs,
                 Function<DataType, INDArray[]> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
                 int sequenceLength, boolean dl4jGradientIsExact, String upstreamFedKey,
-                java.util.Set<String> stoppedKeys) {
+                java.util.Set<String> stoppedKeys, Function<Model, Model> reference) {
 
         Case(String name, Function<DataType, ? extends Model> network, Function<DataType, INDArray[]> inputs,
              Function<DataType, INDArray[]> labels, boolean dl4jTrainsLikeItInfers, boolean integerInput,
              int sequenceLength, boolean dl4jGradientIsExact) {
             this(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
-                    dl4jGradientIsExact, null, java.util.Set.of());
+                    dl4jGradientIsExact, null, java.util.Set.of(), null);
         }
 
         Case(String name, Function<DataType, MultiLayerNetwork> network, Function<DataType, INDArray> input,
@@ -222,7 +222,7 @@ final class Networks {
         /** This case, with DL4J's gradient an approximation (checked by finite differences only). */
         Case withInexactDl4jGradient() {
             return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength, false,
-                    upstreamFedKey, stoppedKeys);
+                    upstreamFedKey, stoppedKeys, reference);
         }
 
         /**
@@ -232,7 +232,7 @@ final class Networks {
          */
         Case withGradientStoppedAt(String... keys) {
             return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
-                    dl4jGradientIsExact, upstreamFedKey, java.util.Set.of(keys));
+                    dl4jGradientIsExact, upstreamFedKey, java.util.Set.of(keys), reference);
         }
 
         /**
@@ -240,22 +240,36 @@ final class Networks {
          */
         Case feedingUpstream(String key) {
             return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
-                    dl4jGradientIsExact, key, stoppedKeys);
+                    dl4jGradientIsExact, key, stoppedKeys, reference);
         }
 
         /** This case, for a graph unrolled over {@code steps} time steps. */
         Case withSequenceLength(int steps) {
             return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, steps,
-                    dl4jGradientIsExact, upstreamFedKey, stoppedKeys);
+                    dl4jGradientIsExact, upstreamFedKey, stoppedKeys, reference);
         }
 
         /** This case, whose DL4J training pass differs from inference (dropout, batch statistics). */
         Case trainingDiffersFromInference() {
             return new Case(name, network, inputs, labels, false, integerInput, sequenceLength, dl4jGradientIsExact,
-                    upstreamFedKey, stoppedKeys);
+                    upstreamFedKey, stoppedKeys, reference);
         }
 
         /** Converts the network as this case requires. */
+        /**
+         * This case, whose DL4J reference is another network ({@code reference} applied to the case's network, with
+         * its parameters): for a DL4J layer that cannot run, the same function in a layer that can.
+         */
+        Case withReference(Function<Model, Model> referenceNetwork) {
+            return new Case(name, network, inputs, labels, dl4jTrainsLikeItInfers, integerInput, sequenceLength,
+                    dl4jGradientIsExact, upstreamFedKey, stoppedKeys, referenceNetwork);
+        }
+
+        /** The network DL4J computes the expected values with: {@code net}, or its reference. */
+        Model dl4jReference(Model net) {
+            return reference == null ? net : reference.apply(net);
+        }
+
         MutableNetwork convert(Model net) {
             return Networks.convert(net, sequenceLength);
         }

@@ -11,7 +11,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
+import org.deeplearning4j.nn.conf.layers.CapsuleStrengthLayer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected2D;
+import org.deeplearning4j.nn.conf.layers.PrimaryCapsules;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
@@ -58,6 +67,28 @@ final class CustomLayerConverters {
         Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
         SDVariable out = define(ctx, layer, "defineLayer",
                 () -> layer.defineLayer(ctx.sd(), input.value(), params, null));
+        return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
+    };
+
+    /**
+     * DL4J's {@code LearnedSelfAttentionLayer}: its {@code defineLayer} with the learned queries [1, nIn, nQueries]
+     * broadcast over the minibatch by a product with ones, where DL4J tiles them by a {@code scatter_update} on the
+     * input's shape, which libnd4j 1.0.0-M2.1 rejects (DL4J's own {@code output} fails). Then, as DL4J: multi-head
+     * attention of the queries over the input (projected), or dot-product attention without projection.
+     */
+    static final LayerConverter<LearnedSelfAttentionLayer> LEARNED_SELF_ATTENTION = (ctx, layer, input) -> {
+        Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
+        SDVariable out = define(ctx, layer, "defineLayer", () -> {
+            SameDiff sd = ctx.sd();
+            SDVariable x = input.value();
+            SDVariable ones = sd.onesLike(x.sum(true, 1, 2));                  // [N, 1, 1]
+            SDVariable queries = ones.mul(params.get("Q"));                    // [N, nIn, nQueries]
+            if (layer.isProjectInput()) {
+                return sd.nn.multiHeadDotProductAttention(layer.getLayerName(), queries, x, x, params.get("Wq"),
+                        params.get("Wk"), params.get("Wv"), params.get("Wo"), null, true);
+            }
+            return sd.nn.dotProductAttention(layer.getLayerName(), queries, x, x, null, true);
+        });
         return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
     };
 
@@ -131,7 +162,7 @@ final class CustomLayerConverters {
         }
         Map<String, SDVariable> params = params(ctx, own.getVertexParams());
         SDVariable out = define(ctx, vertex, "defineVertex",
-                () -> own.defineVertex(ctx.sd(), in, params, Collections.emptyMap()));
+                () -> own.defineVertex(ctx.sd(), in, params, maskless(own)));
         return checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));
     };
 
@@ -161,6 +192,23 @@ final class CustomLayerConverters {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * The output ranks of DL4J's own SameDiff-based layers and vertex, for when no dry run can tell (the input's
+     * sizes are not known at conversion): a capsule layer turns images into [N, capsules, dimensions].
+     */
+    private static final Map<Class<?>, Integer> OWN_LAYER_RANKS = Map.of(
+            SelfAttentionLayer.class, 3, LearnedSelfAttentionLayer.class, 3, RecurrentAttentionLayer.class, 3,
+            LocallyConnected1D.class, 3, LocallyConnected2D.class, 4, PrimaryCapsules.class, 3,
+            CapsuleLayer.class, 3, CapsuleStrengthLayer.class, 2, AttentionVertex.class, 3);
+
+    /**
+     * The masks passed to a vertex's {@code defineVertex}: none. An empty map for a user's vertex (which may look
+     * masks up by name); null for DL4J's {@code AttentionVertex}, which takes any map for masks to apply.
+     */
+    private static Map<String, SDVariable> maskless(SameDiffVertex vertex) {
+        return vertex instanceof AttentionVertex ? null : Collections.emptyMap();
+    }
 
     /** The declared parameters, in DL4J's order (weights, then biases), each a parameter of the converted graph. */
     private static Map<String, SDVariable> params(ConversionContext ctx, SDLayerParams declared) {
@@ -229,15 +277,16 @@ final class CustomLayerConverters {
         }
         List<String> names = new ArrayList<>();
         inputs.forEach(a -> names.add(a.value().name()));
+        int fallbackRank = OWN_LAYER_RANKS.getOrDefault(config.getClass(), inputs.get(0).rank());
         Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), names);
         if (zeros == null) {
-            return new LayerOutput(out, inputs.get(0).rank());
+            return new LayerOutput(out, fallbackRank);
         }
         Map<String, long[]> inputShapes;
         try {
             inputShapes = ConversionDryRun.shapes(ctx.sd(), zeros, names);
         } catch (RuntimeException e) {
-            return new LayerOutput(out, inputs.get(0).rank());   // the layers before cannot run on zeros
+            return new LayerOutput(out, fallbackRank);   // the layers before cannot run on zeros
         }
         long[] shape;
         try {

@@ -7,6 +7,7 @@ import java.util.Set;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -27,6 +28,8 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.BaseUpsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
+import org.deeplearning4j.nn.conf.layers.CapsuleStrengthLayer;
 import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -35,10 +38,16 @@ import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected2D;
 import org.deeplearning4j.nn.conf.layers.PReLULayer;
+import org.deeplearning4j.nn.conf.layers.PrimaryCapsules;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -150,6 +159,8 @@ final class InputShapes {
                     shape = forLayer(lv.getLayerConf().getLayer(), lv.getPreProcessor());
                 } else if (v instanceof PreprocessorVertex) {
                     shape = forPreprocessor(((PreprocessorVertex) v).getPreProcessor(), -1);
+                } else if (v instanceof AttentionVertex a) {
+                    shape = attentionInput(a, consumer.inputs().indexOf(name));
                 } else if (v instanceof LastTimeStepVertex) {
                     shape = new long[] {-1, -1, -1};
                 } else if (v instanceof PoolHelperVertex) {
@@ -297,7 +308,51 @@ final class InputShapes {
         if (inner instanceof FeedForwardLayer) {
             return new long[] {-1, nIn};
         }
+        return forSameDiffLayer(inner);
+    }
+
+    /** The input shapes of DL4J's own SameDiff-based layers, from their configured sizes (NCW, NCHW). */
+    private static long[] forSameDiffLayer(Layer inner) {
+        if (inner instanceof SelfAttentionLayer a) {
+            return new long[] {-1, positive(a.getNIn()), TIME};
+        }
+        if (inner instanceof LearnedSelfAttentionLayer a) {
+            return new long[] {-1, positive(a.getNIn()), TIME};
+        }
+        if (inner instanceof RecurrentAttentionLayer a) {
+            return new long[] {-1, positive(a.getNIn()), TIME};
+        }
+        if (inner instanceof LocallyConnected1D l) {
+            // its weights are per position: the series has exactly inputSize steps
+            return new long[] {-1, positive(l.getNIn()), l.getInputSize() > 0 ? l.getInputSize() : TIME};
+        }
+        if (inner instanceof LocallyConnected2D l) {
+            int[] size = l.getInputSize();
+            long h = size == null ? -1 : size[0];
+            long w = size == null ? -1 : size[1];
+            return l.getFormat() == CNN2DFormat.NHWC ? new long[] {-1, h, w, positive(l.getNIn())}
+                    : new long[] {-1, positive(l.getNIn()), h, w};
+        }
+        if (inner instanceof PrimaryCapsules p) {
+            return image(CNN2DFormat.NCHW, positive(p.getInputChannels()));
+        }
+        if (inner instanceof CapsuleLayer c) {
+            return new long[] {-1, positive(c.getInputCapsules()), positive(c.getInputCapsuleDimensions())};
+        }
+        if (inner instanceof CapsuleStrengthLayer) {
+            return new long[] {-1, -1, -1};
+        }
         return null;
+    }
+
+    /** An {@code AttentionVertex}'s input {@code index}: queries, then keys, then values (one input: all three). */
+    private static long[] attentionInput(AttentionVertex a, int index) {
+        long width = index == 0 ? a.getNInQueries() : index == 1 ? a.getNInKeys() : a.getNInValues();
+        return new long[] {-1, positive(width), TIME};
+    }
+
+    private static long positive(long size) {
+        return size > 0 ? size : -1;
     }
 
     private static long[] series(Layer inner, long nIn) {

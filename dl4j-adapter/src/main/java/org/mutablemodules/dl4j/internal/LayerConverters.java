@@ -37,7 +37,15 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
+import org.deeplearning4j.nn.conf.layers.CapsuleStrengthLayer;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected2D;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PrimaryCapsules;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
@@ -50,10 +58,10 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
 
 /**
- * The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass), and
- * one per base class of the layers users write in SameDiff (matched by subclass, in order, for classes outside DL4J:
- * DL4J's own SameDiff-based layers, such as {@code SelfAttentionLayer}, are not converted yet). Any other layer
- * class of a user's is refused as a layer written in Java.
+ * The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass; DL4J's
+ * own SameDiff-based layers, such as {@code SelfAttentionLayer}, through their {@code defineLayer} as users' layers),
+ * and one per base class of the layers users write in SameDiff (matched by subclass, in order, for classes outside
+ * DL4J). Any other layer class of a user's is refused as a layer written in Java.
  */
 @SuppressWarnings("deprecation")    // GravesLSTM is deprecated in DL4J, but networks (and the zoo) still use it
 final class LayerConverters {
@@ -100,6 +108,15 @@ final class LayerConverters {
         register(GravesLSTM.class, RecurrentConverters.GRAVES_LSTM);
         register(FrozenLayer.class, WrapperConverters.FROZEN);
         register(FrozenLayerWithBackprop.class, WrapperConverters.FROZEN_WITH_BACKPROP);
+        // DL4J's own SameDiff-based layers: their defineLayer, as a user's SameDiffLayer
+        register(SelfAttentionLayer.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(LearnedSelfAttentionLayer.class, CustomLayerConverters.LEARNED_SELF_ATTENTION);
+        register(RecurrentAttentionLayer.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(LocallyConnected1D.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(LocallyConnected2D.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(PrimaryCapsules.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(CapsuleLayer.class, CustomLayerConverters.SAME_DIFF_LAYER);
+        register(CapsuleStrengthLayer.class, CustomLayerConverters.SAME_DIFF_LAYER);
     }
 
     private static final Map<Class<? extends Layer>, LayerConverter<? extends Layer>> SUBCLASS_CONVERTERS =

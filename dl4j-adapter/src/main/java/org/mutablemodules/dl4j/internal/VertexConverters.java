@@ -23,12 +23,14 @@ import org.deeplearning4j.nn.conf.graph.UnstackVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.DuplicateToTimeSeriesVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
 
 /**
  * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly), and one per
- * base class of the vertices users write in SameDiff (matched by subclass, for classes outside DL4J: DL4J's own
- * {@code AttentionVertex} is not converted yet). A layer is a {@link LayerVertex}, whose converter applies the
+ * base class of the vertices users write in SameDiff (matched by subclass, for classes outside DL4J; DL4J's own
+ * {@code AttentionVertex} through its {@code defineVertex}, as theirs). A layer is a {@link LayerVertex}, whose
+ * converter applies the
  * pre-processor and then the layer's own converter.
  */
 final class VertexConverters {
@@ -53,6 +55,7 @@ final class VertexConverters {
         register(PoolHelperVertex.class, GraphVertexConverters.POOL_HELPER);
         register(LastTimeStepVertex.class, GraphVertexConverters.LAST_TIME_STEP);
         register(DuplicateToTimeSeriesVertex.class, GraphVertexConverters.DUPLICATE_TO_TIME_SERIES);
+        register(AttentionVertex.class, CustomLayerConverters.SAME_DIFF_VERTEX);     // DL4J's own SameDiffVertex
     }
 
     private static final Map<Class<? extends GraphVertex>, VertexConverter<? extends GraphVertex>>
