@@ -128,8 +128,13 @@ final class NetworkTraining {
             }
             Map<String, String> variables = new LinkedHashMap<>();
             converted.parameterVariables().forEach((key, variable) -> {
-                if (key.startsWith(prefix) && !converted.frozenKeys().contains(key)) {
-                    variables.put(key.substring(prefix.length()), variable);
+                if (!key.startsWith(prefix) || converted.frozenKeys().contains(key)) {
+                    return;
+                }
+                String parameter = key.substring(prefix.length());
+                // DL4J's supervised fit trains (and regularises) no pretraining parameter (a VAE's decoder)
+                if (!pretrain(layer, parameter)) {
+                    variables.put(parameter, variable);
                 }
             });
             if (!variables.isEmpty()) {
@@ -150,6 +155,14 @@ final class NetworkTraining {
             l = w.getUnderlying();
         }
         return l;
+    }
+
+    private static boolean pretrain(Layer layer, String parameter) {
+        try {
+            return layer.isPretrainParam(parameter);
+        } catch (UnsupportedOperationException e) {
+            return false;       // a user's layer that does not say has none
+        }
     }
 
     private static void checkOptimisation(NeuralNetConfiguration conf, String description, List<String> refusals) {

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
@@ -78,6 +79,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
@@ -132,12 +134,15 @@ final class RandomNetworks {
     }
 
     private final Random r;
+    /** Draws the training settings, apart from {@link #r}, so the structures drawn stay those of earlier versions. */
+    private final Random training;
     private final boolean mixRefused;
     private final int steps;
     private final List<String> parts = new ArrayList<>();
 
     private RandomNetworks(long seed) {
         this.r = new Random(seed * 0x9E3779B97F4A7C15L + 17);
+        this.training = new Random(seed * 31 + 7);
         this.mixRefused = r.nextDouble() < 0.3;
         this.steps = 2 + r.nextInt(4);
     }
@@ -229,8 +234,33 @@ final class RandomNetworks {
     }
 
     private NeuralNetConfiguration.Builder defaults() {
-        return new NeuralNetConfiguration.Builder().seed(r.nextInt()).dataType(DataType.DOUBLE).updater(new Sgd(0.1))
-                .weightInit(WeightInit.XAVIER).convolutionMode(pick(ConvolutionMode.Truncate, ConvolutionMode.Same));
+        NeuralNetConfiguration.Builder b = new NeuralNetConfiguration.Builder().seed(r.nextInt())
+                .dataType(DataType.DOUBLE).updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER)
+                .convolutionMode(pick(ConvolutionMode.Truncate, ConvolutionMode.Same));
+        // Training settings: what MutableNetwork.fit must apply as DL4J does (and score must include)
+        org.nd4j.linalg.learning.config.IUpdater[] updaters = {new Sgd(0.1), new Adam(0.01),
+            new org.nd4j.linalg.learning.config.Nesterovs(0.05, 0.9), new org.nd4j.linalg.learning.config.RmsProp(0.01),
+            new org.nd4j.linalg.learning.config.AdaMax(0.02), new org.nd4j.linalg.learning.config.AMSGrad(0.01)};
+        b.updater(updaters[training.nextInt(updaters.length)]);
+        if (training.nextDouble() < 0.2) {
+            b.biasUpdater(new Sgd(0.05));
+        }
+        if (training.nextDouble() < 0.3) {
+            b.l2(0.01);
+        }
+        if (training.nextDouble() < 0.2) {
+            b.l1(0.005).l1Bias(0.002);
+        }
+        if (training.nextDouble() < 0.2) {
+            b.weightDecay(0.01);
+        }
+        if (training.nextDouble() < 0.3) {
+            GradientNormalization[] kinds = {GradientNormalization.RenormalizeL2PerLayer,
+                GradientNormalization.RenormalizeL2PerParamType, GradientNormalization.ClipElementWiseAbsoluteValue,
+                GradientNormalization.ClipL2PerLayer, GradientNormalization.ClipL2PerParamType};
+            b.gradientNormalization(kinds[training.nextInt(kinds.length)]).gradientNormalizationThreshold(0.5);
+        }
+        return b;
     }
 
     /** What DL4J's builder does with an input type: its pre-processor, nIn, then the layer's output type. */

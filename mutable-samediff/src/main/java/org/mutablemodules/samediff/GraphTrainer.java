@@ -490,12 +490,16 @@ public final class GraphTrainer {
         double regularizationScore = 0;
         for (String name : trained) {
             INDArray gradient = gradients.get(name);
-            if (gradient == null) {
-                continue;      // as in sd.fit: no floating-point path from this variable to the loss
-            }
-            INDArray param = sd.getVariable(name).getArr();
-            IUpdater config = updaterOf(name);
             List<Regularization> terms = regularizationOf(name);
+            INDArray param = sd.getVariable(name).getArr();
+            if (gradient == null) {
+                if (terms.isEmpty()) {
+                    continue;      // as in sd.fit: no floating-point path from this variable to the loss
+                }
+                // the loss does not reach it (a stopped gradient), but its regularisation does, as in DL4J
+                gradient = param.ulike().assign(0);
+            }
+            IUpdater config = updaterOf(name);
             INDArray decay = null;
             if (!terms.isEmpty()) {
                 double rate = config.hasLearningRate() ? config.getLearningRate((int) iteration, (int) epoch) : 1.0;

@@ -19,6 +19,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
@@ -246,6 +247,30 @@ class TrainerSettingsTest {
         assertTrue(expected.equalsWithEps(hyper.getArr(), 1e-12), "hyper: SGD on its gradient plus W2's L2 term");
         assertEquals(data + 0.25 * Transformed.squareSum(hyperBefore), reported, 1e-12,
                 "the L2 score is that of the variable trained");
+    }
+
+    @Test
+    void aVariableTheLossDoesNotReachIsStillRegularisedAsDl4jDoes() {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 3);
+        SDVariable w = sd.var("w", Nd4j.createFromArray(0.5, -1.0, 2.0).reshape(3, 1));
+        SDVariable v = sd.var("v", Nd4j.createFromArray(1.0, 1.0, 1.0).reshape(3, 1));
+        // w reaches the loss only through a stopped gradient: no gradient, but its L2 term still applies
+        x.mmul(new StopGradient(sd, w).outputVariable().add(v)).sum().rename("loss");
+        INDArray before = w.getArr().dup();
+        GraphTrainer trainer = GraphTrainer.builder(sd).loss("loss").updater(new Sgd(0.1))
+                .regularization("w", new L2Regularization(0.5)).build();
+        trainer.step(Map.of("x", Nd4j.ones(DataType.DOUBLE, 2, 3)));
+        assertTrue(before.mul(1 - 0.1 * 0.5).equalsWithEps(w.getArr(), 1e-15), "w decays: " + w.getArr());
+
+        SameDiff plain = SameDiff.create();
+        SDVariable px = plain.placeHolder("x", DataType.DOUBLE, -1, 3);
+        SDVariable pw = plain.var("w", before.dup());
+        SDVariable pv = plain.var("v", Nd4j.ones(DataType.DOUBLE, 3, 1));
+        px.mmul(new StopGradient(plain, pw).outputVariable().add(pv)).sum().rename("loss");
+        GraphTrainer.builder(plain).loss("loss").updater(new Sgd(0.1)).build()
+                .step(Map.of("x", Nd4j.ones(DataType.DOUBLE, 2, 3)));
+        assertEquals(before, pw.getArr(), "without regularisation, as sd.fit: not updated");
     }
 
     @Test
