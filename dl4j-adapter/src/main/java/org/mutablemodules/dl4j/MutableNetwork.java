@@ -450,6 +450,7 @@ public final class MutableNetwork {
         Map<String, INDArray> feed = feeds.inputs(inputs, otherPlaceholders);
         String[] outputs = outputNames().toArray(new String[0]);
         Map<String, INDArray> values = graph.output(feed, outputs);
+        feeds.computedWith(feed);
         INDArray[] result = new INDArray[outputs.length];
         for (int i = 0; i < outputs.length; i++) {
             result[i] = values.get(outputs[i]);
@@ -520,6 +521,7 @@ public final class MutableNetwork {
             }
         }
         Map<String, INDArray> out = graph.output(feed, requested.toArray(new String[0]));
+        feeds.computedWith(feed);
         values.putAll(out);
         GraphTrainer trainer = t.trainerIfBuilt();
         long iteration = trainer == null ? 0 : trainer.iteration();
@@ -588,6 +590,7 @@ public final class MutableNetwork {
         Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
         Map<String, INDArray> byVariable = graph.gradients(feed, variables.toArray(new String[0]));
+        feeds.computedWith(feed);
         Map<String, INDArray> byKey = new LinkedHashMap<>();
         converted.parameterVariables().forEach((key, variable) -> {
             INDArray g = byVariable.get(variable);
@@ -847,7 +850,9 @@ public final class MutableNetwork {
         requireLoss();
         NetworkTraining t = training();
         t.trainer();        // refuses what cannot be trained before the data are read
-        t.step(feeds.training(features, labels, Map.of()), features[0], dataMillis);
+        Map<String, INDArray> feed = feeds.training(features, labels, Map.of());
+        t.step(feed, features[0], dataMillis);
+        feeds.computedWith(feed);
     }
 
     private synchronized NetworkTraining training() {

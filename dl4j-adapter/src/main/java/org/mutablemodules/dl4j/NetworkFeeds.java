@@ -24,6 +24,11 @@ final class NetworkFeeds {
 
     private final MutableGraph graph;
     private final ConvertedNetwork converted;
+    /**
+     * For inputs of any shape (read first by a user's SameDiff layer, whose input nothing declares): the rank and
+     * width of the first input computed with, which later inputs must have, as DL4J's layer would need.
+     */
+    private final Map<String, long[]> fixedShapes = new java.util.concurrent.ConcurrentHashMap<>();
 
     NetworkFeeds(MutableGraph graph, ConvertedNetwork converted) {
         this.graph = graph;
@@ -107,6 +112,9 @@ final class NetworkFeeds {
     private INDArray checked(String what, String name, INDArray array) {
         SDVariable placeholder = graph.sameDiff().getVariable(name);
         long[] expected = placeholder.placeholderShape();
+        if (anyShape(expected)) {
+            expected = fixedShapes.get(name);
+        }
         if (expected != null) {
             boolean matches = expected.length == array.rank();
             for (int d = 1; matches && d < expected.length; d++) {
@@ -122,6 +130,28 @@ final class NetworkFeeds {
             }
         }
         return array.dataType() == placeholder.dataType() ? array : array.castTo(placeholder.dataType());
+    }
+
+    /**
+     * Records the shapes of a feed the graph computed with, for inputs of any shape: their rank and width (axis 1)
+     * are fixed from then on. Called after a computation succeeded, so a first input the network refuses fixes
+     * nothing.
+     */
+    void computedWith(Map<String, INDArray> feed) {
+        for (String name : converted.inputNames()) {
+            INDArray array = feed.get(name);
+            if (array != null && array.rank() >= 2 && !fixedShapes.containsKey(name)
+                    && anyShape(graph.sameDiff().getVariable(name).placeholderShape())) {
+                long[] shape = new long[array.rank()];
+                java.util.Arrays.fill(shape, -1);
+                shape[1] = array.size(1);
+                fixedShapes.putIfAbsent(name, shape);
+            }
+        }
+    }
+
+    private static boolean anyShape(long[] placeholderShape) {
+        return placeholderShape == null;
     }
 
     /** Every array of a feed that has examples along axis 0 has the same number of them. */

@@ -16,7 +16,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -229,13 +228,43 @@ class CustomLayerTest {
     }
 
     @Test
-    void dl4jsOwnSameDiffBasedLayersAreNotConvertedYet() {
-        MultiLayerNetwork net = Networks.network(DataType.DOUBLE, InputType.recurrent(3),
-                new SelfAttentionLayer.Builder().nOut(4).nHeads(2).projectInput(true).build(),
-                new org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer.Builder().build(), mse(2));
-        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
-                () -> MutableNetwork.of(net, InputType.recurrent(3)));
-        assertContains(e.getMessage(), "Layer 0 (SelfAttentionLayer)", "Supported:", "subclasses of SameDiffLayer");
+    void aFirstCustomLayerNeedsNoInputTypeAndTheFirstInputFixesTheWidth() {
+        MultiLayerNetwork net = network(new ScaledDense(4, 3), mse(2));
+        MutableNetwork m = MutableNetwork.of(net);           // no InputType, as DL4J's output needs none
+        INDArray x = x();
+        INDArray y = Networks.randn(DataType.DOUBLE, 2, N, 2);
+        assertThrows(RuntimeException.class, () -> m.output(Networks.randn(DataType.DOUBLE, 3, N, 5)),
+                "a first input of the wrong width fails in the layer, and fixes nothing");
+        Checks.assertClose(net.output(x), m.output(x), 1e-12, "output");
+        assertEquals(Networks.dl4jInferenceScore(net, new INDArray[] {x}, new INDArray[] {y}), m.score(x, y), 1e-12);
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> m.output(Networks.randn(DataType.DOUBLE, 3, N, 5)));
+        assertContains(wrong.getMessage(), "Input \"input\"", "[5, 5]", "[N, 4]");
+        java.io.ByteArrayOutputStream saved = new java.io.ByteArrayOutputStream();
+        try {
+            m.save(saved);
+            MutableNetwork loaded = MutableNetwork.load(new java.io.ByteArrayInputStream(saved.toByteArray()));
+            Checks.assertClose(net.output(x), loaded.output(x), 1e-12, "output after saving and loading");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+
+        ComputationGraph graph = Networks.graph(DataType.DOUBLE, b -> b.addInputs("a", "b")
+                .setInputTypes(InputType.feedForward(3), InputType.feedForward(3))
+                .addVertex("mix", new WeightedMix(3), "a", "b")
+                .addLayer("out", mse(2), "mix")
+                .setOutputs("out"));
+        INDArray a = Networks.randn(DataType.DOUBLE, 4, N, 3);
+        INDArray b = Networks.randn(DataType.DOUBLE, 5, N, 3);
+        Checks.assertClose(graph.output(a, b)[0], MutableNetwork.of(graph).outputs(a, b)[0], 1e-12,
+                "a custom vertex reading the inputs");
+    }
+
+    @Test
+    void whenNoLayerTellsTheInputsRankTheInputTypeIsAskedFor() {
+        MultiLayerNetwork net = network(new ScaledDense(4, 3), new MseOutput(3, 2));
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(net));
+        assertContains(e.getMessage(), "network input \"input\" cannot be told", "InputType");
     }
 
     /** A network holding a broken custom layer, and words the refusal must contain. */

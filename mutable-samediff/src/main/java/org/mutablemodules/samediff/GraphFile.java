@@ -7,7 +7,9 @@ import java.util.Arrays;
 import java.util.Properties;
 import java.util.stream.Collectors;
 import org.mutablemodules.samediff.internal.Archive;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -33,6 +35,10 @@ final class GraphFile {
         Properties p = new Properties();
         p.setProperty("count", String.valueOf(state.parameters.size()));
         p.setProperty("checkFinite", String.valueOf(state.checkFinite));
+        // SameDiff's file writes a placeholder of unknown shape as a scalar's; the names restore it
+        p.setProperty("anyShapePlaceholders", sd.variables().stream()
+                .filter(v -> v.getVariableType() == VariableType.PLACEHOLDER && v.placeholderShape() == null)
+                .map(SDVariable::name).collect(Collectors.joining(",")));
         int i = 0;
         for (ParameterRecord r : state.parameters.values()) {
             String prefix = "parameter." + i++ + ".";
@@ -74,6 +80,11 @@ final class GraphFile {
                 state.knownShapes.put(r.name, r.shape.clone());
             }
             state.checkFinite = Boolean.parseBoolean(p.getProperty("checkFinite", "false"));
+            for (String name : p.getProperty("anyShapePlaceholders", "").split(",")) {
+                if (!name.isEmpty() && sd.hasVariable(name)) {
+                    sd.getVariable(name).setShape((long[]) null);
+                }
+            }
             state.savedTrainer = TrainerState.readFrom(archive);
         } catch (NumberFormatException e) {
             throw new IOException("The file's parameter list is damaged: " + e.getMessage(), e);

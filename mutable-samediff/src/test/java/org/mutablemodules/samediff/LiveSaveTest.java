@@ -111,6 +111,24 @@ class LiveSaveTest {
     }
 
     @Test
+    void aPlaceholderOfAnyShapeStaysOfAnyShape() throws IOException {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, (long[]) null);
+        SDVariable w = sd.var("w", Nd4j.createFromArray(2.0));
+        x.mul(w).rename("y");
+        MutableGraph graph = MutableGraph.of(sd);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        graph.save(out);
+        MutableGraph loaded = MutableGraph.load(new ByteArrayInputStream(out.toByteArray()));
+        // SameDiff's own file would make it a scalar's, refusing [2, 3]
+        assertEquals(null, loaded.sameDiff().getVariable("x").placeholderShape());
+        for (long[] shape : new long[][] {{2, 3}, {4}}) {
+            INDArray in = Nd4j.ones(DataType.DOUBLE, shape);
+            assertEquals(in.mul(2), loaded.output(Map.of("x", in), "y").get("y"));
+        }
+    }
+
+    @Test
     void aGraphTrainersStateComesAlongAndARebuiltTrainerGoesOnExactly() throws IOException {
         Map<String, INDArray> data = Fixtures.mlpInputs();
         MutableGraph original = hypernetworkGraph();

@@ -59,6 +59,8 @@ import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
@@ -129,7 +131,22 @@ final class InputShapes {
         return null;
     }
 
+    /**
+     * The rank of network input {@code input} when its first readers are users' own SameDiff layers or vertices,
+     * which declare no input shape: the rank a later layer tells, assuming that those layers keep their input's rank
+     * (as most do; their sizes are free). -1 when no layer tells. The placeholder then takes any shape, as DL4J's
+     * {@code output} does; {@code MutableNetwork} fixes its rank and width from the first input it computes with.
+     */
+    static int rankThroughUsersLayers(NetworkDag dag, String input) {
+        long[] shape = find(dag, input, true);
+        return shape == null ? -1 : shape.length;
+    }
+
     private static long[] find(NetworkDag dag, String input) {
+        return find(dag, input, false);
+    }
+
+    private static long[] find(NetworkDag dag, String input, boolean throughUsersLayers) {
         for (NetworkDag.Node node : dag.nodes()) {
             GraphVertex v = unwrap(node.vertex());
             if (v instanceof DuplicateToTimeSeriesVertex
@@ -154,7 +171,10 @@ final class InputShapes {
                 GraphVertex v = unwrap(consumer.vertex());
                 long[] shape;
                 boolean keepsSizes = true;
-                if (v instanceof LayerVertex) {
+                if (throughUsersLayers && isUsersSameDiff(v)) {
+                    shape = KEEPS_RANK;
+                    keepsSizes = false;
+                } else if (v instanceof LayerVertex) {
                     LayerVertex lv = (LayerVertex) v;
                     shape = forLayer(lv.getLayerConf().getLayer(), lv.getPreProcessor());
                 } else if (v instanceof PreprocessorVertex) {
@@ -197,6 +217,15 @@ final class InputShapes {
             }
         }
         return layoutOnly;
+    }
+
+    /** A user's SameDiff layer or vertex (outside DL4J's packages), whose input shape nothing declares. */
+    private static boolean isUsersSameDiff(GraphVertex v) {
+        if (v instanceof LayerVertex lv && lv.getPreProcessor() == null) {
+            Layer layer = unwrap(lv.getLayerConf().getLayer());
+            return layer instanceof AbstractSameDiffLayer && CustomLayerConverters.isUserWritten(layer.getClass());
+        }
+        return v instanceof SameDiffVertex && CustomLayerConverters.isUserWritten(v.getClass());
     }
 
     /** A 1D layer that changes the number of time steps but neither the features nor the layout. */

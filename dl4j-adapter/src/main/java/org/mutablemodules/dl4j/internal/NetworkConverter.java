@@ -113,6 +113,15 @@ public final class NetworkConverter {
         for (int i = 0; i < dag.inputs().size(); i++) {
             String input = dag.inputs().get(i);
             long[] shape = inputTypes == null ? InputShapes.of(dag, input, sequenceLength) : InputShapes.of(inputTypes[i]);
+            int rank = inputTypes == null && shape == null ? InputShapes.rankThroughUsersLayers(dag, input) : -1;
+            if (rank > 0) {
+                // read first by a user's SameDiff layer: any shape, as DL4J's output takes (MutableNetwork fixes the
+                // rank and width from the first input it computes with)
+                SDVariable placeholder = c.sd.placeHolder(input, c.dataType, (long[]) null);
+                c.inputs.put(input, placeholder);
+                activations.put(input, new LayerOutput(placeholder, rank));
+                continue;
+            }
             if (shape == null) {
                 throw new UnsupportedLayerException(inputTypes == null
                         ? "The shape of network input \"" + input + "\" cannot be told from the layers that read it. "
