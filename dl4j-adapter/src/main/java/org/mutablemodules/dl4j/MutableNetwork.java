@@ -95,8 +95,11 @@ public final class MutableNetwork {
     private final NetworkFeeds feeds;
     private FunctionalView functional;       // built on the first functional call
     private NetworkTraining training;        // read from the configuration on first use
+    /** The source network's training state at conversion (null for a loaded network), where fit starts. */
+    private final Dl4jTrainingState imported;
 
-    private MutableNetwork(NetworkParts contents) {
+    private MutableNetwork(NetworkParts contents, Dl4jTrainingState imported) {
+        this.imported = imported;
         this.source = contents.source();
         this.layerNames = contents.layerNames();
         this.graph = contents.graph();
@@ -215,11 +218,13 @@ public final class MutableNetwork {
     }
 
     private static MutableNetwork convert(MultiLayerNetwork net, Supplier<ConvertedNetwork> conversion) {
-        return new MutableNetwork(NetworkParts.convert(net, conversion));
+        NetworkParts parts = NetworkParts.convert(net, conversion);
+        return new MutableNetwork(parts, Dl4jTrainingState.of(net));
     }
 
     private static MutableNetwork convert(ComputationGraph net, Supplier<ConvertedNetwork> conversion) {
-        return new MutableNetwork(NetworkParts.convert(net, conversion));
+        NetworkParts parts = NetworkParts.convert(net, conversion);
+        return new MutableNetwork(parts, Dl4jTrainingState.of(net));
     }
 
     /** {@return the names of the DL4J layer classes that can be converted} */
@@ -655,7 +660,9 @@ public final class MutableNetwork {
      * feeds several parameters takes those of the first, in the network's order); the regularisation terms then apply
      * to the variables trained. Listeners ({@link #setListeners}) hear every step and epoch; a fit that runs for more
      * than 10 seconds logs each epoch through SLF4J at INFO level. The training state (updater state, iteration and
-     * epoch counts) starts fresh at conversion and is kept by {@link #save(OutputStream)}.
+     * epoch counts) starts where the source network's training stopped (DL4J's counts and each parameter's updater
+     * arrays, such as Adam's moments), is kept by {@link #save(OutputStream)}, and goes to the networks that
+     * {@link #toMultiLayerNetwork} and {@link #toComputationGraph} bake, so DL4J's {@code fit} goes on from it.
      *
      * @param iterator the minibatches; reset before a pass that finds it at its end, as DL4J does
      * @param epochs   the number of passes, at least 1
@@ -857,9 +864,31 @@ public final class MutableNetwork {
 
     private synchronized NetworkTraining training() {
         if (training == null) {
-            training = NetworkTraining.of(source, converted, graph);
+            training = NetworkTraining.of(source, converted, graph, imported);
         }
         return training;
+    }
+
+    /**
+     * Gives a baked network the training state: {@code fit}'s (its counts and each parameter's updater arrays, for
+     * the parameters it trains themselves), or else the state the source network had at conversion.
+     */
+    private void writeTrainingState(org.deeplearning4j.nn.api.Model baked) {
+        GraphTrainer trainer = training == null ? null : training.trainerIfBuilt();
+        if (trainer == null) {
+            if (imported != null) {
+                imported.writeTo(baked);
+            }
+            return;
+        }
+        Map<String, Map<String, INDArray>> states = new LinkedHashMap<>();
+        converted.parameterVariables().forEach((key, variable) -> {
+            Map<String, INDArray> arrays = trainer.updaterState(variable);
+            if (!arrays.isEmpty()) {
+                states.put(key, arrays);
+            }
+        });
+        new Dl4jTrainingState(trainer.iteration(), trainer.epoch(), states).writeTo(baked);
     }
 
     private static void requireData(Object data, String what) {
@@ -976,7 +1005,9 @@ public final class MutableNetwork {
 
     /**
      * A new plain {@code MultiLayerNetwork}, with this network's configuration, whose parameters are the current
-     * values of the mutable parameters: the way to serve weights that a hypernetwork produced with plain DL4J.
+     * values of the mutable parameters: the way to serve weights that a hypernetwork produced with plain DL4J. It
+     * carries the training state ({@code fit}'s iteration and epoch counts and the updater arrays of the parameters
+     * it trains directly, or the source network's if {@code fit} never ran), so DL4J's {@code fit} goes on from it.
      *
      * @param placeholders values for the placeholders the parameters' values read (none if no parameter was fed from
      *                     a placeholder)
@@ -989,12 +1020,15 @@ public final class MutableNetwork {
             throw new IllegalStateException(format(NetworkMessages.WRONG_BAKE, "ComputationGraph",
                     "toComputationGraph"));
         }
-        return parts().bake(layers::newNetwork, placeholders);
+        MultiLayerNetwork baked = parts().bake(layers::newNetwork, placeholders);
+        writeTrainingState(baked);
+        return baked;
     }
 
     /**
      * A new plain {@code ComputationGraph}, with this network's configuration (frozen vertices and layers stay
-     * frozen), whose parameters are the current values of the mutable parameters.
+     * frozen), whose parameters are the current values of the mutable parameters, with the training state as
+     * {@link #toMultiLayerNetwork} gives it.
      *
      * @param placeholders values for the placeholders the parameters' values read (none if no parameter was fed from
      *                     a placeholder)
@@ -1007,7 +1041,9 @@ public final class MutableNetwork {
             throw new IllegalStateException(format(NetworkMessages.WRONG_BAKE, "MultiLayerNetwork",
                     "toMultiLayerNetwork"));
         }
-        return parts().bake(vertices::newNetwork, placeholders);
+        ComputationGraph baked = parts().bake(vertices::newNetwork, placeholders);
+        writeTrainingState(baked);
+        return baked;
     }
 
     /**
@@ -1075,7 +1111,7 @@ public final class MutableNetwork {
      */
     public static MutableNetwork load(InputStream in) throws IOException {
         Objects.requireNonNull(in, "in");
-        return new MutableNetwork(NetworkFile.read(in));
+        return new MutableNetwork(NetworkFile.read(in), null);
     }
 
     /**

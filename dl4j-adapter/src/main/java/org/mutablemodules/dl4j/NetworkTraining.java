@@ -47,7 +47,13 @@ import org.slf4j.LoggerFactory;
 final class NetworkTraining {
 
     /** One DL4J layer with parameters that DL4J trains: its description, configuration and keys. */
-    private record TrainedLayer(String description, Layer layer, Map<String, String> variablesByParameter) {
+    private record TrainedLayer(String description, Layer layer, String keyPrefix,
+                                Map<String, String> variablesByParameter) {
+
+        /** The network key of one of its parameters. */
+        String key(String parameter) {
+            return keyPrefix + parameter;
+        }
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(NetworkTraining.class);
@@ -58,11 +64,14 @@ final class NetworkTraining {
     private final String lossName;
     private final List<TrainedLayer> layers;
     private final List<String> refusals;
+    private final Dl4jTrainingState start;
     private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
     private final ListenerModel listenerModel;
     private GraphTrainer trainer;
 
-    private NetworkTraining(MutableGraph graph, String lossName, List<TrainedLayer> layers, List<String> refusals) {
+    private NetworkTraining(MutableGraph graph, String lossName, List<TrainedLayer> layers, List<String> refusals,
+                            Dl4jTrainingState start) {
+        this.start = start;
         this.graph = graph;
         this.lossName = lossName;
         this.layers = layers;
@@ -85,8 +94,12 @@ final class NetworkTraining {
         return n;
     }
 
-    /** Reads the settings of every layer of {@code source} that has parameters in {@code converted}. */
-    static NetworkTraining of(SourceNetwork source, ConvertedNetwork converted, MutableGraph graph) {
+    /**
+     * Reads the settings of every layer of {@code source} that has parameters in {@code converted}; training starts
+     * from {@code start} (the source network's counts and updater state), or fresh if it is null.
+     */
+    static NetworkTraining of(SourceNetwork source, ConvertedNetwork converted, MutableGraph graph,
+                              Dl4jTrainingState start) {
         List<String> refusals = new ArrayList<>();
         Map<String, Layer> byVertex = new LinkedHashMap<>();
         Map<String, String> descriptions = new LinkedHashMap<>();
@@ -138,10 +151,10 @@ final class NetworkTraining {
                 }
             });
             if (!variables.isEmpty()) {
-                layers.add(new TrainedLayer(descriptions.get(vertex), layer, variables));
+                layers.add(new TrainedLayer(descriptions.get(vertex), layer, prefix, variables));
             }
         });
-        return new NetworkTraining(graph, converted.lossName(), List.copyOf(layers), List.copyOf(refusals));
+        return new NetworkTraining(graph, converted.lossName(), List.copyOf(layers), List.copyOf(refusals), start);
     }
 
     /**
@@ -274,8 +287,15 @@ final class NetworkTraining {
         String firstParameter = first.variablesByParameter().keySet().iterator().next();
         GraphTrainer.Builder b = GraphTrainer.builder(graph).loss(lossName)
                 .updater(updaterOf(first, firstParameter));
+        if (start != null) {
+            b.startingAt(start.iteration(), start.epoch());
+        }
         for (TrainedLayer l : layers) {
             l.variablesByParameter().forEach((parameter, variable) -> {
+                Map<String, INDArray> state = start == null ? null : start.updaterStates().get(l.key(parameter));
+                if (state != null) {
+                    b.updaterState(variable, state);
+                }
                 b.updater(variable, updaterOf(l, parameter));
                 List<Regularization> terms = regularizationOf(l, parameter, true);
                 if (!terms.isEmpty()) {

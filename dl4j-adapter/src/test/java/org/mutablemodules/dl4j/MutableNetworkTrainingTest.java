@@ -169,6 +169,14 @@ class MutableNetworkTrainingTest {
                 m.toComputationGraph(Map.of()).getParam(key), 1e-9, key));
         assertEquals(net.score(), m.score(), 1e-10);
         assertEquals(2, m.epochCount());
+        // the baked graph goes on with fit's Adam moments and counts, as the graph DL4J trained throughout
+        ComputationGraph baked = m.toComputationGraph(Map.of());
+        assertEquals(net.getIterationCount(), baked.getIterationCount());
+        DataSet next = batches(1, 77).get(0);
+        quietly(() -> net.fit(next));
+        quietly(() -> baked.fit(next));
+        net.paramTable().forEach((key, value) -> Checks.assertRelativelyClose(value, baked.getParam(key), 1e-9,
+                key + " after a DL4J step on the baked graph"));
     }
 
     @Test
@@ -265,6 +273,53 @@ class MutableNetworkTrainingTest {
         // SGD at 0.3 on the gradient plus W's L2 term, on h: the settings of the parameter h now produces.
         INDArray expected = before.sub(gradient.add(before.mul(0.2)).mul(0.3));
         Checks.assertRelativelyClose(expected, h.getArr(), 1e-12, "h");
+    }
+
+    /** A network DL4J has trained for a while: Adam (stateful) with a learning rate falling per iteration. */
+    private static MultiLayerNetwork adamClassifier() {
+        MultiLayerNetwork net = new MultiLayerNetwork(base()
+                .updater(new Adam(new org.nd4j.linalg.schedule.StepSchedule(ScheduleType.ITERATION, 0.05, 0.5, 2)))
+                .l2(1e-3).list()
+                .layer(new DenseLayer.Builder().nIn(4).nOut(6).activation(Activation.TANH).biasUpdater(new Sgd(0.1))
+                        .build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
+                .build());
+        net.init();
+        return net;
+    }
+
+    @Test
+    void fitGoesOnWhereDl4jsTrainingStoppedAndTheBakedNetworkGoesOnWhereFitStopped() {
+        List<DataSet> data = batches(6, 40);
+        MultiLayerNetwork reference = adamClassifier();
+        MultiLayerNetwork trained = adamClassifier();
+        for (int i = 0; i < 3; i++) {
+            DataSet d = data.get(i);
+            quietly(() -> reference.fit(d));
+            quietly(() -> trained.fit(d));
+        }
+        MutableNetwork m = MutableNetwork.of(trained);         // at iteration 3, with Adam's moments
+        for (int i = 3; i < 5; i++) {
+            DataSet d = data.get(i);
+            quietly(() -> reference.fit(d));
+            m.fit(d);
+        }
+        assertEquals(5, m.iterationCount());
+        MultiLayerNetwork baked = m.toMultiLayerNetwork(Map.of());
+        reference.paramTable().forEach((key, value) -> Checks.assertRelativelyClose(value, baked.getParam(key), 1e-9,
+                key + " after two fit steps that went on from DL4J's three"));
+        assertEquals(5, baked.getIterationCount());
+        quietly(() -> reference.fit(data.get(5)));
+        quietly(() -> baked.fit(data.get(5)));
+        reference.paramTable().forEach((key, value) -> Checks.assertRelativelyClose(value, baked.getParam(key), 1e-9,
+                key + " after DL4J's step on the baked network, with fit's updater state"));
+
+        // Fresh state would be another trajectory: the moments matter.
+        MultiLayerNetwork fresh = adamClassifier();
+        MutableNetwork restarted = MutableNetwork.of(fresh);
+        restarted.fit(data.get(0));
+        assertEquals(1, restarted.iterationCount());
+        assertFalse(restarted.toMultiLayerNetwork(Map.of()).params().equalsWithEps(baked.params(), 1e-3));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.mutablemodules.samediff;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -143,6 +144,21 @@ public final class GraphTrainer {
         GraphState state = GraphState.of(sd);
         this.lock = state.lock;
         this.plans = state.plans();
+        iteration = b.startIteration;
+        epoch = b.startEpoch;
+        b.startStates.forEach((name, arrays) -> {
+            String variable = trainedVariableOf(name);
+            if (variable != null) {
+                INDArray param = sd.getVariable(variable).getArr();
+                arrays.forEach((key, array) -> {
+                    if (!Arrays.equals(array.shape(), param.shape())) {
+                        throw new IllegalArgumentException(Messages.format(Messages.STATE_SHAPE, key, name,
+                                array.shape(), param.shape()));
+                    }
+                });
+                states.put(variable, UpdaterState.restore(updaterOf(variable), arrays));
+            }
+        });
         TrainerState saved = state.savedTrainer;
         if (saved != null && saved.updaterJson.equals(updaterJson())) {
             // Training resumes where the saved graph's trainer stopped: same counts, same updater arrays.
@@ -181,6 +197,38 @@ public final class GraphTrainer {
         StringBuilder json = new StringBuilder(TrainerState.json(updater));
         updaters.forEach((name, u) -> json.append('\n').append(name).append('=').append(TrainerState.json(u)));
         return json.toString();
+    }
+
+    /** The variable trained for {@code name}: itself, or its initial value while that is trained; else null. */
+    private String trainedVariableOf(String name) {
+        if (trained.contains(name)) {
+            return name;
+        }
+        String initial = GraphState.of(sd).renamedToInitial.get(name);
+        return initial != null && trained.contains(initial) ? initial : null;
+    }
+
+    /**
+     * The updater state of a parameter (or variable): copies of its arrays under ND4J's names (Adam's {@code M} and
+     * {@code V}), each of the parameter's shape, as {@link Builder#updaterState} takes them.
+     *
+     * @param parameter the name of a trained variable or of a mutable parameter trained through its initial value
+     * @return the arrays, empty for a stateless updater (SGD), a parameter not trained yet, or one computed from
+     *     other variables
+     */
+    public Map<String, INDArray> updaterState(String parameter) {
+        lock.readLock().lock();
+        try {
+            String variable = trainedVariableOf(parameter);
+            UpdaterState state = variable == null ? null : states.get(variable);
+            Map<String, INDArray> copies = new LinkedHashMap<>();
+            if (state != null) {
+                state.arrays().forEach((k, v) -> copies.put(k, v.dup()));
+            }
+            return copies;
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     private IUpdater updaterOf(String variable) {
@@ -224,6 +272,9 @@ public final class GraphTrainer {
         private final Map<String, IUpdater> updaters = new LinkedHashMap<>();
         private final Map<String, List<Regularization>> regularization = new LinkedHashMap<>();
         private final List<ClippingGroup> clipping = new ArrayList<>();
+        private final Map<String, Map<String, INDArray>> startStates = new LinkedHashMap<>();
+        private long startIteration;
+        private long startEpoch;
         private StepListener listener;
         private int logEvery;
         private boolean nd4jOutput;
@@ -317,6 +368,43 @@ public final class GraphTrainer {
         }
 
         /**
+         * Starts the counts where training done elsewhere left them (a DL4J network's, for example): schedules and
+         * Adam's bias correction read them. Default 0 and 0.
+         *
+         * @param iteration the number of steps already done, at least 0
+         * @param epoch     the number of epochs already ended, at least 0
+         * @return this builder
+         * @throws IllegalArgumentException if a count is negative
+         */
+        public Builder startingAt(long iteration, long epoch) {
+            if (iteration < 0 || epoch < 0) {
+                throw new IllegalArgumentException(Messages.format(Messages.BAD_START, iteration, epoch));
+            }
+            this.startIteration = iteration;
+            this.startEpoch = epoch;
+            return this;
+        }
+
+        /**
+         * Starts one parameter's updater state from arrays made elsewhere (Adam's {@code M} and {@code V}, say,
+         * under ND4J's names, each of the parameter's shape), as {@link #updaterState(String)} returns them. It
+         * applies to the variable trained for the parameter while that is the parameter itself or its initial value;
+         * a parameter now computed from other variables starts them fresh. Default: fresh states.
+         *
+         * @param parameter the name of a variable or mutable parameter of the graph
+         * @param arrays    the state's arrays by ND4J's names; copied
+         * @return this builder
+         * @throws NullPointerException if an argument is null
+         */
+        public Builder updaterState(String parameter, Map<String, INDArray> arrays) {
+            Objects.requireNonNull(parameter, "parameter");
+            Map<String, INDArray> copies = new LinkedHashMap<>();
+            Objects.requireNonNull(arrays, "arrays").forEach((k, v) -> copies.put(k, Objects.requireNonNull(v, k).dup()));
+            startStates.put(parameter, copies);
+            return this;
+        }
+
+        /**
          * Something to call after every step (a progress bar, a loss curve). Default: none.
          *
          * @param listener the listener, or null for none
@@ -370,6 +458,7 @@ public final class GraphTrainer {
             }
             Set<String> named = new LinkedHashSet<>(updaters.keySet());
             named.addAll(regularization.keySet());
+            named.addAll(startStates.keySet());
             clipping.forEach(c -> named.addAll(c.parameters()));
             for (String p : named) {
                 if (!sd.hasVariable(p)) {

@@ -99,6 +99,9 @@ final class Messages {
                     + "learning rate, or check the inputs.";
     static final String UNKNOWN_TRAINED_NAME =
             "The trainer was given settings for \"%s\", which is not a variable of this graph%s.";
+    static final String BAD_START = "Training counts must be at least 0; got iteration %d and epoch %d.";
+    static final String STATE_SHAPE = "The updater state array \"%s\" given for \"%s\" has shape %s; the parameter's "
+            + "shape is %s.";
     static final String BAD_CLIPPING_THRESHOLD = "A clipping threshold must be positive and finite; got %s.";
     static final String BAD_STEPS = "The number of steps must be at least 0; got %d.";
     static final String NULL_FEEDS = "The feed supplier returned null at step %d of %d.";

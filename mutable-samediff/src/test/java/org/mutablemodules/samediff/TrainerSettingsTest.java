@@ -274,6 +274,41 @@ class TrainerSettingsTest {
     }
 
     @Test
+    void aTrainerStartedFromAnothersCountsAndStatesGoesOnAsItWould() {
+        SameDiff first = Fixtures.mlp();
+        GraphTrainer a = GraphTrainer.builder(first).loss("loss").updater(new Adam(0.02)).build();
+        for (int step = 0; step < 3; step++) {
+            a.step(feed(step));
+        }
+        SameDiff second = Fixtures.mlp();
+        PARAMETERS.forEach(p -> second.getVariable(p).getArr().assign(first.getVariable(p).getArr()));
+        GraphTrainer.Builder builder = GraphTrainer.builder(second).loss("loss").updater(new Adam(0.02))
+                .startingAt(3, 0);
+        for (String p : PARAMETERS) {
+            Map<String, INDArray> state = a.updaterState(p);
+            assertEquals(List.of("M", "V"), List.copyOf(state.keySet()), p);
+            assertTrue(state.get("M").sumNumber().doubleValue() != 0, "moments after three steps");
+            builder.updaterState(p, state);
+        }
+        GraphTrainer b = builder.build();
+        assertEquals(3, b.iteration());
+        a.step(feed(3));
+        b.step(feed(3));
+        for (String p : PARAMETERS) {
+            assertEquals(first.getVariable(p).getArr(), second.getVariable(p).getArr(), p + " as if never split");
+        }
+        assertTrue(GraphTrainer.builder(Fixtures.mlp()).updater(new Sgd(0.1)).build().updaterState("W1").isEmpty(),
+                "no state before a step");
+
+        Map<String, INDArray> wrong = Map.of("M", Nd4j.zeros(DataType.DOUBLE, 2, 2), "V", Nd4j.zeros(DataType.DOUBLE, 2, 2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GraphTrainer
+                .builder(Fixtures.mlp()).updater(new Adam(0.02)).updaterState("W1", wrong).build());
+        assertTrue(e.getMessage().contains("\"W1\"") && e.getMessage().contains("[3, 4]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> GraphTrainer.builder(Fixtures.mlp())
+                .updater(new Adam(0.02)).startingAt(-1, 0));
+    }
+
+    @Test
     void settingsForUnknownNamesAndBadThresholdsAreRefused() {
         SameDiff sd = Fixtures.mlp();
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> GraphTrainer
