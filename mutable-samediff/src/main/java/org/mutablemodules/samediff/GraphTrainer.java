@@ -569,6 +569,44 @@ public final class GraphTrainer {
     }
 
     /**
+     * One training step with gradients computed elsewhere (the mean of workers' gradients in data-parallel
+     * training): as {@link #step}, without computing anything, so the same updater, per-parameter settings and counts
+     * apply. Each gradient is that of the loss (a mean over the examples, for steps equal to one machine's).
+     *
+     * @param gradients a gradient per trained variable ({@link #trainedVariables()}), of its shape; a variable left
+     *                  out is not updated (as a variable the loss does not reach)
+     * @return the regularisation score of the parameters before the step (0 without regularisation), which
+     *     {@link #step} adds to the loss it reports
+     * @throws IllegalArgumentException if a name is not a trained variable or a gradient's shape is not the
+     *                                  variable's; nothing is updated then
+     */
+    public double applyGradients(Map<String, INDArray> gradients) {
+        Objects.requireNonNull(gradients, "gradients");
+        lock.writeLock().lock();
+        try {
+            if (!sd.hasGradientFunction()) {
+                prepare();
+            }
+            for (Map.Entry<String, INDArray> e : gradients.entrySet()) {
+                if (!trained.contains(e.getKey())) {
+                    throw new IllegalArgumentException(Messages.format(Messages.NOT_TRAINED, e.getKey(),
+                            Messages.list(trained)));
+                }
+                long[] shape = sd.getVariable(e.getKey()).getArr().shape();
+                if (!Arrays.equals(shape, e.getValue().shape())) {
+                    throw new IllegalArgumentException(Messages.format(Messages.GRADIENT_MISMATCH, e.getKey(),
+                            e.getValue().shape(), shape));
+                }
+            }
+            double regularisation = update(gradients);
+            iteration++;
+            return regularisation;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
      * Applies one step's gradients to the trained variables: clipping, regularisation before the updater, the
      * updater, weight decay after it. Returns the regularisation score of the parameters before the step.
      */

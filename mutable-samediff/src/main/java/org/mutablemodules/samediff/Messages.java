@@ -99,6 +99,11 @@ final class Messages {
                     + "learning rate, or check the inputs.";
     static final String UNKNOWN_TRAINED_NAME =
             "The trainer was given settings for \"%s\", which is not a variable of this graph%s.";
+    static final String NOT_A_VARIABLE = "\"%s\" is not a trainable VARIABLE of this graph (%s): only VARIABLEs' values "
+            + "can be set.";
+    static final String VALUE_MISMATCH = "The value given for \"%s\" is %s %s; the variable is %s %s.";
+    static final String GRADIENT_MISMATCH = "The gradient given for \"%s\" has shape %s; the variable's is %s.";
+    static final String NOT_TRAINED = "\"%s\" is not a variable this trainer trains; it trains %s.";
     static final String BAD_START = "Training counts must be at least 0; got iteration %d and epoch %d.";
     static final String STATE_SHAPE = "The updater state array \"%s\" given for \"%s\" has shape %s; the parameter's "
             + "shape is %s.";

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -443,6 +444,41 @@ public final class MutableGraph {
         state.gradientRequests.removeIf(v -> !sd.hasVariable(v));
         GraphSurgery.invalidateDerivedState(sd);
         GradientFunctions.ensure(sd, true, state.gradientRequests.toArray(new String[0]));
+    }
+
+    /**
+     * Sets the values of trainable {@code VARIABLE}s in place, as a trainer's step changes them: for copies of the
+     * graph kept in sync with another (data-parallel training sends the trained values to each worker's copy each
+     * step). The arrays are copied into the variables' own arrays, so plans and trainers keep working with them;
+     * nothing about the graph's structure changes. Every name, shape and data type is checked before any value is
+     * set.
+     *
+     * @param values new values by variable name (for a mutable parameter trained through its initial value, the
+     *               initial value's name, as {@link GraphTrainer#trainedVariables()} lists it)
+     * @return this graph
+     * @throws IllegalArgumentException if a name is not a {@code VARIABLE} of this graph, or an array has another
+     *                                  shape or data type than the variable's
+     */
+    public MutableGraph setValues(Map<String, INDArray> values) {
+        Objects.requireNonNull(values, "values");
+        return writeLocked(() -> {
+            for (Map.Entry<String, INDArray> e : values.entrySet()) {
+                String name = e.getKey();
+                SDVariable v = name == null ? null : sd.getVariables().containsKey(name) ? sd.getVariable(name) : null;
+                if (v == null || v.getVariableType() != VariableType.VARIABLE) {
+                    throw new IllegalArgumentException(Messages.format(Messages.NOT_A_VARIABLE, name,
+                            v == null ? "no variable" : "a " + v.getVariableType()));
+                }
+                INDArray value = Objects.requireNonNull(e.getValue(), name);
+                INDArray current = v.getArr();
+                if (!Arrays.equals(current.shape(), value.shape()) || current.dataType() != value.dataType()) {
+                    throw new IllegalArgumentException(Messages.format(Messages.VALUE_MISMATCH, name,
+                            value.dataType(), value.shape(), current.dataType(), current.shape()));
+                }
+            }
+            values.forEach((name, value) -> sd.getVariable(name).getArr().assign(value));
+            return this;
+        });
     }
 
     /**

@@ -309,6 +309,50 @@ class TrainerSettingsTest {
     }
 
     @Test
+    void gradientsComputedElsewhereApplyAsAStepAndValuesCanBeSetInPlace() {
+        SameDiff stepped = Fixtures.mlp();
+        SameDiff applied = Fixtures.mlp();
+        GraphTrainer a = GraphTrainer.builder(stepped).loss("loss").updater(new Adam(0.02))
+                .regularization("W1", new L2Regularization(0.1)).build();
+        GraphTrainer b = GraphTrainer.builder(applied).loss("loss").updater(new Adam(0.02))
+                .regularization("W1", new L2Regularization(0.1)).build();
+        MutableGraph graph = MutableGraph.of(applied);
+        for (int step = 0; step < 3; step++) {
+            Map<String, INDArray> feed = feed(step);
+            double reported = a.step(feed);
+            double loss = graph.output(feed, "loss").get("loss").getDouble(0);
+            Map<String, INDArray> gradients = graph.gradients(feed, PARAMETERS.toArray(new String[0]));
+            double penalty = b.applyGradients(gradients);
+            assertEquals(reported, loss + penalty, 1e-12, "step " + step + ": the loss and the penalty");
+        }
+        assertEquals(a.iteration(), b.iteration());
+        for (String p : PARAMETERS) {
+            assertEquals(stepped.getVariable(p).getArr(), applied.getVariable(p).getArr(), p);
+        }
+
+        INDArray before = applied.getVariable("W1").getArr().dup();
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> b.applyGradients(Map.of("W1", Nd4j.ones(DataType.DOUBLE, 3, 4), "x", Nd4j.ones(DataType.DOUBLE, 1))));
+        assertTrue(unknown.getMessage().contains("\"x\""), unknown.getMessage());
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                () -> b.applyGradients(Map.of("W1", Nd4j.ones(DataType.DOUBLE, 4, 3))));
+        assertTrue(shape.getMessage().contains("[3, 4]"), shape.getMessage());
+        assertEquals(before, applied.getVariable("W1").getArr(), "nothing updated by refused gradients");
+
+        INDArray w1 = applied.getVariable("W1").getArr();
+        graph.setValues(Map.of("W1", Nd4j.ones(DataType.DOUBLE, 3, 4), "b1", Nd4j.zeros(DataType.DOUBLE, 4)));
+        assertTrue(w1 == applied.getVariable("W1").getArr(), "set in place: the same array");
+        assertEquals(Nd4j.ones(DataType.DOUBLE, 3, 4), w1);
+        IllegalArgumentException placeholder = assertThrows(IllegalArgumentException.class,
+                () -> graph.setValues(Map.of("b1", Nd4j.ones(DataType.DOUBLE, 4), "x", Nd4j.ones(DataType.DOUBLE, 2, 3))));
+        assertTrue(placeholder.getMessage().contains("\"x\"") && placeholder.getMessage().contains("PLACEHOLDER"),
+                placeholder.getMessage());
+        assertEquals(Nd4j.zeros(DataType.DOUBLE, 4), applied.getVariable("b1").getArr(), "nothing set: checked first");
+        assertThrows(IllegalArgumentException.class,
+                () -> graph.setValues(Map.of("W1", Nd4j.ones(DataType.FLOAT, 3, 4))));
+    }
+
+    @Test
     void settingsForUnknownNamesAndBadThresholdsAreRefused() {
         SameDiff sd = Fixtures.mlp();
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> GraphTrainer
