@@ -1,0 +1,309 @@
+package org.mutablemodules.spark;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Function;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.mutablemodules.dl4j.MutableNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.tribuo.Example;
+import org.tribuo.Model;
+import org.tribuo.Output;
+import org.tribuo.Prediction;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.protos.core.ModelProto;
+import org.tribuo.regression.RegressionFactory;
+import org.tribuo.regression.Regressor;
+
+/**
+ * Scores a DataFrame on Spark: every row through a converted network or a Tribuo model, the result in a new column,
+ * equal to scoring the same rows on one machine.
+ *
+ * <pre>{@code
+ * Dataset<Row> scored = SparkScoring.score(data, network, "features", "prediction");     // array<double>
+ * Dataset<Row> labelled = SparkScoring.predict(data, tribuoModel, List.of("x1", "x2"), "label");
+ * }</pre>
+ *
+ * <p>The model travels once per executor JVM: it is saved (the library's format, or Tribuo's protobuf), broadcast as
+ * bytes, and loaded by the first task of each JVM; tasks share it. Rows are scored in batches of
+ * {@value #BATCH} per call. The result is lazy, as Spark's transformations are: the scoring runs when the returned
+ * DataFrame is used. Columns are checked against the schema before anything runs (a missing column, another type,
+ * the output column already present); a row that holds a null, a NaN or another width than the model's input fails
+ * its task with a message naming the column.
+ */
+public final class SparkScoring {
+
+    /** Rows scored per call of the model. */
+    public static final int BATCH = 512;
+
+    private SparkScoring() {
+    }
+
+    /**
+     * The rows of {@code data} with a new column {@code outputColumn}: the network's output for the row's features, as
+     * {@code array<double>} (flattened in 'c' order for outputs of more than one axis per example).
+     *
+     * @param data           the rows
+     * @param network        a network with one input and one output
+     * @param featuresColumn the column of the network's input: {@code array<double>}, {@code array<float>} or a Spark
+     *                       ML {@code Vector}, as many values as the input takes per example (an image flattened)
+     * @param outputColumn   the name of the new column
+     * @return the scored rows (lazy)
+     * @throws IllegalArgumentException if a column is missing or of another type, the output column exists, or the
+     *                                  network has several inputs or outputs
+     */
+    public static Dataset<Row> score(Dataset<Row> data, MutableNetwork network, String featuresColumn,
+                                     String outputColumn) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(network, "network");
+        String input = network.inputName();
+        network.outputName();
+        long[] shape = network.graph().sameDiff().getVariable(input).placeholderShape();
+        long width = exampleWidth(shape);
+        Columns.Reader reader = Columns.Reader.of(data.schema(), featuresColumn, "features", width);
+        if (reader.kind() == Columns.Kind.NUMBER) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "The features column \"%s\" holds one "
+                    + "number per row; a network's input is an array or a Vector.", featuresColumn));
+        }
+        StructType out = withNewColumn(data.schema(), outputColumn,
+                DataTypes.createArrayType(DataTypes.DoubleType, false));
+        Broadcast<byte[]> saved = broadcast(data, saved(network));
+        String key = UUID.randomUUID().toString();
+        org.nd4j.linalg.api.buffer.DataType type = network.graph().sameDiff().getVariable(input).dataType();
+        MapPartitionsFunction<Row, Row> scoring = rows -> new Batched(rows, batch -> {
+            MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
+            int n = batch.size();
+            int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
+            double[] flat = new double[n * w];
+            for (int i = 0; i < n; i++) {
+                reader.read(batch.get(i), flat, i * w);
+            }
+            INDArray x = Nd4j.create(flat, exampleShape(shape, n, w), org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+            INDArray y = net.output(x.castTo(type));
+            double[][] rows2 = y.reshape('c', n, y.length() / n).toDoubleMatrix();
+            List<Object> results = new ArrayList<>(n);
+            for (double[] r : rows2) {
+                results.add(r);
+            }
+            return results;
+        });
+        return data.mapPartitions(scoring, Encoders.row(out));
+    }
+
+    /**
+     * The rows of {@code data} with a new column {@code outputColumn}: a Tribuo model's prediction from the named
+     * numeric columns, each a feature of that name (a {@code HypernetworkModel}'s context features included, so each
+     * row is predicted with the weights its own context generates). A {@code Label} becomes its name (a string
+     * column), a one-dimensional {@code Regressor} its value (a double column), a regressor of several dimensions its
+     * values in dimension order ({@code array<double>}).
+     *
+     * @param data           the rows
+     * @param model          any Tribuo model of labels or regressors, this project's or Tribuo's own (it travels as
+     *                       Tribuo's protobuf)
+     * @param featureColumns the numeric columns to read, named as the model's features
+     * @param outputColumn   the name of the new column
+     * @param <T>            the model's output type
+     * @return the predicted rows (lazy)
+     * @throws IllegalArgumentException if a column is missing or not numeric, the output column exists, or the model
+     *                                  predicts neither labels nor regressors
+     */
+    public static <T extends Output<T>> Dataset<Row> predict(Dataset<Row> data, Model<T> model,
+                                                             List<String> featureColumns, String outputColumn) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(featureColumns, "featureColumns");
+        if (featureColumns.isEmpty()) {
+            throw new IllegalArgumentException("Name at least one feature column.");
+        }
+        List<Columns.Reader> readers = new ArrayList<>();
+        for (String c : featureColumns) {
+            Columns.Reader r = Columns.Reader.of(data.schema(), c, "feature", 1);
+            if (r.kind() != Columns.Kind.NUMBER) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "The feature column \"%s\" is not "
+                        + "numeric: a Tribuo feature is one number.", c));
+            }
+            readers.add(r);
+        }
+        T sample = model.getOutputIDInfo().getDomain().iterator().next();
+        boolean label = sample instanceof Label;
+        if (!label && !(sample instanceof Regressor)) {
+            throw new IllegalArgumentException("The model predicts " + sample.getClass().getName()
+                    + "; Label and Regressor models are supported.");
+        }
+        int dimensions = label ? 1 : ((Regressor) sample).size();
+        DataType outType = label ? DataTypes.StringType : dimensions == 1 ? DataTypes.DoubleType
+                : DataTypes.createArrayType(DataTypes.DoubleType, false);
+        StructType out = withNewColumn(data.schema(), outputColumn, outType);
+        Broadcast<byte[]> proto = broadcast(data, model.serialize().toByteArray());
+        String key = UUID.randomUUID().toString();
+        String[] names = featureColumns.toArray(new String[0]);
+        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched(rows, batch -> {
+            Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
+            return predictions(loaded, batch, readers, names, label, dimensions);
+        });
+        return data.mapPartitions(predicting, Encoders.row(out));
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static List<Object> predictions(Model model, List<Row> batch, List<Columns.Reader> readers,
+                                            String[] names, boolean label, int dimensions) {
+        Output unknown = label ? LabelFactory.UNKNOWN_LABEL : RegressionFactory.UNKNOWN_REGRESSOR;
+        List<Example> examples = new ArrayList<>(batch.size());
+        double[] values = new double[names.length];
+        for (Row row : batch) {
+            for (int k = 0; k < readers.size(); k++) {
+                readers.get(k).read(row, values, k);
+            }
+            examples.add(new ArrayExample(unknown, names, values.clone()));
+        }
+        List<Prediction> predictions = model.predict(examples);
+        List<Object> results = new ArrayList<>(predictions.size());
+        for (Prediction p : predictions) {
+            Output o = p.getOutput();
+            if (label) {
+                results.add(((Label) o).getLabel());
+            } else {
+                double[] v = ((Regressor) o).getValues();
+                results.add(dimensions == 1 ? (Object) v[0] : v);
+            }
+        }
+        return results;
+    }
+
+    /** Bytes every executor JVM fetches once, however many tasks it runs. */
+    static Broadcast<byte[]> broadcast(Dataset<Row> data, byte[] bytes) {
+        return JavaSparkContext.fromSparkContext(data.sparkSession().sparkContext()).broadcast(bytes);
+    }
+
+    private static Model<?> deserialize(byte[] proto) {
+        try {
+            return Model.deserialize(ModelProto.parseFrom(proto));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The schema with a new column; refused if a column of that name exists. */
+    static StructType withNewColumn(StructType schema, String column, DataType type) {
+        Objects.requireNonNull(column, "outputColumn");
+        for (String name : schema.fieldNames()) {
+            if (name.equals(column)) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "The data already have a column "
+                        + "\"%s\"; name the output column otherwise.", column));
+            }
+        }
+        return schema.add(column, type, false);
+    }
+
+    /** The number of values per example of an input of placeholder shape {@code shape}, or -1 if not fixed. */
+    static long exampleWidth(long[] shape) {
+        if (shape == null || shape.length < 2) {
+            return -1;
+        }
+        long w = 1;
+        for (int i = 1; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                return -1;
+            }
+            w *= shape[i];
+        }
+        return w;
+    }
+
+    /** The array shape of {@code n} examples of {@code w} values for an input of placeholder shape {@code shape}. */
+    static long[] exampleShape(long[] shape, int n, int w) {
+        if (shape == null || shape.length < 2 || exampleWidth(shape) < 0) {
+            return new long[] {n, w};
+        }
+        long[] s = shape.clone();
+        s[0] = n;
+        return s;
+    }
+
+    static byte[] saved(MutableNetwork network) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            network.save(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    static MutableNetwork load(byte[] saved) {
+        try {
+            return MutableNetwork.load(new ByteArrayInputStream(saved));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Pulls up to {@link #BATCH} rows, scores them in one call, hands each row back with its result appended. */
+    private static final class Batched implements Iterator<Row> {
+        private final Iterator<Row> rows;
+        private final Function<List<Row>, List<Object>> scorer;
+        private final List<Row> pending = new ArrayList<>();
+        private int next;
+
+        Batched(Iterator<Row> rows, Function<List<Row>, List<Object>> scorer) {
+            this.rows = rows;
+            this.scorer = scorer;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (next < pending.size()) {
+                return true;
+            }
+            pending.clear();
+            next = 0;
+            List<Row> batch = new ArrayList<>(BATCH);
+            while (batch.size() < BATCH && rows.hasNext()) {
+                batch.add(rows.next());
+            }
+            if (batch.isEmpty()) {
+                return false;
+            }
+            List<Object> results = scorer.apply(batch);
+            for (int i = 0; i < batch.size(); i++) {
+                Row r = batch.get(i);
+                Object[] values = new Object[r.size() + 1];
+                for (int c = 0; c < r.size(); c++) {
+                    values[c] = r.get(c);
+                }
+                values[r.size()] = results.get(i);
+                pending.add(RowFactory.create(values));
+            }
+            return true;
+        }
+
+        @Override
+        public Row next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return pending.get(next++);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package org.mutablemodules.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.mutablemodules.dl4j.MutableNetwork;
+import org.mutablemodules.tribuo.HypernetworkModel;
+import org.mutablemodules.tribuo.HypernetworkTrainer;
+import org.mutablemodules.tribuo.MutableNetworkModel;
+import org.mutablemodules.tribuo.MutableNetworkTrainer;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+import org.tribuo.Example;
+import org.tribuo.MutableDataset;
+import org.tribuo.Prediction;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.provenance.SimpleDataSourceProvenance;
+import org.tribuo.regression.RegressionFactory;
+import org.tribuo.regression.Regressor;
+
+/** {@link SparkScoring}: each row's result equals the model's on one machine; bad columns are refused by name. */
+class SparkScoringTest {
+
+    private static final int ROWS = 1300;
+
+    static MultiLayerNetwork network(int nIn, int nOut) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(3)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new DenseLayer.Builder().nIn(nIn).nOut(8).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(nOut).activation(Activation.IDENTITY).build())
+                .build());
+        net.init();
+        return net;
+    }
+
+    /** Rows (id, doubles, floats, vector) of random features of width {@code width}, in {@code partitions}. */
+    private static Dataset<Row> features(int width, int partitions, long seed) {
+        Random random = new Random(seed);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < ROWS; i++) {
+            double[] x = new double[width];
+            float[] f = new float[width];
+            for (int k = 0; k < width; k++) {
+                x[k] = random.nextGaussian();
+                f[k] = (float) x[k];
+            }
+            rows.add(RowFactory.create(i, x, f, Vectors.dense(x.clone())));
+        }
+        StructType schema = new StructType()
+                .add("id", DataTypes.IntegerType, false)
+                .add("doubles", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("floats", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+                .add("vector", SQLDataTypes.VectorType(), false);
+        return LocalSpark.session().createDataFrame(rows, schema).repartition(partitions);
+    }
+
+    private static List<Row> sortedById(Dataset<Row> scored) {
+        List<Row> rows = new ArrayList<>(scored.collectAsList());
+        rows.sort(Comparator.comparingInt(r -> r.getInt(0)));
+        return rows;
+    }
+
+    @Test
+    void eachRowsOutputEqualsTheNetworksForEveryKindOfFeaturesColumn() {
+        MultiLayerNetwork net = network(5, 3);
+        MutableNetwork m = MutableNetwork.of(net);
+        Dataset<Row> data = features(5, 3, 1);
+        for (String column : List.of("doubles", "floats", "vector")) {
+            List<Row> rows = sortedById(SparkScoring.score(data, m, column, "y"));
+            assertEquals(ROWS, rows.size());
+            INDArray x = Nd4j.create(DataType.DOUBLE, ROWS, 5);
+            for (int i = 0; i < ROWS; i++) {
+                double[] values = column.equals("vector") ? ((org.apache.spark.ml.linalg.Vector) rows.get(i).get(3))
+                        .toArray() : rows.get(i).getList(1).stream().mapToDouble(v -> (Double) v).toArray();
+                if (column.equals("floats")) {
+                    for (int k = 0; k < 5; k++) {
+                        values[k] = ((Number) rows.get(i).getList(2).get(k)).doubleValue();
+                    }
+                }
+                x.putRow(i, Nd4j.createFromArray(values));
+            }
+            INDArray expected = net.output(x);
+            for (int i = 0; i < ROWS; i++) {
+                List<Object> y = rows.get(i).getList(4);
+                assertEquals(3, y.size());
+                for (int k = 0; k < 3; k++) {
+                    assertEquals(expected.getDouble(i, k), (Double) y.get(k), 1e-12, column + " row " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void badColumnsAreRefusedByNameBeforeAnyJob() {
+        MutableNetwork m = MutableNetwork.of(network(5, 3));
+        Dataset<Row> data = features(5, 2, 2);
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> SparkScoring.score(data, m, "x", "y"));
+        assertTrue(missing.getMessage().contains("\"x\"") && missing.getMessage().contains("doubles"),
+                missing.getMessage());
+        IllegalArgumentException number = assertThrows(IllegalArgumentException.class,
+                () -> SparkScoring.score(data, m, "id", "y"));
+        assertTrue(number.getMessage().contains("\"id\""), number.getMessage());
+        IllegalArgumentException exists = assertThrows(IllegalArgumentException.class,
+                () -> SparkScoring.score(data, m, "doubles", "floats"));
+        assertTrue(exists.getMessage().contains("\"floats\""), exists.getMessage());
+        MutableNetwork wide = MutableNetwork.of(network(6, 3));
+        Exception width = assertThrows(Exception.class,
+                () -> SparkScoring.score(data, wide, "doubles", "y").collectAsList());
+        assertTrue(String.valueOf(width.getMessage()).contains("Column \"doubles\" holds a row of 5 values; 6 are "
+                + "expected"), String.valueOf(width.getMessage()));
+    }
+
+    /** Groups of rows whose target is linear in x with coefficients set by the group's context (a, b). */
+    private static MutableDataset<Regressor> grouped(int groups, int perGroup, long seed) {
+        Random random = new Random(seed);
+        MutableDataset<Regressor> data = new MutableDataset<>(new SimpleDataSourceProvenance("grouped",
+                new RegressionFactory()), new RegressionFactory());
+        for (int g = 0; g < groups; g++) {
+            double a = random.nextDouble() * 2 - 1;
+            double b = random.nextDouble() * 2 - 1;
+            for (int i = 0; i < perGroup; i++) {
+                double x1 = random.nextDouble() * 2 - 1;
+                double x2 = random.nextDouble() * 2 - 1;
+                data.add(new ArrayExample<>(new Regressor("y", 2 * a * x1 + (b - 1) * x2 + 0.5 * b),
+                        new String[] {"context.a", "context.b", "x1", "x2"}, new double[] {a, b, x1, x2}));
+            }
+        }
+        return data;
+    }
+
+    private static Dataset<Row> frame(MutableDataset<?> data) {
+        List<Row> rows = new ArrayList<>();
+        int id = 0;
+        for (Example<?> e : data) {
+            double[] v = new double[4];
+            e.forEach(f -> v[List.of("context.a", "context.b", "x1", "x2").indexOf(f.getName())] = f.getValue());
+            rows.add(RowFactory.create(id++, v[0], v[1], v[2], v[3]));
+        }
+        StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
+                .add("context.a", DataTypes.DoubleType, false).add("context.b", DataTypes.DoubleType, false)
+                .add("x1", DataTypes.DoubleType, false).add("x2", DataTypes.DoubleType, false);
+        return LocalSpark.session().createDataFrame(rows, schema).repartition(3);
+    }
+
+    @Test
+    void aHypernetworkModelPredictsEachRowWithItsOwnContextsWeights() {
+        MutableDataset<Regressor> train = grouped(16, 20, 4);
+        HypernetworkModel<Regressor> model = HypernetworkTrainer.regression(new NeuralNetConfiguration.Builder()
+                        .dataType(DataType.FLOAT).list()
+                        .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(2).nOut(1)
+                                .activation(Activation.IDENTITY).build()).build())
+                .contextPrefix("context.").hypernetwork(new int[] {8}, Activation.TANH)
+                .updater(new Adam(0.01)).epochs(3).minibatchSize(32).seed(5).build().train(train);
+        MutableDataset<Regressor> test = grouped(4, 30, 6);
+        List<Row> rows = sortedById(SparkScoring.predict(frame(test), model,
+                List.of("context.a", "context.b", "x1", "x2"), "prediction"));
+        List<Prediction<Regressor>> expected = model.predict(test);
+        assertEquals(test.size(), rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            assertEquals(expected.get(i).getOutput().getValues()[0], rows.get(i).getDouble(5), 1e-6, "row " + i);
+        }
+    }
+
+    @Test
+    void aClassifiersLabelsComeBackAsTheirNames() {
+        MutableDataset<Label> train = new MutableDataset<>(new SimpleDataSourceProvenance("signs",
+                new LabelFactory()), new LabelFactory());
+        Random random = new Random(8);
+        for (int i = 0; i < 200; i++) {
+            double x1 = random.nextGaussian();
+            double x2 = random.nextGaussian();
+            train.add(new ArrayExample<>(new Label(x1 + x2 > 0 ? "up" : "down"),
+                    new String[] {"context.a", "context.b", "x1", "x2"}, new double[] {0, 0, x1, x2}));
+        }
+        MutableNetworkModel<Label> model = MutableNetworkTrainer.classification(new NeuralNetConfiguration.Builder()
+                        .dataType(DataType.FLOAT).list()
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2)
+                                .activation(Activation.SOFTMAX).build()).build())
+                .updater(new Adam(0.05)).epochs(5).minibatchSize(32).seed(5).build().train(train);
+        List<Row> rows = sortedById(SparkScoring.predict(frame(train), model,
+                List.of("context.a", "context.b", "x1", "x2"), "label"));
+        List<Prediction<Label>> expected = model.predict(train);
+        int agreeing = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            assertEquals(expected.get(i).getOutput().getLabel(), rows.get(i).getString(5), "row " + i);
+            agreeing += rows.get(i).getString(5).equals(train.getExample(i).getOutput().getLabel()) ? 1 : 0;
+        }
+        assertTrue(agreeing > 180, "the classifier learnt the signs: " + agreeing + " of 200");
+    }
+}
