@@ -327,7 +327,7 @@ public final class SparkTrainer {
         placeholders.forEach(p -> types.add(graph.sameDiff().getVariable(p).dataType()));
         double[] losses = new double[steps];
         try {
-            long rows = unwrapped(blocks::count);
+            long rows = unwrapped(() -> blocks.map(b -> (long) b.rows()).fold(0L, Long::sum));
             long windowStart = System.nanoTime();
             for (int s = 0; s < steps; s++) {
                 Broadcast<Values> values = jsc.broadcast(Values.of(graph, variables, trainer.iteration()));
@@ -430,14 +430,28 @@ public final class SparkTrainer {
     private static <T> T unwrapped(java.util.function.Supplier<T> action) {
         try {
             return action.get();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {         // Spark's SparkException is checked, thrown through Scala undeclared
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof IllegalArgumentException refusal) {
                     throw new IllegalArgumentException(refusal.getMessage(), e);
                 }
             }
-            throw e;
+            // a task's exception may reach the driver as text only
+            String marker = IllegalArgumentException.class.getName() + ": ";
+            String message = String.valueOf(e.getMessage());
+            int at = message.indexOf(marker);
+            if (at >= 0) {
+                String refusal = message.substring(at + marker.length()).lines().findFirst().orElse("");
+                throw new IllegalArgumentException(refusal, e);
+            }
+            throw SparkTrainer.<RuntimeException>rethrown(e);
         }
+    }
+
+    /** Rethrows {@code e} as it is, checked or not, as Spark's Scala code throws it. */
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E rethrown(Exception e) throws E {
+        throw (E) e;
     }
 
     /** Up to {@link #BLOCK} rows of a partition, each fed column's values row after row. */
