@@ -1,0 +1,133 @@
+package org.mutablemodules.spark;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.mutablemodules.dl4j.MutableNetwork;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * A benchmark program (not a test): scoring throughput in local[2] against a single-JVM {@code output()} loop over the
+ * same rows, and training step time against partitions and rows with Spark's own per-step cost (the same broadcast and
+ * job with no work) separated. Run by {@code bench/spark.sh}; prints one table, ratios side by side in one run.
+ */
+public final class SparkBenchmark {
+
+    private SparkBenchmark() {
+    }
+
+    private static MultiLayerNetwork network(int nIn, int hidden, int nOut) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().nIn(nIn).nOut(hidden).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(nOut).activation(Activation.IDENTITY).build())
+                .build());
+        net.init();
+        return net;
+    }
+
+    private static Dataset<Row> rows(int n, int nIn, int nOut, int partitions) {
+        Random random = new Random(3);
+        List<Row> rows = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            double[] x = new double[nIn];
+            double[] y = new double[nOut];
+            for (int k = 0; k < nIn; k++) {
+                x[k] = random.nextGaussian();
+            }
+            for (int k = 0; k < nOut; k++) {
+                y[k] = random.nextGaussian();
+            }
+            rows.add(RowFactory.create(x, y));
+        }
+        StructType schema = new StructType()
+                .add("x", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("y", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        return LocalSpark.session().createDataFrame(rows, schema).repartition(partitions).cache();
+    }
+
+    /**
+     * Runs the measurements.
+     *
+     * @param args ignored
+     */
+    public static void main(String[] args) {
+        int nIn = 32;
+        int nOut = 4;
+        MutableNetwork network = MutableNetwork.of(network(nIn, 64, nOut));
+        System.out.println("| measurement | value |");
+        System.out.println("| --- | --- |");
+        for (int n : new int[] {20_000, 100_000}) {
+            Dataset<Row> data = rows(n, nIn, nOut, 2);
+            data.count();
+            INDArray all = Nd4j.rand(DataType.FLOAT, n, nIn);
+            double local = 0;
+            double spark = 0;
+            for (int round = 0; round < 3; round++) {
+                long t0 = System.nanoTime();
+                for (int from = 0; from < n; from += SparkScoring.BATCH) {
+                    int to = Math.min(n, from + SparkScoring.BATCH);
+                    network.output(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
+                            org.nd4j.linalg.indexing.NDArrayIndex.all()));
+                }
+                local = Math.max(local, n / ((System.nanoTime() - t0) / 1e9));
+                long t1 = System.nanoTime();
+                SparkScoring.score(data, network, "x", "out").foreachPartition(it -> {
+                    while (it.hasNext()) {
+                        it.next();
+                    }
+                });
+                spark = Math.max(spark, n / ((System.nanoTime() - t1) / 1e9));
+            }
+            System.out.printf(Locale.ROOT, "| scoring %,d rows: local[2] rows/s, one output() loop rows/s, ratio | "
+                    + "%,.0f, %,.0f, %.2f |%n", n, spark, local, spark / local);
+            data.unpersist();
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(LocalSpark.session().sparkContext());
+        for (int partitions : new int[] {1, 2, 4}) {
+            for (int n : new int[] {2_000, 20_000}) {
+                Dataset<Row> data = rows(n, nIn, nOut, partitions);
+                data.count();
+                MutableNetwork trained = MutableNetwork.of(network(nIn, 64, nOut));
+                SparkTrainer trainer = SparkTrainer.builder(trained).features("x").labels("y")
+                        .updater(new Adam(1e-3)).build();
+                trainer.fit(data, 2);       // warm-up: the executors' copies loaded, the code compiled
+                int steps = 10;
+                long t0 = System.nanoTime();
+                trainer.fit(data, 1);       // each fit caches the rows once: the difference is the steps alone
+                long once = System.nanoTime() - t0;
+                t0 = System.nanoTime();
+                trainer.fit(data, steps + 1);
+                double step = (System.nanoTime() - t0 - once) / 1e6 / steps;
+                long t1 = System.nanoTime();
+                for (int s = 0; s < steps; s++) {
+                    Broadcast<double[]> values = jsc.broadcast(new double[nIn * 64 + 64 + 64 * nOut + nOut]);
+                    data.toJavaRDD().mapPartitions(rows -> List.of(values.value().length).iterator()).collect();
+                    values.destroy();
+                }
+                double empty = (System.nanoTime() - t1) / 1e6 / steps;
+                System.out.printf(Locale.ROOT, "| training step, %d partition(s), %,d rows: ms per step, of which "
+                        + "Spark's empty step | %.1f, %.1f |%n", partitions, n, step, empty);
+                data.unpersist();
+            }
+        }
+        LocalSpark.session().stop();
+    }
+}
