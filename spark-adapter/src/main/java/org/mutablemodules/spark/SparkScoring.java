@@ -101,9 +101,14 @@ public final class SparkScoring {
             }
             INDArray x = Nd4j.create(flat, exampleShape(shape, n, w), org.nd4j.linalg.api.buffer.DataType.DOUBLE);
             INDArray y = net.output(x.castTo(type));
-            double[][] rows2 = y.reshape('c', n, y.length() / n).toDoubleMatrix();
+            // one copy of the whole batch (INDArray.toDoubleMatrix reads element by element: most of the time)
+            int columns = (int) (y.length() / n);
+            double[] all = y.reshape('c', n, columns).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c')
+                    .data().asDouble();
             List<Object> results = new ArrayList<>(n);
-            for (double[] r : rows2) {
+            for (int i = 0; i < n; i++) {
+                double[] r = new double[columns];
+                System.arraycopy(all, i * columns, r, 0, columns);
                 results.add(r);
             }
             return results;
