@@ -33,7 +33,7 @@ final class LabelConverter implements OutputConverter<Label> {
     @Override
     public List<Prediction<Label>> predictions(INDArray outputs, List<? extends Example<Label>> examples, int[] numUsed,
                                                ImmutableOutputInfo<Label> info) {
-        double[][] p = outputs.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[][] p = Tensors.rows(outputs);
         List<Prediction<Label>> predictions = new ArrayList<>(examples.size());
         for (int i = 0; i < examples.size(); i++) {
             Map<String, Label> scores = new LinkedHashMap<>();

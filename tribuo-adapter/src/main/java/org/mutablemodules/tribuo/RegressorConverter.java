@@ -49,7 +49,7 @@ final class RegressorConverter implements OutputConverter<Regressor> {
     public List<Prediction<Regressor>> predictions(INDArray outputs, List<? extends Example<Regressor>> examples,
                                                    int[] numUsed, ImmutableOutputInfo<Regressor> info) {
         String[] names = names(info);
-        double[][] values = outputs.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[][] values = Tensors.rows(outputs);
         List<Prediction<Regressor>> predictions = new ArrayList<>(examples.size());
         for (int i = 0; i < examples.size(); i++) {
             predictions.add(new Prediction<>(new Regressor(names, values[i]), numUsed[i], examples.get(i)));

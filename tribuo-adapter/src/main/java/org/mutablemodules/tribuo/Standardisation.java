@@ -26,7 +26,7 @@ final class Standardisation {
 
     /** The means and standard deviations of the columns of {@code y} ({@code [N, d]}). */
     static Standardisation of(INDArray y) {
-        double[][] v = y.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[][] v = Tensors.rows(y);
         int d = (int) y.size(1);
         double[] means = new double[d];
         double[] scales = new double[d];

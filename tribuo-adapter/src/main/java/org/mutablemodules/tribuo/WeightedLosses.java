@@ -31,8 +31,8 @@ final class WeightedLosses {
                            INDArray weights) {
         NetworkSpec.Loss loss = network.loss(kind);
         double clipEps = network.outputLayer().getLossFn() instanceof LossMCXENT mcxent ? mcxent.getSoftmaxClipEps() : 0;
-        double[][] p = prediction.castTo(DataType.DOUBLE).toDoubleMatrix();
-        double[][] y = labels.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[][] p = Tensors.rows(prediction);
+        double[][] y = Tensors.rows(labels);
         double[] w = weights.castTo(DataType.DOUBLE).toDoubleVector();
         double total = 0;
         double weightSum = 0;
