@@ -6,7 +6,6 @@ import com.oracle.labs.mlrg.olcut.provenance.primitives.DoubleProvenance;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
