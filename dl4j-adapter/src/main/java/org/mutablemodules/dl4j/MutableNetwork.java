@@ -16,17 +16,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.optimize.api.TrainingListener;
-import org.nd4j.evaluation.IEvaluation;
-import org.nd4j.evaluation.classification.Evaluation;
-import org.nd4j.evaluation.regression.RegressionEvaluation;
-import org.nd4j.linalg.dataset.api.DataSet;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
-import org.nd4j.autodiff.samediff.VariableType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.GraphTrainer;
@@ -35,7 +27,16 @@ import org.mutablemodules.samediff.MutableParameter;
 import org.mutablemodules.samediff.internal.Archive;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -673,22 +674,8 @@ public final class MutableNetwork {
      * @throws ArithmeticException           as {@link #fit(DataSet)}; the steps before stay done
      */
     public void fit(DataSetIterator iterator, int epochs) {
-        checkEpochs(iterator, epochs, iterator == null ? false : iterator.resetSupported());
-        training().epochs(epochs, () -> {
-            if (!iterator.hasNext() && iterator.resetSupported()) {
-                iterator.reset();
-            }
-            while (iterator.hasNext()) {
-                long asked = System.nanoTime();
-                DataSet next = iterator.next();
-                if (next.getFeatures() == null || next.getLabels() == null) {
-                    break;      // as DL4J's fit: the end of the data
-                }
-                requireNoMasks("data set", next.getFeaturesMaskArray() != null || next.getLabelsMaskArray() != null);
-                step(new INDArray[] {next.getFeatures()}, new INDArray[] {next.getLabels()}, "data set",
-                        (System.nanoTime() - asked) / 1_000_000);
-            }
-        });
+        requireData(iterator, "iterator");
+        fit(new MultiDataSetIteratorAdapter(iterator), epochs);     // each DataSet as a one-input MultiDataSet
     }
 
     /**
@@ -710,8 +697,9 @@ public final class MutableNetwork {
             while (iterator.hasNext()) {
                 long asked = System.nanoTime();
                 MultiDataSet next = iterator.next();
-                if (next.getFeatures() == null || next.getLabels() == null) {
-                    break;
+                if (next.getFeatures() == null || next.getLabels() == null || next.getFeatures(0) == null
+                        || next.getLabels(0) == null) {
+                    break;      // as DL4J's fit: the end of the data
                 }
                 requireNoMasks("multi data set",
                         anyMask(next.getFeaturesMaskArrays()) || anyMask(next.getLabelsMaskArrays()));
