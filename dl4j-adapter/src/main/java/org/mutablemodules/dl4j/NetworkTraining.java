@@ -23,6 +23,7 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -191,6 +192,10 @@ final class NetworkTraining {
     private static void checkLayer(Layer layer, String description, List<String> refusals) {
         if (layer instanceof FrozenLayer) {
             return;     // DL4J runs a frozen layer at inference and trains none of it, as the graph does
+        }
+        if (layer instanceof Bidirectional b) {
+            checkLayer(trainingConfiguration(b.getFwd()), description + "'s forward layer", refusals);
+            checkLayer(trainingConfiguration(b.getBwd()), description + "'s backward layer", refusals);
         }
         if (layer.getIDropout() != null) {
             refusals.add(description + " has dropout or noise (" + layer.getIDropout() + ")");

@@ -361,7 +361,17 @@ class MutableNetworkTrainingTest {
                             .backpropType(BackpropType.TruncatedBPTT).tBPTTLength(2).build());
                     net.init();
                     return net;
-                }, "truncated backpropagation"));
+                }, "truncated backpropagation"),
+                Arguments.of("dropout", (java.util.function.Supplier<MultiLayerNetwork>) () -> {
+                    MultiLayerNetwork net = new MultiLayerNetwork(base().updater(new Sgd(0.1)).list()
+                            .layer(new org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional(
+                                    new LSTM.Builder().nIn(4).nOut(3).dropOut(0.5).build()))
+                            .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(6).nOut(3)
+                                    .activation(Activation.IDENTITY).build())
+                            .build());
+                    net.init();
+                    return net;
+                }, "layer 0 (Bidirectional)'s forward layer"));
     }
 
     private static MultiLayerNetwork network(org.deeplearning4j.nn.conf.layers.Layer first) {
@@ -378,7 +388,8 @@ class MutableNetworkTrainingTest {
             String what, java.util.function.Supplier<MultiLayerNetwork> network, String layer) {
         MutableNetwork m = MutableNetwork.of(network.get());
         INDArray before = m.toMultiLayerNetwork(Map.of()).params().dup();
-        DataSet d = what.equals("TruncatedBPTT")
+        boolean series = layer.contains("Bidirectional") || what.equals("TruncatedBPTT");
+        DataSet d = series
                 ? new DataSet(Networks.randn(DataType.DOUBLE, 1, N, 4, 3), Networks.randn(DataType.DOUBLE, 2, N, 3, 3))
                 : new DataSet(Networks.randn(DataType.DOUBLE, 1, N, 4), Networks.oneHot(DataType.DOUBLE, 2, N, 3));
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> m.fit(d));
