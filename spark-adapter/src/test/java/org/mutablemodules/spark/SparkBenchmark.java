@@ -69,12 +69,18 @@ public final class SparkBenchmark {
      * @param args ignored
      */
     public static void main(String[] args) {
-        int nIn = 32;
-        int nOut = 4;
-        MutableNetwork network = MutableNetwork.of(network(nIn, 64, nOut));
         System.out.println("| measurement | value |");
         System.out.println("| --- | --- |");
-        for (int n : new int[] {20_000, 100_000}) {
+        scoring(32, 64, 4, new int[] {20_000, 100_000});
+        scoring(256, 512, 10, new int[] {20_000});
+        training(32, 4);
+        LocalSpark.session().stop();
+    }
+
+    /** Scoring throughput for a nIn-hidden-nOut network: Spark, one output() loop, Spark's own pass-through. */
+    private static void scoring(int nIn, int hidden, int nOut, int[] sizes) {
+        MutableNetwork network = MutableNetwork.of(network(nIn, hidden, nOut));
+        for (int n : sizes) {
             Dataset<Row> data = rows(n, nIn, nOut, 2);
             data.count();
             INDArray all = Nd4j.rand(DataType.FLOAT, n, nIn);
@@ -107,12 +113,16 @@ public final class SparkBenchmark {
                         });
                 passing = Math.max(passing, n / ((System.nanoTime() - t0) / 1e9));
             }
-            System.out.printf(Locale.ROOT, "| scoring %,d rows: local[2] rows/s, one output() loop rows/s, ratio | "
-                    + "%,.0f, %,.0f, %.2f |%n", n, spark, local, spark / local);
-            System.out.printf(Locale.ROOT, "| Spark alone, %,d rows: the rows passed through mapPartitions unscored, "
-                    + "rows/s | %,.0f |%n", n, passing);
+            System.out.printf(Locale.ROOT, "| scoring %,d rows, %d-%d-%d network: local[2] rows/s, one output() "
+                    + "loop rows/s, ratio | %,.0f, %,.0f, %.2f |%n", n, nIn, hidden, nOut, spark, local, spark / local);
+            System.out.printf(Locale.ROOT, "| Spark alone, %,d rows of %d values: the rows passed through "
+                    + "mapPartitions unscored, rows/s | %,.0f |%n", n, nIn, passing);
             data.unpersist();
         }
+    }
+
+    /** Training step time against partitions and rows, and Spark's own cost of a step. */
+    private static void training(int nIn, int nOut) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(LocalSpark.session().sparkContext());
         for (int partitions : new int[] {1, 2, 4}) {
             for (int n : new int[] {2_000, 20_000}) {
@@ -141,6 +151,5 @@ public final class SparkBenchmark {
                 data.unpersist();
             }
         }
-        LocalSpark.session().stop();
     }
 }
