@@ -571,7 +571,8 @@ public final class GraphTrainer {
     /**
      * One training step with gradients computed elsewhere (the mean of workers' gradients in data-parallel
      * training): as {@link #step}, without computing anything, so the same updater, per-parameter settings and counts
-     * apply. Each gradient is that of the loss (a mean over the examples, for steps equal to one machine's).
+     * apply. Each gradient is that of the loss (a mean over the examples, for steps equal to one machine's). The
+     * listener and the progress log are not called: the caller has the loss, this trainer does not.
      *
      * @param gradients a gradient per trained variable ({@link #trainedVariables()}), of its shape; a variable left
      *                  out is not updated (as a variable the loss does not reach)
