@@ -11,5 +11,10 @@ mvn -B -ntp -q -pl spark-adapter test-compile dependency:build-classpath -Dmdep.
 FLAGS=$(mvn -B -ntp -q -Dstyle.color=never -pl spark-adapter help:evaluate -Dexpression=spark.jvm.flags \
     -DforceStdout | sed "s/\x1b\[[0-9;]*m//g")
 cd spark-adapter
-SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1} exec java -Xmx3g $FLAGS \
-    -cp "target/test-classes:target/classes:$(cat target/spark-classpath.txt)" "$main" "$@"
+for arg in "$@"; do
+    # local-cluster masters start executor JVMs as Spark's own tests do: without a Spark build directory
+    case $arg in local-cluster*) export SPARK_TESTING=1 SPARK_SCALA_VERSION=2.13 ;; esac
+done
+# the flags also as a property, for executors in JVMs of their own (spark.executor.extraJavaOptions)
+SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1} exec java -Xmx3g $FLAGS "-Dspark.jvm.flags=$FLAGS" \
+    -cp "$PWD/target/test-classes:$PWD/target/classes:$(cat target/spark-classpath.txt)" "$main" "$@"

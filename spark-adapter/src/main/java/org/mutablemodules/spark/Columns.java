@@ -1,16 +1,22 @@
 package org.mutablemodules.spark;
 
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * How one column of a DataFrame becomes a row of numbers: {@code array<double>}, {@code array<float>}, a Spark ML
@@ -24,6 +30,15 @@ final class Columns {
     enum Kind { DOUBLES, FLOATS, VECTOR, NUMBER }
 
     private Columns() {
+    }
+
+    /**
+     * A DOUBLE array of {@code shape} holding {@code values} in 'c' order. Through a buffer made from the whole Java
+     * array in one copy: {@code Nd4j.create(double[], shape, type)} writes the values one by one, which cost more
+     * than scoring a small network.
+     */
+    static INDArray array(double[] values, long[] shape) {
+        return Nd4j.create(Nd4j.createBuffer(values), shape);
     }
 
     /** The column's kind, or a refusal naming it and the schema's columns. */
@@ -59,7 +74,7 @@ final class Columns {
     }
 
     /** Reads one column of a row. Serializable: it travels to the executors with the tasks. */
-    record Reader(String column, int index, Kind kind, long width) implements Serializable {
+    record Reader(String column, int index, Kind kind, DataType type, long width) implements Serializable {
 
         private static final long serialVersionUID = 1L;
 
@@ -70,7 +85,13 @@ final class Columns {
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "The %s column \"%s\" holds one number "
                         + "per row; %d values are expected.", role, column, width));
             }
-            return new Reader(column, schema.fieldIndex(column), kind, width);
+            int index = schema.fieldIndex(column);
+            return new Reader(column, index, kind, schema.fields()[index].dataType(), width);
+        }
+
+        /** The same reader, for rows of {@code w} values. */
+        Reader withWidth(long w) {
+            return new Reader(column, index, kind, type, w);
         }
 
         /** The row's values, written into {@code out} at {@code offset}; refused if null, non-finite or of another width. */
@@ -100,6 +121,69 @@ final class Columns {
                     }
                 }
             }
+        }
+
+        /**
+         * The values of one of Spark's internal rows (as {@link #read(Row, double[], int)}): read where Spark keeps
+         * them, without building a {@code Row} of boxed values, which costs more than scoring a small network.
+         */
+        void read(InternalRow row, double[] out, int offset) {
+            if (row.isNullAt(index)) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "Column \"%s\" holds a null.", column));
+            }
+            switch (kind) {
+                case NUMBER -> {
+                    Object value = row.get(index, type);
+                    out[offset] = finite(value instanceof Decimal d ? d.toDouble() : ((Number) value).doubleValue(), 0);
+                }
+                case VECTOR -> {
+                    // VectorUDT's layout: (type: 0 sparse / 1 dense, size, indices, values)
+                    InternalRow v = row.getStruct(index, 4);
+                    ArrayData values = v.getArray(3);
+                    if (v.getByte(0) == 1) {
+                        checkWidth(values.numElements());
+                        for (int k = 0; k < values.numElements(); k++) {
+                            out[offset + k] = finite(values.getDouble(k), k);
+                        }
+                    } else {
+                        int size = v.getInt(1);
+                        checkWidth(size);
+                        Arrays.fill(out, offset, offset + size, 0.0);
+                        ArrayData indices = v.getArray(2);
+                        for (int j = 0; j < values.numElements(); j++) {
+                            int k = indices.getInt(j);
+                            out[offset + k] = finite(values.getDouble(j), k);
+                        }
+                    }
+                }
+                default -> {
+                    ArrayData values = row.getArray(index);
+                    checkWidth(values.numElements());
+                    boolean doubles = kind == Kind.DOUBLES;
+                    for (int k = 0; k < values.numElements(); k++) {
+                        if (values.isNullAt(k)) {
+                            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                                    "Column \"%s\" holds a null at position %d of an array.", column, k));
+                        }
+                        out[offset + k] = finite(doubles ? values.getDouble(k) : values.getFloat(k), k);
+                    }
+                }
+            }
+        }
+
+        /** The number of values of an internal row (1 for a number). */
+        int widthOf(InternalRow row) {
+            if (row.isNullAt(index)) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "Column \"%s\" holds a null.", column));
+            }
+            return switch (kind) {
+                case NUMBER -> 1;
+                case VECTOR -> {
+                    InternalRow v = row.getStruct(index, 4);
+                    yield v.getByte(0) == 1 ? v.getArray(3).numElements() : v.getInt(1);
+                }
+                default -> row.getArray(index).numElements();
+            };
         }
 
         /** The number of values of the row (1 for a number). */

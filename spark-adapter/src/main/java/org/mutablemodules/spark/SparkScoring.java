@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -12,13 +13,21 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -70,8 +79,9 @@ public final class SparkScoring {
      *                       ML {@code Vector}, as many values as the input takes per example (an image flattened)
      * @param outputColumn   the name of the new column
      * @return the scored rows (lazy)
-     * @throws IllegalArgumentException if a column is missing or of another type, the output column exists, or the
-     *                                  network has several inputs or outputs
+     * @throws IllegalArgumentException if a column is missing or of another type, the output column exists, the
+     *                                  network has several inputs or outputs, or the data come from a Spark Connect
+     *                                  session (the scoring runs ND4J inside Spark's tasks: a classic session)
      */
     public static Dataset<Row> score(Dataset<Row> data, MutableNetwork network, String featuresColumn,
                                      String outputColumn) {
@@ -88,32 +98,46 @@ public final class SparkScoring {
         }
         StructType out = withNewColumn(data.schema(), outputColumn,
                 DataTypes.createArrayType(DataTypes.DoubleType, false));
+        org.apache.spark.sql.classic.Dataset<Row> classic = classic(data);
         Broadcast<byte[]> saved = broadcast(data, saved(network));
         String key = UUID.randomUUID().toString();
         org.nd4j.linalg.api.buffer.DataType type = network.graph().sameDiff().getVariable(input).dataType();
-        MapPartitionsFunction<Row, Row> scoring = rows -> new Batched(rows, batch -> {
-            MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
-            int n = batch.size();
-            int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
-            double[] flat = new double[n * w];
-            for (int i = 0; i < n; i++) {
-                reader.read(batch.get(i), flat, i * w);
-            }
-            INDArray x = Nd4j.create(flat, exampleShape(shape, n, w), org.nd4j.linalg.api.buffer.DataType.DOUBLE);
-            INDArray y = net.output(x.castTo(type));
-            // one copy of the whole batch (INDArray.toDoubleMatrix reads element by element: most of the time)
-            int columns = (int) (y.length() / n);
-            double[] all = y.reshape('c', n, columns).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c')
-                    .data().asDouble();
-            List<Object> results = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                double[] r = new double[columns];
-                System.arraycopy(all, i * columns, r, 0, columns);
-                results.add(r);
-            }
-            return results;
-        });
-        return data.mapPartitions(scoring, Encoders.row(out));
+        // Spark's internal rows, not Rows: a Row boxes every value of its arrays, which costs more than the network
+        RDD<InternalRow> rows = classic.queryExecution().toRdd();
+        FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> new Batched<>(partition,
+                InternalRow::copy, batch -> {
+                    MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
+                    int n = batch.size();
+                    int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
+                    double[] flat = new double[n * w];
+                    for (int i = 0; i < n; i++) {
+                        reader.read(batch.get(i), flat, i * w);
+                    }
+                    INDArray x = Columns.array(flat, exampleShape(shape, n, w));
+                    INDArray y = net.output(x.castTo(type));
+                    // one copy of the batch (INDArray.toDoubleMatrix reads element by element: most of the time)
+                    int columns = (int) (y.length() / n);
+                    double[] all = y.reshape('c', n, columns).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                            .dup('c').data().asDouble();
+                    List<InternalRow> results = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) {
+                        double[] r = Arrays.copyOfRange(all, i * columns, (i + 1) * columns);
+                        results.add(new JoinedRow(batch.get(i),
+                                new GenericInternalRow(new Object[] {UnsafeArrayData.fromPrimitiveArray(r)})));
+                    }
+                    return results;
+                });
+        JavaRDD<InternalRow> scored = rows.toJavaRDD().mapPartitions(scoring);
+        return classic.sparkSession().internalCreateDataFrame(scored.rdd(), out, false);
+    }
+
+    /** The classic (not Spark Connect) Dataset whose tasks run this JVM's code. */
+    private static org.apache.spark.sql.classic.Dataset<Row> classic(Dataset<Row> data) {
+        if (data instanceof org.apache.spark.sql.classic.Dataset<Row> classic) {
+            return classic;
+        }
+        throw new IllegalArgumentException("The data come from a Spark Connect session (" + data.getClass().getName()
+                + "); scoring runs ND4J inside Spark's tasks and needs a classic SparkSession.");
     }
 
     /**
@@ -163,9 +187,20 @@ public final class SparkScoring {
         Broadcast<byte[]> proto = broadcast(data, model.serialize().toByteArray());
         String key = UUID.randomUUID().toString();
         String[] names = featureColumns.toArray(new String[0]);
-        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched(rows, batch -> {
+        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched<>(rows, row -> row, batch -> {
             Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
-            return predictions(loaded, batch, readers, names, label, dimensions);
+            List<Object> results = predictions(loaded, batch, readers, names, label, dimensions);
+            List<Row> appended = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                Row r = batch.get(i);
+                Object[] values = new Object[r.size() + 1];
+                for (int c = 0; c < r.size(); c++) {
+                    values[c] = r.get(c);
+                }
+                values[r.size()] = results.get(i);
+                appended.add(RowFactory.create(values));
+            }
+            return appended;
         });
         return data.mapPartitions(predicting, Encoders.row(out));
     }
@@ -264,15 +299,22 @@ public final class SparkScoring {
         }
     }
 
-    /** Pulls up to {@link #BATCH} rows, scores them in one call, hands each row back with its result appended. */
-    private static final class Batched implements Iterator<Row> {
-        private final Iterator<Row> rows;
-        private final Function<List<Row>, List<Object>> scorer;
-        private final List<Row> pending = new ArrayList<>();
+    /**
+     * Pulls up to {@link #BATCH} rows, scores them in one call, hands back the rows the scorer made of them.
+     *
+     * @param <R> the rows' type
+     */
+    private static final class Batched<R> implements Iterator<R> {
+        private final Iterator<R> rows;
+        private final UnaryOperator<R> keep;
+        private final Function<List<R>, List<R>> scorer;
+        private List<R> pending = List.of();
         private int next;
 
-        Batched(Iterator<Row> rows, Function<List<Row>, List<Object>> scorer) {
+        /** {@code keep} copies a row that its iterator may reuse (Spark's internal rows), for holding it. */
+        Batched(Iterator<R> rows, UnaryOperator<R> keep, Function<List<R>, List<R>> scorer) {
             this.rows = rows;
+            this.keep = keep;
             this.scorer = scorer;
         }
 
@@ -281,30 +323,17 @@ public final class SparkScoring {
             if (next < pending.size()) {
                 return true;
             }
-            pending.clear();
             next = 0;
-            List<Row> batch = new ArrayList<>(BATCH);
+            List<R> batch = new ArrayList<>(BATCH);
             while (batch.size() < BATCH && rows.hasNext()) {
-                batch.add(rows.next());
+                batch.add(keep.apply(rows.next()));
             }
-            if (batch.isEmpty()) {
-                return false;
-            }
-            List<Object> results = scorer.apply(batch);
-            for (int i = 0; i < batch.size(); i++) {
-                Row r = batch.get(i);
-                Object[] values = new Object[r.size() + 1];
-                for (int c = 0; c < r.size(); c++) {
-                    values[c] = r.get(c);
-                }
-                values[r.size()] = results.get(i);
-                pending.add(RowFactory.create(values));
-            }
-            return true;
+            pending = batch.isEmpty() ? List.of() : scorer.apply(batch);
+            return !pending.isEmpty();
         }
 
         @Override
-        public Row next() {
+        public R next() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }

@@ -391,7 +391,7 @@ public final class SparkTrainer {
             for (int i = 0; i < sum.length; i++) {
                 mean[i] = sum[i] / count;
             }
-            means.put(v, Nd4j.create(mean, arr.shape(), DataType.DOUBLE).castTo(arr.dataType()));
+            means.put(v, Columns.array(mean, arr.shape()).castTo(arr.dataType()));
         }
         if (localSteps == 1) {
             return lossSum / count + trainer.applyGradients(means);
@@ -480,7 +480,7 @@ public final class SparkTrainer {
                 int w = r.width() >= 0 ? (int) r.width() : r.widthOf(batch.get(0));
                 widths[c] = w;
                 double[] values = new double[batch.size() * w];
-                Columns.Reader fixed = new Columns.Reader(r.column(), r.index(), r.kind(), w);
+                Columns.Reader fixed = r.withWidth(w);
                 for (int i = 0; i < batch.size(); i++) {
                     fixed.read(batch.get(i), values, i * w);
                 }
@@ -508,7 +508,7 @@ public final class SparkTrainer {
 
         Map<String, INDArray> arrays(MutableGraph graph) {
             Map<String, INDArray> arrays = new LinkedHashMap<>();
-            data.forEach((v, d) -> arrays.put(v, Nd4j.create(d, shapes.get(v), DataType.DOUBLE)
+            data.forEach((v, d) -> arrays.put(v, Columns.array(d, shapes.get(v))
                     .castTo(graph.sameDiff().getVariable(v).dataType())));
             return arrays;
         }
@@ -600,7 +600,7 @@ public final class SparkTrainer {
             Map<String, INDArray> feed = new LinkedHashMap<>();
             for (int c = 0; c < placeholders.size(); c++) {
                 long[] shape = SparkScoring.exampleShape(shapes.get(c), b.rows(), b.widths()[c]);
-                feed.put(placeholders.get(c), Nd4j.create(b.columns().get(c), shape, DataType.DOUBLE)
+                feed.put(placeholders.get(c), Columns.array(b.columns().get(c), shape)
                         .castTo(types.get(c)));
             }
             return feed;

@@ -1,14 +1,16 @@
 package org.mutablemodules.spark;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -24,11 +26,14 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
- * A benchmark program (not a test): scoring throughput in local[2] against a single-JVM {@code output()} loop over the
- * same rows, and training step time against partitions and rows with Spark's own per-step cost (the same broadcast and
- * job with no work) separated. Run by {@code bench/spark.sh}; prints one table, ratios side by side in one run.
+ * A benchmark program (not a test): scoring throughput in local[2] (or on a master given) against a single-JVM
+ * {@code output()} loop over the same rows, and training step time against partitions and rows with Spark's own
+ * per-step cost (the same broadcast and job with no work) separated. Run by {@code bench/spark.sh [part] [master]};
+ * prints one table, ratios side by side in one run.
  */
 public final class SparkBenchmark {
+
+    private static SparkSession spark;
 
     private SparkBenchmark() {
     }
@@ -43,10 +48,13 @@ public final class SparkBenchmark {
         return net;
     }
 
+    /** Random rows (x, y) made by the executors (a million rows would not fit in one task), cached there. */
     private static Dataset<Row> rows(int n, int nIn, int nOut, int partitions) {
-        Random random = new Random(3);
-        List<Row> rows = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
+        StructType schema = new StructType()
+                .add("x", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("y", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        return spark.range(0, n, 1, partitions).map((MapFunction<Long, Row>) i -> {
+            Random random = new Random(i);
             double[] x = new double[nIn];
             double[] y = new double[nOut];
             for (int k = 0; k < nIn; k++) {
@@ -55,26 +63,36 @@ public final class SparkBenchmark {
             for (int k = 0; k < nOut; k++) {
                 y[k] = random.nextGaussian();
             }
-            rows.add(RowFactory.create(x, y));
-        }
-        StructType schema = new StructType()
-                .add("x", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-                .add("y", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
-        return LocalSpark.session().createDataFrame(rows, schema).repartition(partitions).cache();
+            return RowFactory.create(x, y);
+        }, Encoders.row(schema)).cache();
     }
 
     /**
      * Runs the measurements.
      *
-     * @param args ignored
+     * @param args {@code scoring}, {@code training} or {@code all}; then a master URL ({@code local-cluster[2,1,1536]}:
+     *             two executors in JVMs of their own), the tests' {@code local[2,2]} session by default
      */
     public static void main(String[] args) {
+        String part = args.length > 0 ? args[0] : "all";
+        spark = args.length > 1 ? SparkSession.builder().master(args[1]).appName("spark benchmark")
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.executor.extraClassPath", System.getProperty("java.class.path"))
+                .config("spark.executor.extraJavaOptions", System.getProperty("spark.jvm.flags", ""))
+                .getOrCreate() : LocalSpark.session();
+        System.out.println("master: " + spark.sparkContext().master());
         System.out.println("| measurement | value |");
         System.out.println("| --- | --- |");
-        scoring(32, 64, 4, new int[] {20_000, 100_000});
-        scoring(256, 512, 10, new int[] {20_000});
-        training(32, 4);
-        LocalSpark.session().stop();
+        if (!part.equals("training")) {
+            scoring(32, 64, 4, new int[] {20_000, 100_000, 1_000_000});
+            scoring(256, 512, 10, new int[] {20_000, 100_000});
+        }
+        if (!part.equals("scoring")) {
+            training(32, 4);
+        }
+        spark.stop();
     }
 
     /** Scoring throughput for a nIn-hidden-nOut network: Spark, one output() loop, Spark's own pass-through. */
@@ -95,35 +113,33 @@ public final class SparkBenchmark {
                 }
                 local = Math.max(local, n / ((System.nanoTime() - t0) / 1e9));
                 long t1 = System.nanoTime();
-                SparkScoring.score(data, network, "x", "out").foreachPartition(it -> {
-                    while (it.hasNext()) {
-                        it.next();
-                    }
-                });
+                // Spark's "noop" sink runs the whole plan and writes nothing: the rows are never turned into Rows
+                SparkScoring.score(data, network, "x", "out").write().format("noop").mode("overwrite").save();
                 spark = Math.max(spark, n / ((System.nanoTime() - t1) / 1e9));
             }
             double passing = 0;
+            double internal = 0;
             for (int round = 0; round < 3; round++) {
                 long t0 = System.nanoTime();
                 data.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) it -> it,
-                        org.apache.spark.sql.Encoders.row(data.schema())).foreachPartition(it -> {
-                            while (it.hasNext()) {
-                                it.next();
-                            }
-                        });
+                        Encoders.row(data.schema())).write().format("noop").mode("overwrite")
+                        .save();
                 passing = Math.max(passing, n / ((System.nanoTime() - t0) / 1e9));
+                t0 = System.nanoTime();
+                data.write().format("noop").mode("overwrite").save();
+                internal = Math.max(internal, n / ((System.nanoTime() - t0) / 1e9));
             }
-            System.out.printf(Locale.ROOT, "| scoring %,d rows, %d-%d-%d network: local[2] rows/s, one output() "
+            System.out.printf(Locale.ROOT, "| scoring %,d rows, %d-%d-%d network: Spark rows/s, one output() "
                     + "loop rows/s, ratio | %,.0f, %,.0f, %.2f |%n", n, nIn, hidden, nOut, spark, local, spark / local);
-            System.out.printf(Locale.ROOT, "| Spark alone, %,d rows of %d values: the rows passed through "
-                    + "mapPartitions unscored, rows/s | %,.0f |%n", n, nIn, passing);
+            System.out.printf(Locale.ROOT, "| Spark alone, %,d rows of %d values, unscored: as Rows through "
+                    + "mapPartitions; read and written as they are, rows/s | %,.0f; %,.0f |%n", n, nIn, passing, internal);
             data.unpersist();
         }
     }
 
     /** Training step time against partitions and rows, and Spark's own cost of a step. */
     private static void training(int nIn, int nOut) {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(LocalSpark.session().sparkContext());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         for (int partitions : new int[] {1, 2, 4}) {
             for (int n : new int[] {2_000, 20_000}) {
                 Dataset<Row> data = rows(n, nIn, nOut, partitions);

@@ -134,6 +134,37 @@ class SparkScoringTest {
                 + "expected"), String.valueOf(width.getMessage()));
     }
 
+    @Test
+    void sparseVectorsScoreAsTheirDenseValuesAndBadValuesAreRefusedNamingTheColumn() {
+        MultiLayerNetwork net = network(6, 2);
+        MutableNetwork m = MutableNetwork.of(net);
+        StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
+                .add("v", SQLDataTypes.VectorType(), false);
+        List<Row> rows = List.of(RowFactory.create(0, Vectors.sparse(6, new int[] {1, 4}, new double[] {0.5, -2})),
+                RowFactory.create(1, Vectors.dense(0, 0.5, 0, 0, -2, 0)),
+                RowFactory.create(2, Vectors.sparse(6, new int[] {0, 5}, new double[] {3, 1.25})));
+        List<Row> scored = sortedById(SparkScoring.score(LocalSpark.session().createDataFrame(rows, schema), m, "v",
+                "y"));
+        INDArray expected = net.output(Nd4j.createFromArray(new double[][] {{0, 0.5, 0, 0, -2, 0},
+                {0, 0.5, 0, 0, -2, 0}, {3, 0, 0, 0, 0, 1.25}}));
+        for (int i = 0; i < 3; i++) {
+            for (int k = 0; k < 2; k++) {
+                assertEquals(expected.getDouble(i, k), (Double) scored.get(i).getList(2).get(k), 1e-12, "row " + i);
+            }
+        }
+        StructType arrays = new StructType().add("id", DataTypes.IntegerType, false)
+                .add("x", DataTypes.createArrayType(DataTypes.DoubleType, true), true);
+        for (Object[] bad : new Object[][] {
+                {new Double[] {0.0, 1.0, Double.NaN, 0.0, 0.0, 0.0}, "Column \"x\" holds NaN at position 2"},
+                {new Double[] {0.0, 1.0, 0.0, null, 0.0, 0.0}, "Column \"x\" holds a null at position 3"},
+                {null, "Column \"x\" holds a null."}}) {
+            Dataset<Row> data = LocalSpark.session().createDataFrame(List.of(RowFactory.create(0,
+                    new Double[] {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}), RowFactory.create(1, bad[0])), arrays);
+            Exception e = assertThrows(Exception.class, () -> SparkScoring.score(data, m, "x", "y").collectAsList());
+            assertTrue(String.valueOf(e.getMessage()).contains((String) bad[1]), String.valueOf(e.getMessage()));
+        }
+    }
+
     /** Groups of rows whose target is linear in x with coefficients set by the group's context (a, b). */
     private static MutableDataset<Regressor> grouped(int groups, int perGroup, long seed) {
         Random random = new Random(seed);
