@@ -13,6 +13,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import java.util.function.UnaryOperator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -55,16 +56,19 @@ import org.tribuo.regression.Regressor;
  * }</pre>
  *
  * <p>The model travels once per executor JVM: it is saved (the library's format, or Tribuo's protobuf), broadcast as
- * bytes, and loaded by the first task of each JVM; tasks share it. Rows are scored in batches of
- * {@value #BATCH} per call. The result is lazy, as Spark's transformations are: the scoring runs when the returned
+ * bytes, and loaded by the first task of each JVM; tasks share it. Rows are scored in batches of up to
+ * {@value #MAX_BATCH_ROWS} rows and {@value #MAX_BATCH_VALUES} input values per call. The result is lazy, as Spark's transformations are: the scoring runs when the returned
  * DataFrame is used. Columns are checked against the schema before anything runs (a missing column, another type,
  * the output column already present); a row that holds a null, a NaN or another width than the model's input fails
  * its task with a message naming the column.
  */
 public final class SparkScoring {
 
-    /** Rows scored per call of the model. */
-    public static final int BATCH = 512;
+    /** The most rows scored per call of the model (per-call costs weigh on small models below a few thousand). */
+    public static final int MAX_BATCH_ROWS = 4096;
+
+    /** The most input values per call of the model (16 MiB of doubles): fewer rows per call for wide rows. */
+    public static final int MAX_BATCH_VALUES = 1 << 21;
 
     private SparkScoring() {
     }
@@ -105,7 +109,7 @@ public final class SparkScoring {
         // Spark's internal rows, not Rows: a Row boxes every value of its arrays, which costs more than the network
         RDD<InternalRow> rows = classic.queryExecution().toRdd();
         FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> new Batched<>(partition,
-                InternalRow::copy, batch -> {
+                InternalRow::copy, first -> rowsPerBatch(width >= 0 ? width : reader.widthOf(first)), batch -> {
                     MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
                     int n = batch.size();
                     int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
@@ -187,7 +191,8 @@ public final class SparkScoring {
         Broadcast<byte[]> proto = broadcast(data, model.serialize().toByteArray());
         String key = UUID.randomUUID().toString();
         String[] names = featureColumns.toArray(new String[0]);
-        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched<>(rows, row -> row, batch -> {
+        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched<>(rows, row -> row,
+                first -> rowsPerBatch(names.length), batch -> {
             Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
             List<Object> results = predictions(loaded, batch, readers, names, label, dimensions);
             List<Row> appended = new ArrayList<>(batch.size());
@@ -229,6 +234,11 @@ public final class SparkScoring {
             }
         }
         return results;
+    }
+
+    /** The rows per call for rows of {@code width} input values. */
+    static int rowsPerBatch(long width) {
+        return (int) Math.max(1, Math.min(MAX_BATCH_ROWS, MAX_BATCH_VALUES / Math.max(1, width)));
     }
 
     /** Bytes every executor JVM fetches once, however many tasks it runs. */
@@ -300,21 +310,25 @@ public final class SparkScoring {
     }
 
     /**
-     * Pulls up to {@link #BATCH} rows, scores them in one call, hands back the rows the scorer made of them.
+     * Pulls a batch of rows (as many as {@code rowsPerBatch} says from its first row), scores them in one call, hands
+     * back the rows the scorer made of them.
      *
      * @param <R> the rows' type
      */
     private static final class Batched<R> implements Iterator<R> {
         private final Iterator<R> rows;
         private final UnaryOperator<R> keep;
+        private final ToIntFunction<R> rowsPerBatch;
         private final Function<List<R>, List<R>> scorer;
         private List<R> pending = List.of();
         private int next;
 
         /** {@code keep} copies a row that its iterator may reuse (Spark's internal rows), for holding it. */
-        Batched(Iterator<R> rows, UnaryOperator<R> keep, Function<List<R>, List<R>> scorer) {
+        Batched(Iterator<R> rows, UnaryOperator<R> keep, ToIntFunction<R> rowsPerBatch,
+                Function<List<R>, List<R>> scorer) {
             this.rows = rows;
             this.keep = keep;
+            this.rowsPerBatch = rowsPerBatch;
             this.scorer = scorer;
         }
 
@@ -324,11 +338,18 @@ public final class SparkScoring {
                 return true;
             }
             next = 0;
-            List<R> batch = new ArrayList<>(BATCH);
-            while (batch.size() < BATCH && rows.hasNext()) {
+            if (!rows.hasNext()) {
+                pending = List.of();
+                return false;
+            }
+            R first = keep.apply(rows.next());
+            int size = rowsPerBatch.applyAsInt(first);
+            List<R> batch = new ArrayList<>(size);
+            batch.add(first);
+            while (batch.size() < size && rows.hasNext()) {
                 batch.add(keep.apply(rows.next()));
             }
-            pending = batch.isEmpty() ? List.of() : scorer.apply(batch);
+            pending = scorer.apply(batch);
             return !pending.isEmpty();
         }
 

@@ -106,8 +106,9 @@ public final class SparkBenchmark {
             double spark = 0;
             for (int round = 0; round < 3; round++) {
                 long t0 = System.nanoTime();
-                for (int from = 0; from < n; from += SparkScoring.BATCH) {
-                    int to = Math.min(n, from + SparkScoring.BATCH);
+                int batch = SparkScoring.rowsPerBatch(nIn);
+                for (int from = 0; from < n; from += batch) {
+                    int to = Math.min(n, from + batch);
                     network.output(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
                             org.nd4j.linalg.indexing.NDArrayIndex.all()));
                 }
