@@ -133,12 +133,14 @@ public final class FunctionalView {
      * SDVariable metaLoss = f.loss(queryX, queryY, adapted);   // differentiable down to the initial parameters
      * }</pre>
      *
-     * <p>Explicit backward rules exist for feed-forward networks: a {@code MultiLayerNetwork}, or a
-     * {@code ComputationGraph} that is a chain of layers, of {@code DenseLayer}, {@code OutputLayer},
-     * {@code ActivationLayer} and {@code DropoutLayer}; activations identity, ReLU, leaky ReLU, tanh, sigmoid and
+     * <p>Explicit backward rules exist for a {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain
+     * of layers, of {@code DenseLayer}, {@code OutputLayer}, {@code ActivationLayer}, {@code DropoutLayer},
+     * {@code ConvolutionLayer} (NCHW and NHWC, any stride, padding and dilation, ConvolutionMode Same, Truncate or
+     * Strict) and max-pooling {@code SubsamplingLayer}s whose windows tile the input (stride equal to the kernel), with
+     * DL4J's flattening pre-processors between them; activations identity, ReLU, leaky ReLU, tanh, sigmoid and
      * softmax; losses MSE, L2, MCXENT and negative log-likelihood.
      *
-     * @param input      an expression of this graph, [N, nIn]
+     * @param input      an expression of this graph, [N, nIn] (or [N, C, H, W], [N, H, W, C] for a convolution)
      * @param labels     an expression of this graph, [N, nOut]
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order

@@ -1,5 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
+import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 
@@ -24,10 +25,12 @@ import org.nd4j.autodiff.samediff.SDVariable;
  * @param loss        the loss of an output layer, null for the others
  */
 record FunctionalLayer(String description, String keyPrefix, boolean affine, boolean hasBias, int biasRank,
-                       DifferentiableActivation activation, long width, DifferentiableLoss loss) {
+                       DifferentiableActivation activation, long width, DifferentiableLoss loss)
+        implements ExplicitLayer {
 
-    /** The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}. */
-    record Pass(SDVariable input, SDVariable preActivation, SDVariable output) {
+    @Override
+    public List<String> parameterKeys() {
+        return !affine ? List.of() : hasBias ? List.of(weightKey(), biasKey()) : List.of(weightKey());
     }
 
     String weightKey() {
@@ -39,7 +42,8 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
     }
 
     /** {@code f(x W + b)}, with the parameters' values looked up by network-level key in {@code parameters}. */
-    Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
+    @Override
+    public Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
         SDVariable z = input;
         if (affine) {
             z = input.mmul(parameters.get(weightKey()));
@@ -57,14 +61,21 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
         return activation.backward(pass.preActivation(), pass.output(), outputGradient, width);
     }
 
+    @Override
+    public SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
+                               boolean needInputGradient, Map<String, SDVariable> gradients) {
+        return backwardFromPreActivation(pass, preActivationGradient(pass, outputGradient), parameters,
+                needInputGradient, gradients);
+    }
+
     /**
-     * Puts the gradients of this layer's parameters into {@code gradients} (by network-level key) and returns the
-     * gradient with respect to the layer's input, or null when {@code needInputGradient} is false.
+     * As {@link #backward}, from the gradient with respect to the pre-activation: an output layer's loss gives it
+     * directly (softmax and cross-entropy fused).
      *
      * @param dz the gradient with respect to the pre-activation ({@link #preActivationGradient})
      */
-    SDVariable backward(Pass pass, SDVariable dz, Map<String, SDVariable> parameters, boolean needInputGradient,
-                        Map<String, SDVariable> gradients) {
+    SDVariable backwardFromPreActivation(Pass pass, SDVariable dz, Map<String, SDVariable> parameters,
+                                         boolean needInputGradient, Map<String, SDVariable> gradients) {
         if (!affine) {
             return needInputGradient ? dz : null;
         }

@@ -10,18 +10,26 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution2D;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.internal.GraphEdits;
@@ -36,13 +44,12 @@ import org.nd4j.linalg.api.buffer.DataType;
  * {@code torch.func.functional_call}. {@link #forward} and {@link #loss} run the same converters that converted the
  * network ({@link NetworkConverter#replay}), reading the caller's expressions instead of the parameters, so they work
  * for every layer and vertex the conversion supports. {@link #lossGradients} gives the gradient of the score as
- * ordinary graph expressions (explicit backward rules per layer, {@link FunctionalLayer}), which SameDiff can
+ * ordinary graph expressions (explicit backward rules per layer, {@link ExplicitLayer}), which SameDiff can
  * differentiate again: what second-order meta-learning needs, since SameDiff cannot differentiate its own gradient
  * function.
  *
- * <p>The explicit backward rules cover feed-forward networks only: a {@code MultiLayerNetwork}, or a
- * {@code ComputationGraph} that is a chain from one input to one output, of {@code DenseLayer}, {@code OutputLayer},
- * {@code ActivationLayer} and {@code DropoutLayer} (the identity, as at inference) without input pre-processors;
+ * <p>The explicit backward rules cover a {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain
+ * from one input to one output, of {@link #SUPPORTED_LAYERS} ({@code DropoutLayer} the identity, as at inference);
  * activations {@link DifferentiableActivation#SUPPORTED}, losses {@link DifferentiableLoss#SUPPORTED}. For other
  * networks {@link #lossGradients} throws the exception naming the first layer without a rule. Every call validates
  * its arguments before it adds anything to the graph and leaves the graph as it was when it fails. Internal to the
@@ -50,7 +57,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class FunctionalNetwork {
 
-    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer and DropoutLayer";
+    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer "
+            + "and SubsamplingLayer (max pooling whose windows tile the input), with the pre-processors "
+            + "CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
     /** The converters applied again with given inputs, parameters and labels. */
     @FunctionalInterface
@@ -67,7 +76,7 @@ public final class FunctionalNetwork {
     private final UnsupportedLayerException noBackwardRules;
 
     /** The layers of a network with explicit backward rules and the parameters they read. */
-    private record ExplicitChain(Map<String, String> parameterVariables, List<FunctionalLayer> layers) {
+    private record ExplicitChain(Map<String, String> parameterVariables, List<ExplicitLayer> layers) {
     }
 
     private FunctionalNetwork(MutableGraph graph, ConvertedNetwork converted, Replayer replayer,
@@ -117,7 +126,7 @@ public final class FunctionalNetwork {
 
     private static ExplicitChain explicitChain(MultiLayerConfiguration conf, ConvertedNetwork converted,
                                                MutableGraph graph) {
-        Builder b = new Builder();
+        Builder b = new Builder(inputShape(converted, graph));
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
             Layer layer = conf.getConf(i).getLayer();
@@ -133,7 +142,7 @@ public final class FunctionalNetwork {
             throw new UnsupportedLayerException(notAChain("it has " + conf.getNetworkInputs().size() + " input(s) and "
                     + conf.getNetworkOutputs().size() + " output(s)"));
         }
-        Builder b = new Builder();
+        Builder b = new Builder(inputShape(converted, graph));
         String previous = conf.getNetworkInputs().get(0);
         int visited = 0;
         while (visited < conf.getVertices().size()) {
@@ -165,6 +174,12 @@ public final class FunctionalNetwork {
             previous = next;
         }
         return b.build(graph, converted);
+    }
+
+    /** The per-example shape of the network's (first) input, -1 where unknown; null if its rank is unknown. */
+    private static long[] inputShape(ConvertedNetwork converted, MutableGraph graph) {
+        long[] shape = graph.sameDiff().getVariable(converted.inputNames().get(0)).placeholderShape();
+        return shape == null || shape.length < 2 ? null : Arrays.copyOfRange(shape, 1, shape.length);
     }
 
     private static String notAChain(String why) {
@@ -275,26 +290,23 @@ public final class FunctionalNetwork {
         requireLoss();
         ExplicitChain explicit = explicitChain();
         checkArguments(Collections.singletonList(input), Collections.singletonList(labels), parameters);
-        List<FunctionalLayer> layers = explicit.layers();
+        List<ExplicitLayer> layers = explicit.layers();
         return build("lossGradients", () -> {
             Map<String, SDVariable> values = values(parameters);
-            List<FunctionalLayer.Pass> passes = forwardPasses(layers, input, values);
-            FunctionalLayer last = layers.get(layers.size() - 1);
-            FunctionalLayer.Pass lastPass = passes.get(passes.size() - 1);
+            List<ExplicitLayer.Pass> passes = forwardPasses(layers, input, values);
+            int lastIndex = layers.size() - 1;
+            FunctionalLayer last = (FunctionalLayer) layers.get(lastIndex);
+            ExplicitLayer.Pass lastPass = passes.get(lastIndex);
             DifferentiableLoss loss = last.loss();
             SDVariable scale = loss.scale(labels);
             SDVariable dz = loss.fusesWithSoftmax() && last.activation().isSoftmax()
                     ? loss.softmaxGradient(lastPass.output(), labels, scale)
                     : last.preActivationGradient(lastPass, loss.gradient(lastPass.output(), labels, scale));
-            int firstWithParameters = firstAffineLayer(layers);
+            int first = firstLayerWithParameters(layers);
             Map<String, SDVariable> reversed = new LinkedHashMap<>();
-            for (int i = layers.size() - 1; i >= firstWithParameters; i--) {
-                FunctionalLayer layer = layers.get(i);
-                SDVariable inputGradient = layer.backward(passes.get(i), dz, values, i > firstWithParameters,
-                        reversed);
-                if (i > firstWithParameters) {
-                    dz = layers.get(i - 1).preActivationGradient(passes.get(i - 1), inputGradient);
-                }
+            SDVariable gradient = last.backwardFromPreActivation(lastPass, dz, values, lastIndex > first, reversed);
+            for (int i = lastIndex - 1; i >= first; i--) {
+                gradient = layers.get(i).backward(passes.get(i), gradient, values, i > first, reversed);
             }
             Map<String, SDVariable> gradients = new LinkedHashMap<>();
             for (String key : explicit.parameterVariables().keySet()) {
@@ -304,21 +316,21 @@ public final class FunctionalNetwork {
         });
     }
 
-    private static int firstAffineLayer(List<FunctionalLayer> layers) {
+    private static int firstLayerWithParameters(List<ExplicitLayer> layers) {
         for (int i = 0; i < layers.size(); i++) {
-            if (layers.get(i).affine()) {
+            if (!layers.get(i).parameterKeys().isEmpty()) {
                 return i;
             }
         }
         return layers.size() - 1;
     }
 
-    private static List<FunctionalLayer.Pass> forwardPasses(List<FunctionalLayer> layers, SDVariable input,
-                                                            Map<String, SDVariable> values) {
-        List<FunctionalLayer.Pass> passes = new ArrayList<>();
+    private static List<ExplicitLayer.Pass> forwardPasses(List<ExplicitLayer> layers, SDVariable input,
+                                                          Map<String, SDVariable> values) {
+        List<ExplicitLayer.Pass> passes = new ArrayList<>();
         SDVariable x = input;
-        for (FunctionalLayer layer : layers) {
-            FunctionalLayer.Pass pass = layer.forward(x, values);
+        for (ExplicitLayer layer : layers) {
+            ExplicitLayer.Pass pass = layer.forward(x, values);
             passes.add(pass);
             x = pass.output();
         }
@@ -505,15 +517,23 @@ public final class FunctionalNetwork {
 
     /** Collects the layers of a chain and checks each has an explicit backward rule. */
     private static final class Builder {
-        private final List<FunctionalLayer> layers = new ArrayList<>();
-        private long width = -1;
+        private final List<ExplicitLayer> layers = new ArrayList<>();
+        /** The per-example shape of the current activations, in the layers' format; null where not known. */
+        private long[] shape;
+
+        Builder(long[] inputShape) {
+            this.shape = inputShape;
+        }
+
+        /** The width of feed-forward activations (-1 for others or unknown): what a softmax needs. */
+        private long width() {
+            return shape != null && shape.length == 1 ? shape[0] : -1;
+        }
 
         void add(String description, String keyPrefix, Layer layer, InputPreProcessor preProcessor, boolean miniBatch,
                  boolean last) {
             if (preProcessor != null) {
-                throw new UnsupportedLayerException(description + " has the input pre-processor "
-                        + preProcessor.getClass().getSimpleName() + ", which lossGradients does not "
-                        + "apply. Supported: feed-forward layers without pre-processors.");
+                addPreProcessor(description, preProcessor);
             }
             Class<?> type = layer.getClass();
             if (type == DenseLayer.class || type == OutputLayer.class) {
@@ -521,6 +541,10 @@ public final class FunctionalNetwork {
                 if (type == DenseLayer.class && ((DenseLayer) layer).hasLayerNorm()) {
                     throw new UnsupportedLayerException(description + " uses layer normalisation, which has no "
                             + "explicit backward rule. Supported: DenseLayer without layer norm.");
+                }
+                if (shape != null && shape.length != 1) {
+                    throw new UnsupportedLayerException(description + " reads activations of per-example shape "
+                            + Arrays.toString(shape) + " without a pre-processor to flatten them.");
                 }
                 boolean hasBias = type == DenseLayer.class ? ((DenseLayer) layer).hasBias() : ((OutputLayer) layer).hasBias();
                 DifferentiableLoss loss = null;
@@ -533,25 +557,83 @@ public final class FunctionalNetwork {
                                 + String.join(", ", DifferentiableLoss.SUPPORTED) + ".");
                     }
                 }
-                width = ff.getNOut();
+                shape = new long[] {ff.getNOut()};
                 layers.add(new FunctionalLayer(description, keyPrefix, true, hasBias, 2,
-                        activation(description, ((BaseLayer) layer)
-                                .getActivationFn()), width, loss));
+                        activation(description, ((BaseLayer) layer).getActivationFn()), width(), loss));
             } else if (type == ActivationLayer.class) {
                 layers.add(new FunctionalLayer(description, keyPrefix, false, false, 0,
-                        activation(description, ((ActivationLayer) layer).getActivationFn()), width, null));
+                        activation(description, ((ActivationLayer) layer).getActivationFn()), width(), null));
             } else if (type == DropoutLayer.class) {
                 layers.add(new FunctionalLayer(description, keyPrefix, false, false, 0,
-                        DifferentiableActivation.of(null), width, null));
+                        DifferentiableActivation.of(null), width(), null));
+            } else if (type == ConvolutionLayer.class || type == Convolution2D.class) {
+                ConvolutionLayer conv = (ConvolutionLayer) layer;
+                DifferentiableActivation a = activation(description, conv.getActivationFn());
+                if (a.isSoftmax()) {
+                    throw new UnsupportedLayerException(description + " uses a softmax activation, which has no "
+                            + "explicit backward rule on a convolution's output.");
+                }
+                ConvolutionMode mode = mode(description, conv.getConvolutionMode());
+                int[] k = conv.getKernelSize();
+                int[] s = conv.getStride();
+                int[] p = conv.getPadding();
+                int[] d = conv.getDilation();
+                layers.add(new ConvolutionRule(description, keyPrefix,
+                        new Window2d(k[0], s[0], p[0], d[0], mode == ConvolutionMode.Same),
+                        new Window2d(k[1], s[1], p[1], d[1], mode == ConvolutionMode.Same), conv.getNIn(), conv.getNOut(),
+                        conv.getCnn2dDataFormat() == CNN2DFormat.NHWC, conv.hasBias(), null, a));
+                shape = null;
+            } else if (type == SubsamplingLayer.class) {
+                SubsamplingLayer pool = (SubsamplingLayer) layer;
+                int[] k = pool.getKernelSize();
+                int[] s = pool.getStride();
+                int[] d = pool.getDilation();
+                if (pool.getPoolingType() != PoolingType.MAX || k[0] != s[0] || k[1] != s[1] || d[0] != 1
+                        || d[1] != 1) {
+                    throw new UnsupportedLayerException(description + " pools by " + pool.getPoolingType()
+                            + " with kernel " + Arrays.toString(k) + ", stride " + Arrays.toString(s)
+                            + " and dilation " + Arrays.toString(d) + "; lossGradients has an explicit backward rule "
+                            + "for max pooling whose windows tile the input (stride equal to the kernel, no "
+                            + "dilation) only.");
+                }
+                ConvolutionMode mode = mode(description, pool.getConvolutionMode());
+                int[] p = pool.getPadding();
+                layers.add(new MaxPoolingRule(description,
+                        new Window2d(k[0], s[0], p[0], 1, mode == ConvolutionMode.Same),
+                        new Window2d(k[1], s[1], p[1], 1, mode == ConvolutionMode.Same),
+                        pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
+                shape = null;
             } else {
                 throw new UnsupportedLayerException(description + " cannot be used by lossGradients, "
                         + "which has explicit backward rules for " + SUPPORTED_LAYERS + " only.");
             }
         }
 
+        private void addPreProcessor(String description, InputPreProcessor preProcessor) {
+            if (preProcessor instanceof CnnToFeedForwardPreProcessor c) {
+                shape = new long[] {c.getInputHeight() * c.getInputWidth() * c.getNumChannels()};
+            } else if (preProcessor instanceof FeedForwardToCnnPreProcessor c) {
+                shape = new long[] {c.getNumChannels(), c.getInputHeight(), c.getInputWidth()};
+            } else {
+                throw new UnsupportedLayerException(description + " has the input pre-processor "
+                        + preProcessor.getClass().getSimpleName() + ", which lossGradients does not apply. "
+                        + "Supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor.");
+            }
+            layers.add(new ReshapeRule(description + " pre-processor " + preProcessor.getClass().getSimpleName(),
+                    shape.clone()));
+        }
+
+        private static ConvolutionMode mode(String description, ConvolutionMode mode) {
+            if (mode != ConvolutionMode.Same && mode != ConvolutionMode.Truncate && mode != ConvolutionMode.Strict) {
+                throw new UnsupportedLayerException(description + " uses ConvolutionMode " + mode + "; lossGradients "
+                        + "supports Same, Truncate and Strict.");
+            }
+            return mode;
+        }
+
         private DifferentiableActivation activation(String description, IActivation fn) {
             DifferentiableActivation a = DifferentiableActivation.of(fn);
-            if (a == null || (a.isSoftmax() && width < 0)) {
+            if (a == null || (a.isSoftmax() && width() < 0)) {
                 throw new UnsupportedLayerException(description + " uses the activation " + fn + ", which has no "
                         + "explicit backward rule" + (a == null ? "" : " before the width is known") + ". Supported: "
                         + String.join(", ", DifferentiableActivation.SUPPORTED) + ".");
@@ -560,21 +642,27 @@ public final class FunctionalNetwork {
         }
 
         ExplicitChain build(MutableGraph graph, ConvertedNetwork converted) {
-            if (layers.stream().noneMatch(FunctionalLayer::affine)) {
+            if (layers.stream().allMatch(l -> l.parameterKeys().isEmpty())) {
                 throw new UnsupportedLayerException("lossGradients needs a network with at least "
-                        + "one DenseLayer or OutputLayer.");
+                        + "one layer with parameters.");
+            }
+            ExplicitLayer end = layers.get(layers.size() - 1);
+            if (!(end instanceof FunctionalLayer output) || output.loss() == null) {
+                throw new UnsupportedLayerException(end.description() + " ends the network; lossGradients needs "
+                        + "an OutputLayer there.");
             }
             Map<String, String> variables = new LinkedHashMap<>();
-            List<FunctionalLayer> resolved = new ArrayList<>();
-            for (FunctionalLayer layer : layers) {
-                if (layer.affine()) {
-                    variables.put(layer.weightKey(), variable(converted, layer.weightKey()));
-                    if (layer.hasBias()) {
-                        String bias = variable(converted, layer.biasKey());
-                        variables.put(layer.biasKey(), bias);
-                        layer = new FunctionalLayer(layer.description(), layer.keyPrefix(), true, true,
-                                graph.param(bias).shape().length, layer.activation(), layer.width(), layer.loss());
-                    }
+            List<ExplicitLayer> resolved = new ArrayList<>();
+            for (ExplicitLayer layer : layers) {
+                for (String key : layer.parameterKeys()) {
+                    variables.put(key, variable(converted, key));
+                }
+                if (layer instanceof FunctionalLayer f && f.hasBias()) {
+                    layer = new FunctionalLayer(f.description(), f.keyPrefix(), true, true,
+                            graph.param(variables.get(f.biasKey())).shape().length, f.activation(), f.width(),
+                            f.loss());
+                } else if (layer instanceof ConvolutionRule c && c.hasBias()) {
+                    layer = c.withBiasShape(graph.param(variables.get(c.biasKey())).shape());
                 }
                 resolved.add(layer);
             }

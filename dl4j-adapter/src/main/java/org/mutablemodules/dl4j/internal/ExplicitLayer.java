@@ -1,0 +1,36 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * One layer of a {@link FunctionalNetwork} with an explicit backward rule: its forward pass and the gradients of its
+ * parameters and input, written with ops whose own gradients SameDiff computes correctly, so that SameDiff can
+ * differentiate the rule again (second-order meta-learning). SameDiff's own backward ops ({@code conv2d_bp},
+ * {@code maxpool2d_bp}, ...) cannot be differentiated, which is why each layer needs one.
+ */
+interface ExplicitLayer {
+
+    /** The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}. */
+    record Pass(SDVariable input, SDVariable preActivation, SDVariable output) {
+    }
+
+    /** {@return how messages name the layer, {@code Layer 0 (ConvolutionLayer)}} */
+    String description();
+
+    /** {@return the network-level keys of the parameters the layer reads (none for a layer without any)} */
+    List<String> parameterKeys();
+
+    /** The forward pass, with the parameters' values looked up by network-level key in {@code parameters}. */
+    Pass forward(SDVariable input, Map<String, SDVariable> parameters);
+
+    /**
+     * Puts the gradients of this layer's parameters into {@code gradients} (by network-level key) and returns the
+     * gradient with respect to the layer's input, or null when {@code needInputGradient} is false.
+     *
+     * @param outputGradient the gradient with respect to the layer's output {@code a}
+     */
+    SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
+                        boolean needInputGradient, Map<String, SDVariable> gradients);
+}

@@ -1,0 +1,37 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * An input pre-processor that only reshapes ({@code CnnToFeedForwardPreProcessor}, {@code FeedForwardToCnnPreProcessor}:
+ * DL4J flattens in 'c' order whatever the data format), as a layer of a {@link FunctionalNetwork}: its gradient is
+ * the output's, reshaped back to the input's shape.
+ *
+ * @param description how messages name it
+ * @param shape       the per-example shape of its output
+ */
+record ReshapeRule(String description, long[] shape) implements ExplicitLayer {
+
+    @Override
+    public List<String> parameterKeys() {
+        return List.of();
+    }
+
+    @Override
+    public Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
+        long[] full = new long[shape.length + 1];
+        full[0] = -1;
+        System.arraycopy(shape, 0, full, 1, shape.length);
+        SDVariable y = input.reshape(full);
+        return new Pass(input, y, y);
+    }
+
+    @Override
+    public SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
+                               boolean needInputGradient, Map<String, SDVariable> gradients) {
+        return needInputGradient ? outputGradient.getSameDiff().reshape(outputGradient,
+                pass.input().getSameDiff().shape(pass.input())) : null;
+    }
+}

@@ -1,0 +1,93 @@
+package org.mutablemodules.dl4j.internal;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A 2D sliding window along one axis (a convolution's or a pooling's), as DL4J and libnd4j place it, and the moves
+ * between an input and the padded region its windows read that the explicit backward rules of
+ * {@link ConvolutionRule} and {@link MaxPoolingRule} share. Sizes are graph values (INT64 scalars) read from the
+ * arrays: DL4J fixes no height or width, so the rules work for any.
+ *
+ * @param kernel   the kernel size
+ * @param stride   the stride
+ * @param padding  the configured padding (Truncate and Strict modes)
+ * @param dilation the dilation
+ * @param same     true in ConvolutionMode Same (the padding is computed: half of it, rounded down, before)
+ */
+record Window2d(int kernel, int stride, int padding, int dilation, boolean same) {
+
+    /**
+     * One input's sizes along the axis.
+     *
+     * @param in     the input's size
+     * @param before the zeros padded before it
+     * @param reach  the length of the padded input its windows read, {@code (out - 1) * stride + extent}
+     */
+    record Sizes(SDVariable in, SDVariable before, SDVariable reach) {
+    }
+
+    /** {@return the window's extent, {@code (kernel - 1) * dilation + 1}} */
+    long extent() {
+        return (long) (kernel - 1) * dilation + 1;
+    }
+
+    /** The sizes along {@code axis} of {@code input} and of the output {@code output} the windows made of it. */
+    Sizes sizes(SDVariable input, SDVariable output, int axis) {
+        SameDiff sd = input.getSameDiff();
+        SDVariable in = sd.sizeAt(input, axis);
+        SDVariable reach = sd.sizeAt(output, axis).sub(scalar(sd, 1)).mul(scalar(sd, stride))
+                .add(scalar(sd, extent()));
+        SDVariable before = same
+                ? sd.math().floorDiv(sd.math().max(scalar(sd, 0), reach.sub(in)), scalar(sd, 2))
+                : scalar(sd, padding);
+        return new Sizes(in, before, reach);
+    }
+
+    /**
+     * The region {@code [-before, length - before)} along {@code axis} of the rank-4 {@code v}: padded with
+     * {@code value} before the input and after it as far as {@code length} reaches, cut where the input goes beyond.
+     */
+    static SDVariable region(SDVariable v, int axis, Sizes sizes, SDVariable length, double value) {
+        SameDiff sd = v.getSameDiff();
+        SDVariable after = sd.math().max(scalar(sd, 0), length.sub(sizes.before()).sub(sizes.in()));
+        return cut(sd.nn().pad(v, paddings(sd, axis, sizes.before(), after), value), axis, scalar(sd, 0), length);
+    }
+
+    /**
+     * The part {@code [before, before + in)} along {@code axis} of {@code v}, a gradient over a padded region of
+     * {@code length}: the input's part, with zeros where the region stops short of the input's end (rows no window
+     * read).
+     */
+    static SDVariable inputPart(SDVariable v, int axis, Sizes sizes, SDVariable length) {
+        SameDiff sd = v.getSameDiff();
+        SDVariable missing = sd.math().max(scalar(sd, 0), sizes.before().add(sizes.in()).sub(length));
+        return cut(sd.nn().pad(v, paddings(sd, axis, scalar(sd, 0), missing), 0), axis, sizes.before(),
+                sizes.in());
+    }
+
+    /** {@code v}'s elements {@code [begin, begin + size)} along {@code axis}, all along the others. */
+    private static SDVariable cut(SDVariable v, int axis, SDVariable begin, SDVariable size) {
+        SameDiff sd = v.getSameDiff();
+        SDVariable[] starts = new SDVariable[4];
+        SDVariable[] sizes = new SDVariable[4];
+        for (int d = 0; d < 4; d++) {
+            starts[d] = d == axis ? begin : scalar(sd, 0);
+            sizes[d] = d == axis ? size : scalar(sd, -1);
+        }
+        return sd.slice(v, sd.stack(0, starts), sd.stack(0, sizes));
+    }
+
+    private static SDVariable paddings(SameDiff sd, int axis, SDVariable before, SDVariable after) {
+        SDVariable[] rows = new SDVariable[4];
+        for (int d = 0; d < 4; d++) {
+            rows[d] = d == axis ? sd.stack(0, before, after) : sd.stack(0, scalar(sd, 0), scalar(sd, 0));
+        }
+        return sd.stack(0, rows);
+    }
+
+    static SDVariable scalar(SameDiff sd, long value) {
+        return sd.constant(Nd4j.scalar(value));
+    }
+}
