@@ -9,11 +9,17 @@ reference [path]   Writes the meta-training trajectory of a small sine-regressio
                    of the mean query loss over the tasks, by torch.autograd.grad(..., create_graph=True) for second
                    order, with the inner gradients detached for first order; the meta-optimiser is Adam written out
                    below, as the Java test writes it.
+conv-reference [path]
+                   The same for a convolutional few-shot classifier (dl4j-adapter/src/test/resources/
+                   maml-conv-reference.json, read by MamlTrajectoryTest): two blocks of 3x3 convolution (padding 1,
+                   as DL4J's ConvolutionMode Same), ReLU and 2x2 max pooling, a dense softmax head, cross-entropy as
+                   DL4J's MCXENT; 3-way 1-shot tasks of synthetic 8x8 images (each class a random pattern, its
+                   examples the pattern plus noise).
 bench [threads]    Prints one JSON object: the median milliseconds of one second-order meta-step of the example's
                    configuration (MLP 1-40-40-1 ReLU, 10 support and 10 query points per task, one inner step,
                    10 tasks, Adam), float32, as MamlBenchmark measures it in Java.
 
-Weights use DL4J's layout: W [nIn, nOut] (x @ W + b), b [nOut]. Run with Debian's /usr/bin/python3 (python3-torch).
+Weights use DL4J's layout: W [nIn, nOut] (x @ W + b), b [nOut]; a convolution's W [nOut, nIn, kH, kW] (PyTorch's). Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import json
 import math
@@ -36,6 +42,16 @@ INNER_RATE = 0.02
 META_RATE = 0.01
 META_STEPS = 25
 BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
+
+# The convolutional case: 8x8 images of one channel, two conv blocks of 4 channels, 3 classes.
+CONV_IMAGE = 8
+CONV_CHANNELS = [1, 4, 4]
+CONV_CLASSES = 3
+CONV_SHOTS = 1
+CONV_QUERIES = 2
+CONV_INNER_STEPS = 2
+CONV_INNER_RATE = 0.1
+CONV_META_STEPS = 12
 
 # The benchmark case: the example's network and meta-batch.
 BENCH_SIZES = [1, 40, 40, 1]
@@ -132,6 +148,104 @@ def trajectory(initial, steps, second_order):
     return {"meta_losses": losses, "parameters": history}
 
 
+def conv_keys():
+    return ["0_W", "0_b", "2_W", "2_b", "4_W", "4_b"]
+
+
+def conv_initial_weights(generator):
+    """PyTorch's default bounds, 1/sqrt(fan_in), for every weight and bias."""
+    params = {}
+    for layer, (n_in, n_out) in zip([0, 2], zip(CONV_CHANNELS, CONV_CHANNELS[1:])):
+        bound = 1 / math.sqrt(n_in * 9)
+        params[f"{layer}_W"] = (torch.rand(n_out, n_in, 3, 3, generator=generator) * 2 - 1) * bound
+        params[f"{layer}_b"] = (torch.rand(n_out, generator=generator) * 2 - 1) * bound
+    flat = CONV_CHANNELS[-1] * (CONV_IMAGE // 4) ** 2
+    bound = 1 / math.sqrt(flat)
+    params["4_W"] = (torch.rand(flat, CONV_CLASSES, generator=generator) * 2 - 1) * bound
+    params["4_b"] = (torch.rand(CONV_CLASSES, generator=generator) * 2 - 1) * bound
+    return params
+
+
+def image_task(generator):
+    """CONV_CLASSES random 8x8 patterns; each example is its class's pattern plus noise; labels one-hot."""
+    patterns = torch.randn(CONV_CLASSES, 1, CONV_IMAGE, CONV_IMAGE, generator=generator)
+
+    def draw(per_class):
+        labels = torch.arange(CONV_CLASSES).repeat(per_class)
+        x = patterns[labels] + 0.5 * torch.randn(len(labels), 1, CONV_IMAGE, CONV_IMAGE, generator=generator)
+        return x, torch.nn.functional.one_hot(labels, CONV_CLASSES).to(x.dtype)
+
+    support_x, support_y = draw(CONV_SHOTS)
+    query_x, query_y = draw(CONV_QUERIES)
+    return {"support_x": support_x, "support_y": support_y, "query_x": query_x, "query_y": query_y}
+
+
+def conv_forward(params, x):
+    for layer in (0, 2):
+        x = torch.nn.functional.conv2d(x, params[f"{layer}_W"], params[f"{layer}_b"], padding=1)
+        x = torch.nn.functional.max_pool2d(torch.relu(x), 2)
+    return x.reshape(x.shape[0], -1) @ params["4_W"] + params["4_b"]
+
+
+def mcxent(logits, y):
+    """DL4J's MCXENT score on a softmax output: -sum of labels * log-probabilities, averaged over the examples."""
+    return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
+def conv_meta_loss(params, tasks, second_order):
+    total = 0
+    for task in tasks:
+        adapted = dict(params)
+        for _ in range(CONV_INNER_STEPS):
+            loss = mcxent(conv_forward(adapted, task["support_x"]), task["support_y"])
+            names = list(adapted)
+            grads = torch.autograd.grad(loss, [adapted[k] for k in names], create_graph=second_order)
+            adapted = {k: adapted[k] - CONV_INNER_RATE * (g if second_order else g.detach())
+                       for k, g in zip(names, grads)}
+        total = total + mcxent(conv_forward(adapted, task["query_x"]), task["query_y"])
+    return total / len(tasks)
+
+
+def conv_trajectory(initial, steps, second_order):
+    params = {k: v.clone() for k, v in initial.items()}
+    adam = Adam(params)
+    losses, history = [], []
+    for tasks in steps:
+        leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+        loss = conv_meta_loss(leaves, tasks, second_order)
+        names = list(leaves)
+        grads = dict(zip(names, torch.autograd.grad(loss, [leaves[k] for k in names])))
+        losses.append(loss.item())
+        params = adam.step({k: v.detach() for k, v in leaves.items()}, grads)
+        history.append({k: v.tolist() for k, v in params.items()})
+    return {"meta_losses": losses, "parameters": history}
+
+
+def conv_reference(path):
+    generator = torch.Generator().manual_seed(24)
+    initial = conv_initial_weights(generator)
+    steps = [[image_task(generator) for _ in range(TASKS_PER_STEP)] for _ in range(CONV_META_STEPS)]
+    out = {
+        "description": "MAML few-shot image classification with a convolutional network, float64: written by "
+                       "bench/maml_reference.py conv-reference, read by MamlTrajectoryTest; do not edit by hand",
+        "torch": torch.__version__,
+        "architecture": "conv", "image": CONV_IMAGE, "channels": CONV_CHANNELS, "classes": CONV_CLASSES,
+        "inner_steps": CONV_INNER_STEPS, "inner_rate": CONV_INNER_RATE,
+        "meta_rate": META_RATE, "beta1": BETA1, "beta2": BETA2, "epsilon": EPSILON,
+        "keys": conv_keys(),
+        "initial": {k: v.tolist() for k, v in initial.items()},
+        "steps": [[{k: v.tolist() for k, v in task.items()} for task in tasks] for tasks in steps],
+        "second_order": conv_trajectory(initial, steps, True),
+        "first_order": conv_trajectory(initial, steps, False),
+    }
+    text = json.dumps(out)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
 def reference(path):
     generator = torch.Generator().manual_seed(14)
     initial = initial_weights(SIZES, generator)
@@ -191,5 +305,7 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "reference"
     if mode == "bench":
         bench(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    elif mode == "conv-reference":
+        conv_reference(sys.argv[2] if len(sys.argv) > 2 else None)
     else:
         reference(sys.argv[2] if len(sys.argv) > 2 else None)

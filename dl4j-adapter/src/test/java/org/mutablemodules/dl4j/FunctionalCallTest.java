@@ -187,6 +187,29 @@ class FunctionalCallTest {
         Checks.assertRelativelyClose(net.output(x), m.output(x), 0, "the graph's own output is unchanged");
     }
 
+    /**
+     * A score inside a larger expression (a meta-batch's mean, a weight) passes on the gradient that reaches it: ND4J's
+     * fused softmax cross-entropy op ignores it, so that the mean of two tasks' scores had twice their gradient.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void aScaledScoreHasTheScaledGradient(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().get());
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable in = sd.getVariable(m.inputName());
+        SDVariable labels = sd.getVariable(m.labelName());
+        Map<String, INDArray> feed = feed(m, c.input(20, EXAMPLES), c.labels().get());
+        Map<String, INDArray> expected = m.gradients(feed.get(m.inputName()), feed.get(m.labelName()));
+        SDVariable meanOfTwo = m.loss(in, labels, Map.of()).add(m.loss(in, labels, Map.of())).mul(0.25);
+        sd.setLossVariables(meanOfTwo.name());
+        String[] initial = m.parameterKeys().stream().map(k -> m.param(k).initial().name()).toArray(String[]::new);
+        Map<String, INDArray> scaled = sd.calculateGradients(feed, initial);
+        for (String key : m.parameterKeys()) {
+            Checks.assertRelativelyClose(expected.get(key).mul(0.5), scaled.get(m.param(key).initial().name()), 1e-10,
+                    key);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void explicitGradientsEqualSameDiffs(Case c) {

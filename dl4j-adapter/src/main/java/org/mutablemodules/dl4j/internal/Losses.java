@@ -2,7 +2,6 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
 import java.util.function.Function;
-import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.IActivation;
@@ -32,11 +31,9 @@ final class Losses {
      * features on axis 1 ([N, n], [N, n, T] or [N, C, H, W]). A softmax scored by multi-class cross-entropy is
      * computed as DL4J computes it: the score from the probabilities clipped to {@code [eps, 1 - eps]}
      * ({@code softmaxClipEps}, so that it stays finite), the gradient that of the unclipped cross-entropy
-     * ({@code softmax - labels}, which DL4J backpropagates whatever the clipping). The gradient comes from one fused
-     * softmax cross-entropy op on the logits (stable through log-sum-exp; on [N, n] it replaces five ops in every
-     * training step, on more axes it runs on the rows of every position); its value is replaced by the clipped score
-     * through stopped gradients. Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable,
-     * SDVariable)}.
+     * ({@code softmax - labels} for labels summing to 1, which DL4J backpropagates whatever the clipping), given to
+     * the logits by a term of value 0 ({@link #crossEntropyGradient}; on more axes on the rows of every position).
+     * Anything else is {@link #score(ConversionContext, ILossFunction, SDVariable, SDVariable)}.
      *
      * @throws UnsupportedLayerException for binary cross-entropy on a softmax, which DL4J scores as {@code -sum y log p}
      *                                   but backpropagates as binary cross-entropy (no single function to convert)
@@ -56,28 +53,19 @@ final class Losses {
         SameDiff sd = output.getSameDiff();
         long[] shape = labels.getShape();
         int rank = shape == null ? 2 : shape.length;
-        // ND4J's loss ops ignore the gradient given to them: the fused op's own reduction must be the one of the
-        // graph's final loss, which ConversionContext.defineLoss multiplies by N for miniBatch(false) (a sum then).
-        // Its value is replaced by the clipped score below, whatever it is.
-        boolean averaged = ctx.averagesOverMinibatch();
-        SDVariable fused;
-        if (rank == 2 && averaged) {
-            fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null,
-                    LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
-        } else if (rank == 2) {
-            fused = sd.loss().softmaxCrossEntropy(labels, preActivation, null, LossReduce.SUM, 0.0);
-        } else {
-            // One row per example and position, the features last, each weighted 1/N (averaged) and summed.
-            fused = sd.loss().softmaxCrossEntropy(rows(ctx, labels, rank), rows(ctx, preActivation, rank),
-                    averaged ? size(ctx, labels, 0).rdiv(1.0) : null, LossReduce.SUM, 0.0);
-        }
-        return withClippedValue(fused, reduce(ctx, fn, clippedCrossEntropy(fn, output, labels), labels));
+        // The gradient of the clipped score is DL4J's unclipped (softmax - labels), averaged over the examples as the
+        // score is (ConversionContext.defineLoss multiplies both by N for miniBatch(false): a sum then).
+        SDVariable perExample = size(ctx, labels, 0).rdiv(1.0);
+        SDVariable gradient = rank == 2 ? crossEntropyGradient(preActivation, output, labels, perExample)
+                : crossEntropyGradient(rows(ctx, preActivation, rank), rows(ctx, output, rank), rows(ctx, labels, rank),
+                        perExample);
+        return stopGradient(sd, reduce(ctx, fn, clippedCrossEntropy(fn, output, labels), labels)).add(gradient);
     }
 
     /**
      * DL4J's score of a softmax over the rows of time-series outputs ([N * T, n] logits, probabilities and labels,
      * one row per example and time step): the clipped cross-entropy summed over the rows and divided by the number
-     * of examples {@code examples}, its gradient the fused op's ({@code (softmax - labels) / N}). Weighted or other
+     * of examples {@code examples}, its gradient {@code (softmax - labels) / N}. Weighted or other
      * losses and activations are {@link #score(ConversionContext, ILossFunction, SDVariable, SDVariable)}, on the rows.
      */
     static SDVariable scoreOfRows(ConversionContext ctx, ILossFunction fn, IActivation activation, SDVariable logits,
@@ -87,12 +75,10 @@ final class Losses {
             return null;
         }
         SDVariable perExample = examples.rdiv(1.0);
-        // The fused op ignores the gradient given to it, so its reduction is the final loss's: with miniBatch(false)
-        // ConversionContext.defineLoss multiplies the score by N (a sum), and the fused op sums unweighted.
-        SDVariable fused = sd.loss().softmaxCrossEntropy(labels, logits,
-                ctx.averagesOverMinibatch() ? perExample : null, LossReduce.SUM, 0.0);
+        // Averaged as the score is (ConversionContext.defineLoss multiplies both by N for miniBatch(false)).
+        SDVariable gradient = crossEntropyGradient(logits, probabilities, labels, perExample);
         SDVariable clipped = sd.sum(clippedCrossEntropy(fn, probabilities, labels)).mul(perExample);
-        return withClippedValue(fused, clipped);
+        return stopGradient(sd, clipped).add(gradient);
     }
 
     /** {@code -labels log p}, p the probabilities clipped as DL4J clips them ({@code softmaxClipEps}). */
@@ -104,13 +90,22 @@ final class Losses {
         return labels.mul(sd.math().log(p)).neg();
     }
 
-    /** The value of {@code clipped} with the gradient of {@code fused}. */
-    private static SDVariable withClippedValue(SDVariable fused, SDVariable clipped) {
-        SameDiff sd = fused.getSameDiff();
-        // The value is the clipped score exactly: fused - stop(fused) is 0 before it meets the score. (Adding
-        // stop(clipped - fused) to the fused score instead cancels catastrophically when huge logits make the fused
-        // score 1e35: fuzz seed 2087 scored 0.)
-        return stopGradient(sd, clipped).add(fused.sub(stopGradient(sd, fused)));
+    /**
+     * A term of value 0 whose gradient with respect to {@code logits} ([R, n] rows) is the gradient of softmax
+     * cross-entropy, {@code probabilities * sum(labels) - labels} (DL4J's {@code softmax - labels} where the labels
+     * of a row sum to 1) times the row weights ({@code weights}: a scalar, one per row [R, 1], or null for 1), scaled
+     * by whatever gradient reaches the term. ND4J's fused loss op ({@code softmaxCrossEntropy}) gives
+     * that gradient only to a graph whose final loss it is: it ignores the gradient reaching it, so a score averaged
+     * over tasks or weighted by the caller got its gradient unscaled. No second derivative flows through the term
+     * (the probabilities' dependence on the logits is stopped); the explicit rules of {@code lossGradients} give
+     * second derivatives.
+     */
+    private static SDVariable crossEntropyGradient(SDVariable logits, SDVariable probabilities, SDVariable labels,
+                                                   SDVariable weights) {
+        SameDiff sd = logits.getSameDiff();
+        SDVariable delta = stopGradient(sd, probabilities.mul(Reductions.sum(labels, 2, true, 1)).sub(labels));
+        SDVariable linear = sd.sum(weights == null ? delta.mul(logits) : delta.mul(weights).mul(logits));
+        return linear.sub(stopGradient(sd, linear));
     }
 
     /** [N, n, ...] as rows [N * ..., n]: axis 1 moved last, then the others flattened. */
@@ -137,9 +132,8 @@ final class Losses {
      * {@code sum_i w_i loss_i}: DL4J's loss of each example (summed over the outputs; MSE and MAE their mean) weighted
      * by {@code weights} ([N, 1]), for code that weights examples itself; with every weight {@code 1/N} it is DL4J's
      * score. A softmax scored by multi-class cross-entropy is computed as {@link #score(ConversionContext,
-     * ILossFunction, IActivation, SDVariable, SDVariable, SDVariable)} computes it (the clipped value, the gradient of
-     * the fused softmax cross-entropy on {@code preActivation}), so this must be the graph's final loss then (ND4J's
-     * loss ops ignore the gradient given to them).
+     * ILossFunction, IActivation, SDVariable, SDVariable, SDVariable)} computes it (the clipped value, DL4J's
+     * gradient {@code softmax - labels} on {@code preActivation}).
      *
      * @param labels [N, n], n known
      */
@@ -152,11 +146,8 @@ final class Losses {
                     + "cross-entropy but backpropagates binary cross-entropy)");
         }
         if (activation instanceof ActivationSoftmax && fn instanceof LossMCXENT && !hasWeights(fn)) {
-            // the loss op takes example weights as a vector, one per row
-            SDVariable fused = sd.loss().softmaxCrossEntropy(labels, preActivation, sd.reshape(weights, -1),
-                    LossReduce.SUM, 0.0);
             SDVariable clipped = sd.sum(clippedCrossEntropy(fn, output, labels).mul(weights));
-            return withClippedValue(fused, clipped);
+            return stopGradient(sd, clipped).add(crossEntropyGradient(preActivation, output, labels, weights));
         }
         SDVariable total = sd.sum(perElement(fn, output, labels, refuse).mul(weights));
         boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
