@@ -257,7 +257,8 @@ public final class MamlSine {
                 for (int p = 0; p < 4; p++) {
                     data[p] = sd.placeHolder("task" + task + "/" + PARTS[p], TYPE, -1, 1);
                 }
-                Map<String, SDVariable> adapted = adapt(network, data[0], data[1], innerSteps, secondOrder);
+                Map<String, SDVariable> adapted = adapt(network, data[0], data[1], innerSteps, INNER_RATE,
+                        secondOrder);
                 SDVariable query = network.loss(data[2], data[3], adapted);
                 total = total == null ? query : total.add(query);
             }
@@ -283,11 +284,11 @@ public final class MamlSine {
     }
 
     /**
-     * The parameters after {@code steps} inner gradient steps on the support set, as graph expressions; for first
-     * order the inner gradients are constants to the meta-gradient.
+     * The parameters after {@code steps} inner gradient steps of rate {@code rate} on the support set, as graph
+     * expressions; for first order the inner gradients are constants to the meta-gradient.
      */
     static Map<String, SDVariable> adapt(MutableNetwork m, SDVariable supportX, SDVariable supportY, int steps,
-                                         boolean secondOrder) {
+                                         double rate, boolean secondOrder) {
         // README: MamlSine
         Map<String, SDVariable> adapted = new LinkedHashMap<>();     // empty: the parameters' current values
         for (int s = 0; s < steps; s++) {
@@ -297,7 +298,7 @@ public final class MamlSine {
                 SDVariable g = secondOrder ? e.getValue()        // first order: the inner gradient is a constant
                         : new StopGradient(m.graph().sameDiff(), e.getValue()).outputVariable();
                 SDVariable current = adapted.getOrDefault(e.getKey(), m.param(e.getKey()).value());
-                next.put(e.getKey(), current.sub(g.mul(INNER_RATE)));       // W' = W - alpha dL_support/dW
+                next.put(e.getKey(), current.sub(g.mul(rate)));             // W' = W - alpha dL_support/dW
             }
             adapted = next;
         }
@@ -323,7 +324,7 @@ public final class MamlSine {
             supportY = sy.name();
             x = in.name();
             before = m.forward(in, Map.of());
-            after = m.forward(in, adapt(m, sx, sy, steps, true));
+            after = m.forward(in, adapt(m, sx, sy, steps, INNER_RATE, true));
         }
 
         /** The predictions at {@code grid} before and after adapting to the support set. */
