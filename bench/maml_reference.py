@@ -15,9 +15,11 @@ conv-reference [path]
                    as DL4J's ConvolutionMode Same), ReLU and 2x2 max pooling, a dense softmax head, cross-entropy as
                    DL4J's MCXENT; 3-way 1-shot tasks of synthetic 8x8 images (each class a random pattern, its
                    examples the pattern plus noise).
-bench [threads]    Prints one JSON object: the median milliseconds of one second-order meta-step of the example's
+bench [threads]    Prints one JSON object: the median milliseconds of one second-order meta-step of MamlSine's
                    configuration (MLP 1-40-40-1 ReLU, 10 support and 10 query points per task, one inner step,
-                   10 tasks, Adam), float32, as MamlBenchmark measures it in Java.
+                   10 tasks, Adam), and of MamlFewShot's (conv_step_median_ms: the convolutional network on 12x12
+                   images, 4 tasks of 5 support and 15 query images, inner rate 0.4), float32, as MamlBenchmark
+                   measures them in Java.
 
 Weights use DL4J's layout: W [nIn, nOut] (x @ W + b), b [nOut]; a convolution's W [nOut, nIn, kH, kW] (PyTorch's). Run with Debian's /usr/bin/python3 (python3-torch).
 """
@@ -271,6 +273,18 @@ def reference(path):
         print(text)
 
 
+def timed(step):
+    """The median milliseconds of step() over 5 seconds, after 20 warm-up calls."""
+    for _ in range(20):
+        step()
+    times, start = [], time.perf_counter()
+    while time.perf_counter() - start < 5.0:
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), len(times)
+
+
 def bench(threads):
     torch.set_num_threads(threads)
     torch.set_default_dtype(torch.float32)          # as the Java benchmark (FLOAT)
@@ -288,17 +302,38 @@ def bench(threads):
         grads = dict(zip(names, torch.autograd.grad(loss, [leaves[k] for k in names])))
         params = adam.step({k: v.detach() for k, v in leaves.items()}, grads)
 
-    for _ in range(20):
-        step()
-    times, start = [], time.perf_counter()
-    while time.perf_counter() - start < 5.0:
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
+    conv_params = {"0_W": torch.randn(8, 1, 3, 3, generator=generator) * 0.3,
+                   "0_b": torch.zeros(8), "2_W": torch.randn(8, 8, 3, 3, generator=generator) * 0.1,
+                   "2_b": torch.zeros(8), "4_W": torch.randn(8 * 3 * 3, 5, generator=generator) * 0.1,
+                   "4_b": torch.zeros(5)}
+    conv_adam = Adam(conv_params)
+    conv_tasks = [{"support_x": torch.rand(5, 1, 12, 12, generator=generator),
+                   "support_y": torch.nn.functional.one_hot(torch.arange(5), 5).float(),
+                   "query_x": torch.rand(15, 1, 12, 12, generator=generator),
+                   "query_y": torch.nn.functional.one_hot(torch.arange(15) % 5, 5).float()} for _ in range(4)]
+
+    def conv_step():
+        nonlocal conv_params
+        leaves = {k: v.detach().requires_grad_(True) for k, v in conv_params.items()}
+        total = 0
+        for task in conv_tasks:
+            loss = mcxent(conv_forward(leaves, task["support_x"]), task["support_y"])
+            names = list(leaves)
+            grads = torch.autograd.grad(loss, [leaves[k] for k in names], create_graph=True)
+            adapted = {k: leaves[k] - 0.4 * g for k, g in zip(names, grads)}
+            total = total + mcxent(conv_forward(adapted, task["query_x"]), task["query_y"])
+        meta = total / len(conv_tasks)
+        names = list(leaves)
+        grads = dict(zip(names, torch.autograd.grad(meta, [leaves[k] for k in names])))
+        conv_params = conv_adam.step({k: v.detach() for k, v in leaves.items()}, grads)
+
+    sine_ms, samples = timed(step)
+    conv_ms, conv_samples = timed(conv_step)
     match = re.search(r"BLAS_INFO=\w+", torch.__config__.show())
-    print(json.dumps({"maml_step_median_ms": statistics.median(times), "samples": len(times),
-                      "meta_batch": BENCH_META_BATCH, "sizes": BENCH_SIZES, "threads": torch.get_num_threads(),
-                      "torch": torch.__version__, "blas": match.group(0) if match else "unknown"}))
+    print(json.dumps({"maml_step_median_ms": sine_ms, "samples": samples, "conv_step_median_ms": conv_ms,
+                      "conv_samples": conv_samples, "meta_batch": BENCH_META_BATCH, "sizes": BENCH_SIZES,
+                      "threads": torch.get_num_threads(), "torch": torch.__version__,
+                      "blas": match.group(0) if match else "unknown"}))
 
 
 if __name__ == "__main__":

@@ -74,16 +74,21 @@ for model, target in [("sine", "<= 0.7"), ("mlp784", "<= 0.6")]:
         lambda runs, torch, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="plan"),
                                        torch[0]["results"][mo]["median_ms"] if torch[0] else None))
 row("MAML meta-step (second order): Java vs PyTorch", "<= 1.5",
-    lambda runs, torch: (find(runs, "MamlBenchmark", "metaStep", order="second", execution="plan"),
+    lambda runs, torch: (find(runs, "MamlBenchmark", "metaStep", order="second", execution="plan", model="sine"),
                          torch[1]["maml_step_median_ms"] if torch[1] else None))
+row("MAML meta-step, convolutional (second order): Java vs PyTorch", "<= 2",
+    lambda runs, torch: (find(runs, "MamlBenchmark", "metaStep", order="second", execution="plan", model="conv"),
+                         torch[1].get("conv_step_median_ms") if torch[1] else None))
 for model, target in [("sine", "<= 0.3"), ("mlp784", "")]:
     row(f"hypernetwork step {model}: plans vs SameDiff's session", target,
         lambda runs, _t, mo=model: (find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="plan"),
                                     find(runs, "HypernetworkBenchmark", "trainStep", model=mo, execution="session")))
-for order, target in [("second", "<= 0.15"), ("first", "")]:
-    row(f"MAML meta-step ({order} order): plans vs SameDiff's session", target,
-        lambda runs, _t, o=order: (find(runs, "MamlBenchmark", "metaStep", order=o, execution="plan"),
-                                   find(runs, "MamlBenchmark", "metaStep", order=o, execution="session")))
+for model in ["sine", "conv"]:
+    for order, target in [("second", "<= 0.15" if model == "sine" else ""), ("first", "")]:
+        row(f"MAML meta-step {model} ({order} order): plans vs SameDiff's session", target,
+            lambda runs, _t, o=order, mo=model: (
+                find(runs, "MamlBenchmark", "metaStep", order=o, execution="plan", model=mo),
+                find(runs, "MamlBenchmark", "metaStep", order=o, execution="session", model=mo)))
 
 out += ["", "| scaling (defaults, single shot) | median ms | target |", "| --- | --- | --- |"]
 for layers in ["10", "100", "1000"]:

@@ -269,15 +269,27 @@ class FunctionalCallTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void metaGradientThroughAnInnerStepPassesFiniteDifferences(Case c) {
+        assertMetaGradientPassesFiniteDifferences(c, false);
+        if (c.inputShape().length > 1) {
+            // a support input of known height and width: the convolutional rules build on constant sizes then
+            assertMetaGradientPassesFiniteDifferences(c, true);
+        }
+    }
+
+    private static void assertMetaGradientPassesFiniteDifferences(Case c, boolean knownShape) {
         MutableNetwork m = MutableNetwork.of(c.network().get());
         SameDiff sd = m.graph().sameDiff();
-        SDVariable queryX = sd.placeHolder("query/x", D, c.shape(-1));
+        // The network's own input placeholder (sizes unknown) is the support input, or, to give the support input known
+        // sizes, the query input.
+        SDVariable own = sd.getVariable(m.inputName());
+        SDVariable supportX = knownShape ? sd.placeHolder("support/x", D, c.shape(-1)) : own;
+        SDVariable queryX = knownShape ? own : sd.placeHolder("query/x", D, c.shape(-1));
         SDVariable queryY = sd.placeHolder("query/y", D, -1, c.labels().get().size(1));
-        SDVariable metaLoss = maml(m, sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), queryX, queryY,
-                2, 0.3);
+        SDVariable metaLoss = maml(m, supportX, sd.getVariable(m.labelName()), queryX, queryY, 2, 0.3);
         sd.setLossVariables(metaLoss.name());
         Map<String, INDArray> placeholders = feed(m, c.input(5, EXAMPLES), c.labels().get());
-        placeholders.put("query/x", c.input(6, EXAMPLES));
+        placeholders.put(queryX.name(), c.input(6, EXAMPLES));
+        placeholders.put(supportX.name(), c.input(5, EXAMPLES));
         placeholders.put("query/y", c.labels().get().dup());
         // Labels are skipped: SameDiff gives a placeholder no gradient through ops that read only placeholders and
         // constants (the row sums of the labels in the softmax rule), and meta-learning needs none. For the same
@@ -286,8 +298,24 @@ class FunctionalCallTest {
         // whole and checked). Its query input is skipped too, to keep the check short: that gradient goes through the
         // converted forward pass only, which LayerParityTest checks by finite differences.
         Set<String> skipped = c.inputShape().length == 1 ? Set.of(m.labelName(), "query/y")
-                : Set.of(m.labelName(), "query/y", m.inputName(), "query/x");
+                : Set.of(m.labelName(), "query/y", supportX.name(), queryX.name());
         Checks.assertGradientsMatchFiniteDifferences(sd, placeholders, skipped);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void explicitGradientsOfAnInputOfKnownShapeEqualSameDiffs(Case c) {
+        MutableNetwork m = MutableNetwork.of(c.network().get());
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable known = sd.placeHolder("known/x", D, c.shape(-1));
+        Map<String, SDVariable> explicit = m.lossGradients(known, sd.getVariable(m.labelName()), Map.of());
+        INDArray x = c.input(21, EXAMPLES);
+        INDArray y = c.labels().get();
+        Map<String, INDArray> values = sd.output(Map.of("known/x", x, m.labelName(), y), names(explicit));
+        Map<String, INDArray> expected = m.gradients(x, y);
+        for (String key : m.parameterKeys()) {
+            Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
+        }
     }
 
     @Test

@@ -66,14 +66,25 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
     }
 
     @Override
-    public Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {
         SameDiff sd = input.getSameDiff();
         Conv2DConfig config = config(nhwc);
         // YXIO, as the converter: conv2d_bp ignores OIYX weights
         SDVariable weights = sd.permute(parameters.get(weightKey()), 2, 3, 1, 0);
         SDVariable z = hasBias ? sd.cnn().conv2d(input, weights, parameters.get(biasKey()).reshape(nOut), config)
                 : sd.cnn().conv2d(input, weights, config);
-        return new Pass(input, z, activation.forward(z));
+        long[] out = null;
+        if (inputShape != null && inputShape.length == 3) {
+            long height = rows.out(inputShape[nhwc ? 0 : 1]);
+            long width = columns.out(inputShape[nhwc ? 1 : 2]);
+            out = nhwc ? new long[] {height, width, nOut} : new long[] {nOut, height, width};
+        }
+        return new Pass(input, z, activation.forward(z), inputShape, out);
+    }
+
+    /** {@return the height and width of a per-example shape of this layer's format} */
+    private long[] spatial(long[] shape) {
+        return nhwc ? new long[] {shape[0], shape[1]} : new long[] {shape[1], shape[2]};
     }
 
     @Override
@@ -86,10 +97,15 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
 
         // dW: the windows of the input, padded as the forward pass did, against dz, as matrices (im2col of the
         // padded region: libnd4j's im2col places Same-mode padding otherwise than conv2d)
-        Window2d.Sizes height = rows.sizes(xN, dzN, 2);
-        Window2d.Sizes width = columns.sizes(xN, dzN, 3);
-        SDVariable padded = Window2d.region(Window2d.region(xN, 2, height, height.reach(), 0), 3, width,
-                width.reach(), 0);
+        long[] known = pass.inputShape() == null ? null : spatial(pass.inputShape());
+        Window2d.Fixed fixedHeight = known == null ? null : rows.fixed(known[0]);
+        Window2d.Fixed fixedWidth = known == null ? null : columns.fixed(known[1]);
+        Window2d.Sizes height = known != null ? null : rows.sizes(xN, dzN, 2);
+        Window2d.Sizes width = known != null ? null : columns.sizes(xN, dzN, 3);
+        SDVariable padded = known != null
+                ? Window2d.region(Window2d.region(xN, 2, fixedHeight, fixedHeight.reach(), 0), 3, fixedWidth,
+                        fixedWidth.reach(), 0)
+                : Window2d.region(Window2d.region(xN, 2, height, height.reach(), 0), 3, width, width.reach(), 0);
         Conv2DConfig valid = Conv2DConfig.builder()
                 .kH(rows.kernel()).kW(columns.kernel()).sH(rows.stride()).sW(columns.stride())
                 .dH(rows.dilation()).dW(columns.dilation()).paddingMode(PaddingMode.VALID).build();
@@ -111,8 +127,10 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
                 .build();
         // deconv2d's weights [kH, kW, its nOut = nIn, its nIn = nOut]
         SDVariable full = sd.cnn().deconv2d(dzN, sd.permute(parameters.get(weightKey()), 2, 3, 1, 0), transposed);
-        SDVariable dx = Window2d.inputPart(Window2d.inputPart(full, 2, height, height.reach()), 3, width,
-                width.reach());
+        SDVariable dx = known != null
+                ? Window2d.inputPart(Window2d.inputPart(full, 2, fixedHeight, fixedHeight.reach()), 3, fixedWidth,
+                        fixedWidth.reach())
+                : Window2d.inputPart(Window2d.inputPart(full, 2, height, height.reach()), 3, width, width.reach());
         return nhwc ? sd.permute(dx, 0, 2, 3, 1) : dx;
     }
 }

@@ -12,8 +12,13 @@ import org.nd4j.autodiff.samediff.SDVariable;
  */
 interface ExplicitLayer {
 
-    /** The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}. */
-    record Pass(SDVariable input, SDVariable preActivation, SDVariable output) {
+    /**
+     * The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}, with
+     * the per-example shapes of its input and output where they are known when the graph is built (null otherwise):
+     * a rule then builds its backward pass from those sizes instead of reading them from the arrays at run time.
+     */
+    record Pass(SDVariable input, SDVariable preActivation, SDVariable output, long[] inputShape,
+                long[] outputShape) {
     }
 
     /** {@return how messages name the layer, {@code Layer 0 (ConvolutionLayer)}} */
@@ -22,8 +27,12 @@ interface ExplicitLayer {
     /** {@return the network-level keys of the parameters the layer reads (none for a layer without any)} */
     List<String> parameterKeys();
 
-    /** The forward pass, with the parameters' values looked up by network-level key in {@code parameters}. */
-    Pass forward(SDVariable input, Map<String, SDVariable> parameters);
+    /**
+     * The forward pass, with the parameters' values looked up by network-level key in {@code parameters}.
+     *
+     * @param inputShape the per-example shape of the input if known (every size), else null
+     */
+    Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters);
 
     /**
      * Puts the gradients of this layer's parameters into {@code gradients} (by network-level key) and returns the

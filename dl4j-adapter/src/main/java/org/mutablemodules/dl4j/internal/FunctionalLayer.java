@@ -43,7 +43,7 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
 
     /** {@code f(x W + b)}, with the parameters' values looked up by network-level key in {@code parameters}. */
     @Override
-    public Pass forward(SDVariable input, Map<String, SDVariable> parameters) {
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {
         SDVariable z = input;
         if (affine) {
             z = input.mmul(parameters.get(weightKey()));
@@ -51,7 +51,8 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
                 z = z.add(parameters.get(biasKey()));
             }
         }
-        return new Pass(input, z, activation.forward(z));
+        long[] out = !affine ? inputShape : width >= 0 ? new long[] {width} : null;
+        return new Pass(input, z, activation.forward(z), inputShape, out);
     }
 
     /**

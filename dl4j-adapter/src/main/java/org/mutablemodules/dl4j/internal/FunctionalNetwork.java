@@ -329,12 +329,24 @@ public final class FunctionalNetwork {
                                                           Map<String, SDVariable> values) {
         List<ExplicitLayer.Pass> passes = new ArrayList<>();
         SDVariable x = input;
+        long[] shape = knownExampleShape(input);
         for (ExplicitLayer layer : layers) {
-            ExplicitLayer.Pass pass = layer.forward(x, values);
+            ExplicitLayer.Pass pass = layer.forward(x, shape, values);
             passes.add(pass);
             x = pass.output();
+            shape = pass.outputShape();
         }
         return passes;
+    }
+
+    /** The per-example shape of {@code input} if its every size but the first is known, else null. */
+    private static long[] knownExampleShape(SDVariable input) {
+        long[] shape = input.getShape();
+        if (shape == null || shape.length < 2) {
+            return null;
+        }
+        long[] example = Arrays.copyOfRange(shape, 1, shape.length);
+        return Arrays.stream(example).allMatch(v -> v > 0) ? example : null;
     }
 
     /** No labels: one null per network output. */

@@ -1,5 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.factory.Nd4j;
@@ -7,8 +8,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A 2D sliding window along one axis (a convolution's or a pooling's), as DL4J and libnd4j place it, and the moves
  * between an input and the padded region its windows read that the explicit backward rules of
- * {@link ConvolutionRule} and {@link MaxPoolingRule} share. Sizes are graph values (INT64 scalars) read from the
- * arrays: DL4J fixes no height or width, so the rules work for any.
+ * {@link ConvolutionRule} and {@link MaxPoolingRule} share. Sizes are known when the graph is built where the input's
+ * shape is ({@link Fixed}: constant paddings and slices, none where none is needed), and otherwise graph values (INT64
+ * scalars) read from the arrays at run time ({@link Sizes}): DL4J fixes no height or width, so the rules work for any.
  *
  * @param kernel   the kernel size
  * @param stride   the stride
@@ -26,6 +28,63 @@ record Window2d(int kernel, int stride, int padding, int dilation, boolean same)
      * @param reach  the length of the padded input its windows read, {@code (out - 1) * stride + extent}
      */
     record Sizes(SDVariable in, SDVariable before, SDVariable reach) {
+    }
+
+    /**
+     * One input's sizes along the axis, known when the graph is built.
+     *
+     * @param in     the input's size
+     * @param out    the output's size
+     * @param before the zeros padded before the input
+     * @param reach  the length of the padded input the windows read, {@code (out - 1) * stride + extent}
+     */
+    record Fixed(long in, long out, long before, long reach) {
+    }
+
+    /** {@return the output size along the axis for an input of size {@code in}} */
+    long out(long in) {
+        return same ? (in + stride - 1) / stride : (in + 2L * padding - extent()) / stride + 1;
+    }
+
+    /** The sizes along the axis of an input of size {@code in}. */
+    Fixed fixed(long in) {
+        long out = out(in);
+        long reach = (out - 1) * stride + extent();
+        return new Fixed(in, out, same ? Math.max(0, reach - in) / 2 : padding, reach);
+    }
+
+    /** As {@link #region(SDVariable, int, Sizes, SDVariable, double)}, with sizes known: no op where none is needed. */
+    static SDVariable region(SDVariable v, int axis, Fixed sizes, long length, double value) {
+        long after = length - sizes.before() - sizes.in();
+        SDVariable out = v;
+        if (sizes.before() > 0 || after > 0) {
+            long[][] pads = new long[4][2];
+            pads[axis][0] = sizes.before();
+            pads[axis][1] = Math.max(0, after);
+            out = v.getSameDiff().nn().pad(out, v.getSameDiff().constant(Nd4j.createFromArray(pads)), value);
+        }
+        return after < 0 ? cut(out, axis, 0, length) : out;
+    }
+
+    /** As {@link #inputPart(SDVariable, int, Sizes, SDVariable)}, with sizes known: no op where none is needed. */
+    static SDVariable inputPart(SDVariable v, int axis, Fixed sizes, long length) {
+        long missing = sizes.before() + sizes.in() - length;
+        SDVariable out = v;
+        if (missing > 0) {
+            long[][] pads = new long[4][2];
+            pads[axis][1] = missing;
+            out = v.getSameDiff().nn().pad(out, v.getSameDiff().constant(Nd4j.createFromArray(pads)), 0);
+        }
+        return sizes.before() > 0 || length > sizes.before() + sizes.in()
+                ? cut(out, axis, sizes.before(), sizes.in()) : out;
+    }
+
+    private static SDVariable cut(SDVariable v, int axis, long begin, long size) {
+        SDIndex[] index = new SDIndex[4];
+        for (int d = 0; d < 4; d++) {
+            index[d] = d == axis ? SDIndex.interval(begin, begin + size) : SDIndex.all();
+        }
+        return v.get(index);
     }
 
     /** {@return the window's extent, {@code (kernel - 1) * dilation + 1}} */
