@@ -16,9 +16,11 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -108,6 +110,34 @@ class FunctionalCallTest {
                         3, () -> Networks.probabilities(D, 13, EXAMPLES, 2)),
                 new Case("no bias, miniBatch(false), MSE", FunctionalCallTest::unaveragedNetwork,
                         3, () -> Networks.randn(D, 14, EXAMPLES, 2)),
+                new Case("conv relu, global average pooling, softmax", () -> Networks.network(D,
+                        InputType.convolutional(5, 5, 2),
+                        new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.RELU).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                        output(0, 2, Activation.SOFTMAX, LossFunction.MCXENT)),
+                        new long[] {2, 5, 5}, () -> Networks.oneHot(D, 25, EXAMPLES, 2)),
+                // ReLU leaves channels of zeros: ties, each of which gets the gradient
+                new Case("conv relu, global max pooling, MSE", () -> Networks.network(D,
+                        InputType.convolutional(4, 4, 1),
+                        new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.RELU).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.MAX).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
+                        new long[] {1, 4, 4}, () -> Networks.randn(D, 26, EXAMPLES, 2)),
+                new Case("conv tanh, global sum pooling kept as 1x1, MSE", () -> Networks.network(D,
+                        InputType.convolutional(4, 5, 2),
+                        new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.TANH).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.SUM).collapseDimensions(false).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
+                        new long[] {2, 4, 5}, () -> Networks.randn(D, 27, EXAMPLES, 2)),
+                new Case("tanh, sigmoid output, XENT", () -> Networks.network(D, null,
+                        dense(3, 4, Activation.TANH), output(4, 2, Activation.SIGMOID, LossFunction.XENT)),
+                        3, () -> Networks.probabilities(D, 22, EXAMPLES, 2)),
+                new Case("tanh, identity output, L1", () -> Networks.network(D, null,
+                        dense(3, 4, Activation.TANH), output(4, 2, Activation.IDENTITY, LossFunction.L1)),
+                        3, () -> Networks.randn(D, 23, EXAMPLES, 2)),
+                new Case("relu, tanh output, MAE", () -> Networks.network(D, null,
+                        dense(3, 5, Activation.RELU), output(5, 3, Activation.TANH, LossFunction.MEAN_ABSOLUTE_ERROR)),
+                        3, () -> Networks.randn(D, 24, EXAMPLES, 3).muli(0.5)),
                 // ReLU before 2x2 max pooling leaves windows of zeros: ties, which go to the window's first element
                 new Case("conv 3x3 relu, max pool 2x2, softmax, MCXENT", () -> Networks.network(D,
                         InputType.convolutional(6, 6, 2),
@@ -414,19 +444,19 @@ class FunctionalCallTest {
                 elu.graph().sameDiff().getVariable(elu.labelName()), Map.of())).getMessage();
         assertTrue(message.contains("Layer 0 (DenseLayer)") && message.toLowerCase().contains("elu"), message);
 
-        MutableNetwork mae = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH),
-                output(3, 1, Activation.IDENTITY, LossFunction.MEAN_ABSOLUTE_ERROR)));
-        SameDiff maeGraph = mae.graph().sameDiff();
-        message = assertThrows(UnsupportedLayerException.class, () -> mae.lossGradients(
-                maeGraph.getVariable(mae.inputName()), maeGraph.getVariable(mae.labelName()), Map.of()))
+        MutableNetwork normed = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH),
+                new BatchNormalization.Builder().nOut(3).build(), output(3, 1, Activation.IDENTITY, LossFunction.MSE)));
+        SameDiff normedGraph = normed.graph().sameDiff();
+        message = assertThrows(UnsupportedLayerException.class, () -> normed.lossGradients(
+                normedGraph.getVariable(normed.inputName()), normedGraph.getVariable(normed.labelName()), Map.of()))
                 .getMessage();
-        assertTrue(message.contains("Layer 1 (OutputLayer)") && message.contains("MSE"), message);
+        assertTrue(message.contains("Layer 1 (BatchNormalization)"), message);
         INDArray in = Networks.randn(D, 5, 4, 2);
         INDArray labels = Networks.randn(D, 6, 4, 1);
-        SDVariable score = mae.loss(maeGraph.getVariable(mae.inputName()), maeGraph.getVariable(mae.labelName()),
-                Map.of());
-        assertEquals(mae.score(in, labels), maeGraph.output(Map.of(mae.inputName(), in, mae.labelName(), labels),
-                score.name()).get(score.name()).getDouble(0), 1e-14);
+        SDVariable score = normed.loss(normedGraph.getVariable(normed.inputName()),
+                normedGraph.getVariable(normed.labelName()), Map.of());
+        assertEquals(normed.score(in, labels), normedGraph.output(Map.of(normed.inputName(), in,
+                normed.labelName(), labels), score.name()).get(score.name()).getDouble(0), 1e-14);
     }
 
     @Test

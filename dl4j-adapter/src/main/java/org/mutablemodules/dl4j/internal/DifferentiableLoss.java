@@ -4,9 +4,13 @@ import java.util.List;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossL1;
 import org.nd4j.linalg.lossfunctions.impl.LossL2;
+import org.nd4j.linalg.lossfunctions.impl.LossMAE;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
 
@@ -17,18 +21,27 @@ import org.nd4j.linalg.lossfunctions.impl.LossMSE;
  */
 final class DifferentiableLoss {
 
-    static final List<String> SUPPORTED = List.of("MSE", "L2", "MCXENT", "NEGATIVELOGLIKELIHOOD (no weights)");
+    static final List<String> SUPPORTED = List.of("MSE", "L2", "MAE", "L1", "MCXENT", "NEGATIVELOGLIKELIHOOD",
+            "XENT (no weights)");
 
+    /** The element-wise loss. */
+    private enum Kind { SQUARED, ABSOLUTE, CROSS_ENTROPY, BINARY_CROSS_ENTROPY }
+
+    private final Kind kind;
     private final boolean crossEntropy;
     private final boolean perOutput;
     private final boolean averaged;
     private final long width;
+    /** XENT's clipping of the probabilities, {@code [eps, 1 - eps]} (0: none). */
+    private final double clipEps;
 
-    private DifferentiableLoss(boolean crossEntropy, boolean perOutput, boolean averaged, long width) {
-        this.crossEntropy = crossEntropy;
+    private DifferentiableLoss(Kind kind, boolean perOutput, boolean averaged, long width, double clipEps) {
+        this.kind = kind;
+        this.crossEntropy = kind == Kind.CROSS_ENTROPY;
         this.perOutput = perOutput;
         this.averaged = averaged;
         this.width = width;
+        this.clipEps = clipEps;
     }
 
     /**
@@ -39,10 +52,15 @@ final class DifferentiableLoss {
      */
     static DifferentiableLoss of(ILossFunction fn, boolean averaged, long width) {
         if (fn instanceof LossL2 && ((LossL2) fn).getWeights() == null) {                 // also LossMSE
-            return new DifferentiableLoss(false, fn instanceof LossMSE, averaged, width);
+            return new DifferentiableLoss(Kind.SQUARED, fn instanceof LossMSE, averaged, width, 0);
+        } else if (fn instanceof LossL1 && ((LossL1) fn).getWeights() == null) {          // also LossMAE
+            return new DifferentiableLoss(Kind.ABSOLUTE, fn instanceof LossMAE, averaged, width, 0);
         } else if (fn instanceof LossMCXENT && ((LossMCXENT) fn).getWeights() == null) {
             // Also LossNegativeLogLikelihood. DL4J's softmax clipping is left out, as in the converted score.
-            return new DifferentiableLoss(true, false, averaged, width);
+            return new DifferentiableLoss(Kind.CROSS_ENTROPY, false, averaged, width, 0);
+        } else if (fn instanceof LossBinaryXENT && ((LossBinaryXENT) fn).getWeights() == null) {
+            return new DifferentiableLoss(Kind.BINARY_CROSS_ENTROPY, false, averaged, width,
+                    ((LossBinaryXENT) fn).getClipEps());
         }
         return null;
     }
@@ -63,17 +81,24 @@ final class DifferentiableLoss {
         return examples.rdiv(perFeature);
     }
 
-    /** The score of {@code output} against {@code labels}, given {@link #scale}. */
-    SDVariable score(SDVariable output, SDVariable labels, SDVariable scale) {
-        SameDiff sd = output.getSameDiff();
-        SDVariable perElement = crossEntropy ? labels.mul(sd.math().log(output)).neg()
-                : sd.math().square(labels.sub(output));
-        return sd.sum(perElement).mul(scale);
-    }
-
-    /** {@code dScore/dOutput}, [N, n]. */
+    /**
+     * {@code dScore/dOutput}, [N, n]: {@code 2 (a - y)} (L2, MSE), {@code sign(a - y)} (L1, MAE; 0 where they are
+     * equal, as DL4J), {@code -y / a} (cross-entropy), {@code -(y / p - (1 - y) / (1 - p))} (XENT, p the output clipped
+     * to {@code [eps, 1 - eps]} as DL4J clips it, its derivative taken as the output's, as DL4J differentiates it),
+     * times {@link #scale}.
+     */
     SDVariable gradient(SDVariable output, SDVariable labels, SDVariable scale) {
-        SDVariable perElement = crossEntropy ? labels.div(output).neg() : output.sub(labels).mul(2.0);
+        SameDiff sd = output.getSameDiff();
+        SDVariable perElement = switch (kind) {
+            case SQUARED -> output.sub(labels).mul(2.0);
+            case ABSOLUTE -> sd.math().sign(output.sub(labels));
+            case CROSS_ENTROPY -> labels.div(output).neg();
+            case BINARY_CROSS_ENTROPY -> {
+                SDVariable p = clipEps > 0 ? output.add(new StopGradient(sd,
+                        sd.math().clipByValue(output, clipEps, 1.0 - clipEps).sub(output)).outputVariable()) : output;
+                yield labels.div(p).sub(labels.rsub(1.0).div(p.rsub(1.0))).neg();
+            }
+        };
         return perElement.mul(scale);
     }
 

@@ -24,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -57,9 +58,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class FunctionalNetwork {
 
-    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer "
-            + "and SubsamplingLayer (max pooling whose windows tile the input), with the pre-processors "
-            + "CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
+    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
+            + "SubsamplingLayer (max pooling whose windows tile the input) and GlobalPoolingLayer (AVG, SUM, MAX), "
+            + "with the pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
     /** The converters applied again with given inputs, parameters and labels. */
     @FunctionalInterface
@@ -532,9 +533,12 @@ public final class FunctionalNetwork {
         private final List<ExplicitLayer> layers = new ArrayList<>();
         /** The per-example shape of the current activations, in the layers' format; null where not known. */
         private long[] shape;
+        /** The rank of the current activations (examples included), 0 where not known. */
+        private int rank;
 
         Builder(long[] inputShape) {
             this.shape = inputShape;
+            this.rank = inputShape == null ? 0 : inputShape.length + 1;
         }
 
         /** The width of feed-forward activations (-1 for others or unknown): what a softmax needs. */
@@ -570,6 +574,7 @@ public final class FunctionalNetwork {
                     }
                 }
                 shape = new long[] {ff.getNOut()};
+                rank = 2;
                 layers.add(new FunctionalLayer(description, keyPrefix, true, hasBias, 2,
                         activation(description, ((BaseLayer) layer).getActivationFn()), width(), loss));
             } else if (type == ActivationLayer.class) {
@@ -595,6 +600,7 @@ public final class FunctionalNetwork {
                         new Window2d(k[1], s[1], p[1], d[1], mode == ConvolutionMode.Same), conv.getNIn(), conv.getNOut(),
                         conv.getCnn2dDataFormat() == CNN2DFormat.NHWC, conv.hasBias(), null, a));
                 shape = null;
+                rank = 4;
             } else if (type == SubsamplingLayer.class) {
                 SubsamplingLayer pool = (SubsamplingLayer) layer;
                 int[] k = pool.getKernelSize();
@@ -615,6 +621,29 @@ public final class FunctionalNetwork {
                         new Window2d(k[1], s[1], p[1], 1, mode == ConvolutionMode.Same),
                         pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
                 shape = null;
+                rank = 4;
+            } else if (type == GlobalPoolingLayer.class) {
+                GlobalPoolingLayer pool = (GlobalPoolingLayer) layer;
+                PoolingType pooling = pool.getPoolingType();
+                if (pooling != PoolingType.AVG && pooling != PoolingType.SUM && pooling != PoolingType.MAX) {
+                    throw new UnsupportedLayerException(description + " pools by " + pooling + "; lossGradients has "
+                            + "explicit backward rules for global AVG, SUM and MAX pooling.");
+                }
+                int[] axes = pool.getPoolingDimensions();
+                if (axes == null && (rank == 3 || rank == 4)) {
+                    axes = rank == 3 ? new int[] {2} : new int[] {2, 3};
+                } else if (axes == null) {
+                    throw new UnsupportedLayerException(description + " pools activations of unknown rank; "
+                            + "lossGradients needs rank 3 (time series) or 4 (images) there.");
+                }
+                axes = Arrays.stream(axes).sorted().toArray();
+                layers.add(new GlobalPoolingRule(description, axes, pooling, pool.isCollapseDimensions()));
+                if (pool.isCollapseDimensions()) {
+                    rank -= axes.length;
+                    shape = rank == 2 ? new long[] {-1} : null;
+                } else {
+                    shape = null;
+                }
             } else {
                 throw new UnsupportedLayerException(description + " cannot be used by lossGradients, "
                         + "which has explicit backward rules for " + SUPPORTED_LAYERS + " only.");
@@ -624,8 +653,10 @@ public final class FunctionalNetwork {
         private void addPreProcessor(String description, InputPreProcessor preProcessor) {
             if (preProcessor instanceof CnnToFeedForwardPreProcessor c) {
                 shape = new long[] {c.getInputHeight() * c.getInputWidth() * c.getNumChannels()};
+                rank = 2;
             } else if (preProcessor instanceof FeedForwardToCnnPreProcessor c) {
                 shape = new long[] {c.getNumChannels(), c.getInputHeight(), c.getInputWidth()};
+                rank = 4;
             } else {
                 throw new UnsupportedLayerException(description + " has the input pre-processor "
                         + preProcessor.getClass().getSimpleName() + ", which lossGradients does not apply. "
