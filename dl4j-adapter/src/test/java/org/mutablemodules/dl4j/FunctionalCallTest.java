@@ -21,6 +21,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -129,6 +130,21 @@ class FunctionalCallTest {
                         new GlobalPoolingLayer.Builder(PoolingType.SUM).collapseDimensions(false).build(),
                         output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
                         new long[] {2, 4, 5}, () -> Networks.randn(D, 27, EXAMPLES, 2)),
+                new Case("dense, batch normalisation, tanh, softmax", () -> Networks.network(D, null,
+                        dense(3, 4, Activation.IDENTITY), new BatchNormalization.Builder().nOut(4).build(),
+                        new ActivationLayer.Builder().activation(Activation.TANH).build(),
+                        output(4, 2, Activation.SOFTMAX, LossFunction.MCXENT)),
+                        3, () -> Networks.oneHot(D, 28, EXAMPLES, 2)),
+                new Case("conv, batch normalisation (log std, NHWC), relu, max pool, MSE", () -> Networks.network(D,
+                        InputType.convolutional(6, 6, 2, CNN2DFormat.NHWC),
+                        new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.IDENTITY)
+                                .dataFormat(CNN2DFormat.NHWC).build(),
+                        new BatchNormalization.Builder().useLogStd(true).dataFormat(CNN2DFormat.NHWC).build(),
+                        new ActivationLayer.Builder().activation(Activation.RELU).build(),
+                        new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
+                                .dataFormat(CNN2DFormat.NHWC).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
+                        new long[] {6, 6, 2}, () -> Networks.randn(D, 29, EXAMPLES, 2)),
                 new Case("tanh, sigmoid output, XENT", () -> Networks.network(D, null,
                         dense(3, 4, Activation.TANH), output(4, 2, Activation.SIGMOID, LossFunction.XENT)),
                         3, () -> Networks.probabilities(D, 22, EXAMPLES, 2)),
@@ -234,10 +250,16 @@ class FunctionalCallTest {
         sd.setLossVariables(meanOfTwo.name());
         String[] initial = m.parameterKeys().stream().map(k -> m.param(k).initial().name()).toArray(String[]::new);
         Map<String, INDArray> scaled = sd.calculateGradients(feed, initial);
+        int compared = 0;
         for (String key : m.parameterKeys()) {
-            Checks.assertRelativelyClose(expected.get(key).mul(0.5), scaled.get(m.param(key).initial().name()), 1e-10,
-                    key);
+            INDArray gradient = scaled.get(m.param(key).initial().name());
+            if (gradient == null) {
+                continue;           // a running statistic of batch normalisation: not trained by gradient
+            }
+            Checks.assertRelativelyClose(expected.get(key).mul(0.5), gradient, 1e-10, key);
+            compared++;
         }
+        assertTrue(compared >= 2, "gradients compared: " + compared);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -444,14 +466,15 @@ class FunctionalCallTest {
                 elu.graph().sameDiff().getVariable(elu.labelName()), Map.of())).getMessage();
         assertTrue(message.contains("Layer 0 (DenseLayer)") && message.toLowerCase().contains("elu"), message);
 
-        MutableNetwork normed = MutableNetwork.of(Networks.network(D, null, dense(2, 3, Activation.TANH),
-                new BatchNormalization.Builder().nOut(3).build(), output(3, 1, Activation.IDENTITY, LossFunction.MSE)));
+        MutableNetwork normed = MutableNetwork.of(Networks.network(D, InputType.convolutional(4, 4, 1),
+                new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.TANH).build(),
+                new LocalResponseNormalization.Builder().build(), output(0, 1, Activation.IDENTITY, LossFunction.MSE)));
         SameDiff normedGraph = normed.graph().sameDiff();
         message = assertThrows(UnsupportedLayerException.class, () -> normed.lossGradients(
                 normedGraph.getVariable(normed.inputName()), normedGraph.getVariable(normed.labelName()), Map.of()))
                 .getMessage();
-        assertTrue(message.contains("Layer 1 (BatchNormalization)"), message);
-        INDArray in = Networks.randn(D, 5, 4, 2);
+        assertTrue(message.contains("Layer 1 (LocalResponseNormalization)"), message);
+        INDArray in = Networks.randn(D, 5, 4, 1, 4, 4);
         INDArray labels = Networks.randn(D, 6, 4, 1);
         SDVariable score = normed.loss(normedGraph.getVariable(normed.inputName()),
                 normedGraph.getVariable(normed.labelName()), Map.of());

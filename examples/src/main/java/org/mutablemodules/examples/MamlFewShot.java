@@ -107,7 +107,8 @@ public final class MamlFewShot {
             } else if ("--out".equals(args[i]) && i + 1 < args.length) {
                 out = Path.of(args[++i]);
             } else {
-                throw new IllegalArgumentException("Unknown argument \"" + args[i] + "\"; usage: [--steps N] [--out DIR]");
+                throw new IllegalArgumentException("Unknown argument \"" + args[i]
+                        + "\"; usage: [--steps N] [--out DIR]");
             }
         }
         run(steps, UNSEEN_TASKS, out, System.out);

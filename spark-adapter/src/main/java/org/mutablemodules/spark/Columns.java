@@ -94,7 +94,10 @@ final class Columns {
             return new Reader(column, index, kind, type, w);
         }
 
-        /** The row's values, written into {@code out} at {@code offset}; refused if null, non-finite or of another width. */
+        /**
+         * The row's values, written into {@code out} at {@code offset}; refused if null, non-finite or of another
+         * width.
+         */
         void read(Row row, double[] out, int offset) {
             if (row.isNullAt(index)) {
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "Column \"%s\" holds a null.", column));

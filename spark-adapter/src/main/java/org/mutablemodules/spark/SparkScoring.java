@@ -57,10 +57,10 @@ import org.tribuo.regression.Regressor;
  *
  * <p>The model travels once per executor JVM: it is saved (the library's format, or Tribuo's protobuf), broadcast as
  * bytes, and loaded by the first task of each JVM; tasks share it. Rows are scored in batches of up to
- * {@value #MAX_BATCH_ROWS} rows and {@value #MAX_BATCH_VALUES} input values per call. The result is lazy, as Spark's transformations are: the scoring runs when the returned
- * DataFrame is used. Columns are checked against the schema before anything runs (a missing column, another type,
- * the output column already present); a row that holds a null, a NaN or another width than the model's input fails
- * its task with a message naming the column.
+ * {@value #MAX_BATCH_ROWS} rows and {@value #MAX_BATCH_VALUES} input values per call. The result is lazy, as Spark's
+ * transformations are: the scoring runs when the returned DataFrame is used. Columns are checked against the schema
+ * before anything runs (a missing column, another type, the output column already present); a row that holds a null,
+ * a NaN or another width than the model's input fails its task with a message naming the column.
  */
 public final class SparkScoring {
 

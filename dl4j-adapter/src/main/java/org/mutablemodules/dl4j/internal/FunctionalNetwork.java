@@ -19,6 +19,7 @@ import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Convolution2D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -59,8 +60,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class FunctionalNetwork {
 
     static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
-            + "SubsamplingLayer (max pooling whose windows tile the input) and GlobalPoolingLayer (AVG, SUM, MAX), "
-            + "with the pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
+            + "SubsamplingLayer (max pooling whose windows tile the input), GlobalPoolingLayer (AVG, SUM, MAX) and "
+            + "BatchNormalization (running statistics, as at inference), with the pre-processors "
+            + "CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
     /** The converters applied again with given inputs, parameters and labels. */
     @FunctionalInterface
@@ -562,7 +564,8 @@ public final class FunctionalNetwork {
                     throw new UnsupportedLayerException(description + " reads activations of per-example shape "
                             + Arrays.toString(shape) + " without a pre-processor to flatten them.");
                 }
-                boolean hasBias = type == DenseLayer.class ? ((DenseLayer) layer).hasBias() : ((OutputLayer) layer).hasBias();
+                boolean hasBias = type == DenseLayer.class ? ((DenseLayer) layer).hasBias()
+                        : ((OutputLayer) layer).hasBias();
                 DifferentiableLoss loss = null;
                 if (type == OutputLayer.class && last) {
                     OutputLayer out = (OutputLayer) layer;
@@ -597,7 +600,8 @@ public final class FunctionalNetwork {
                 int[] d = conv.getDilation();
                 layers.add(new ConvolutionRule(description, keyPrefix,
                         new Window2d(k[0], s[0], p[0], d[0], mode == ConvolutionMode.Same),
-                        new Window2d(k[1], s[1], p[1], d[1], mode == ConvolutionMode.Same), conv.getNIn(), conv.getNOut(),
+                        new Window2d(k[1], s[1], p[1], d[1], mode == ConvolutionMode.Same), conv.getNIn(),
+                        conv.getNOut(),
                         conv.getCnn2dDataFormat() == CNN2DFormat.NHWC, conv.hasBias(), null, a));
                 shape = null;
                 rank = 4;
@@ -622,6 +626,15 @@ public final class FunctionalNetwork {
                         pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
                 shape = null;
                 rank = 4;
+            } else if (type == BatchNormalization.class) {
+                BatchNormalization bn = (BatchNormalization) layer;
+                if (rank < 2 || rank > 4) {
+                    throw new UnsupportedLayerException(description + " normalises activations of unknown rank; "
+                            + "lossGradients needs rank 2, 3 or 4 there.");
+                }
+                int channelAxis = rank == 4 && bn.getCnn2DFormat() == CNN2DFormat.NHWC ? 3 : 1;
+                layers.add(new BatchNormRule(description, keyPrefix, rank, channelAxis, bn.getEps(),
+                        bn.isUseLogStd(), bn.isLockGammaBeta() ? bn.getGamma() : Double.NaN, bn.getBeta(), null));
             } else if (type == GlobalPoolingLayer.class) {
                 GlobalPoolingLayer pool = (GlobalPoolingLayer) layer;
                 PoolingType pooling = pool.getPoolingType();
@@ -706,6 +719,10 @@ public final class FunctionalNetwork {
                             f.loss());
                 } else if (layer instanceof ConvolutionRule c && c.hasBias()) {
                     layer = c.withBiasShape(graph.param(variables.get(c.biasKey())).shape());
+                } else if (layer instanceof BatchNormRule b) {
+                    Map<String, long[]> shapes = new LinkedHashMap<>();
+                    b.parameterKeys().forEach(k -> shapes.put(k, graph.param(variables.get(k)).shape()));
+                    layer = b.withShapes(shapes);
                 }
                 resolved.add(layer);
             }

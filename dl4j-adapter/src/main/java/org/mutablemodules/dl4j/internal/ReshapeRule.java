@@ -5,8 +5,8 @@ import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
- * An input pre-processor that only reshapes ({@code CnnToFeedForwardPreProcessor}, {@code FeedForwardToCnnPreProcessor}:
- * DL4J flattens in 'c' order whatever the data format), as a layer of a {@link FunctionalNetwork}: its gradient is
+ * An input pre-processor that only reshapes ({@code CnnToFeedForwardPreProcessor},
+ * {@code FeedForwardToCnnPreProcessor}: DL4J flattens in 'c' order whatever the data format), as a layer of a {@link FunctionalNetwork}: its gradient is
  * the output's, reshaped back to the input's shape.
  *
  * @param description how messages name it
