@@ -134,20 +134,26 @@ class Adam:
         return out
 
 
-def trajectory(initial, steps, second_order):
-    layers = len(SIZES) - 1
+def trajectory(initial, steps, meta_loss_of):
+    """Adam on meta_loss_of(parameters, tasks) over the steps' tasks: every meta-loss and the parameters after each."""
     params = {k: v.clone() for k, v in initial.items()}
     adam = Adam(params)
     losses, history = [], []
     for tasks in steps:
         leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-        loss = meta_loss(leaves, tasks, layers, INNER_STEPS, INNER_RATE, second_order)
+        loss = meta_loss_of(leaves, tasks)
         names = list(leaves)
         grads = dict(zip(names, torch.autograd.grad(loss, [leaves[k] for k in names])))
         losses.append(loss.item())
         params = adam.step({k: v.detach() for k, v in leaves.items()}, grads)
         history.append({k: v.tolist() for k, v in params.items()})
     return {"meta_losses": losses, "parameters": history}
+
+
+def sine_trajectory(initial, steps, second_order):
+    layers = len(SIZES) - 1
+    return trajectory(initial, steps,
+                      lambda p, tasks: meta_loss(p, tasks, layers, INNER_STEPS, INNER_RATE, second_order))
 
 
 def conv_keys():
@@ -208,21 +214,6 @@ def conv_meta_loss(params, tasks, second_order):
     return total / len(tasks)
 
 
-def conv_trajectory(initial, steps, second_order):
-    params = {k: v.clone() for k, v in initial.items()}
-    adam = Adam(params)
-    losses, history = [], []
-    for tasks in steps:
-        leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-        loss = conv_meta_loss(leaves, tasks, second_order)
-        names = list(leaves)
-        grads = dict(zip(names, torch.autograd.grad(loss, [leaves[k] for k in names])))
-        losses.append(loss.item())
-        params = adam.step({k: v.detach() for k, v in leaves.items()}, grads)
-        history.append({k: v.tolist() for k, v in params.items()})
-    return {"meta_losses": losses, "parameters": history}
-
-
 def conv_reference(path):
     generator = torch.Generator().manual_seed(24)
     initial = conv_initial_weights(generator)
@@ -237,8 +228,8 @@ def conv_reference(path):
         "keys": conv_keys(),
         "initial": {k: v.tolist() for k, v in initial.items()},
         "steps": [[{k: v.tolist() for k, v in task.items()} for task in tasks] for tasks in steps],
-        "second_order": conv_trajectory(initial, steps, True),
-        "first_order": conv_trajectory(initial, steps, False),
+        "second_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, True)),
+        "first_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, False)),
     }
     text = json.dumps(out)
     if path:
@@ -262,8 +253,8 @@ def reference(path):
         "keys": keys(SIZES),
         "initial": {k: v.tolist() for k, v in initial.items()},
         "steps": [[{k: v.tolist() for k, v in task.items()} for task in tasks] for tasks in steps],
-        "second_order": trajectory(initial, steps, True),
-        "first_order": trajectory(initial, steps, False),
+        "second_order": sine_trajectory(initial, steps, True),
+        "first_order": sine_trajectory(initial, steps, False),
     }
     text = json.dumps(out)
     if path:

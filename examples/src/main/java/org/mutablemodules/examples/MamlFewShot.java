@@ -1,6 +1,5 @@
 package org.mutablemodules.examples;
 
-import java.awt.Color;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -8,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,11 +23,8 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.BackendCheck;
 import org.mutablemodules.samediff.GraphTrainer;
@@ -87,7 +82,6 @@ public final class MamlFewShot {
     static final int UNSEEN_CLASSES = 100;
     private static final int UNSEEN_TASKS = 200;
     private static final DataType TYPE = DataType.FLOAT;
-    private static final String[] PARTS = {"support_x", "support_y", "query_x", "query_y"};
 
     private MamlFewShot() {
     }
@@ -128,7 +122,7 @@ public final class MamlFewShot {
     public static Result run(int steps, int unseenTasks, Path outputDir, PrintStream out) {
         out.println("ND4J: " + BackendCheck.describe());
         Random random = new Random(2017);
-        Alphabet training = new Alphabet(TRAINING_CLASSES, random);
+        Alphabet seen = new Alphabet(TRAINING_CLASSES, random);
         Alphabet unseen = new Alphabet(UNSEEN_CLASSES, random);
         MetaLearner second = new MetaLearner(network(), true);
         MetaLearner first = new MetaLearner(network(), false);
@@ -136,31 +130,15 @@ public final class MamlFewShot {
         out.printf(Locale.ROOT, "MAML on %d-way %d-shot tasks of %dx%d images: 2 x (conv 3x3, ReLU, max pool 2x2), "
                 + "softmax; %d tasks per meta-step, %d inner step(s) of rate %s, Adam %s, %d meta-steps%n", WAYS,
                 SHOTS, SIZE, SIZE, META_BATCH, INNER_STEPS, INNER_RATE, META_RATE, steps);
-        double[][] curves = new double[3][steps];
-        double[] millis = new double[2];
-        for (int s = 0; s < steps; s++) {
+        MetaLearningRuns.Training training = MetaLearningRuns.train(steps, () -> {
             List<INDArray[]> batch = new ArrayList<>();
             for (int t = 0; t < META_BATCH; t++) {
-                batch.add(training.task(random));
+                batch.add(seen.task(random));
             }
-            long t0 = System.nanoTime();
-            curves[0][s] = second.step(batch);
-            long t1 = System.nanoTime();
-            curves[1][s] = first.step(batch);
-            long t2 = System.nanoTime();
-            millis[0] += (t1 - t0) / 1e6;
-            millis[1] += (t2 - t1) / 1e6;
-            curves[2][s] = pretrain(pretrained, batch);
-            if ((s + 1) % Math.max(1, steps / 10) == 0 || s == steps - 1) {
-                out.printf(Locale.ROOT, "meta-step %d/%d: query loss after adaptation %.4f (2nd order), %.4f (1st "
-                        + "order); pre-training loss %.4f%n", s + 1, steps, movingMean(curves[0], s),
-                        movingMean(curves[1], s), movingMean(curves[2], s));
-            }
-        }
-        millis[0] /= steps;
-        millis[1] /= steps;
-        out.printf(Locale.ROOT, "One meta-step of %d tasks: %.1f ms (second order), %.1f ms (first order)%n",
-                META_BATCH, millis[0], millis[1]);
+            return batch;
+        }, second::step, first::step, batch -> pretrain(pretrained, batch), 50, out);
+        double[][] curves = training.curves();
+        double[] millis = training.millis();
 
         MutableNetwork[] learners = {second.network(), first.network(), MutableNetwork.of(pretrained)};
         String[] names = {"MAML, second order", "MAML, first order", "pre-trained"};
@@ -313,13 +291,7 @@ public final class MamlFewShot {
 
         /** One meta-step on the tasks; returns the meta-loss before it. */
         double step(List<INDArray[]> tasks) {
-            Map<String, INDArray> feed = new HashMap<>();
-            for (int i = 0; i < tasks.size(); i++) {
-                for (int p = 0; p < 4; p++) {
-                    feed.put("task" + i + "/" + PARTS[p], tasks.get(i)[p]);
-                }
-            }
-            return trainer.step(feed);
+            return trainer.step(MetaLearningRuns.feed(tasks));
         }
     }
 
@@ -347,17 +319,8 @@ public final class MamlFewShot {
 
     /** One pre-training step of plain DL4J on all the batch's examples; returns the score before the step. */
     private static double pretrain(MultiLayerNetwork net, List<INDArray[]> batch) {
-        List<INDArray> xs = new ArrayList<>();
-        List<INDArray> ys = new ArrayList<>();
-        for (INDArray[] task : batch) {
-            xs.add(task[0]);
-            xs.add(task[2]);
-            ys.add(task[1]);
-            ys.add(task[3]);
-        }
-        INDArray x = Nd4j.concat(0, xs.toArray(new INDArray[0]));
-        INDArray y = Nd4j.concat(0, ys.toArray(new INDArray[0]));
-        net.fit(x, y);
+        INDArray[] all = MetaLearningRuns.pooled(batch);
+        net.fit(all[0], all[1]);
         return net.score();
     }
 
@@ -367,43 +330,12 @@ public final class MamlFewShot {
         return predicted.eq(truth).castTo(DataType.DOUBLE).meanNumber().doubleValue();
     }
 
-    /** The mean of the last (up to) 50 values up to {@code s}. */
-    private static double movingMean(double[] values, int s) {
-        double sum = 0;
-        int from = Math.max(0, s - 49);
-        for (int i = from; i <= s; i++) {
-            sum += values[i];
-        }
-        return sum / (s - from + 1);
-    }
-
-    /** Second order, first order, pre-trained: the same colour in both panels. */
-    private static final Color[] COLORS = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44)};
-
     private static Path writeChart(Path file, double[][] curves, String[] names, double[][] accuracy)
             throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<Chart<?, ?>> charts = new ArrayList<>();
-        XYChart losses = new XYChartBuilder().width(700).height(480).title("Meta-training (moving average of 50)")
-                .xAxisTitle("meta-step").yAxisTitle("cross-entropy").build();
-        losses.getStyler().setXAxisDecimalPattern("#");
-        losses.getStyler().setXAxisMaxLabelCount(6);
-        losses.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        int steps = curves[0].length;
-        double[] x = new double[steps];
-        for (int i = 0; i < steps; i++) {
-            x[i] = i + 1;
-        }
-        String[] curveNames = {names[0] + ": query loss after adaptation", names[1] + ": query loss after adaptation",
-                names[2] + ": training loss"};
-        for (int n = 0; n < 3; n++) {
-            double[] smooth = new double[steps];
-            for (int i = 0; i < steps; i++) {
-                smooth[i] = movingMean(curves[n], i);
-            }
-            losses.addSeries(curveNames[n], x, smooth).setMarker(SeriesMarkers.NONE).setLineColor(COLORS[n]);
-        }
-        charts.add(losses);
+        charts.add(MetaLearningRuns.lossChart(curves, new String[] {names[0] + ": query loss after adaptation",
+                names[1] + ": query loss after adaptation", names[2] + ": training loss"}, "cross-entropy", 50));
         CategoryChart bars = new CategoryChartBuilder().width(700).height(480)
                 .title(String.format(Locale.ROOT, "Unseen classes: %d-way %d-shot accuracy", WAYS, SHOTS))
                 .yAxisTitle("accuracy").build();
@@ -412,7 +344,7 @@ public final class MamlFewShot {
         bars.getStyler().setYAxisMax(1.0);
         for (int n = 0; n < 3; n++) {
             bars.addSeries(names[n], List.of("before adapting", "after adapting"),
-                    List.of(accuracy[n][0], accuracy[n][1])).setFillColor(COLORS[n]);
+                    List.of(accuracy[n][0], accuracy[n][1])).setFillColor(MetaLearningRuns.COLORS[n]);
         }
         charts.add(bars);
         String base = file.toString().replaceFirst("\\.png$", "");

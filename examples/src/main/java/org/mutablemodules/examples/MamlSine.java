@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -152,10 +151,8 @@ public final class MamlSine {
                 + "step(s) of rate %s, Adam %s, %d meta-steps%n", HIDDEN, HIDDEN, K, META_BATCH, innerSteps,
                 INNER_RATE, META_RATE, steps);
 
-        double[][] curves = new double[3][steps];
-        double[] millis = new double[2];
         Random tasks = new Random(2017);
-        for (int s = 0; s < steps; s++) {
+        MetaLearningRuns.Training training = MetaLearningRuns.train(steps, () -> {
             List<INDArray[]> batch = new ArrayList<>();
             for (int t = 0; t < META_BATCH; t++) {
                 Task task = Task.sample(tasks);
@@ -164,24 +161,10 @@ public final class MamlSine {
                 batch.add(new INDArray[] {x.get(range(0, K)), y.get(range(0, K)), x.get(range(K, 2 * K)),
                         y.get(range(K, 2 * K))});
             }
-            long t0 = System.nanoTime();
-            curves[0][s] = second.step(batch);
-            long t1 = System.nanoTime();
-            curves[1][s] = first.step(batch);
-            long t2 = System.nanoTime();
-            millis[0] += (t1 - t0) / 1e6;
-            millis[1] += (t2 - t1) / 1e6;
-            curves[2][s] = pretrain(pretrained, batch);
-            if ((s + 1) % Math.max(1, steps / 10) == 0 || s == steps - 1) {
-                out.printf(Locale.ROOT, "meta-step %d/%d: query loss after adaptation %.4f (2nd order), %.4f (1st "
-                        + "order); pre-training loss %.4f%n", s + 1, steps, mean(curves[0], s), mean(curves[1], s),
-                        mean(curves[2], s));
-            }
-        }
-        millis[0] /= steps;
-        millis[1] /= steps;
-        out.printf(Locale.ROOT, "One meta-step of %d tasks: %.1f ms (second order), %.1f ms (first order)%n",
-                META_BATCH, millis[0], millis[1]);
+            return batch;
+        }, second::step, first::step, batch -> pretrain(pretrained, batch), 100, out);
+        double[][] curves = training.curves();
+        double[] millis = training.millis();
 
         Adapter[] adapters = {new Adapter(second.network(), innerSteps), new Adapter(first.network(), innerSteps),
                 new Adapter(MutableNetwork.of(pretrained), innerSteps)};
@@ -244,7 +227,6 @@ public final class MamlSine {
      * trained by {@link GraphTrainer} (Adam) on the network's initial parameters.
      */
     static final class MetaLearner {
-        private static final String[] PARTS = {"support_x", "support_y", "query_x", "query_y"};
         private final MutableNetwork network;
         private final GraphTrainer trainer;
 
@@ -255,7 +237,7 @@ public final class MamlSine {
             for (int task = 0; task < META_BATCH; task++) {
                 SDVariable[] data = new SDVariable[4];
                 for (int p = 0; p < 4; p++) {
-                    data[p] = sd.placeHolder("task" + task + "/" + PARTS[p], TYPE, -1, 1);
+                    data[p] = sd.placeHolder("task" + task + "/" + MetaLearningRuns.PARTS[p], TYPE, -1, 1);
                 }
                 Map<String, SDVariable> adapted = adapt(network, data[0], data[1], innerSteps, INNER_RATE,
                         secondOrder);
@@ -273,13 +255,7 @@ public final class MamlSine {
 
         /** One meta-step on the tasks' [support x, support y, query x, query y]; returns the meta-loss before it. */
         double step(List<INDArray[]> tasks) {
-            Map<String, INDArray> feed = new HashMap<>();
-            for (int i = 0; i < tasks.size(); i++) {
-                for (int p = 0; p < 4; p++) {
-                    feed.put("task" + i + "/" + PARTS[p], tasks.get(i)[p]);
-                }
-            }
-            return trainer.step(feed);
+            return trainer.step(MetaLearningRuns.feed(tasks));
         }
     }
 
@@ -345,18 +321,9 @@ public final class MamlSine {
 
     /** One pre-training step of plain DL4J on all the batch's points; returns the loss before the step. */
     private static double pretrain(MultiLayerNetwork net, List<INDArray[]> batch) {
-        List<INDArray> xs = new ArrayList<>();
-        List<INDArray> ys = new ArrayList<>();
-        for (INDArray[] task : batch) {
-            xs.add(task[0]);
-            xs.add(task[2]);
-            ys.add(task[1]);
-            ys.add(task[3]);
-        }
-        INDArray x = Nd4j.concat(0, xs.toArray(new INDArray[0]));
-        INDArray y = Nd4j.concat(0, ys.toArray(new INDArray[0]));
-        double loss = meanSquaredError(net.output(x), y);
-        net.fit(x, y);
+        INDArray[] all = MetaLearningRuns.pooled(batch);
+        double loss = meanSquaredError(net.output(all[0]), all[1]);
+        net.fit(all[0], all[1]);
         return loss;
     }
 
@@ -368,47 +335,16 @@ public final class MamlSine {
         return Transforms.pow(prediction.sub(truth), 2).meanNumber().doubleValue();
     }
 
-    /** The mean of the last (up to) 100 values up to {@code s}. */
-    private static double mean(double[] values, int s) {
-        double sum = 0;
-        int from = Math.max(0, s - 99);
-        for (int i = from; i <= s; i++) {
-            sum += values[i];
-        }
-        return sum / (s - from + 1);
-    }
-
     /** A task drawn in the chart, with each learner's adapted prediction. */
     private record Fit(Task task, INDArray supportX, INDArray supportY, INDArray truth, INDArray[] adapted) {
     }
-
-    /** Second order, first order, pre-trained: the same colour in every panel. */
-    private static final Color[] COLORS = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44)};
 
     private static Path writeChart(Path file, double[][] curves, String[] names, INDArray grid, List<Fit> fits)
             throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<XYChart> charts = new ArrayList<>();
-        XYChart losses = new XYChartBuilder().width(700).height(480).title("Meta-training (moving average of 100)")
-                .xAxisTitle("meta-step").yAxisTitle("MSE").build();
-        losses.getStyler().setXAxisDecimalPattern("#");
-        losses.getStyler().setXAxisMaxLabelCount(6);
-        losses.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        int steps = curves[0].length;
-        double[] x = new double[steps];
-        for (int i = 0; i < steps; i++) {
-            x[i] = i + 1;
-        }
-        String[] curveNames = {names[0] + ": query loss after adaptation", names[1] + ": query loss after adaptation",
-                names[2] + ": training loss"};
-        for (int n = 0; n < 3; n++) {
-            double[] smooth = new double[steps];
-            for (int i = 0; i < steps; i++) {
-                smooth[i] = Math.max(mean(curves[n], i), 1e-6);
-            }
-            losses.addSeries(curveNames[n], x, smooth).setMarker(SeriesMarkers.NONE).setLineColor(COLORS[n]);
-        }
-        charts.add(losses);
+        charts.add(MetaLearningRuns.lossChart(curves, new String[] {names[0] + ": query loss after adaptation",
+                names[1] + ": query loss after adaptation", names[2] + ": training loss"}, "MSE", 100));
         double[] gridX = grid.castTo(DataType.DOUBLE).data().asDouble();
         for (Fit fit : fits) {
             XYChart c = new XYChartBuilder().width(700).height(480).title(String.format(Locale.ROOT,
@@ -419,7 +355,7 @@ public final class MamlSine {
                     .setMarker(SeriesMarkers.NONE).setLineColor(Color.BLACK);
             for (int n = 0; n < 3; n++) {
                 c.addSeries(names[n] + ", adapted", gridX, fit.adapted()[n].castTo(DataType.DOUBLE).data().asDouble())
-                        .setMarker(SeriesMarkers.NONE).setLineColor(COLORS[n]);
+                        .setMarker(SeriesMarkers.NONE).setLineColor(MetaLearningRuns.COLORS[n]);
             }
             XYSeries support = c.addSeries("the " + K + " examples", fit.supportX().castTo(DataType.DOUBLE).data()
                     .asDouble(), fit.supportY().castTo(DataType.DOUBLE).data().asDouble());
