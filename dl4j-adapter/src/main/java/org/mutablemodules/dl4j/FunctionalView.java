@@ -137,8 +137,9 @@ public final class FunctionalView {
      * of layers, of {@code DenseLayer}, {@code OutputLayer}, {@code ActivationLayer}, {@code DropoutLayer},
      * {@code ConvolutionLayer} (NCHW and NHWC, any stride, padding and dilation, ConvolutionMode Same, Truncate or
      * Strict), max-pooling {@code SubsamplingLayer}s whose windows tile the input (stride equal to the kernel),
-     * {@code GlobalPoolingLayer}s (AVG, SUM, MAX) and {@code BatchNormalization} with its running statistics (the
-     * inference mode, as {@code forward} and {@code loss}), with DL4J's flattening pre-processors between them;
+     * {@code GlobalPoolingLayer}s (AVG, SUM, MAX), {@code BatchNormalization} with its running statistics (the
+     * inference mode, as {@code forward} and {@code loss}) and an {@code EmbeddingLayer} reading the input, with
+     * DL4J's flattening pre-processors between them;
      * activations identity, ReLU, leaky ReLU, tanh, sigmoid and softmax; losses MSE, L2, MAE, L1, MCXENT, negative log-likelihood
      * and XENT.
      *

@@ -24,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.Convolution2D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -60,9 +61,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class FunctionalNetwork {
 
     static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
-            + "SubsamplingLayer (max pooling whose windows tile the input), GlobalPoolingLayer (AVG, SUM, MAX) and "
-            + "BatchNormalization (running statistics, as at inference), with the pre-processors "
-            + "CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
+            + "SubsamplingLayer (max pooling whose windows tile the input), GlobalPoolingLayer (AVG, SUM, MAX), "
+            + "BatchNormalization (running statistics, as at inference) and EmbeddingLayer (first), with the "
+            + "pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
     /** The converters applied again with given inputs, parameters and labels. */
     @FunctionalInterface
@@ -129,7 +130,8 @@ public final class FunctionalNetwork {
 
     private static ExplicitChain explicitChain(MultiLayerConfiguration conf, ConvertedNetwork converted,
                                                MutableGraph graph) {
-        Builder b = new Builder(inputShape(converted, graph));
+        Builder b = new Builder(inputShape(converted, graph),
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType());
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
             Layer layer = conf.getConf(i).getLayer();
@@ -145,7 +147,8 @@ public final class FunctionalNetwork {
             throw new UnsupportedLayerException(notAChain("it has " + conf.getNetworkInputs().size() + " input(s) and "
                     + conf.getNetworkOutputs().size() + " output(s)"));
         }
-        Builder b = new Builder(inputShape(converted, graph));
+        Builder b = new Builder(inputShape(converted, graph),
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType());
         String previous = conf.getNetworkInputs().get(0);
         int visited = 0;
         while (visited < conf.getVertices().size()) {
@@ -538,9 +541,13 @@ public final class FunctionalNetwork {
         /** The rank of the current activations (examples included), 0 where not known. */
         private int rank;
 
-        Builder(long[] inputShape) {
+        /** The network's data type. */
+        private final DataType dataType;
+
+        Builder(long[] inputShape, DataType dataType) {
             this.shape = inputShape;
             this.rank = inputShape == null ? 0 : inputShape.length + 1;
+            this.dataType = dataType;
         }
 
         /** The width of feed-forward activations (-1 for others or unknown): what a softmax needs. */
@@ -626,6 +633,17 @@ public final class FunctionalNetwork {
                         pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
                 shape = null;
                 rank = 4;
+            } else if (type == EmbeddingLayer.class) {
+                EmbeddingLayer embedding = (EmbeddingLayer) layer;
+                if (!layers.isEmpty()) {
+                    throw new UnsupportedLayerException(description + " reads indices produced by another layer; "
+                            + "lossGradients needs an EmbeddingLayer first, reading the network's input.");
+                }
+                layers.add(new OneHotRule(description + " indices", embedding.getNIn(), dataType));
+                shape = new long[] {embedding.getNOut()};
+                rank = 2;
+                layers.add(new FunctionalLayer(description, keyPrefix, true, embedding.hasBias(), 2,
+                        activation(description, embedding.getActivationFn()), width(), null));
             } else if (type == BatchNormalization.class) {
                 BatchNormalization bn = (BatchNormalization) layer;
                 if (rank < 2 || rank > 4) {
