@@ -595,7 +595,8 @@ public final class MutableNetwork {
         requireLoss();
         Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
-        Map<String, INDArray> byVariable = graph.gradients(feed, variables.toArray(new String[0]));
+        // the score's, whatever loss a trainer of another loss (a meta-loss) left the graph set to
+        Map<String, INDArray> byVariable = graph.gradientsOf(lossName(), feed, variables.toArray(new String[0]));
         feeds.computedWith(feed);
         Map<String, INDArray> byKey = new LinkedHashMap<>();
         converted.parameterVariables().forEach((key, variable) -> {

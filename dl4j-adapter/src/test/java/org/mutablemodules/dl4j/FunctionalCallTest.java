@@ -266,6 +266,12 @@ class FunctionalCallTest {
         Map<String, INDArray> expected = m.gradients(feed.get(m.inputName()), feed.get(m.labelName()));
         SDVariable meanOfTwo = m.loss(in, labels, Map.of()).add(m.loss(in, labels, Map.of())).mul(0.25);
         sd.setLossVariables(meanOfTwo.name());
+        // the network's gradients stay the score's whatever the graph's loss variables are now
+        Map<String, INDArray> again = m.gradients(feed.get(m.inputName()), feed.get(m.labelName()));
+        for (String key : m.parameterKeys()) {
+            Checks.assertRelativelyClose(expected.get(key), again.get(key), 1e-12, key + " after the loss changed");
+        }
+        sd.setLossVariables(meanOfTwo.name());
         String[] initial = m.parameterKeys().stream().map(k -> m.param(k).initial().name()).toArray(String[]::new);
         Map<String, INDArray> scaled = sd.calculateGradients(feed, initial);
         int compared = 0;

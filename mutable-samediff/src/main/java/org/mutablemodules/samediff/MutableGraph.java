@@ -418,6 +418,33 @@ public final class MutableGraph {
     }
 
     /**
+     * The gradients of the loss variable {@code loss} with respect to the named variables, whatever loss variables
+     * the graph holds now: a {@link GraphTrainer} of another loss on the same graph sets the graph's loss variables to
+     * its own, and {@link #gradients(Map, String...)} differentiates those. The graph's loss variables become
+     * {@code loss} (SameDiff differentiates the graph's loss variables; a trainer's next step sets its own back), so
+     * alternating between losses rebuilds the gradient function each time.
+     *
+     * @param loss         the loss variable to differentiate
+     * @param placeholders values of the placeholders, keyed by name
+     * @param variables    names of the variables to differentiate with respect to
+     * @return the gradients, keyed by variable name, as {@link #gradients(Map, String...)} returns them
+     * @throws IllegalArgumentException if {@code loss} is not a variable of the graph, or as
+     *                                  {@link #gradients(Map, String...)}
+     */
+    public Map<String, INDArray> gradientsOf(String loss, Map<String, INDArray> placeholders, String... variables) {
+        FeedCheck.requireVariables(sd, "gradientsOf", loss);
+        state.lock.writeLock().lock();
+        try {
+            if (!sd.getLossVariables().equals(List.of(loss))) {
+                sd.setLossVariables(loss);
+            }
+            return gradients(placeholders, variables);
+        } finally {
+            state.lock.writeLock().unlock();
+        }
+    }
+
+    /**
      * The gradient function exists and was built for every named variable. SameDiff's default gradient function
      * leaves out variables that no trainable variable feeds (a parameter after {@code fill} or {@code set(array)}),
      * whose gradient a user still asks for.

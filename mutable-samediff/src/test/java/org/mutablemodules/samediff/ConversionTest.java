@@ -64,6 +64,32 @@ class ConversionTest {
     }
 
     @Test
+    void gradientsOfALossAreItsWhateverLossTheGraphHoldsNow() {
+        Map<String, INDArray> in = Fixtures.mlpInputs();
+        SameDiff plain = Fixtures.mlp();
+        Map<String, INDArray> expected = Fixtures.gradients(plain, in, "W1", "b2");
+        SameDiff sd = Fixtures.mlp();
+        MutableGraph g = MutableGraph.of(sd);
+        SDVariable other = sd.math().square(sd.getVariable("out")).sum("other");
+        sd.setLossVariables(other.name());                 // as a trainer of another loss leaves it
+        Map<String, INDArray> own = g.gradientsOf("loss", in, "W1", "b2");
+        for (String v : List.of("W1", "b2")) {
+            assertTrue(expected.get(v).equalsWithEps(own.get(v), 1e-12), v);
+        }
+        assertEquals(List.of("loss"), sd.getLossVariables());
+        SameDiff plainOther = Fixtures.mlp();
+        plainOther.math().square(plainOther.getVariable("out")).sum("other");
+        plainOther.setLossVariables("other");
+        Map<String, INDArray> expectedOther = Fixtures.gradients(plainOther, in, "W1");
+        Map<String, INDArray> ofOther = g.gradientsOf("other", in, "W1");
+        assertTrue(expectedOther.get("W1").equalsWithEps(ofOther.get("W1"), 1e-12));
+        assertFalse(expectedOther.get("W1").equalsWithEps(expected.get("W1"), 1e-3), "the two losses differ");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> g.gradientsOf("los", in, "W1"));
+        assertTrue(e.getMessage().contains("\"los\""), e.getMessage());
+    }
+
+    @Test
     void ofIsIdempotentAndConvertsOnlyWhatIsNew() {
         SameDiff sd = Fixtures.mlp();
         MutableGraph first = MutableGraph.of(sd, "W1");

@@ -537,7 +537,7 @@ public final class SparkTrainer {
             String[] variables = values.data().keySet().toArray(new String[0]);
             for (Block b : all) {
                 Map<String, INDArray> feed = feed(b, placeholders, shapes, types);
-                Map<String, INDArray> gradients = executor.graph.gradients(feed, variables);
+                Map<String, INDArray> gradients = executor.graph.gradientsOf(loss, feed, variables);
                 double blockLoss = executor.graph.output(feed, loss).get(loss).getDouble(0);
                 gradients.forEach((v, g) -> {
                     double[] flat = g.dup('c').castTo(DataType.DOUBLE).data().asDouble();
