@@ -543,7 +543,9 @@ public final class MutableNetwork {
      * updater, while these are the gradients of the (averaged) score itself. (For layers configured with
      * {@code miniBatch(false)}, whose score DL4J sums over the examples, they equal DL4J's.) Parameters DL4J does not
      * train by gradient (frozen layers, batch normalisation's running statistics) get their true gradients here, where
-     * DL4J reports zeros or its running-average updates.
+     * DL4J reports zeros or its running-average updates. The score is differentiated whatever loss the graph holds
+     * (a trainer of a meta-loss on the same graph sets its own), and the graph's loss variable is the score's after
+     * the call ({@code MutableGraph.gradientsOf}).
      *
      * @param input the input array
      * @param labels the labels

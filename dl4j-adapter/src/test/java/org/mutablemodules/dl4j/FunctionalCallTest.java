@@ -422,6 +422,34 @@ class FunctionalCallTest {
         }
     }
 
+    /**
+     * Tied maxima where the slope is not zero (a constant background under an identity convolution): global max
+     * pooling's gradient goes to the first of them only, as ND4J's reduce_max sends it.
+     */
+    @Test
+    void globalMaxPoolingSendsATiedMaximumsGradientToItsFirstPosition() {
+        MultiLayerNetwork net = Networks.network(D, InputType.convolutional(3, 4, 1),
+                new ConvolutionLayer.Builder(1, 1).nOut(2).activation(Activation.IDENTITY).build(),
+                new GlobalPoolingLayer.Builder(PoolingType.MAX).build(),
+                output(0, 2, Activation.IDENTITY, LossFunction.MSE));
+        net.getParam("0_W").assign(Nd4j.createFromArray(0.7, 1.3).reshape(2, 1, 1, 1));
+        MutableNetwork m = MutableNetwork.of(net);
+        SameDiff sd = m.graph().sameDiff();
+        INDArray x = Nd4j.zeros(D, 3, 1, 3, 4);                    // a background of zeros: every pixel ties...
+        x.putScalar(new long[] {1, 0, 2, 1}, -1.5);                 // ...but a few below it
+        x.putScalar(new long[] {2, 0, 0, 0}, -0.5);
+        INDArray y = Networks.randn(D, 31, 3, 2);
+        Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable(m.inputName()),
+                sd.getVariable(m.labelName()), Map.of());
+        Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
+        Map<String, INDArray> expected = m.gradients(x, y);
+        for (String key : m.parameterKeys()) {
+            Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
+        }
+        // one position per channel and example carries the gradient: the bias's equals the pooled output's
+        assertTrue(expected.get("0_b").norm2Number().doubleValue() > 0);
+    }
+
     @Test
     void aComputationGraphChainGivesTheSameGradients() {
         ComputationGraph graph = Networks.graph(D, b -> b.addInputs("in")

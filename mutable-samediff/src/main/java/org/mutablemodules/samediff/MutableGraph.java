@@ -432,9 +432,11 @@ public final class MutableGraph {
      *                                  {@link #gradients(Map, String...)}
      */
     public Map<String, INDArray> gradientsOf(String loss, Map<String, INDArray> placeholders, String... variables) {
-        FeedCheck.requireVariables(sd, "gradientsOf", loss);
+        // Exclusive for the whole computation: with a read lock held here, gradients() could not upgrade to rebuild
+        // the gradient function (a read lock cannot be upgraded while another read hold remains).
         state.lock.writeLock().lock();
         try {
+            FeedCheck.requireVariables(sd, "gradientsOf", loss);
             if (!sd.getLossVariables().equals(List.of(loss))) {
                 sd.setLossVariables(loss);
             }

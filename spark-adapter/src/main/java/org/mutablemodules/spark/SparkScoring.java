@@ -57,10 +57,13 @@ import org.tribuo.regression.Regressor;
  *
  * <p>The model travels once per executor JVM: it is saved (the library's format, or Tribuo's protobuf), broadcast as
  * bytes, and loaded by the first task of each JVM; tasks share it. Rows are scored in batches of up to
- * {@value #MAX_BATCH_ROWS} rows and {@value #MAX_BATCH_VALUES} input values per call. The result is lazy, as Spark's
- * transformations are: the scoring runs when the returned DataFrame is used. Columns are checked against the schema
- * before anything runs (a missing column, another type, the output column already present); a row that holds a null,
- * a NaN or another width than the model's input fails its task with a message naming the column.
+ * {@value #MAX_BATCH_ROWS} rows and {@value #MAX_BATCH_VALUES} input values per call. The scoring itself runs when the
+ * returned DataFrame is used; {@code score} plans the input at once (it reads Spark's internal rows), so stages the
+ * input's plan must run first (a shuffle, with adaptive execution) may run then, and filters applied to the result are
+ * not pushed below it. Columns are checked against the schema before anything runs (a missing column, another type,
+ * the output column already present, a streaming Dataset); a row that holds a null, a NaN or another width than the
+ * model's input (or, for an input of open width, than the batch's first row) fails its task with a message naming
+ * the column.
  */
 public final class SparkScoring {
 
@@ -113,9 +116,11 @@ public final class SparkScoring {
                     MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
                     int n = batch.size();
                     int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
+                    // rows of another width than the first are refused by name, not misaligned
+                    Columns.Reader fixed = width >= 0 ? reader : reader.withWidth(w);
                     double[] flat = new double[n * w];
                     for (int i = 0; i < n; i++) {
-                        reader.read(batch.get(i), flat, i * w);
+                        fixed.read(batch.get(i), flat, i * w);
                     }
                     INDArray x = Columns.array(flat, exampleShape(shape, n, w));
                     INDArray y = net.output(x.castTo(type));
@@ -137,6 +142,10 @@ public final class SparkScoring {
 
     /** The classic (not Spark Connect) Dataset whose tasks run this JVM's code. */
     private static org.apache.spark.sql.classic.Dataset<Row> classic(Dataset<Row> data) {
+        if (data.isStreaming()) {
+            throw new IllegalArgumentException("The data are a streaming Dataset; SparkScoring.score scores batch "
+                    + "DataFrames (score each micro-batch, in foreachBatch).");
+        }
         if (data instanceof org.apache.spark.sql.classic.Dataset<Row> classic) {
             return classic;
         }

@@ -567,9 +567,9 @@ public final class FunctionalNetwork {
                     throw new UnsupportedLayerException(description + " uses layer normalisation, which has no "
                             + "explicit backward rule. Supported: DenseLayer without layer norm.");
                 }
-                if (shape != null && shape.length != 1) {
-                    throw new UnsupportedLayerException(description + " reads activations of per-example shape "
-                            + Arrays.toString(shape) + " without a pre-processor to flatten them.");
+                if ((shape != null && shape.length != 1) || rank > 2) {
+                    throw new UnsupportedLayerException(description + " reads activations of rank " + rank
+                            + " without a pre-processor to flatten them.");
                 }
                 boolean hasBias = type == DenseLayer.class ? ((DenseLayer) layer).hasBias()
                         : ((OutputLayer) layer).hasBias();
@@ -606,9 +606,8 @@ public final class FunctionalNetwork {
                 int[] p = conv.getPadding();
                 int[] d = conv.getDilation();
                 layers.add(new ConvolutionRule(description, keyPrefix,
-                        new Window2d(k[0], s[0], p[0], d[0], mode == ConvolutionMode.Same),
-                        new Window2d(k[1], s[1], p[1], d[1], mode == ConvolutionMode.Same), conv.getNIn(),
-                        conv.getNOut(),
+                        window(description, k[0], s[0], p[0], d[0], mode),
+                        window(description, k[1], s[1], p[1], d[1], mode), conv.getNIn(), conv.getNOut(),
                         conv.getCnn2dDataFormat() == CNN2DFormat.NHWC, conv.hasBias(), null, a));
                 shape = null;
                 rank = 4;
@@ -627,9 +626,8 @@ public final class FunctionalNetwork {
                 }
                 ConvolutionMode mode = mode(description, pool.getConvolutionMode());
                 int[] p = pool.getPadding();
-                layers.add(new MaxPoolingRule(description,
-                        new Window2d(k[0], s[0], p[0], 1, mode == ConvolutionMode.Same),
-                        new Window2d(k[1], s[1], p[1], 1, mode == ConvolutionMode.Same),
+                layers.add(new MaxPoolingRule(description, window(description, k[0], s[0], p[0], 1, mode),
+                        window(description, k[1], s[1], p[1], 1, mode),
                         pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
                 shape = null;
                 rank = 4;
@@ -668,7 +666,12 @@ public final class FunctionalNetwork {
                             + "lossGradients needs rank 3 (time series) or 4 (images) there.");
                 }
                 axes = Arrays.stream(axes).sorted().toArray();
-                layers.add(new GlobalPoolingRule(description, axes, pooling, pool.isCollapseDimensions()));
+                if (rank == 0 || axes[axes.length - 1] >= rank || axes[0] < 1) {
+                    throw new UnsupportedLayerException(description + " pools axes " + Arrays.toString(axes)
+                            + " of activations of rank " + (rank == 0 ? "unknown" : String.valueOf(rank))
+                            + "; lossGradients needs axes after the examples' within the known rank.");
+                }
+                layers.add(new GlobalPoolingRule(description, rank, axes, pooling, pool.isCollapseDimensions()));
                 if (pool.isCollapseDimensions()) {
                     rank -= axes.length;
                     shape = rank == 2 ? new long[] {-1} : null;
@@ -697,7 +700,19 @@ public final class FunctionalNetwork {
                     shape.clone()));
         }
 
-        private static ConvolutionMode mode(String description, ConvolutionMode mode) {
+        /** A window along one axis; refused in Same mode where libnd4j would pad by a negative amount. */
+    private static Window2d window(String description, int kernel, int stride, int padding, int dilation,
+                                   ConvolutionMode mode) {
+        Window2d w = new Window2d(kernel, stride, padding, dilation, mode == ConvolutionMode.Same);
+        if (w.same() && stride > w.extent() + 1) {
+            throw new UnsupportedLayerException(description + " has stride " + stride + " beyond its window ("
+                    + w.extent() + ") plus one in ConvolutionMode Same, where the padding can be negative (DL4J "
+                    + "refuses it too); lossGradients supports strides up to the window plus one there.");
+        }
+        return w;
+    }
+
+    private static ConvolutionMode mode(String description, ConvolutionMode mode) {
             if (mode != ConvolutionMode.Same && mode != ConvolutionMode.Truncate && mode != ConvolutionMode.Strict) {
                 throw new UnsupportedLayerException(description + " uses ConvolutionMode " + mode + "; lossGradients "
                         + "supports Same, Truncate and Strict.");

@@ -6,19 +6,22 @@ import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A {@code GlobalPoolingLayer} of a {@link FunctionalNetwork} (average, sum or maximum over the time axis, the spatial
  * axes or the axes configured), with its backward rule: the output's gradient spread back over the pooled axes,
- * divided by their size for the average, and for the maximum given to the positions that hold it (where several do,
- * each gets it, as ND4J's {@code reduce_max} backpropagates).
+ * divided by their size for the average, and for the maximum given to the first position that holds it (in the
+ * pooled axes' row-major order, where {@code reduce_max_bp} sends it when several do).
  *
  * @param description how messages name the layer
+ * @param rank        the rank of its input
  * @param axes        the pooled axes of the input, ascending
  * @param type        AVG, SUM or MAX
  * @param collapse    true when the pooled axes are removed from the output (DL4J's {@code collapseDimensions})
  */
-record GlobalPoolingRule(String description, int[] axes, PoolingType type, boolean collapse) implements ExplicitLayer {
+record GlobalPoolingRule(String description, int rank, int[] axes, PoolingType type, boolean collapse)
+        implements ExplicitLayer {
 
     @Override
     public List<String> parameterKeys() {
@@ -63,9 +66,40 @@ record GlobalPoolingRule(String description, int[] axes, PoolingType type, boole
         }
         SDVariable spread = sd.zerosLike(x).add(g);
         return switch (type) {
-            case MAX -> spread.mul(x.eq(y).castTo(x.dataType()));
+            case MAX -> spread.mul(firstMaximum(sd, x, y));
             case SUM -> spread;
             default -> spread.div(sd.sum(sd.onesLike(x), true, axes));
         };
+    }
+
+    /**
+     * 1 at the first position of each pooled group that holds its maximum {@code y} (kept axes), 0 elsewhere: the
+     * pooled axes are moved last and flattened, and an exclusive running count of the maxima keeps the first.
+     */
+    private SDVariable firstMaximum(SameDiff sd, SDVariable x, SDVariable y) {
+        int[] order = new int[rank];
+        int next = 0;
+        for (int a = 0; a < rank; a++) {
+            if (Arrays.binarySearch(axes, a) < 0) {
+                order[next++] = a;
+            }
+        }
+        int kept = next;
+        for (int a : axes) {
+            order[next++] = a;
+        }
+        int[] inverse = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            inverse[order[i]] = i;
+        }
+        SDVariable moved = sd.permute(x, order);
+        SDVariable keptShape = sd.slice(sd.shape(moved), new int[] {0}, kept);
+        SDVariable flat = sd.reshape(moved, sd.concat(0, keptShape, sd.constant(Nd4j.createFromArray(-1L))));
+        SDVariable maxima = sd.reshape(sd.permute(y, order), sd.concat(0, keptShape,
+                sd.constant(Nd4j.createFromArray(1L))));
+        SDVariable hits = flat.eq(maxima).castTo(x.dataType());
+        SDVariable before = sd.cumsum(hits, true, false, kept);
+        SDVariable first = hits.mul(before.eq(0.0).castTo(x.dataType()));
+        return sd.permute(sd.reshape(first, sd.shape(moved)), inverse);
     }
 }
