@@ -156,6 +156,16 @@ def sine_trajectory(initial, steps, second_order):
                       lambda p, tasks: meta_loss(p, tasks, layers, INNER_STEPS, INNER_RATE, second_order))
 
 
+def write(out, path):
+    """The reference as one line of JSON, into path or to standard output."""
+    text = json.dumps(out)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
 def conv_keys():
     return ["0_W", "0_b", "2_W", "2_b", "4_W", "4_b"]
 
@@ -231,12 +241,7 @@ def conv_reference(path):
         "second_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, True)),
         "first_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, False)),
     }
-    text = json.dumps(out)
-    if path:
-        with open(path, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    write(out, path)
 
 
 def reference(path):
@@ -256,12 +261,7 @@ def reference(path):
         "second_order": sine_trajectory(initial, steps, True),
         "first_order": sine_trajectory(initial, steps, False),
     }
-    text = json.dumps(out)
-    if path:
-        with open(path, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    write(out, path)
 
 
 def timed(step):

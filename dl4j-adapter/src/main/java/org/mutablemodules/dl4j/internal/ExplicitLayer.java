@@ -24,8 +24,10 @@ interface ExplicitLayer {
     /** {@return how messages name the layer, {@code Layer 0 (ConvolutionLayer)}} */
     String description();
 
-    /** {@return the network-level keys of the parameters the layer reads (none for a layer without any)} */
-    List<String> parameterKeys();
+    /** {@return the network-level keys of the parameters the layer reads (none, by default)} */
+    default List<String> parameterKeys() {
+        return List.of();
+    }
 
     /**
      * The forward pass, with the parameters' values looked up by network-level key in {@code parameters}.

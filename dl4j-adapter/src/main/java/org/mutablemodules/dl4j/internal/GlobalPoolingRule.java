@@ -1,7 +1,6 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -22,11 +21,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 record GlobalPoolingRule(String description, int rank, int[] axes, PoolingType type, boolean collapse)
         implements ExplicitLayer {
-
-    @Override
-    public List<String> parameterKeys() {
-        return List.of();
-    }
 
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {

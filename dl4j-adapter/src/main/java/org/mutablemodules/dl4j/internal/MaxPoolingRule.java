@@ -1,6 +1,5 @@
 package org.mutablemodules.dl4j.internal;
 
-import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -24,11 +23,6 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
  */
 record MaxPoolingRule(String description, Window2d rows, Window2d columns, boolean nhwc)
         implements ExplicitLayer {
-
-    @Override
-    public List<String> parameterKeys() {
-        return List.of();
-    }
 
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {

@@ -1,6 +1,5 @@
 package org.mutablemodules.dl4j.internal;
 
-import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -15,11 +14,6 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param type        the network's data type
  */
 record OneHotRule(String description, long classes, DataType type) implements ExplicitLayer {
-
-    @Override
-    public List<String> parameterKeys() {
-        return List.of();
-    }
 
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {

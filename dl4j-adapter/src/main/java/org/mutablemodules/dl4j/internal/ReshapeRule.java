@@ -1,6 +1,5 @@
 package org.mutablemodules.dl4j.internal;
 
-import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 
@@ -13,11 +12,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
  * @param shape       the per-example shape of its output
  */
 record ReshapeRule(String description, long[] shape) implements ExplicitLayer {
-
-    @Override
-    public List<String> parameterKeys() {
-        return List.of();
-    }
 
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {
