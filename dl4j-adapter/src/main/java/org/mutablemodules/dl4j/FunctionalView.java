@@ -136,7 +136,7 @@ public final class FunctionalView {
      * <p>Explicit backward rules exist for a {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain
      * of layers, of {@code DenseLayer}, {@code OutputLayer}, {@code ActivationLayer}, {@code DropoutLayer},
      * {@code ConvolutionLayer} (NCHW and NHWC, any stride, padding and dilation, ConvolutionMode Same, Truncate or
-     * Strict), max-pooling {@code SubsamplingLayer}s whose windows tile the input (stride equal to the kernel),
+     * Strict), max- and average-pooling {@code SubsamplingLayer}s (any kernel, stride, padding and dilation),
      * {@code GlobalPoolingLayer}s (AVG, SUM, MAX), {@code BatchNormalization} with its running statistics (the
      * inference mode, as {@code forward} and {@code loss}) and an {@code EmbeddingLayer} reading the input, with
      * DL4J's flattening pre-processors between them;

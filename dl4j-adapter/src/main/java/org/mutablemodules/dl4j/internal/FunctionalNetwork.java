@@ -61,7 +61,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class FunctionalNetwork {
 
     static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
-            + "SubsamplingLayer (max pooling whose windows tile the input), GlobalPoolingLayer (AVG, SUM, MAX), "
+            + "SubsamplingLayer (MAX, AVG), GlobalPoolingLayer (AVG, SUM, MAX), "
             + "BatchNormalization (running statistics, as at inference) and EmbeddingLayer (first), with the "
             + "pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
@@ -613,22 +613,19 @@ public final class FunctionalNetwork {
                 rank = 4;
             } else if (type == SubsamplingLayer.class) {
                 SubsamplingLayer pool = (SubsamplingLayer) layer;
+                if (pool.getPoolingType() != PoolingType.MAX && pool.getPoolingType() != PoolingType.AVG) {
+                    throw new UnsupportedLayerException(description + " pools by " + pool.getPoolingType()
+                            + "; lossGradients has explicit backward rules for MAX and AVG pooling.");
+                }
                 int[] k = pool.getKernelSize();
                 int[] s = pool.getStride();
-                int[] d = pool.getDilation();
-                if (pool.getPoolingType() != PoolingType.MAX || k[0] != s[0] || k[1] != s[1] || d[0] != 1
-                        || d[1] != 1) {
-                    throw new UnsupportedLayerException(description + " pools by " + pool.getPoolingType()
-                            + " with kernel " + Arrays.toString(k) + ", stride " + Arrays.toString(s)
-                            + " and dilation " + Arrays.toString(d) + "; lossGradients has an explicit backward rule "
-                            + "for max pooling whose windows tile the input (stride equal to the kernel, no "
-                            + "dilation) only.");
-                }
-                ConvolutionMode mode = mode(description, pool.getConvolutionMode());
                 int[] p = pool.getPadding();
-                layers.add(new MaxPoolingRule(description, window(description, k[0], s[0], p[0], 1, mode),
-                        window(description, k[1], s[1], p[1], 1, mode),
-                        pool.getCnn2dDataFormat() == CNN2DFormat.NHWC));
+                int[] d = pool.getDilation();
+                ConvolutionMode mode = mode(description, pool.getConvolutionMode());
+                layers.add(new PoolingRule(description, window(description, k[0], s[0], p[0], d[0], mode),
+                        window(description, k[1], s[1], p[1], d[1], mode),
+                        pool.getCnn2dDataFormat() == CNN2DFormat.NHWC, pool.getPoolingType() == PoolingType.MAX,
+                        pool.isAvgPoolIncludePadInDivisor()));
                 shape = null;
                 rank = 4;
             } else if (type == EmbeddingLayer.class) {

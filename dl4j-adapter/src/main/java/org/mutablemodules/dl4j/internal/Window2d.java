@@ -8,7 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A 2D sliding window along one axis (a convolution's or a pooling's), as DL4J and libnd4j place it, and the moves
  * between an input and the padded region its windows read that the explicit backward rules of
- * {@link ConvolutionRule} and {@link MaxPoolingRule} share. Sizes are known when the graph is built where the input's
+ * {@link ConvolutionRule} and {@link PoolingRule} share. Sizes are known when the graph is built where the input's
  * shape is ({@link Fixed}: constant paddings and slices, none where none is needed), and otherwise graph values (INT64
  * scalars) read from the arrays at run time ({@link Sizes}): DL4J fixes no height or width, so the rules work for any.
  *
