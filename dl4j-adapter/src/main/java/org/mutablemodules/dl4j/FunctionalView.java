@@ -138,7 +138,9 @@ public final class FunctionalView {
      * {@code ConvolutionLayer} (NCHW and NHWC, any stride, padding and dilation, ConvolutionMode Same, Truncate or
      * Strict), max- and average-pooling {@code SubsamplingLayer}s (any kernel, stride, padding and dilation),
      * {@code GlobalPoolingLayer}s (AVG, SUM, MAX), {@code BatchNormalization} with its running statistics (the
-     * inference mode, as {@code forward} and {@code loss}) and an {@code EmbeddingLayer} reading the input, with
+     * inference mode, as {@code forward} and {@code loss}), an {@code EmbeddingLayer} reading the input,
+     * {@code SimpleRnn} and {@code LSTM} (also inside {@code LastTimeStep}; unrolled for the input's number of time
+     * steps, else the sequence length the network was converted for) and {@code RnnOutputLayer}, with
      * DL4J's flattening pre-processors between them;
      * activations identity, ReLU, leaky ReLU, tanh, sigmoid and softmax; losses MSE, L2, MAE, L1, MCXENT, negative log-likelihood
      * and XENT.

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -22,10 +24,14 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -39,6 +45,8 @@ import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
@@ -58,14 +66,29 @@ class FunctionalCallTest {
      * draws from (0 for real-valued input).
      */
     record Case(String name, Supplier<MultiLayerNetwork> network, long[] inputShape, Supplier<INDArray> labels,
-                long indices) {
+                long indices, int steps) {
 
         Case(String name, Supplier<MultiLayerNetwork> network, long nIn, Supplier<INDArray> labels) {
-            this(name, network, new long[] {nIn}, labels, 0);
+            this(name, network, new long[] {nIn}, labels, 0, 0);
         }
 
         Case(String name, Supplier<MultiLayerNetwork> network, long[] inputShape, Supplier<INDArray> labels) {
-            this(name, network, inputShape, labels, 0);
+            this(name, network, inputShape, labels, 0, 0);
+        }
+
+        /** A network of recurrent layers, converted for {@code steps} time steps. */
+        static Case series(String name, Supplier<MultiLayerNetwork> network, long[] inputShape,
+                           Supplier<INDArray> labels, int steps) {
+            return new Case(name, network, inputShape, labels, 0, steps);
+        }
+
+        /** The converted network (for its sequence length if it has one). */
+        MutableNetwork convert() {
+            return convert(network.get());
+        }
+
+        MutableNetwork convert(MultiLayerNetwork net) {
+            return steps > 0 ? MutableNetwork.of(net, steps) : MutableNetwork.of(net);
         }
 
         /** {@code n} random examples of the input's shape. */
@@ -162,7 +185,7 @@ class FunctionalCallTest {
                 new Case("embedding (tanh), softmax", () -> Networks.network(D, null,
                         new EmbeddingLayer.Builder().nIn(6).nOut(4).activation(Activation.TANH).build(),
                         output(4, 3, Activation.SOFTMAX, LossFunction.MCXENT)),
-                        new long[] {1}, () -> Networks.oneHot(D, 30, EXAMPLES, 3), 6),
+                        new long[] {1}, () -> Networks.oneHot(D, 30, EXAMPLES, 3), 6, 0),
                 new Case("tanh, sigmoid output, XENT", () -> Networks.network(D, null,
                         dense(3, 4, Activation.TANH), output(4, 2, Activation.SIGMOID, LossFunction.XENT)),
                         3, () -> Networks.probabilities(D, 22, EXAMPLES, 2)),
@@ -243,14 +266,44 @@ class FunctionalCallTest {
                         new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.TANH)
                                 .dataFormat(CNN2DFormat.NHWC).build(),
                         output(0, 1, Activation.IDENTITY, LossFunction.MSE)),
-                        new long[] {5, 5, 2}, () -> Networks.randn(D, 35, EXAMPLES, 1)));
+                        new long[] {5, 5, 2}, () -> Networks.randn(D, 35, EXAMPLES, 1)),
+                Case.series("SimpleRnn tanh, RnnOutputLayer softmax, MCXENT", () -> Networks.network(D,
+                        InputType.recurrent(3, 4),
+                        new SimpleRnn.Builder().nIn(3).nOut(5).activation(Activation.TANH).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
+                                .build()),
+                        new long[] {3, 4}, () -> Networks.oneHotSeries(D, 36, EXAMPLES, 3, 4), 4),
+                Case.series("NWC: LSTM, SimpleRnn relu, RnnOutputLayer identity, MSE", () -> Networks.network(D,
+                        InputType.recurrent(2, 3, RNNFormat.NWC),
+                        new LSTM.Builder().nIn(2).nOut(3).dataFormat(RNNFormat.NWC).build(),
+                        new SimpleRnn.Builder().nOut(2).activation(Activation.RELU).dataFormat(RNNFormat.NWC).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MSE).nOut(2).activation(Activation.IDENTITY)
+                                .dataFormat(RNNFormat.NWC).build()),
+                        new long[] {3, 2}, () -> Networks.randn(D, 37, EXAMPLES, 3, 2), 3),
+                Case.series("LSTM sigmoid cells, last time step, softmax", () -> Networks.network(D,
+                        InputType.recurrent(3, 5),
+                        new LastTimeStep(new LSTM.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID)
+                                .gateActivationFunction(Activation.SIGMOID).build()),
+                        output(4, 2, Activation.SOFTMAX, LossFunction.MCXENT)),
+                        new long[] {3, 5}, () -> Networks.oneHot(D, 38, EXAMPLES, 2), 5),
+                Case.series("LSTM over one time step, global average pooling, MSE", () -> Networks.network(D,
+                        InputType.recurrent(2, 1),
+                        new LSTM.Builder().nIn(2).nOut(3).build(),
+                        new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                        output(3, 1, Activation.IDENTITY, LossFunction.MSE)),
+                        new long[] {2, 1}, () -> Networks.randn(D, 39, EXAMPLES, 1), 1),
+                Case.series("last time step of a SimpleRnn, sigmoid output, XENT", () -> Networks.network(D,
+                        InputType.recurrent(2, 3),
+                        new LastTimeStep(new SimpleRnn.Builder().nIn(2).nOut(3).activation(Activation.TANH).build()),
+                        output(3, 2, Activation.SIGMOID, LossFunction.XENT)),
+                        new long[] {2, 3}, () -> Networks.probabilities(D, 40, EXAMPLES, 2), 3));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void forwardAndLossWithoutSubstitutionEqualTheNetwork(Case c) {
         MultiLayerNetwork net = c.network().get();
-        MutableNetwork m = MutableNetwork.of(net);
+        MutableNetwork m = c.convert(net);
         SameDiff sd = m.graph().sameDiff();
         INDArray x = c.input(1, EXAMPLES);
         INDArray y = c.labels().get();
@@ -266,7 +319,7 @@ class FunctionalCallTest {
     @MethodSource("cases")
     void substitutedParametersActLikeANetworkWithThoseParameters(Case c) {
         MultiLayerNetwork net = c.network().get();
-        MutableNetwork m = MutableNetwork.of(net);
+        MutableNetwork m = c.convert(net);
         SameDiff sd = m.graph().sameDiff();
         MultiLayerNetwork other = net.clone();
         Map<String, SDVariable> substituted = new HashMap<>();
@@ -284,7 +337,7 @@ class FunctionalCallTest {
         SDVariable loss = m.loss(sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), substituted);
         Map<String, INDArray> values = sd.output(feed(m, x, y), out.name(), loss.name());
         Checks.assertRelativelyClose(other.output(x), values.get(out.name()), 1e-10, "substituted forward");
-        double expected = MutableNetwork.of(other).score(x, y);
+        double expected = c.convert(other).score(x, y);
         assertEquals(expected, values.get(loss.name()).getDouble(0), 1e-10 * Math.abs(expected), "substituted loss");
         Checks.assertRelativelyClose(net.output(x), m.output(x), 0, "the graph's own output is unchanged");
     }
@@ -296,7 +349,7 @@ class FunctionalCallTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void aScaledScoreHasTheScaledGradient(Case c) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
+        MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
         SDVariable in = sd.getVariable(m.inputName());
         SDVariable labels = sd.getVariable(m.labelName());
@@ -335,12 +388,20 @@ class FunctionalCallTest {
     void explicitGradientsOfOneExampleEqualSameDiffs(Case c) {
         // one example makes every dz [1, n]: its bias sum is along a size-1 axis, which ND4J's sessions cannot reduce
         assertExplicitGradientsEqualSameDiffs(c, c.input(15, 1),
-                c.labels().get().getRow(0, true).dup());
+                firstExample(c.labels().get()));
     }
 
     /** The explicit gradients at the network's own parameters equal SameDiff's {@code calculateGradients}. */
+    /** The first example of {@code a}, its first axis kept. */
+    private static INDArray firstExample(INDArray a) {
+        INDArrayIndex[] index = new INDArrayIndex[a.rank()];
+        Arrays.fill(index, NDArrayIndex.all());
+        index[0] = NDArrayIndex.interval(0, 1);
+        return a.get(index).dup();
+    }
+
     private static void assertExplicitGradientsEqualSameDiffs(Case c, INDArray x, INDArray y) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
+        MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
         Map<String, SDVariable> explicit = m.lossGradients(sd.getVariable(m.inputName()),
                 sd.getVariable(m.labelName()), Map.of());
@@ -348,7 +409,9 @@ class FunctionalCallTest {
         Map<String, INDArray> values = sd.output(feed(m, x, y), names(explicit));
         Map<String, INDArray> expected = m.gradients(x, y);    // SameDiff's calculateGradients of the score
         for (String key : m.parameterKeys()) {
-            assertTrue(expected.get(key).norm2Number().doubleValue() > 0, "no signal in " + key);
+            // every gradient has signal, but the recurrent weights' over a single time step
+            assertTrue(expected.get(key).norm2Number().doubleValue() > 0 || (c.steps() == 1 && key.endsWith("RW")),
+                    "no signal in " + key);
             Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10, key);
         }
     }
@@ -356,7 +419,7 @@ class FunctionalCallTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void explicitGradientsAtSubstitutedValuesEqualSameDiffs(Case c) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
+        MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
         Map<String, SDVariable> substituted = new LinkedHashMap<>();
         for (String key : m.parameterKeys()) {      // new trainable variables, through an op
@@ -391,14 +454,16 @@ class FunctionalCallTest {
     }
 
     private static void assertMetaGradientPassesFiniteDifferences(Case c, boolean knownShape) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
+        MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
         // The network's own input placeholder (sizes unknown) is the support input, or, to give the support input known
         // sizes, the query input.
         SDVariable own = sd.getVariable(m.inputName());
         SDVariable supportX = knownShape ? sd.placeHolder("support/x", D, c.shape(-1)) : own;
         SDVariable queryX = knownShape ? own : sd.placeHolder("query/x", D, c.shape(-1));
-        SDVariable queryY = sd.placeHolder("query/y", D, -1, c.labels().get().size(1));
+        long[] labelShape = c.labels().get().shape().clone();
+        labelShape[0] = -1;
+        SDVariable queryY = sd.placeHolder("query/y", D, labelShape);
         SDVariable metaLoss = maml(m, supportX, sd.getVariable(m.labelName()), queryX, queryY, 2, 0.3);
         sd.setLossVariables(metaLoss.name());
         Map<String, INDArray> placeholders = feed(m, c.input(5, EXAMPLES), c.labels().get());
@@ -414,11 +479,11 @@ class FunctionalCallTest {
         Set<String> skipped = !c.skipsInputGradients() ? Set.of(m.labelName(), "query/y")
                 : Set.of(m.labelName(), "query/y", supportX.name(), queryX.name());
         boolean firstLayerHasParameters = m.parameterKeys().stream().anyMatch(k -> k.startsWith("0_"));
-        if (c.indices() > 0 || !firstLayerHasParameters) {
+        if (c.indices() > 0 || !firstLayerHasParameters || c.steps() > 0) {
             // ND4J's check asks every floating-point placeholder for a gradient, and some get none: indices reach the
-            // loss only through an integer cast, and an input read first by a layer without parameters (pooling)
-            // reaches it only through ops that read placeholders alone. The parameters' meta-gradients are checked by
-            // central differences here.
+            // loss only through an integer cast, and an input read first by a layer without parameters (pooling) or
+            // cut into time steps first (recurrent layers) reaches it only through ops that read placeholders alone.
+            // The parameters' meta-gradients are checked by central differences here.
             assertParameterGradientsMatchFiniteDifferences(m, metaLoss, placeholders);
             return;
         }
@@ -450,7 +515,7 @@ class FunctionalCallTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void explicitGradientsOfAnInputOfKnownShapeEqualSameDiffs(Case c) {
-        MutableNetwork m = MutableNetwork.of(c.network().get());
+        MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
         SDVariable known = sd.placeHolder("known/x", D, c.shape(-1));
         Map<String, SDVariable> explicit = m.lossGradients(known, sd.getVariable(m.labelName()), Map.of());
@@ -592,6 +657,58 @@ class FunctionalCallTest {
                 normedGraph.getVariable(normed.labelName()), Map.of());
         assertEquals(normed.score(in, labels), normedGraph.output(Map.of(normed.inputName(), in,
                 normed.labelName(), labels), score.name()).get(score.name()).getDouble(0), 1e-14);
+    }
+
+    /**
+     * An LSTM converted without a sequence length (libnd4j's lstmLayer takes any length) is unrolled by lossGradients
+     * for the length of the input it is given; with an input of unknown length it is refused, naming the layer and
+     * the two ways out, and the graph is left as it was.
+     */
+    @Test
+    void recurrentRulesTakeTheNumberOfTimeStepsFromTheInput() {
+        MutableNetwork m = MutableNetwork.of(Networks.network(D, InputType.recurrent(3),
+                new LSTM.Builder().nIn(3).nOut(4).build(),
+                new RnnOutputLayer.Builder(LossFunction.MSE).nOut(2).activation(Activation.IDENTITY).build()));
+        SameDiff sd = m.graph().sameDiff();
+        int before = size(sd);
+        String message = assertThrows(UnsupportedLayerException.class, () -> m.lossGradients(
+                sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 0 (LSTM)") && message.contains("MutableNetwork.of(net, sequenceLength)")
+                && message.contains("[N, 3, T]"), message);
+        assertEquals(before, size(sd), "the graph is unchanged");
+        for (int steps : new int[] {2, 6}) {
+            SDVariable x = sd.placeHolder("x" + steps, D, -1, 3, steps);
+            Map<String, SDVariable> explicit = m.lossGradients(x, sd.getVariable(m.labelName()), Map.of());
+            INDArray in = Networks.randn(D, steps, EXAMPLES, 3, steps);
+            INDArray labels = Networks.randn(D, steps + 1, EXAMPLES, 2, steps);
+            Map<String, INDArray> values = sd.output(Map.of(x.name(), in, m.labelName(), labels), names(explicit));
+            Map<String, INDArray> expected = m.gradients(in, labels);
+            for (String key : m.parameterKeys()) {
+                Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10,
+                        steps + " steps, " + key);
+            }
+        }
+    }
+
+    @Test
+    void recurrentLayersWithoutRulesAreRefusedByName() {
+        @SuppressWarnings("deprecation")
+        MutableNetwork graves = MutableNetwork.of(Networks.network(D, InputType.recurrent(2, 3),
+                new org.deeplearning4j.nn.conf.layers.GravesLSTM.Builder().nIn(2).nOut(3).build(),
+                new RnnOutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build()), 3);
+        String message = assertThrows(UnsupportedLayerException.class, () -> graves.lossGradients(
+                graves.graph().sameDiff().getVariable(graves.inputName()),
+                graves.graph().sameDiff().getVariable(graves.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 0 (GravesLSTM)"), message);
+        // time steps turned into examples before a dense output layer
+        MutableNetwork flattened = MutableNetwork.of(Networks.network(D, InputType.recurrent(2, 3),
+                new SimpleRnn.Builder().nIn(2).nOut(3).build(),
+                output(3, 1, Activation.IDENTITY, LossFunction.MSE)), 3);
+        message = assertThrows(UnsupportedLayerException.class, () -> flattened.lossGradients(
+                flattened.graph().sameDiff().getVariable(flattened.inputName()),
+                flattened.graph().sameDiff().getVariable(flattened.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 1 (OutputLayer)") && message.contains("RnnToFeedForwardPreProcessor"),
+                message);
     }
 
     @Test

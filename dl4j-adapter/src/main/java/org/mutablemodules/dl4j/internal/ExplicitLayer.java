@@ -15,10 +15,16 @@ interface ExplicitLayer {
     /**
      * The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}, with
      * the per-example shapes of its input and output where they are known when the graph is built (null otherwise):
-     * a rule then builds its backward pass from those sizes instead of reading them from the arrays at run time.
+     * a rule then builds its backward pass from those sizes instead of reading them from the arrays at run time. A
+     * recurrent layer also keeps, per time step, the values its backward pass reads ({@code steps}; empty for others).
      */
     record Pass(SDVariable input, SDVariable preActivation, SDVariable output, long[] inputShape,
-                long[] outputShape) {
+                long[] outputShape, List<SDVariable[]> steps) {
+
+        /** A pass of a layer without time steps. */
+        Pass(SDVariable input, SDVariable preActivation, SDVariable output, long[] inputShape, long[] outputShape) {
+            this(input, preActivation, output, inputShape, outputShape, List.of());
+        }
     }
 
     /** {@return how messages name the layer, {@code Layer 0 (ConvolutionLayer)}} */

@@ -18,7 +18,9 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Convolution2D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -27,12 +29,17 @@ import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.internal.GraphEdits;
@@ -62,7 +69,8 @@ public final class FunctionalNetwork {
 
     static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
             + "SubsamplingLayer (MAX, AVG), GlobalPoolingLayer (AVG, SUM, MAX), "
-            + "BatchNormalization (running statistics, as at inference) and EmbeddingLayer (first), with the "
+            + "BatchNormalization (running statistics, as at inference), EmbeddingLayer (first), SimpleRnn and LSTM "
+            + "(also inside LastTimeStep; unrolled, so the number of time steps must be known), RnnOutputLayer, with the "
             + "pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
     /** The converters applied again with given inputs, parameters and labels. */
@@ -131,7 +139,7 @@ public final class FunctionalNetwork {
     private static ExplicitChain explicitChain(MultiLayerConfiguration conf, ConvertedNetwork converted,
                                                MutableGraph graph) {
         Builder b = new Builder(inputShape(converted, graph),
-                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType());
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength());
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
             Layer layer = conf.getConf(i).getLayer();
@@ -148,7 +156,7 @@ public final class FunctionalNetwork {
                     + conf.getNetworkOutputs().size() + " output(s)"));
         }
         Builder b = new Builder(inputShape(converted, graph),
-                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType());
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength());
         String previous = conf.getNetworkInputs().get(0);
         int visited = 0;
         while (visited < conf.getVertices().size()) {
@@ -304,10 +312,12 @@ public final class FunctionalNetwork {
             FunctionalLayer last = (FunctionalLayer) layers.get(lastIndex);
             ExplicitLayer.Pass lastPass = passes.get(lastIndex);
             DifferentiableLoss loss = last.loss();
-            SDVariable scale = loss.scale(labels);
+            SDVariable scale = loss.scale(labels);       // 1 / N: an RnnOutputLayer's score too sums over time
+            SDVariable y = lastIndex > 0 && layers.get(lastIndex - 1) instanceof TimeRowsRule rows
+                    ? rows.labelRows(labels) : labels;
             SDVariable dz = loss.fusesWithSoftmax() && last.activation().isSoftmax()
-                    ? loss.softmaxGradient(lastPass.output(), labels, scale)
-                    : last.preActivationGradient(lastPass, loss.gradient(lastPass.output(), labels, scale));
+                    ? loss.softmaxGradient(lastPass.output(), y, scale)
+                    : last.preActivationGradient(lastPass, loss.gradient(lastPass.output(), y, scale));
             int first = firstLayerWithParameters(layers);
             Map<String, SDVariable> reversed = new LinkedHashMap<>();
             SDVariable gradient = last.backwardFromPreActivation(lastPass, dz, values, lastIndex > first, reversed);
@@ -543,11 +553,14 @@ public final class FunctionalNetwork {
 
         /** The network's data type. */
         private final DataType dataType;
+        /** The conversion's number of time steps, -1 if it has none. */
+        private final int sequenceLength;
 
-        Builder(long[] inputShape, DataType dataType) {
+        Builder(long[] inputShape, DataType dataType, int sequenceLength) {
             this.shape = inputShape;
             this.rank = inputShape == null ? 0 : inputShape.length + 1;
             this.dataType = dataType;
+            this.sequenceLength = sequenceLength;
         }
 
         /** The width of feed-forward activations (-1 for others or unknown): what a softmax needs. */
@@ -587,6 +600,29 @@ public final class FunctionalNetwork {
                 rank = 2;
                 layers.add(new FunctionalLayer(description, keyPrefix, true, hasBias, 2,
                         activation(description, ((BaseLayer) layer).getActivationFn()), width(), loss));
+            } else if (type == RnnOutputLayer.class) {
+                RnnOutputLayer out = (RnnOutputLayer) layer;
+                if (!last || rank != 3) {
+                    throw new UnsupportedLayerException(description + (last ? " reads activations of rank "
+                            + (rank == 0 ? "unknown" : String.valueOf(rank)) + "; lossGradients needs time series "
+                            + "(rank 3) there." : " is not the network's last layer; lossGradients needs it last."));
+                }
+                boolean nwc = out.getRnnDataFormat() == RNNFormat.NWC;
+                DifferentiableLoss loss = DifferentiableLoss.of(out.getLossFn(), miniBatch, out.getNOut());
+                if (loss == null) {
+                    throw new UnsupportedLayerException(description + " uses the loss function " + out.getLossFn()
+                            + ", which has no explicit gradient. Supported: "
+                            + String.join(", ", DifferentiableLoss.SUPPORTED) + ".");
+                }
+                layers.add(new TimeRowsRule(description + " time steps as rows", out.getNIn(), out.getNOut(), nwc));
+                shape = new long[] {out.getNOut()};
+                rank = 2;
+                layers.add(new FunctionalLayer(description, keyPrefix, true, out.hasBias(), 2,
+                        activation(description, out.getActivationFn()), width(), loss));
+            } else if (type == SimpleRnn.class || type == LSTM.class || (type == LastTimeStep.class
+                    && (((LastTimeStep) layer).getUnderlying().getClass() == SimpleRnn.class
+                    || ((LastTimeStep) layer).getUnderlying().getClass() == LSTM.class))) {
+                addRecurrent(description, keyPrefix, layer);
             } else if (type == ActivationLayer.class) {
                 layers.add(new FunctionalLayer(description, keyPrefix, false, false, 0,
                         activation(description, ((ActivationLayer) layer).getActivationFn()), width(), null));
@@ -681,7 +717,46 @@ public final class FunctionalNetwork {
             }
         }
 
+        /** A SimpleRnn or LSTM, possibly inside LastTimeStep. */
+        private void addRecurrent(String description, String keyPrefix, Layer layer) {
+            boolean lastStepOnly = layer instanceof LastTimeStep;
+            BaseRecurrentLayer rnn = (BaseRecurrentLayer) (lastStepOnly ? ((LastTimeStep) layer).getUnderlying()
+                    : layer);
+            if (rnn instanceof SimpleRnn simple && simple.hasLayerNorm()) {
+                throw new UnsupportedLayerException(description + " uses layer normalisation, which has no explicit "
+                        + "backward rule. Supported: SimpleRnn without layer norm.");
+            }
+            if (rnn.getWeightNoise() != null) {
+                throw new UnsupportedLayerException(description + " has weight noise, which lossGradients does not "
+                        + "apply.");
+            }
+            if (rank != 3) {
+                throw new UnsupportedLayerException(description + " reads activations of rank "
+                        + (rank == 0 ? "unknown" : String.valueOf(rank)) + "; lossGradients needs time series "
+                        + "(rank 3) there.");
+            }
+            boolean nwc = rnn.getRnnDataFormat() == RNNFormat.NWC;
+            long known = shape == null ? -1 : shape[nwc ? 0 : 1];
+            int steps = known > 0 ? (int) known : Math.max(0, sequenceLength);
+            DifferentiableActivation f = activation(description, rnn.getActivationFn());
+            DifferentiableActivation gate = rnn instanceof LSTM lstm ? activation(description,
+                    lstm.getGateActivationFn()) : null;
+            if (f.isSoftmax() || (gate != null && gate.isSoftmax())) {
+                throw new UnsupportedLayerException(description + " uses a softmax activation, which has no "
+                        + "explicit backward rule inside a recurrent layer.");
+            }
+            layers.add(new RecurrentRule(description, keyPrefix, rnn.getNIn(), rnn.getNOut(), gate != null, nwc,
+                    steps, f, gate, lastStepOnly));
+            long t = steps > 0 ? steps : -1;
+            shape = lastStepOnly ? new long[] {rnn.getNOut()} : nwc ? new long[] {t, rnn.getNOut()}
+                    : new long[] {rnn.getNOut(), t};
+            rank = lastStepOnly ? 2 : 3;
+        }
+
         private void addPreProcessor(String description, InputPreProcessor preProcessor) {
+            if (preProcessor instanceof RnnToFeedForwardPreProcessor && rank == 2) {
+                return;         // DL4J passes rank-2 activations through (after global pooling or LastTimeStep)
+            }
             if (preProcessor instanceof CnnToFeedForwardPreProcessor c) {
                 shape = new long[] {c.getInputHeight() * c.getInputWidth() * c.getNumChannels()};
                 rank = 2;
@@ -691,7 +766,8 @@ public final class FunctionalNetwork {
             } else {
                 throw new UnsupportedLayerException(description + " has the input pre-processor "
                         + preProcessor.getClass().getSimpleName() + ", which lossGradients does not apply. "
-                        + "Supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor.");
+                        + "Supported: CnnToFeedForwardPreProcessor, FeedForwardToCnnPreProcessor, and "
+                        + "RnnToFeedForwardPreProcessor on rank-2 activations (which it passes through).");
             }
             layers.add(new ReshapeRule(description + " pre-processor " + preProcessor.getClass().getSimpleName(),
                     shape.clone()));
