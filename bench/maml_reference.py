@@ -15,6 +15,13 @@ conv-reference [path]
                    as DL4J's ConvolutionMode Same), ReLU and 2x2 max pooling, a dense softmax head, cross-entropy as
                    DL4J's MCXENT; 3-way 1-shot tasks of synthetic 8x8 images (each class a random pattern, its
                    examples the pattern plus noise).
+lstm-reference [path]
+                   The same for an LSTM sequence classifier (dl4j-adapter/src/test/resources/
+                   maml-lstm-reference.json, read by MamlTrajectoryTest): an LSTM in DL4J's layout (gate blocks
+                   [cell input | forget | output | input gate] of W [nIn, 4n], RW [n, 4n], b [4n]; tanh cells, sigmoid
+                   gates) whose last time step feeds a dense softmax head (DL4J's LastTimeStep and OutputLayer),
+                   cross-entropy; 3-way 2-shot tasks of synthetic sequences [N, features, steps] (each class a random
+                   sequence, its examples that sequence plus noise).
 bench [threads]    Prints one JSON object: the median milliseconds of one second-order meta-step of MamlSine's
                    configuration (MLP 1-40-40-1 ReLU, 10 support and 10 query points per task, one inner step,
                    10 tasks, Adam), and of MamlFewShot's (conv_step_median_ms: the convolutional network on 12x12
@@ -54,6 +61,17 @@ CONV_QUERIES = 2
 CONV_INNER_STEPS = 2
 CONV_INNER_RATE = 0.1
 CONV_META_STEPS = 12
+
+# The recurrent case: sequences of 2 features over 6 steps, an LSTM of 5 units, 3 classes.
+LSTM_FEATURES = 2
+LSTM_STEPS = 6
+LSTM_UNITS = 5
+LSTM_CLASSES = 3
+LSTM_SHOTS = 2
+LSTM_QUERIES = 2
+LSTM_INNER_STEPS = 2
+LSTM_INNER_RATE = 0.3
+LSTM_META_STEPS = 12
 
 # The benchmark case: the example's network and meta-batch.
 BENCH_SIZES = [1, 40, 40, 1]
@@ -210,18 +228,23 @@ def mcxent(logits, y):
     return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
 
-def conv_meta_loss(params, tasks, second_order):
+def classifier_meta_loss(forward_of, params, tasks, inner_steps, inner_rate, second_order):
+    """The mean query cross-entropy over the tasks after inner_steps gradient steps on each task's support set."""
     total = 0
     for task in tasks:
         adapted = dict(params)
-        for _ in range(CONV_INNER_STEPS):
-            loss = mcxent(conv_forward(adapted, task["support_x"]), task["support_y"])
+        for _ in range(inner_steps):
+            loss = mcxent(forward_of(adapted, task["support_x"]), task["support_y"])
             names = list(adapted)
             grads = torch.autograd.grad(loss, [adapted[k] for k in names], create_graph=second_order)
-            adapted = {k: adapted[k] - CONV_INNER_RATE * (g if second_order else g.detach())
+            adapted = {k: adapted[k] - inner_rate * (g if second_order else g.detach())
                        for k, g in zip(names, grads)}
-        total = total + mcxent(conv_forward(adapted, task["query_x"]), task["query_y"])
+        total = total + mcxent(forward_of(adapted, task["query_x"]), task["query_y"])
     return total / len(tasks)
+
+
+def conv_meta_loss(params, tasks, second_order):
+    return classifier_meta_loss(conv_forward, params, tasks, CONV_INNER_STEPS, CONV_INNER_RATE, second_order)
 
 
 def conv_reference(path):
@@ -240,6 +263,72 @@ def conv_reference(path):
         "steps": [[{k: v.tolist() for k, v in task.items()} for task in tasks] for tasks in steps],
         "second_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, True)),
         "first_order": trajectory(initial, steps, lambda p, tasks: conv_meta_loss(p, tasks, False)),
+    }
+    write(out, path)
+
+
+def lstm_initial_weights(generator):
+    """PyTorch's LSTM and Linear default bounds, 1/sqrt(units), in DL4J's layout."""
+    bound = 1 / math.sqrt(LSTM_UNITS)
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=generator) * 2 - 1) * bound
+
+    return {"0_W": uniform(LSTM_FEATURES, 4 * LSTM_UNITS), "0_RW": uniform(LSTM_UNITS, 4 * LSTM_UNITS),
+            "0_b": uniform(4 * LSTM_UNITS), "1_W": uniform(LSTM_UNITS, LSTM_CLASSES), "1_b": uniform(LSTM_CLASSES)}
+
+
+def sequence_task(generator):
+    """LSTM_CLASSES random sequences [features, steps]; each example is its class's plus noise; labels one-hot."""
+    prototypes = torch.randn(LSTM_CLASSES, LSTM_FEATURES, LSTM_STEPS, generator=generator)
+
+    def draw(per_class):
+        labels = torch.arange(LSTM_CLASSES).repeat(per_class)
+        x = prototypes[labels] + 0.5 * torch.randn(len(labels), LSTM_FEATURES, LSTM_STEPS, generator=generator)
+        return x, torch.nn.functional.one_hot(labels, LSTM_CLASSES).to(x.dtype)
+
+    support_x, support_y = draw(LSTM_SHOTS)
+    query_x, query_y = draw(LSTM_QUERIES)
+    return {"support_x": support_x, "support_y": support_y, "query_x": query_x, "query_y": query_y}
+
+
+def lstm_forward(params, x):
+    """DL4J's LSTM over x [N, features, steps], gate blocks [a | f | o | i], then the head on the last step."""
+    n = LSTM_UNITS
+    h = torch.zeros(x.shape[0], n)
+    c = torch.zeros(x.shape[0], n)
+    for t in range(x.shape[2]):
+        z = x[:, :, t] @ params["0_W"] + h @ params["0_RW"] + params["0_b"]
+        a = torch.tanh(z[:, :n])
+        f = torch.sigmoid(z[:, n:2 * n])
+        o = torch.sigmoid(z[:, 2 * n:3 * n])
+        i = torch.sigmoid(z[:, 3 * n:])
+        c = f * c + i * a
+        h = o * torch.tanh(c)
+    return h @ params["1_W"] + params["1_b"]
+
+
+def lstm_reference(path):
+    generator = torch.Generator().manual_seed(25)
+    initial = lstm_initial_weights(generator)
+    steps = [[sequence_task(generator) for _ in range(TASKS_PER_STEP)] for _ in range(LSTM_META_STEPS)]
+
+    def meta(second_order):
+        return lambda p, tasks: classifier_meta_loss(lstm_forward, p, tasks, LSTM_INNER_STEPS, LSTM_INNER_RATE,
+                                                     second_order)
+
+    out = {
+        "description": "MAML few-shot sequence classification with an LSTM, float64: written by "
+                       "bench/maml_reference.py lstm-reference, read by MamlTrajectoryTest; do not edit by hand",
+        "torch": torch.__version__,
+        "architecture": "lstm", "features": LSTM_FEATURES, "time_steps": LSTM_STEPS, "units": LSTM_UNITS,
+        "classes": LSTM_CLASSES, "inner_steps": LSTM_INNER_STEPS, "inner_rate": LSTM_INNER_RATE,
+        "meta_rate": META_RATE, "beta1": BETA1, "beta2": BETA2, "epsilon": EPSILON,
+        "keys": ["0_W", "0_RW", "0_b", "1_W", "1_b"],
+        "initial": {k: v.tolist() for k, v in initial.items()},
+        "steps": [[{k: v.tolist() for k, v in task.items()} for task in tasks] for tasks in steps],
+        "second_order": trajectory(initial, steps, meta(True)),
+        "first_order": trajectory(initial, steps, meta(False)),
     }
     write(out, path)
 
@@ -333,5 +422,7 @@ if __name__ == "__main__":
         bench(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
     elif mode == "conv-reference":
         conv_reference(sys.argv[2] if len(sys.argv) > 2 else None)
+    elif mode == "lstm-reference":
+        lstm_reference(sys.argv[2] if len(sys.argv) > 2 else None)
     else:
         reference(sys.argv[2] if len(sys.argv) > 2 else None)

@@ -15,9 +15,11 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,7 +41,8 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * every meta-step's tasks, and PyTorch's meta-loss and parameters after every meta-step, for second- and first-order
  * MAML: {@code maml-reference.json} a dense sine regressor ({@code reference}), {@code maml-conv-reference.json} a
  * convolutional few-shot image classifier (two blocks of 3x3 convolution, ReLU and 2x2 max pooling, a softmax head;
- * {@code conv-reference}). The Java trajectory, built only from the public API, must match it to 1e-8 relative at
+ * {@code conv-reference}), {@code maml-lstm-reference.json} an LSTM sequence classifier (its last time step into a
+ * softmax head; {@code lstm-reference}). The Java trajectory, built only from the public API, must match it to 1e-8 relative at
  * every step.
  */
 class MamlTrajectoryTest {
@@ -49,19 +52,28 @@ class MamlTrajectoryTest {
 
     @ParameterizedTest(name = "{0}, {1}")
     @CsvSource({"maml-reference.json, second_order", "maml-reference.json, first_order",
-            "maml-conv-reference.json, second_order", "maml-conv-reference.json, first_order"})
+            "maml-conv-reference.json, second_order", "maml-conv-reference.json, first_order",
+            "maml-lstm-reference.json, second_order", "maml-lstm-reference.json, first_order"})
     void mamlFollowsPyTorch(String resource, String section) throws IOException {
         boolean secondOrder = section.equals("second_order");
         JsonNode ref = reference(resource);
         JsonNode steps = ref.get("steps");
         int tasks = steps.get(0).size();
-        MultiLayerNetwork net = "conv".equals(ref.path("architecture").asText()) ? convolutional(ref) : network(ref);
+        String architecture = ref.path("architecture").asText("dense");
+        MultiLayerNetwork net = switch (architecture) {
+            case "conv" -> convolutional(ref);
+            case "lstm" -> recurrent(ref);
+            default -> network(ref);
+        };
         initialise(net, ref);
         MutableNetwork m = MutableNetwork.of(net);
-        long[] inputShape = "conv".equals(ref.path("architecture").asText())
-                ? new long[] {-1, ref.get("channels").get(0).asLong(), ref.get("image").asLong(),
-                        ref.get("image").asLong()}
-                : new long[] {-1, m.param("0_W").shape()[0]};
+        long[] inputShape = switch (architecture) {
+            case "conv" -> new long[] {-1, ref.get("channels").get(0).asLong(), ref.get("image").asLong(),
+                    ref.get("image").asLong()};
+            // sequences of a known length: lossGradients unrolls the LSTM for it
+            case "lstm" -> new long[] {-1, ref.get("features").asLong(), ref.get("time_steps").asLong()};
+            default -> new long[] {-1, m.param("0_W").shape()[0]};
+        };
         SDVariable metaLoss = metaLoss(m, inputShape, tasks, ref.get("inner_steps").asInt(),
                 ref.get("inner_rate").asDouble(), secondOrder);
         SameDiff sd = m.graph().sameDiff();
@@ -195,6 +207,19 @@ class MamlTrajectoryTest {
                 .activation(Activation.SOFTMAX).build());
         b.setInputType(InputType.convolutional(image, image, channels.get(0).asInt()));
         MultiLayerNetwork net = new MultiLayerNetwork(b.build());
+        net.init();
+        return net;
+    }
+
+    /** An LSTM (tanh cells, sigmoid gates) whose last time step feeds a softmax head. */
+    private static MultiLayerNetwork recurrent(JsonNode ref) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().dataType(D).list()
+                .layer(new LastTimeStep(new LSTM.Builder().nIn(ref.get("features").asInt())
+                        .nOut(ref.get("units").asInt()).activation(Activation.TANH)
+                        .gateActivationFunction(Activation.SIGMOID).build()))
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(ref.get("classes").asInt())
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(ref.get("features").asInt())).build());
         net.init();
         return net;
     }
