@@ -17,6 +17,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * SDVariable w = m.param("0_W").value();
  * SDVariable y = f.forward(x, Map.of("0_W", w.mul(0.5)));   // the network with half its first weights
  * }</pre>
+ *
+ * <p>The view computes as the converted network does, in DL4J's inference mode. {@link #training()} gives the same
+ * calls in DL4J's training mode, where batch normalisation normalises by the batch's own statistics (what MAML's
+ * convolutional networks use).
  */
 public final class FunctionalView {
 
@@ -31,6 +35,25 @@ public final class FunctionalView {
     /** {@return the network this is a view of} */
     public MutableNetwork network() {
         return network;
+    }
+
+    /**
+     * This view in DL4J's training mode: {@code BatchNormalization} layers normalise by the mean and biased variance
+     * of the batch they are given (over the examples, and the positions of images and time series), as DL4J's
+     * {@code output(x, true)} and training compute them, in {@link #forward}, {@link #loss} and
+     * {@link #lossGradients}; the running statistics are neither read nor updated (their gradients are zero). Dropout,
+     * random in DL4J's training, is refused by name there. For networks without batch normalisation both modes
+     * compute the same.
+     *
+     * @return this view in DL4J's training mode (this view, if it is one)
+     */
+    public FunctionalView training() {
+        return calls.isTraining() ? this : new FunctionalView(network, calls.training());
+    }
+
+    /** {@return true for a view in DL4J's training mode ({@link #training()})} */
+    public boolean isTraining() {
+        return calls.isTraining();
     }
 
     /**
@@ -137,13 +160,12 @@ public final class FunctionalView {
      * of layers, of {@code DenseLayer}, {@code OutputLayer}, {@code ActivationLayer}, {@code DropoutLayer},
      * {@code ConvolutionLayer} (NCHW and NHWC, any stride, padding and dilation, ConvolutionMode Same, Truncate or
      * Strict), max- and average-pooling {@code SubsamplingLayer}s (any kernel, stride, padding and dilation),
-     * {@code GlobalPoolingLayer}s (AVG, SUM, MAX), {@code BatchNormalization} with its running statistics (the
-     * inference mode, as {@code forward} and {@code loss}), an {@code EmbeddingLayer} reading the input,
-     * {@code SimpleRnn} and {@code LSTM} (also inside {@code LastTimeStep}; unrolled for the input's number of time
-     * steps, else the sequence length the network was converted for) and {@code RnnOutputLayer}, with
-     * DL4J's flattening pre-processors between them;
-     * activations identity, ReLU, leaky ReLU, tanh, sigmoid and softmax; losses MSE, L2, MAE, L1, MCXENT, negative log-likelihood
-     * and XENT.
+     * {@code GlobalPoolingLayer}s (AVG, SUM, MAX), {@code BatchNormalization} (running statistics, or the batch's in
+     * {@link #training()}), an {@code EmbeddingLayer} reading the input, {@code SimpleRnn} and {@code LSTM} (also
+     * inside {@code LastTimeStep}; unrolled for the input's number of time steps, else the sequence length the
+     * network was converted for) and {@code RnnOutputLayer}, with DL4J's flattening pre-processors between them;
+     * activations identity, ReLU, leaky ReLU, tanh, sigmoid and softmax; losses MSE, L2, MAE, L1, MCXENT, negative
+     * log-likelihood and XENT.
      *
      * @param input      an expression of this graph, [N, nIn] (or [N, C, H, W], [N, H, W, C] for a convolution)
      * @param labels     an expression of this graph, [N, nOut]

@@ -8,9 +8,9 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
- * A {@code BatchNormalization} layer of a {@link FunctionalNetwork} at inference, as the converted network computes
- * it: {@code y = gamma (x - mean) / sqrt(var + eps) + beta} with the running statistics (the variance stored as such,
- * or as {@code log10} of the standard deviation). Its backward rule, with {@code s = sqrt(var + eps)} and
+ * A {@code BatchNormalization} layer of a {@link FunctionalNetwork}: {@code y = gamma (x - mean) / sqrt(var + eps) +
+ * beta}. At inference, as the converted network computes it, with the running statistics (the variance stored as
+ * such, or as {@code log10} of the standard deviation); its backward rule, with {@code s = sqrt(var + eps)} and
  * {@code xhat = (x - mean) / s}, sums over every axis but the channels':
  * <pre>
  * dL/dx = dL/dy gamma / s
@@ -18,7 +18,14 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * dL/dmean = -sum(dL/dy) gamma / s   dL/dvar = -sum(dL/dy xhat) gamma / (2 s^2)
  * </pre>
  * (the running statistics get their true gradients, as {@code MutableNetwork.gradients} reports them; for a
- * {@code log10} standard deviation {@code dL/dlog10std = dL/dvar var 2 ln 10}).
+ * {@code log10} standard deviation {@code dL/dlog10std = dL/dvar var 2 ln 10}). In training mode
+ * ({@code batchStatistics}), mean and var are the batch's (the biased variance, as DL4J), over the M positions of each
+ * channel, and the input's gradient goes through them too:
+ * <pre>
+ * g = dL/dy gamma
+ * dL/dx = (g - mean(g) - xhat mean(g xhat)) / s       (means over the M positions of each channel)
+ * dL/dgamma, dL/dbeta as above; the running statistics, not read, get zero gradients
+ * </pre>
  *
  * @param description how messages name the layer
  * @param keyPrefix   the prefix of its parameter keys
@@ -28,10 +35,12 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * @param logStd      true when the variance is stored as {@code log10} of the standard deviation
  * @param lockedGamma gamma when locked (no gamma and beta parameters), else NaN
  * @param lockedBeta  beta when locked
+ * @param batchStatistics true in training mode: the batch's mean and variance, not the running statistics
  * @param shapes      the parameters' shapes by key, or null before they are known
  */
 record BatchNormRule(String description, String keyPrefix, int rank, int channelAxis, double eps, boolean logStd,
-                     double lockedGamma, double lockedBeta, Map<String, long[]> shapes) implements ExplicitLayer {
+                     double lockedGamma, double lockedBeta, boolean batchStatistics, Map<String, long[]> shapes)
+        implements ExplicitLayer {
 
     private String statisticKey() {
         return keyPrefix + (logStd ? "log10stdev" : "var");
@@ -55,7 +64,7 @@ record BatchNormRule(String description, String keyPrefix, int rank, int channel
 
     BatchNormRule withShapes(Map<String, long[]> resolved) {
         return new BatchNormRule(description, keyPrefix, rank, channelAxis, eps, logStd, lockedGamma, lockedBeta,
-                resolved);
+                batchStatistics, resolved);
     }
 
     /** [1, n, 1, 1] and the like: a channel vector broadcast along the other axes. */
@@ -84,18 +93,54 @@ record BatchNormRule(String description, String keyPrefix, int rank, int channel
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {
         SameDiff sd = input.getSameDiff();
-        SDVariable normalised = input.sub(broadcast(parameters.get(keyPrefix + "mean")))
-                .div(sd.math().sqrt(variance(sd, parameters).add(eps)));
+        SDVariable normalised;
+        List<SDVariable[]> kept = List.of();
+        if (batchStatistics) {
+            SDVariable centred = input.sub(Reductions.mean(input, rank, true, otherAxes()));
+            SDVariable deviation = sd.math().sqrt(Reductions.mean(centred.mul(centred), rank, true, otherAxes())
+                    .add(eps));
+            normalised = centred.div(deviation);
+            kept = List.<SDVariable[]>of(new SDVariable[] {deviation});
+        } else {
+            normalised = input.sub(broadcast(parameters.get(keyPrefix + "mean")))
+                    .div(sd.math().sqrt(variance(sd, parameters).add(eps)));
+        }
         SDVariable y = locked() ? normalised.mul(lockedGamma).add(lockedBeta)
                 : normalised.mul(broadcast(parameters.get(keyPrefix + "gamma")))
                         .add(broadcast(parameters.get(keyPrefix + "beta")));
-        // the pre-activation slot holds xhat, which the backward rule reads
-        return new Pass(input, normalised, y, inputShape, inputShape);
+        // the pre-activation slot holds xhat, which the backward rule reads (in training mode also s)
+        return new Pass(input, normalised, y, inputShape, inputShape, kept);
+    }
+
+    /** The backward rule in training mode: the batch's statistics depend on the input. */
+    private SDVariable batchBackward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
+                                     boolean needInputGradient, Map<String, SDVariable> gradients) {
+        int[] axes = otherAxes();
+        SDVariable xhat = pass.preActivation();
+        if (!locked()) {
+            put(gradients, keyPrefix + "gamma", Reductions.sum(outputGradient.mul(xhat), rank, false, axes));
+            put(gradients, keyPrefix + "beta", Reductions.sum(outputGradient, rank, false, axes));
+        }
+        SameDiff sd = outputGradient.getSameDiff();
+        for (String key : List.of(keyPrefix + "mean", statisticKey())) {
+            put(gradients, key, sd.zerosLike(parameters.get(key)));
+        }
+        if (!needInputGradient) {
+            return null;
+        }
+        SDVariable g = locked() ? outputGradient.mul(lockedGamma)
+                : outputGradient.mul(broadcast(parameters.get(keyPrefix + "gamma")));
+        SDVariable deviation = pass.steps().get(0)[0];
+        return g.sub(Reductions.mean(g, rank, true, axes))
+                .sub(xhat.mul(Reductions.mean(g.mul(xhat), rank, true, axes))).div(deviation);
     }
 
     @Override
     public SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
                                boolean needInputGradient, Map<String, SDVariable> gradients) {
+        if (batchStatistics) {
+            return batchBackward(pass, outputGradient, parameters, needInputGradient, gradients);
+        }
         SameDiff sd = outputGradient.getSameDiff();
         int[] axes = otherAxes();
         SDVariable variance = variance(sd, parameters);

@@ -207,6 +207,11 @@ final class ConversionContext {
     }
 
     /** An exception naming this vertex or layer, what is not supported and what is. */
+    /** {@return true in a functional call in DL4J's training mode ({@code NetworkConversion.training})} */
+    boolean training() {
+        return conversion.training;
+    }
+
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
         return new UnsupportedLayerException(String.format(Locale.ROOT, "%s uses %s, which cannot be converted. "
                 + "Supported: %s.", describe(), what, String.join(", ", supported)));

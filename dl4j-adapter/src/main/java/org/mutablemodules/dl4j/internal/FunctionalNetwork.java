@@ -67,22 +67,33 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class FunctionalNetwork {
 
-    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, ConvolutionLayer, "
-            + "SubsamplingLayer (MAX, AVG), GlobalPoolingLayer (AVG, SUM, MAX), "
-            + "BatchNormalization (running statistics, as at inference), EmbeddingLayer (first), SimpleRnn and LSTM "
-            + "(also inside LastTimeStep; unrolled, so the number of time steps must be known), RnnOutputLayer, with the "
-            + "pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
+    static final String SUPPORTED_LAYERS = "DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, "
+            + "ConvolutionLayer, SubsamplingLayer (MAX, AVG), GlobalPoolingLayer (AVG, SUM, MAX), BatchNormalization "
+            + "(running statistics, or the batch's in training mode), EmbeddingLayer (first), SimpleRnn and LSTM "
+            + "(also inside LastTimeStep; unrolled, so the number of time steps must be known), RnnOutputLayer, with "
+            + "the pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
-    /** The converters applied again with given inputs, parameters and labels. */
+    /** The converters applied again with given inputs, parameters and labels, in training mode or not. */
     @FunctionalInterface
     private interface Replayer {
         NetworkConverter.Replay replay(List<SDVariable> inputs, Map<String, SDVariable> parameters,
-                                       List<SDVariable> labels);
+                                       List<SDVariable> labels, boolean training);
+    }
+
+    /** The explicit chain of a network in a mode (training or not). */
+    @FunctionalInterface
+    private interface ChainBuilder {
+        ExplicitChain build(boolean training);
     }
 
     private final MutableGraph graph;
     private final ConvertedNetwork converted;
     private final Replayer replayer;
+    private final ChainBuilder chains;
+    /** True in DL4J's training mode: batch normalisation from the batch's statistics. */
+    private final boolean training;
+    /** This network in training mode (this one, if it is), built on first use. */
+    private FunctionalNetwork inTraining;
     /** The chain with explicit backward rules, or null when a layer has none ({@link #noBackwardRules} says which). */
     private final ExplicitChain chain;
     private final UnsupportedLayerException noBackwardRules;
@@ -91,15 +102,18 @@ public final class FunctionalNetwork {
     private record ExplicitChain(Map<String, String> parameterVariables, List<ExplicitLayer> layers) {
     }
 
-    private FunctionalNetwork(MutableGraph graph, ConvertedNetwork converted, Replayer replayer,
-                              Supplier<ExplicitChain> explicit) {
+    private FunctionalNetwork(MutableGraph graph, ConvertedNetwork converted, Replayer replayer, ChainBuilder chains,
+                              boolean training) {
         this.graph = graph;
         this.converted = converted;
         this.replayer = replayer;
+        this.chains = chains;
+        this.training = training;
+        this.inTraining = training ? this : null;
         ExplicitChain found = null;
         UnsupportedLayerException why = null;
         try {
-            found = explicit.get();
+            found = chains.build(training);
         } catch (UnsupportedLayerException e) {
             why = e;
         }
@@ -116,9 +130,9 @@ public final class FunctionalNetwork {
      * @return the functional view of a converted {@code MultiLayerNetwork}
      */
     public static FunctionalNetwork of(MultiLayerConfiguration conf, ConvertedNetwork converted, MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted,
-                (inputs, parameters, labels) -> NetworkConverter.replay(conf, converted, inputs, parameters, labels),
-                () -> explicitChain(conf, converted, graph));
+        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training) ->
+                NetworkConverter.replay(conf, converted, inputs, parameters, labels, training),
+                training -> explicitChain(conf, converted, graph, training), false);
     }
 
     /**
@@ -131,15 +145,35 @@ public final class FunctionalNetwork {
      */
     public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                        MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted,
-                (inputs, parameters, labels) -> NetworkConverter.replay(conf, converted, inputs, parameters, labels),
-                () -> explicitChain(conf, converted, graph));
+        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training) ->
+                NetworkConverter.replay(conf, converted, inputs, parameters, labels, training),
+                training -> explicitChain(conf, converted, graph, training), false);
+    }
+
+    /**
+     * This network in DL4J's training mode: batch normalisation normalises by the batch's mean and biased variance
+     * (the running statistics are not read, and get zero gradients), and dropout, random in DL4J's training, is
+     * refused. Shares this view's graph.
+     *
+     * @return this network in DL4J's training mode
+     */
+    public synchronized FunctionalNetwork training() {
+        if (inTraining == null) {
+            inTraining = new FunctionalNetwork(graph, converted, replayer, chains, true);
+        }
+        return inTraining;
+    }
+
+    /** {@return true in DL4J's training mode ({@link #training()})} */
+    public boolean isTraining() {
+        return training;
     }
 
     private static ExplicitChain explicitChain(MultiLayerConfiguration conf, ConvertedNetwork converted,
-                                               MutableGraph graph) {
+                                               MutableGraph graph, boolean training) {
         Builder b = new Builder(inputShape(converted, graph),
-                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength());
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength(),
+                training);
         int n = conf.getConfs().size();
         for (int i = 0; i < n; i++) {
             Layer layer = conf.getConf(i).getLayer();
@@ -150,13 +184,14 @@ public final class FunctionalNetwork {
     }
 
     private static ExplicitChain explicitChain(ComputationGraphConfiguration conf, ConvertedNetwork converted,
-                                               MutableGraph graph) {
+                                               MutableGraph graph, boolean training) {
         if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
             throw new UnsupportedLayerException(notAChain("it has " + conf.getNetworkInputs().size() + " input(s) and "
                     + conf.getNetworkOutputs().size() + " output(s)"));
         }
         Builder b = new Builder(inputShape(converted, graph),
-                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength());
+                graph.sameDiff().getVariable(converted.inputNames().get(0)).dataType(), converted.sequenceLength(),
+                training);
         String previous = conf.getNetworkInputs().get(0);
         int visited = 0;
         while (visited < conf.getVertices().size()) {
@@ -239,7 +274,7 @@ public final class FunctionalNetwork {
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
         checkArguments(inputs, null, parameters);
         return build("forward", () -> {
-            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls()).outputs();
+            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), training).outputs();
             List<SDVariable> named = new ArrayList<>();
             for (int i = 0; i < outputs.size(); i++) {
                 named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
@@ -282,7 +317,7 @@ public final class FunctionalNetwork {
         requireLoss();
         Objects.requireNonNull(labels, "labels");
         checkArguments(inputs, labels, parameters);
-        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels).loss(), "loss"));
+        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, training).loss(), "loss"));
     }
 
     /**
@@ -555,12 +590,15 @@ public final class FunctionalNetwork {
         private final DataType dataType;
         /** The conversion's number of time steps, -1 if it has none. */
         private final int sequenceLength;
+        /** True in training mode: batch statistics, dropout refused. */
+        private final boolean training;
 
-        Builder(long[] inputShape, DataType dataType, int sequenceLength) {
+        Builder(long[] inputShape, DataType dataType, int sequenceLength, boolean training) {
             this.shape = inputShape;
             this.rank = inputShape == null ? 0 : inputShape.length + 1;
             this.dataType = dataType;
             this.sequenceLength = sequenceLength;
+            this.training = training;
         }
 
         /** The width of feed-forward activations (-1 for others or unknown): what a softmax needs. */
@@ -574,6 +612,11 @@ public final class FunctionalNetwork {
                 addPreProcessor(description, preProcessor);
             }
             Class<?> type = layer.getClass();
+            if (training && (type == DropoutLayer.class || layer.getIDropout() != null)) {
+                throw new UnsupportedLayerException(description + " has dropout, which is random in DL4J's training "
+                        + "and so not a function of the parameters; the training mode refuses it (the inference "
+                        + "mode applies none).");
+            }
             if (type == DenseLayer.class || type == OutputLayer.class) {
                 FeedForwardLayer ff = (FeedForwardLayer) layer;
                 if (type == DenseLayer.class && ((DenseLayer) layer).hasLayerNorm()) {
@@ -683,7 +726,8 @@ public final class FunctionalNetwork {
                 }
                 int channelAxis = rank == 4 && bn.getCnn2DFormat() == CNN2DFormat.NHWC ? 3 : 1;
                 layers.add(new BatchNormRule(description, keyPrefix, rank, channelAxis, bn.getEps(),
-                        bn.isUseLogStd(), bn.isLockGammaBeta() ? bn.getGamma() : Double.NaN, bn.getBeta(), null));
+                        bn.isUseLogStd(), bn.isLockGammaBeta() ? bn.getGamma() : Double.NaN, bn.getBeta(), training,
+                        null));
             } else if (type == GlobalPoolingLayer.class) {
                 GlobalPoolingLayer pool = (GlobalPoolingLayer) layer;
                 PoolingType pooling = pool.getPoolingType();

@@ -42,6 +42,11 @@ final class NetworkConversion {
     final Map<String, SDVariable> givenParameters;
     /** While replaying: the labels of each output vertex to be scored; the others are not scored. */
     final Map<String, SDVariable> givenLabels;
+    /**
+     * True for a replay in training mode: batch normalisation from the batch's statistics, as DL4J trains; dropout
+     * (random in DL4J's training) is refused. False for a conversion (inference).
+     */
+    final boolean training;
 
     /** A conversion into a new graph. */
     NetworkConversion(NetworkDag dag, int sequenceLength) {
@@ -51,6 +56,7 @@ final class NetworkConversion {
         this.sequenceLength = sequenceLength;
         this.givenParameters = null;
         this.givenLabels = Map.of();
+        this.training = false;
     }
 
     /**
@@ -58,19 +64,21 @@ final class NetworkConversion {
      * as an expression: the functional call. Nothing is recorded as a parameter, and labels are those given.
      */
     private NetworkConversion(SameDiff sd, NetworkDag dag, int sequenceLength, Map<String, SDVariable> parameters,
-                              Map<String, SDVariable> labels) {
+                              Map<String, SDVariable> labels, boolean training) {
         this.sd = sd;
         this.dag = dag;
         this.dataType = dag.dataType();
         this.sequenceLength = sequenceLength;
         this.givenParameters = Map.copyOf(parameters);
         this.givenLabels = Map.copyOf(labels);
+        this.training = training;
     }
 
     /** A replay of the converters in {@code sd}; see the private constructor. */
     static NetworkConversion replaying(SameDiff sd, NetworkDag dag, int sequenceLength,
-                                       Map<String, SDVariable> parameters, Map<String, SDVariable> labels) {
-        return new NetworkConversion(sd, dag, sequenceLength, parameters, labels);
+                                       Map<String, SDVariable> parameters, Map<String, SDVariable> labels,
+                                       boolean training) {
+        return new NetworkConversion(sd, dag, sequenceLength, parameters, labels, training);
     }
 
     /** True while the converters are applied again with given parameters (the functional call). */

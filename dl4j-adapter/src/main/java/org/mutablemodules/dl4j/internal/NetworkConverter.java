@@ -184,13 +184,15 @@ public final class NetworkConverter {
      * @param inputs     one expression per network input, in input order
      * @param parameters an expression for every parameter, by network-level key
      * @param labels     one expression per output, or null entries for outputs not to score
+     * @param training   true for DL4J's training mode (batch normalisation from the batch's statistics; dropout
+     *                   refused), false for inference, as the converted graph computes
      * @return the outputs and the score
      * @throws org.mutablemodules.dl4j.UnsupportedLayerException as the conversion, if a layer cannot be applied to
      *                                                            these inputs
      */
     public static Replay replay(MultiLayerConfiguration conf, ConvertedNetwork converted, List<SDVariable> inputs,
-                                Map<String, SDVariable> parameters, List<SDVariable> labels) {
-        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);
+                                Map<String, SDVariable> parameters, List<SDVariable> labels, boolean training) {
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training);
     }
 
     /**
@@ -202,15 +204,17 @@ public final class NetworkConverter {
      * @param inputs     the inputs, one per network input
      * @param parameters the parameters' expressions, keyed by DL4J key
      * @param labels     the labels, one per network output
+     * @param training   true for DL4J's training mode, false for inference
      * @return the outputs and the score
      */
     public static Replay replay(ComputationGraphConfiguration conf, ConvertedNetwork converted,
-                                List<SDVariable> inputs, Map<String, SDVariable> parameters, List<SDVariable> labels) {
-        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels);
+                                List<SDVariable> inputs, Map<String, SDVariable> parameters, List<SDVariable> labels,
+                                boolean training) {
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training);
     }
 
     private static Replay replay(NetworkDag dag, ConvertedNetwork converted, List<SDVariable> inputs,
-                                 Map<String, SDVariable> parameters, List<SDVariable> labels) {
+                                 Map<String, SDVariable> parameters, List<SDVariable> labels, boolean training) {
         SameDiff sd = converted.sameDiff();
         Map<String, SDVariable> labelled = new LinkedHashMap<>();
         for (int i = 0; i < dag.outputs().size(); i++) {
@@ -218,7 +222,8 @@ public final class NetworkConverter {
                 labelled.put(dag.outputs().get(i), labels.get(i));
             }
         }
-        NetworkConversion c = NetworkConversion.replaying(sd, dag, converted.sequenceLength(), parameters, labelled);
+        NetworkConversion c = NetworkConversion.replaying(sd, dag, converted.sequenceLength(), parameters, labelled,
+                training);
         Map<String, LayerOutput> activations = new HashMap<>();
         for (int i = 0; i < dag.inputs().size(); i++) {
             String input = dag.inputs().get(i);

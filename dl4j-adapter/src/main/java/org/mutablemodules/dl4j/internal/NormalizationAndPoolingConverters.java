@@ -12,7 +12,10 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Converters of batch normalisation (inference), local response normalisation and global pooling. */
+/**
+ * Converters of batch normalisation (inference, or training in a functional call in training mode), local response
+ * normalisation and global pooling.
+ */
 final class NormalizationAndPoolingConverters {
 
     private NormalizationAndPoolingConverters() {
@@ -20,7 +23,9 @@ final class NormalizationAndPoolingConverters {
 
     /**
      * BatchNormalization at inference: {@code gamma * (x - mean) / sqrt(var + eps) + beta} with the running mean and
-     * variance (stored as variance, or as log10 of the standard deviation when {@code useLogStd}). The running
+     * variance (stored as variance, or as log10 of the standard deviation when {@code useLogStd}); in a functional
+     * call in training mode, with the batch's mean and biased variance, as DL4J trains (the running statistics are
+     * then not read, and a functional call updates nothing). The running
      * statistics become parameters whose initial values are never trained, as in DL4J. ND4J's own batchNorm op is not
      * used: its gradient fails in 1.0.0-M2.1.
      */
@@ -28,12 +33,20 @@ final class NormalizationAndPoolingConverters {
         SameDiff sd = ctx.sd();
         long n = layer.getNOut();
         long[] broadcast = channelShape(input.rank(), n, layer.getCnn2DFormat() == CNN2DFormat.NHWC);
-        SDVariable mean = ctx.statistic("mean").reshape(broadcast);
+        SDVariable mean;
         SDVariable variance;
-        if (layer.isUseLogStd()) {
+        if (ctx.training()) {
+            // DL4J's training: the batch's mean and biased variance over every axis but the channels'
+            int[] axes = nonChannelAxes(input.rank(), layer.getCnn2DFormat() == CNN2DFormat.NHWC);
+            mean = Reductions.mean(input.value(), input.rank(), true, axes);
+            SDVariable centred = input.value().sub(mean);
+            variance = Reductions.mean(centred.mul(centred), input.rank(), true, axes);
+        } else if (layer.isUseLogStd()) {
+            mean = ctx.statistic("mean").reshape(broadcast);
             // var = (10^log10stdev)^2 = exp(2 ln(10) log10stdev)
             variance = sd.math().exp(ctx.statistic("log10stdev").mul(2 * Math.log(10))).reshape(broadcast);
         } else {
+            mean = ctx.statistic("mean").reshape(broadcast);
             variance = ctx.statistic("var").reshape(broadcast);
         }
         SDVariable normalised = input.value().sub(mean).div(sd.math().sqrt(variance.add(layer.getEps())));
@@ -84,6 +97,20 @@ final class NormalizationAndPoolingConverters {
         }
         return new LayerOutput(pooled, keep ? input.rank() : input.rank() - axes.length);
     };
+
+    /** The axes of activations of {@code rank} other than the channels' (features'). */
+    static int[] nonChannelAxes(int rank, boolean channelsLast) {
+        switch (rank) {
+            case 2:
+                return new int[] {0};
+            case 3:
+                return new int[] {0, 2};
+            case 4:
+                return channelsLast ? new int[] {0, 1, 2} : new int[] {0, 2, 3};
+            default:
+                throw new IllegalStateException("Batch normalisation of rank " + rank + " activations");
+        }
+    }
 
     private static long[] channelShape(int rank, long n, boolean channelsLast) {
         switch (rank) {

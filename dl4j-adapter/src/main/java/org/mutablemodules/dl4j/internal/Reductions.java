@@ -4,7 +4,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
- * Sums and norms along axes that may have size 1 at run time.
+ * Sums, means and norms along axes that may have size 1 at run time.
  *
  * <p>ND4J 1.0.0-M2.1 fails with a NullPointerException when a graph reduces a rank-2 array along an axis of size 1
  * (a [N, 1] column summed over axis 1, or a one-example [1, n] batch summed over axis 0): it takes a "no-op" path
@@ -24,6 +24,15 @@ final class Reductions {
             return sd.sum(x, keepDims, axes);
         }
         return dropAxes(sd, sd.sum(sd.expandDims(x, 2), true, axes), keepDims, axes);
+    }
+
+    /** {@code mean(x, keepDims, axes)}, also when an axis of a rank-2 {@code x} has size 1. */
+    static SDVariable mean(SDVariable x, int rank, boolean keepDims, int... axes) {
+        SameDiff sd = x.getSameDiff();
+        if (rank != 2) {
+            return sd.mean(x, keepDims, axes);
+        }
+        return dropAxes(sd, sd.mean(sd.expandDims(x, 2), true, axes), keepDims, axes);
     }
 
     /** {@code norm2(x, keepDims, axes)}, also when an axis of a rank-2 {@code x} has size 1. */
