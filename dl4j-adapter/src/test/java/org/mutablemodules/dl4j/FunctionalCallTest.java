@@ -464,29 +464,34 @@ class FunctionalCallTest {
         long[] labelShape = c.labels().get().shape().clone();
         labelShape[0] = -1;
         SDVariable queryY = sd.placeHolder("query/y", D, labelShape);
-        SDVariable metaLoss = maml(m, supportX, sd.getVariable(m.labelName()), queryX, queryY, 2, 0.3);
+        // SameDiff gives a placeholder no gradient through ops that read only placeholders and constants (the
+        // windows im2col cuts from an image, the time steps cut from a series, a pooling of the input), and ND4J's
+        // check asks every floating-point placeholder for one. A shift variable (zero) added to each input makes
+        // every op on the inputs' paths differentiated, and its gradient, the sum of the input's, is checked with
+        // the parameters' (the labels get one too).
+        boolean shifted = c.indices() == 0;
+        SDVariable support = shifted ? supportX.add(sd.var("check/support_shift", Nd4j.scalar(D, 0.0))) : supportX;
+        SDVariable query = shifted ? queryX.add(sd.var("check/query_shift", Nd4j.scalar(D, 0.0))) : queryX;
+        SDVariable supportY = shifted ? sd.getVariable(m.labelName()).add(sd.var("check/labels_shift",
+                Nd4j.scalar(D, 0.0))) : sd.getVariable(m.labelName());
+        SDVariable queryLabels = shifted ? queryY.add(sd.var("check/query_labels_shift", Nd4j.scalar(D, 0.0)))
+                : queryY;
+        SDVariable metaLoss = maml(m, support, supportY, query, queryLabels, 2, 0.3);
         sd.setLossVariables(metaLoss.name());
         Map<String, INDArray> placeholders = feed(m, c.input(5, EXAMPLES), c.labels().get());
         placeholders.put(queryX.name(), c.input(6, EXAMPLES));
         placeholders.put(supportX.name(), c.input(5, EXAMPLES));
         placeholders.put("query/y", c.labels().get().dup());
-        // Labels are skipped: SameDiff gives a placeholder no gradient through ops that read only placeholders and
-        // constants (the row sums of the labels in the softmax rule), and meta-learning needs none. For the same
-        // reason the support input of a convolution is skipped: the windows its weight gradient cuts from the input
-        // read only the input, so SameDiff leaves that part of the input's gradient out (the parameters' gradients are
-        // whole and checked). Its query input is skipped too, to keep the check short: that gradient goes through the
-        // converted forward pass only, which LayerParityTest checks by finite differences.
-        Set<String> skipped = !c.skipsInputGradients() ? Set.of(m.labelName(), "query/y")
-                : Set.of(m.labelName(), "query/y", supportX.name(), queryX.name());
-        boolean firstLayerHasParameters = m.parameterKeys().stream().anyMatch(k -> k.startsWith("0_"));
-        if (c.indices() > 0 || !firstLayerHasParameters || c.steps() > 0) {
-            // ND4J's check asks every floating-point placeholder for a gradient, and some get none: indices reach the
-            // loss only through an integer cast, and an input read first by a layer without parameters (pooling) or
-            // cut into time steps first (recurrent layers) reaches it only through ops that read placeholders alone.
-            // The parameters' meta-gradients are checked by central differences here.
+        if (!shifted) {
+            // Indices reach the loss only through an integer cast: the parameters' meta-gradients are checked by
+            // central differences here.
             assertParameterGradientsMatchFiniteDifferences(m, metaLoss, placeholders);
             return;
         }
+        // Labels are not checked (meta-learning needs no gradient for them), nor, element by element, the inputs of
+        // images and series (many elements; their sums are, through the shifts).
+        Set<String> skipped = !c.skipsInputGradients() ? Set.of(m.labelName(), "query/y")
+                : Set.of(m.labelName(), "query/y", supportX.name(), queryX.name());
         Checks.assertGradientsMatchFiniteDifferences(sd, placeholders, skipped);
     }
 

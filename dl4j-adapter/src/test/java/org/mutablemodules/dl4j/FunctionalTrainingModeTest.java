@@ -32,6 +32,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
@@ -175,19 +176,23 @@ class FunctionalTrainingModeTest {
         for (String key : m.parameterKeys()) {
             adapted.put(key, m.param(key).value());
         }
-        SDVariable supportX = sd.getVariable(m.inputName());
+        // A shift variable (zero) on each input and labels: SameDiff differentiates ops that read placeholders alone
+        // only so (see FunctionalCallTest), and the shifts' gradients are checked too.
+        SDVariable supportX = shifted(sd, sd.getVariable(m.inputName()), "support");
+        SDVariable supportY = shifted(sd, sd.getVariable(m.labelName()), "support_labels");
         for (int step = 0; step < 2; step++) {
-            Map<String, SDVariable> g = training.lossGradients(supportX, sd.getVariable(m.labelName()), adapted);
+            Map<String, SDVariable> g = training.lossGradients(supportX, supportY, adapted);
             Map<String, SDVariable> next = new LinkedHashMap<>();
             adapted.forEach((key, value) -> next.put(key, value.sub(g.get(key).mul(0.3))));
             adapted = next;
         }
-        SDVariable metaLoss = training.loss(queryX, queryY, adapted);
+        SDVariable metaLoss = training.loss(shifted(sd, queryX, "query"), shifted(sd, queryY, "query_labels"),
+                adapted);
         sd.setLossVariables(metaLoss.name());
         Map<String, INDArray> placeholders = feed(m, c.input(5, EXAMPLES), c.labels().get());
         placeholders.put(queryX.name(), c.input(6, EXAMPLES));
         placeholders.put(queryY.name(), c.labels().get().dup());
-        // inputs and labels are not checked (see FunctionalCallTest: SameDiff leaves parts of their gradients out)
+        // inputs and labels are checked through their shifts only (many elements)
         Checks.assertGradientsMatchFiniteDifferences(sd, placeholders,
                 Set.of(m.labelName(), queryY.name(), m.inputName(), queryX.name()));
     }
@@ -219,6 +224,10 @@ class FunctionalTrainingModeTest {
         Checks.assertRelativelyClose(m.output(x), sd.output(Map.of(m.inputName(), x), out.name()).get(out.name()),
                 1e-12, "inference forward");
         assertNotEquals(inference, training);
+    }
+
+    private static SDVariable shifted(SameDiff sd, SDVariable v, String name) {
+        return v.add(sd.var("check/" + name + "_shift", Nd4j.scalar(D, 0.0)));
     }
 
     private static Map<String, INDArray> feed(MutableNetwork m, INDArray x, INDArray y) {

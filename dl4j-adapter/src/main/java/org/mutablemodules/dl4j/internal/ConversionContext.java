@@ -207,6 +207,11 @@ final class ConversionContext {
     }
 
     /** An exception naming this vertex or layer, what is not supported and what is. */
+    /** {@return true while the converters are applied again in a functional call ({@code NetworkConversion})} */
+    boolean replays() {
+        return conversion.replays();
+    }
+
     /** {@return true in a functional call in DL4J's training mode ({@code NetworkConversion.training})} */
     boolean training() {
         return conversion.training;
@@ -230,7 +235,8 @@ final class ConversionContext {
     }
 
     /** {@code Layer 3 (DenseLayer "hidden")} or {@code Vertex "conv1" (LayerVertex)}. */
-    private String describe() {
+    /** {@return how messages name this vertex or layer ({@code Layer 1 (ConvolutionLayer)})} */
+    String describe() {
         String description = node.describe(configuration);
         if (node.layerIndex() >= 0 && configuration instanceof Layer) {
             String name = ((Layer) configuration).getLayerName();

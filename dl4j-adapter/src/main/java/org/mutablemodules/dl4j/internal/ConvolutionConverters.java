@@ -50,6 +50,15 @@ final class ConvolutionConverters {
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
         SameDiff sd = ctx.sd();
+        if (ctx.replays()) {
+            // A functional call (meta-learning, hypernetworks: small images, differentiated again and again): the
+            // windows times the weights, whose gradient is a matrix product and im2col's, several times faster than
+            // libnd4j's conv2d_bp on such arrays. The converted network itself keeps conv2d (faster on large ones).
+            ConvolutionRule rule = ConvolutionRule.of(ctx.describe(), "", layer, DifferentiableActivation.of(null));
+            SDVariable z = rule.convolve(input.value(), FunctionalNetwork.knownExampleShape(input.value()), ctx.param("W"),
+                    layer.hasBias() ? ctx.param("b") : null)[0];
+            return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
+        }
         // DL4J's [nOut, nIn, kH, kW] permuted to [kH, kW, nIn, nOut]: conv2d accepts OIYX weights, but its
         // backprop (conv2d_bp) ignores the format in 1.0.0-M2.1 and fails on them.
         SDVariable weights = sd.permute(ctx.param("W"), 2, 3, 1, 0);

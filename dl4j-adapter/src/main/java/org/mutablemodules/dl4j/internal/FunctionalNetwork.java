@@ -391,7 +391,7 @@ public final class FunctionalNetwork {
     }
 
     /** The per-example shape of {@code input} if its every size but the first is known, else null. */
-    private static long[] knownExampleShape(SDVariable input) {
+    static long[] knownExampleShape(SDVariable input) {
         long[] shape = input.getShape();
         if (shape == null || shape.length < 2) {
             return null;
@@ -679,15 +679,7 @@ public final class FunctionalNetwork {
                     throw new UnsupportedLayerException(description + " uses a softmax activation, which has no "
                             + "explicit backward rule on a convolution's output.");
                 }
-                ConvolutionMode mode = mode(description, conv.getConvolutionMode());
-                int[] k = conv.getKernelSize();
-                int[] s = conv.getStride();
-                int[] p = conv.getPadding();
-                int[] d = conv.getDilation();
-                layers.add(new ConvolutionRule(description, keyPrefix,
-                        window(description, k[0], s[0], p[0], d[0], mode),
-                        window(description, k[1], s[1], p[1], d[1], mode), conv.getNIn(), conv.getNOut(),
-                        conv.getCnn2dDataFormat() == CNN2DFormat.NHWC, conv.hasBias(), null, a));
+                layers.add(ConvolutionRule.of(description, keyPrefix, conv, a));
                 shape = null;
                 rank = 4;
             } else if (type == SubsamplingLayer.class) {
@@ -700,9 +692,9 @@ public final class FunctionalNetwork {
                 int[] s = pool.getStride();
                 int[] p = pool.getPadding();
                 int[] d = pool.getDilation();
-                ConvolutionMode mode = mode(description, pool.getConvolutionMode());
-                layers.add(new PoolingRule(description, window(description, k[0], s[0], p[0], d[0], mode),
-                        window(description, k[1], s[1], p[1], d[1], mode),
+                ConvolutionMode mode = Window2d.mode(description, pool.getConvolutionMode());
+                layers.add(new PoolingRule(description, Window2d.of(description, k[0], s[0], p[0], d[0], mode),
+                        Window2d.of(description, k[1], s[1], p[1], d[1], mode),
                         pool.getCnn2dDataFormat() == CNN2DFormat.NHWC, pool.getPoolingType() == PoolingType.MAX,
                         pool.isAvgPoolIncludePadInDivisor()));
                 shape = null;
@@ -815,26 +807,6 @@ public final class FunctionalNetwork {
             }
             layers.add(new ReshapeRule(description + " pre-processor " + preProcessor.getClass().getSimpleName(),
                     shape.clone()));
-        }
-
-        /** A window along one axis; refused in Same mode where libnd4j would pad by a negative amount. */
-    private static Window2d window(String description, int kernel, int stride, int padding, int dilation,
-                                   ConvolutionMode mode) {
-        Window2d w = new Window2d(kernel, stride, padding, dilation, mode == ConvolutionMode.Same);
-        if (w.same() && stride > w.extent() + 1) {
-            throw new UnsupportedLayerException(description + " has stride " + stride + " beyond its window ("
-                    + w.extent() + ") plus one in ConvolutionMode Same, where the padding can be negative (DL4J "
-                    + "refuses it too); lossGradients supports strides up to the window plus one there.");
-        }
-        return w;
-    }
-
-    private static ConvolutionMode mode(String description, ConvolutionMode mode) {
-            if (mode != ConvolutionMode.Same && mode != ConvolutionMode.Truncate && mode != ConvolutionMode.Strict) {
-                throw new UnsupportedLayerException(description + " uses ConvolutionMode " + mode + "; lossGradients "
-                        + "supports Same, Truncate and Strict.");
-            }
-            return mode;
         }
 
         private DifferentiableActivation activation(String description, IActivation fn) {

@@ -1,5 +1,7 @@
 package org.mutablemodules.dl4j.internal;
 
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -39,6 +41,36 @@ record Window2d(int kernel, int stride, int padding, int dilation, boolean same)
      * @param reach  the length of the padded input the windows read, {@code (out - 1) * stride + extent}
      */
     record Fixed(long in, long out, long before, long reach) {
+    }
+
+    /**
+     * The window of a DL4J layer along one axis.
+     *
+     * @param description how messages name the layer
+     * @throws UnsupportedLayerException in Same mode with a stride beyond the window plus one, where libnd4j would pad
+     *                                   by a negative amount
+     */
+    static Window2d of(String description, int kernel, int stride, int padding, int dilation, ConvolutionMode mode) {
+        Window2d w = new Window2d(kernel, stride, padding, dilation, mode == ConvolutionMode.Same);
+        if (w.same() && stride > w.extent() + 1) {
+            throw new UnsupportedLayerException(description + " has stride " + stride + " beyond its window ("
+                    + w.extent() + ") plus one in ConvolutionMode Same, where the padding can be negative (DL4J "
+                    + "refuses it too); lossGradients supports strides up to the window plus one there.");
+        }
+        return w;
+    }
+
+    /**
+     * {@code mode}, if the windows have rules for it.
+     *
+     * @throws UnsupportedLayerException for a mode other than Same, Truncate and Strict
+     */
+    static ConvolutionMode mode(String description, ConvolutionMode mode) {
+        if (mode != ConvolutionMode.Same && mode != ConvolutionMode.Truncate && mode != ConvolutionMode.Strict) {
+            throw new UnsupportedLayerException(description + " uses ConvolutionMode " + mode + "; lossGradients "
+                    + "supports Same, Truncate and Strict.");
+        }
+        return mode;
     }
 
     /** {@return the output size along the axis for an input of size {@code in}} */
@@ -90,6 +122,21 @@ record Window2d(int kernel, int stride, int padding, int dilation, boolean same)
     /** {@return the window's extent, {@code (kernel - 1) * dilation + 1}} */
     long extent() {
         return (long) (kernel - 1) * dilation + 1;
+    }
+
+    /** The sizes along {@code axis} of {@code input} and of the output its windows make, computed from the input's. */
+    Sizes sizes(SDVariable input, int axis) {
+        SameDiff sd = input.getSameDiff();
+        SDVariable in = sd.sizeAt(input, axis);
+        SDVariable out = same
+                ? sd.math().floorDiv(in.add(scalar(sd, stride - 1)), scalar(sd, stride))
+                : sd.math().floorDiv(in.add(scalar(sd, 2L * padding - extent())), scalar(sd, stride))
+                        .add(scalar(sd, 1));
+        SDVariable reach = out.sub(scalar(sd, 1)).mul(scalar(sd, stride)).add(scalar(sd, extent()));
+        SDVariable before = same
+                ? sd.math().floorDiv(sd.math().max(scalar(sd, 0), reach.sub(in)), scalar(sd, 2))
+                : scalar(sd, padding);
+        return new Sizes(in, before, reach);
     }
 
     /** The sizes along {@code axis} of {@code input} and of the output {@code output} the windows made of it. */
