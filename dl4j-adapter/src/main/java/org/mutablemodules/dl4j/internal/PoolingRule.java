@@ -78,8 +78,8 @@ record PoolingRule(String description, Window2d rows, Window2d columns, boolean 
         SDVariable spread;
         if (max) {
             double lowest = x.dataType() == DataType.DOUBLE ? -Double.MAX_VALUE : -Float.MAX_VALUE;
-            SDVariable firstMaximum = sd.oneHot(sd.argmax(windows(sd, g, x, lowest), 4), (int) windowSize(), -1, 1.0, 0.0,
-                    x.dataType());
+            SDVariable firstMaximum = sd.oneHot(sd.argmax(windows(sd, g, x, lowest), 4), (int) windowSize(), -1, 1.0,
+                    0.0, x.dataType());
             spread = firstMaximum.mul(sd.expandDims(dy, 4));
         } else {
             spread = sd.expandDims(dy.div(count(sd, g, x)), 4).mul(sd.constant(Nd4j.ones(x.dataType(),
