@@ -1,6 +1,8 @@
 package org.mutablemodules.dl4j.internal;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.RNNFormat;
@@ -19,6 +21,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.DeConv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -55,7 +58,7 @@ final class ConvolutionConverters {
             // windows times the weights, whose gradient is a matrix product and im2col's, several times faster than
             // libnd4j's conv2d_bp on such arrays. The converted network itself keeps conv2d (faster on large ones).
             ConvolutionRule rule = ConvolutionRule.of(ctx.describe(), "", layer, DifferentiableActivation.of(null));
-            SDVariable z = rule.convolve(input.value(), FunctionalNetwork.knownExampleShape(input.value()), ctx.param("W"),
+            SDVariable z = rule.convolve(input.value(), exampleShape(ctx, input.value()), ctx.param("W"),
                     layer.hasBias() ? ctx.param("b") : null)[0];
             return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
         }
@@ -67,6 +70,37 @@ final class ConvolutionConverters {
         SDVariable z = bias == null ? sd.cnn().conv2d(x, weights, config) : sd.cnn().conv2d(x, weights, bias, config);
         return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
+
+    /**
+     * The per-example shape of {@code x}: declared, or found by a dry run when every placeholder it depends on has
+     * every size but the examples' declared (then it is fixed); null otherwise. The windows' rules then build on
+     * constant sizes instead of some forty shape ops.
+     */
+    private static long[] exampleShape(ConversionContext ctx, SDVariable x) {
+        long[] declared = FunctionalNetwork.knownExampleShape(x);
+        if (declared != null) {
+            return declared;
+        }
+        Map<String, INDArray> zeros = org.mutablemodules.samediff.internal.DryRun.placeholders(ctx.sd(),
+                List.of(x.name()), shape -> {
+                    long[] concrete = shape.clone();
+                    if (concrete.length == 0) {
+                        return null;
+                    }
+                    concrete[0] = concrete[0] < 0 ? ConversionDryRun.MINIBATCH : concrete[0];
+                    return Arrays.stream(concrete).allMatch(d -> d >= 0) ? concrete : null;
+                });
+        if (zeros == null) {
+            return null;
+        }
+        long[] shape;
+        try {
+            shape = ConversionDryRun.shapes(ctx.sd(), zeros, List.of(x.name())).get(x.name());
+        } catch (RuntimeException e) {
+            return null;        // sizes read at run time then, as for an input of unknown sizes
+        }
+        return shape == null || shape.length < 2 ? null : Arrays.copyOfRange(shape, 1, shape.length);
+    }
 
     /** SubsamplingLayer: max, average (with DL4J's divisor option) or p-norm pooling. */
     static final LayerConverter<SubsamplingLayer> SUBSAMPLING = (ctx, layer, input) -> {

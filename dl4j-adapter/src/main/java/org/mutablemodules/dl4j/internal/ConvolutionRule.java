@@ -116,8 +116,7 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
         if (known != null) {
             Window2d.Fixed height = rows.fixed(known[0]);
             Window2d.Fixed width = columns.fixed(known[1]);
-            cols = sd.cnn().im2Col(Window2d.region(Window2d.region(xN, 2, height, height.reach(), 0), 3, width,
-                    width.reach(), 0), windowsConfig());
+            cols = sd.cnn().im2Col(Window2d.region(xN, height, width, 0), windowsConfig());
         } else {
             Window2d.Sizes height = rows.sizes(xN, 2);
             Window2d.Sizes width = columns.sizes(xN, 3);
@@ -188,9 +187,7 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
         SDVariable dx;
         if (pass.inputShape() != null) {
             long[] known = spatial(pass.inputShape());
-            Window2d.Fixed height = rows.fixed(known[0]);
-            Window2d.Fixed width = columns.fixed(known[1]);
-            dx = Window2d.inputPart(Window2d.inputPart(full, 2, height, height.reach()), 3, width, width.reach());
+            dx = Window2d.inputPart(full, rows.fixed(known[0]), columns.fixed(known[1]));
         } else {
             Window2d.Sizes height = rows.sizes(xN, 2);
             Window2d.Sizes width = columns.sizes(xN, 3);

@@ -211,15 +211,14 @@ record PoolingRule(String description, Window2d rows, Window2d columns, boolean 
 
         SDVariable region(SDVariable v, double value) {
             return known()
-                    ? Window2d.region(Window2d.region(v, 2, height, height.reach(), value), 3, width, width.reach(),
-                            value)
+                    ? Window2d.region(v, height, width, value)
                     : Window2d.region(Window2d.region(v, 2, rows, rows.reach(), value), 3, columns, columns.reach(),
                             value);
         }
 
         SDVariable inputPart(SDVariable v) {
             return known()
-                    ? Window2d.inputPart(Window2d.inputPart(v, 2, height, height.reach()), 3, width, width.reach())
+                    ? Window2d.inputPart(v, height, width)
                     : Window2d.inputPart(Window2d.inputPart(v, 2, rows, rows.reach()), 3, columns, columns.reach());
         }
 

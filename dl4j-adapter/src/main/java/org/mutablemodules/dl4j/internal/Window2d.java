@@ -85,38 +85,39 @@ record Window2d(int kernel, int stride, int padding, int dilation, boolean same)
         return new Fixed(in, out, same ? Math.max(0, reach - in) / 2 : padding, reach);
     }
 
-    /** As {@link #region(SDVariable, int, Sizes, SDVariable, double)}, with sizes known: no op where none is needed. */
-    static SDVariable region(SDVariable v, int axis, Fixed sizes, long length, double value) {
-        long after = length - sizes.before() - sizes.in();
+    /**
+     * The padded region of a rank-4 {@code v} along axes 2 (height) and 3 (width), sizes known: one pad and at most
+     * one cut for both axes.
+     */
+    static SDVariable region(SDVariable v, Fixed height, Fixed width, double value) {
+        long afterHeight = height.reach() - height.before() - height.in();
+        long afterWidth = width.reach() - width.before() - width.in();
         SDVariable out = v;
-        if (sizes.before() > 0 || after > 0) {
-            long[][] pads = new long[4][2];
-            pads[axis][0] = sizes.before();
-            pads[axis][1] = Math.max(0, after);
+        if (height.before() > 0 || afterHeight > 0 || width.before() > 0 || afterWidth > 0) {
+            long[][] pads = {{0, 0}, {0, 0}, {height.before(), Math.max(0, afterHeight)},
+                    {width.before(), Math.max(0, afterWidth)}};
             out = v.getSameDiff().nn().pad(out, v.getSameDiff().constant(Nd4j.createFromArray(pads)), value);
         }
-        return after < 0 ? cut(out, axis, 0, length) : out;
+        return afterHeight < 0 || afterWidth < 0 ? out.get(SDIndex.all(), SDIndex.all(),
+                SDIndex.interval(0L, height.reach()), SDIndex.interval(0L, width.reach())) : out;
     }
 
-    /** As {@link #inputPart(SDVariable, int, Sizes, SDVariable)}, with sizes known: no op where none is needed. */
-    static SDVariable inputPart(SDVariable v, int axis, Fixed sizes, long length) {
-        long missing = sizes.before() + sizes.in() - length;
+    /**
+     * The input's part of a gradient {@code v} over the padded region (rank 4, axes 2 and 3), sizes known: at most
+     * one pad and one cut for both axes.
+     */
+    static SDVariable inputPart(SDVariable v, Fixed height, Fixed width) {
+        long missingHeight = Math.max(0, height.before() + height.in() - height.reach());
+        long missingWidth = Math.max(0, width.before() + width.in() - width.reach());
         SDVariable out = v;
-        if (missing > 0) {
-            long[][] pads = new long[4][2];
-            pads[axis][1] = missing;
+        if (missingHeight > 0 || missingWidth > 0) {
+            long[][] pads = {{0, 0}, {0, 0}, {0, missingHeight}, {0, missingWidth}};
             out = v.getSameDiff().nn().pad(out, v.getSameDiff().constant(Nd4j.createFromArray(pads)), 0);
         }
-        return sizes.before() > 0 || length > sizes.before() + sizes.in()
-                ? cut(out, axis, sizes.before(), sizes.in()) : out;
-    }
-
-    private static SDVariable cut(SDVariable v, int axis, long begin, long size) {
-        SDIndex[] index = new SDIndex[4];
-        for (int d = 0; d < 4; d++) {
-            index[d] = d == axis ? SDIndex.interval(begin, begin + size) : SDIndex.all();
-        }
-        return v.get(index);
+        boolean cut = height.before() > 0 || height.reach() > height.before() + height.in() || width.before() > 0
+                || width.reach() > width.before() + width.in();
+        return cut ? out.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(height.before(),
+                height.before() + height.in()), SDIndex.interval(width.before(), width.before() + width.in())) : out;
     }
 
     /** {@return the window's extent, {@code (kernel - 1) * dilation + 1}} */
