@@ -533,15 +533,24 @@ class FunctionalCallTest {
         }
     }
 
+    static Stream<org.deeplearning4j.nn.conf.layers.Layer> maxPoolings() {
+        return Stream.of(new GlobalPoolingLayer.Builder(PoolingType.MAX).build(),
+                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 2).stride(3, 2)
+                        .convolutionMode(ConvolutionMode.Same).build(),
+                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(1, 1).build());
+    }
+
     /**
-     * Tied maxima where the slope is not zero (a constant background under an identity convolution): global max
-     * pooling's gradient goes to the first of them only, as ND4J's reduce_max sends it.
+     * Tied maxima where the slope is not zero (a constant background under an identity convolution): max pooling's
+     * gradient goes to the first of each window's maxima only, as ND4J's reduce_max and maxpool2d_bp send it (the
+     * bias's gradient counts the positions that get it); global, tiling, padded and overlapping windows.
      */
-    @Test
-    void globalMaxPoolingSendsATiedMaximumsGradientToItsFirstPosition() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("maxPoolings")
+    void maxPoolingSendsATiedMaximumsGradientToItsFirstPosition(org.deeplearning4j.nn.conf.layers.Layer pooling) {
         MultiLayerNetwork net = Networks.network(D, InputType.convolutional(3, 4, 1),
-                new ConvolutionLayer.Builder(1, 1).nOut(2).activation(Activation.IDENTITY).build(),
-                new GlobalPoolingLayer.Builder(PoolingType.MAX).build(),
+                new ConvolutionLayer.Builder(1, 1).nOut(2).activation(Activation.IDENTITY).build(), pooling,
                 output(0, 2, Activation.IDENTITY, LossFunction.MSE));
         net.getParam("0_W").assign(Nd4j.createFromArray(0.7, 1.3).reshape(2, 1, 1, 1));
         MutableNetwork m = MutableNetwork.of(net);
