@@ -26,9 +26,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *         stride 1 the windows of dz padded by the extent less one times W flipped (a batched product), else
  *         deconv2d
  * </pre>
- * The forward pass and the weight gradient share the windows, a reshape of {@code im2col}'s output (no copy). Computing z so rather than by {@code conv2d} also keeps libnd4j's
- * {@code conv2d_bp} (several times slower than the convolution on small images) out of the meta-gradient: SameDiff
- * differentiates the product and {@code im2col} instead. Computed in NCHW (an NHWC layer's arrays are permuted).
+ * The forward pass and the weight gradient share the windows, a reshape of {@code im2col}'s output (no copy).
+ * Computing z so rather than by {@code conv2d} also keeps libnd4j's {@code conv2d_bp} (several times slower than the
+ * convolution on small images) out of the meta-gradient: SameDiff differentiates the product and {@code im2col}
+ * instead. Computed in NCHW (an NHWC layer's arrays are permuted).
  *
  * @param description how messages name the layer
  * @param keyPrefix   the prefix of its parameter keys

@@ -197,7 +197,7 @@ public final class NetworkConverter {
 
     /**
      * The same for a {@code ComputationGraph}; see
-     * {@link #replay(MultiLayerConfiguration, ConvertedNetwork, List, Map, List)}.
+     * {@link #replay(MultiLayerConfiguration, ConvertedNetwork, List, Map, List, boolean)}.
      *
      * @param conf       the network's configuration
      * @param converted  the converted network
