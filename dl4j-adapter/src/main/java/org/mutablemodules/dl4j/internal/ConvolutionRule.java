@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.DeConv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
@@ -215,7 +216,16 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
         SDVariable examples = sd.sizeAt(cols, 0);
         SDVariable windows = sd.reshape(cols, sd.stack(0, examples, Window2d.scalar(sd, kernelVolume),
                 Window2d.scalar(sd, -1)));
-        SDVariable flipped = sd.permute(sd.reverse(weight, 2, 3), 1, 0, 2, 3).reshape(nIn, kernelVolume);
+        // W [nOut, nIn, kH, kW] as [nIn, nOut, kH kW] with each kernel's cells in reverse order, by a product with
+        // the exchange matrix (libnd4j's reverse and its backward op take 30-50 us each)
+        long cells = (long) rows.kernel() * columns.kernel();
+        INDArray reversal = Nd4j.zeros(weight.dataType(), cells, cells);
+        for (long i = 0; i < cells; i++) {
+            reversal.putScalar(i, cells - 1 - i, 1.0);
+        }
+        SDVariable exchange = sd.constant(reversal);
+        SDVariable flipped = sd.mmul(sd.permute(weight.reshape(nOut, nIn, cells), 1, 0, 2).reshape(-1, cells),
+                exchange).reshape(nIn, kernelVolume);
         SDVariable perExample = sd.expandDims(flipped, 0).add(sd.fill(
                 sd.stack(0, examples, Window2d.scalar(sd, 1), Window2d.scalar(sd, 1)), weight.dataType(), 0));
         return sd.reshape(sd.mmul(perExample, windows), sd.stack(0, examples, Window2d.scalar(sd, nIn),

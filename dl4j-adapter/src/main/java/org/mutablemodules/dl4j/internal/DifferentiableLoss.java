@@ -76,9 +76,7 @@ final class DifferentiableLoss {
         if (!averaged) {
             return sd.constant(Nd4j.scalar(type, perFeature));
         }
-        SDVariable examples = sd.sum(sd.slice(sd.shape(labels).castTo(DataType.INT64), new int[] {0}, 1)
-                .castTo(type));
-        return examples.rdiv(perFeature);
+        return sd.sizeAt(labels, 0).castTo(type).rdiv(perFeature);
     }
 
     /**
