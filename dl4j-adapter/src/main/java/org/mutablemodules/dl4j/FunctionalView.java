@@ -69,8 +69,9 @@ public final class FunctionalView {
      *
      * <p>The forward pass is the conversion's own: the same layer converters run again, reading the given
      * expressions instead of the parameters, so every layer and vertex that converts works here (convolutional,
-     * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics. For a network
-     * with several inputs or outputs, use {@link #forward(List, Map)}.
+     * recurrent, normalisation, wrapper and custom layers included), at DL4J's inference semantics (its training
+     * semantics in a {@link #training()} view). For a network with several inputs or outputs, use
+     * {@link #forward(List, Map)}.
      *
      * @param input      an expression of this graph, shaped as the network's input placeholder
      *                   ({@link MutableNetwork#inputName()}) and of its data type
@@ -167,8 +168,10 @@ public final class FunctionalView {
      * activations identity, ReLU, leaky ReLU, tanh, sigmoid and softmax; losses MSE, L2, MAE, L1, MCXENT, negative
      * log-likelihood and XENT.
      *
-     * @param input      an expression of this graph, [N, nIn] (or [N, C, H, W], [N, H, W, C] for a convolution)
-     * @param labels     an expression of this graph, [N, nOut]
+     * @param input      an expression of this graph, [N, nIn] (or [N, C, H, W], [N, H, W, C] for a convolution,
+     *                   [N, nIn, T], [N, T, nIn] for a recurrent layer)
+     * @param labels     an expression of this graph, [N, nOut] (or [N, nOut, T], [N, T, nOut] for an
+     *                   {@code RnnOutputLayer})
      * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
      * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
      * @throws IllegalStateException     if the network does not end with an output layer

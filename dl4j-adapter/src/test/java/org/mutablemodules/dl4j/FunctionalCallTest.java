@@ -391,7 +391,6 @@ class FunctionalCallTest {
                 firstExample(c.labels().get()));
     }
 
-    /** The explicit gradients at the network's own parameters equal SameDiff's {@code calculateGradients}. */
     /** The first example of {@code a}, its first axis kept. */
     private static INDArray firstExample(INDArray a) {
         INDArrayIndex[] index = new INDArrayIndex[a.rank()];
@@ -400,6 +399,7 @@ class FunctionalCallTest {
         return a.get(index).dup();
     }
 
+    /** The explicit gradients at the network's own parameters equal SameDiff's {@code calculateGradients}. */
     private static void assertExplicitGradientsEqualSameDiffs(Case c, INDArray x, INDArray y) {
         MutableNetwork m = c.convert();
         SameDiff sd = m.graph().sameDiff();
@@ -536,15 +536,16 @@ class FunctionalCallTest {
     static Stream<org.deeplearning4j.nn.conf.layers.Layer> maxPoolings() {
         return Stream.of(new GlobalPoolingLayer.Builder(PoolingType.MAX).build(),
                 new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
-                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 2).stride(3, 2)
-                        .convolutionMode(ConvolutionMode.Same).build(),
+                new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 3).stride(2, 3)
+                        .convolutionMode(ConvolutionMode.Same).build(),         // 3x4 padded to 4x6
                 new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(1, 1).build());
     }
 
     /**
      * Tied maxima where the slope is not zero (a constant background under an identity convolution): max pooling's
-     * gradient goes to the first of each window's maxima only, as ND4J's reduce_max and maxpool2d_bp send it (the
-     * bias's gradient counts the positions that get it); global, tiling, padded and overlapping windows.
+     * gradient goes to the first of each window's maxima only, as ND4J's reduce_max and maxpool2d_bp send it: the
+     * convolution's bias gradient, compared with SameDiff's, would count every tied position otherwise; global,
+     * tiling, padded and overlapping windows.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("maxPoolings")
@@ -701,6 +702,55 @@ class FunctionalCallTest {
                 Checks.assertRelativelyClose(expected.get(key), values.get(explicit.get(key).name()), 1e-10,
                         steps + " steps, " + key);
             }
+        }
+    }
+
+    /**
+     * An input of unknown length is unrolled for the sequence length the network was converted for; a series of
+     * another length then fails when computed instead of mixing time steps with examples.
+     */
+    @Test
+    void aSeriesOfAnotherLengthThanTheUnrolledOneFails() {
+        MutableNetwork m = MutableNetwork.of(Networks.network(D, InputType.recurrent(3),
+                new LSTM.Builder().nIn(3).nOut(4).build(),
+                new RnnOutputLayer.Builder(LossFunction.MSE).nOut(2).activation(Activation.IDENTITY).build()), 3);
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable free = sd.placeHolder("free", D, -1, 3, -1);
+        Map<String, SDVariable> explicit = m.lossGradients(free, sd.getVariable(m.labelName()), Map.of());
+        INDArray labels = Networks.randn(D, 2, 4, 2, 3);
+        Map<String, INDArray> three = sd.output(Map.of("free", Networks.randn(D, 1, 4, 3, 3), m.labelName(),
+                labels), names(explicit));
+        assertEquals(List.copyOf(explicit.keySet()).size(), three.size());
+        assertThrows(RuntimeException.class, () -> sd.output(Map.of("free", Networks.randn(D, 1, 2, 3, 6),
+                m.labelName(), Networks.randn(D, 2, 2, 2, 6)), names(explicit)));
+    }
+
+    /**
+     * Functional calls convolve small layers as windows times weights, and leave to conv2d what that form does not
+     * cover: a kernel above the size limit, a Same-mode stride beyond the window plus one.
+     */
+    @Test
+    void functionalCallsConvolveEveryConvolutionTheNetworkDoes() {
+        List<long[]> shapes = List.of(new long[] {3, 1, 7, 7}, new long[] {3, 48, 4, 4}, new long[] {3, 2, 5, 5});
+        List<MultiLayerNetwork> nets = List.of(
+                Networks.network(D, InputType.convolutional(7, 7, 1),
+                        new ConvolutionLayer.Builder(1, 1).stride(3, 3).nOut(2).convolutionMode(ConvolutionMode.Same)
+                                .activation(Activation.TANH).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
+                Networks.network(D, InputType.convolutional(4, 4, 48),
+                        new ConvolutionLayer.Builder(3, 3).nOut(48).activation(Activation.TANH).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)),
+                Networks.network(D, InputType.convolutional(5, 5, 2),
+                        new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.TANH).build(),
+                        output(0, 2, Activation.IDENTITY, LossFunction.MSE)));
+        for (int i = 0; i < nets.size(); i++) {
+            MultiLayerNetwork net = nets.get(i);
+            MutableNetwork m = MutableNetwork.of(net);
+            SameDiff sd = m.graph().sameDiff();
+            INDArray x = Networks.randn(D, 4, shapes.get(i));
+            SDVariable out = m.forward(sd.getVariable(m.inputName()), Map.of());
+            Checks.assertRelativelyClose(net.output(x), sd.output(Map.of(m.inputName(), x), out.name())
+                    .get(out.name()), 1e-10, "functional forward");
         }
     }
 

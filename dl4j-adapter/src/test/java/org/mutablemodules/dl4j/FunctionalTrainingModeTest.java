@@ -2,7 +2,6 @@ package org.mutablemodules.dl4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -223,7 +222,44 @@ class FunctionalTrainingModeTest {
         SDVariable out = inference.forward(in, Map.of());
         Checks.assertRelativelyClose(m.output(x), sd.output(Map.of(m.inputName(), x), out.name()).get(out.name()),
                 1e-12, "inference forward");
-        assertNotEquals(inference, training);
+    }
+
+    /** Dropout inside LastTimeStep is the wrapped layer's: refused by the training mode's lossGradients too. */
+    @Test
+    void dropoutInsideAWrappedRecurrentLayerIsRefusedInTrainingMode() {
+        MutableNetwork m = MutableNetwork.of(Networks.network(D, InputType.recurrent(2, 3),
+                new org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep(
+                        new org.deeplearning4j.nn.conf.layers.LSTM.Builder().nIn(2).nOut(3).dropOut(0.5).build()),
+                new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(1).activation(Activation.IDENTITY).build()), 3);
+        SameDiff sd = m.graph().sameDiff();
+        String message = assertThrows(UnsupportedLayerException.class, () -> m.functional().training().lossGradients(
+                sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), Map.of())).getMessage();
+        assertTrue(message.contains("Layer 0 (LastTimeStep)") && message.contains("dropout"), message);
+        // the inference mode applies none, as the converted network
+        assertEquals(5, m.lossGradients(sd.getVariable(m.inputName()), sd.getVariable(m.labelName()), Map.of())
+                .size());
+    }
+
+    /**
+     * DL4J runs a frozen layer at inference even while training: a frozen batch normalisation keeps its running
+     * statistics in the training mode, as DL4J's output(x, true).
+     */
+    @Test
+    void aFrozenBatchNormalisationKeepsItsRunningStatisticsInTrainingMode() {
+        MultiLayerNetwork net = Networks.network(D, null,
+                new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.IDENTITY).build(),
+                new org.deeplearning4j.nn.conf.layers.misc.FrozenLayer(new BatchNormalization.Builder().nOut(4)
+                        .build()),
+                new BatchNormalization.Builder().nOut(4).build(),
+                new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY).build());
+        net.getParam("1_mean").assign(0.3);
+        net.getParam("1_log10stdev").assign(0.2);          // DL4J's default stores log10 of the deviation
+        MutableNetwork m = MutableNetwork.of(net);
+        SameDiff sd = m.graph().sameDiff();
+        SDVariable out = m.functional().training().forward(sd.getVariable(m.inputName()), Map.of());
+        INDArray x = Networks.randn(D, 9, EXAMPLES, 3);
+        Checks.assertRelativelyClose(net.output(x, true), sd.output(Map.of(m.inputName(), x), out.name())
+                .get(out.name()), 1e-10, "training-mode forward with a frozen batch normalisation");
     }
 
     private static SDVariable shifted(SameDiff sd, SDVariable v, String name) {

@@ -27,19 +27,22 @@ final class ConversionContext {
     private final Object configuration;
     private final String keyPrefix;
     private final boolean frozen;
+    /** True inside a layer DL4J always computes at inference (a frozen layer), even in training mode. */
+    private final boolean inference;
 
     private ConversionContext(NetworkConversion conversion, NetworkDag.Node node, Object configuration,
-                              String keyPrefix, boolean frozen) {
+                              String keyPrefix, boolean frozen, boolean inference) {
         this.conversion = conversion;
         this.node = node;
         this.configuration = configuration;
         this.keyPrefix = keyPrefix;
         this.frozen = frozen;
+        this.inference = inference;
     }
 
     /** The context of a vertex of the network. */
     static ConversionContext of(NetworkConversion conversion, NetworkDag.Node node) {
-        return new ConversionContext(conversion, node, node.vertex(), "", false);
+        return new ConversionContext(conversion, node, node.vertex(), "", false, false);
     }
 
     SameDiff sd() {
@@ -86,12 +89,22 @@ final class ConversionContext {
 
     /** The context of the layer a layer vertex holds: messages name the layer's class. */
     ConversionContext forLayer(Layer layer) {
-        return new ConversionContext(conversion, node, layer, keyPrefix, frozen);
+        return new ConversionContext(conversion, node, layer, keyPrefix, frozen, inference);
     }
 
     /** The context of a layer wrapped by this one, whose parameter keys carry {@code prefix} in DL4J's table. */
     ConversionContext wrapped(String prefix, boolean frozenWrapper) {
-        return new ConversionContext(conversion, node, configuration, keyPrefix + prefix, frozen || frozenWrapper);
+        return new ConversionContext(conversion, node, configuration, keyPrefix + prefix, frozen || frozenWrapper,
+                inference);
+    }
+
+    /**
+     * This context at inference whatever the mode: DL4J's {@code FrozenLayer} and {@code FrozenLayerWithBackprop}
+     * run the layer they wrap at inference even while the network trains (batch normalisation with its running
+     * statistics, no dropout).
+     */
+    ConversionContext atInference() {
+        return new ConversionContext(conversion, node, configuration, keyPrefix, frozen, true);
     }
 
     /**
@@ -206,17 +219,20 @@ final class ConversionContext {
         }
     }
 
-    /** An exception naming this vertex or layer, what is not supported and what is. */
     /** {@return true while the converters are applied again in a functional call ({@code NetworkConversion})} */
     boolean replays() {
         return conversion.replays();
     }
 
-    /** {@return true in a functional call in DL4J's training mode ({@code NetworkConversion.training})} */
+    /**
+     * {@return true in a functional call in DL4J's training mode ({@code NetworkConversion.training}), outside
+     * frozen layers}
+     */
     boolean training() {
-        return conversion.training;
+        return conversion.training && !inference;
     }
 
+    /** An exception naming this vertex or layer, what is not supported and what is. */
     UnsupportedLayerException unsupported(String what, Collection<String> supported) {
         return new UnsupportedLayerException(String.format(Locale.ROOT, "%s uses %s, which cannot be converted. "
                 + "Supported: %s.", describe(), what, String.join(", ", supported)));
@@ -234,8 +250,10 @@ final class ConversionContext {
         return e;
     }
 
-    /** {@code Layer 3 (DenseLayer "hidden")} or {@code Vertex "conv1" (LayerVertex)}. */
-    /** {@return how messages name this vertex or layer ({@code Layer 1 (ConvolutionLayer)})} */
+    /**
+     * {@return how messages name this vertex or layer: {@code Layer 3 (DenseLayer "hidden")},
+     * {@code Vertex "conv1" (LayerVertex)}}
+     */
     String describe() {
         String description = node.describe(configuration);
         if (node.layerIndex() >= 0 && configuration instanceof Layer) {

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.enums.WeightsFormat;
@@ -53,11 +54,11 @@ final class ConvolutionConverters {
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
         SameDiff sd = ctx.sd();
-        if (ctx.replays()) {
-            // A functional call (meta-learning, hypernetworks: small images, differentiated again and again): the
+        ConvolutionRule rule = ctx.replays() ? windowedRule(ctx, layer) : null;
+        if (rule != null) {
+            // A functional call (meta-learning, hypernetworks: small layers, differentiated again and again): the
             // windows times the weights, whose gradient is a matrix product and im2col's, several times faster than
             // libnd4j's conv2d_bp on such arrays. The converted network itself keeps conv2d (faster on large ones).
-            ConvolutionRule rule = ConvolutionRule.of(ctx.describe(), "", layer, DifferentiableActivation.of(null));
             SDVariable z = rule.convolve(input.value(), exampleShape(ctx, input.value()), ctx.param("W"),
                     layer.hasBias() ? ctx.param("b") : null)[0];
             return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
@@ -70,6 +71,27 @@ final class ConvolutionConverters {
         SDVariable z = bias == null ? sd.cnn().conv2d(x, weights, config) : sd.cnn().conv2d(x, weights, bias, config);
         return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 3), 4);
     };
+
+    /** The largest kernel, nOut nIn kH kW, that a functional call convolves as windows times weights. */
+    static final long WINDOWED_KERNEL_LIMIT = 1 << 14;
+
+    /**
+     * The rule that convolves {@code layer}'s windows with its weights in a functional call, or null where conv2d
+     * does: kernels above {@link #WINDOWED_KERNEL_LIMIT} values (the batched product holds the weights once per
+     * example; conv2d is faster on large layers), and windows the rule refuses (Same-mode strides beyond the window
+     * plus one, which conv2d computes).
+     */
+    private static ConvolutionRule windowedRule(ConversionContext ctx, ConvolutionLayer layer) {
+        long kernel = layer.getNOut() * layer.getNIn() * layer.getKernelSize()[0] * layer.getKernelSize()[1];
+        if (kernel > WINDOWED_KERNEL_LIMIT) {
+            return null;
+        }
+        try {
+            return ConvolutionRule.of(ctx.describe(), "", layer, DifferentiableActivation.of(null));
+        } catch (UnsupportedLayerException e) {
+            return null;
+        }
+    }
 
     /**
      * The per-example shape of {@code x}: declared, or found by a dry run when every placeholder it depends on has

@@ -179,7 +179,6 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
             return null;
         }
         // dx: the transposed convolution over the whole padded region, then the input's part of it
-        SDVariable xN = nhwc ? sd.permute(pass.input(), 0, 3, 1, 2) : pass.input();
         SDVariable full = rows.stride() == 1 && columns.stride() == 1
                 ? fullCorrelation(dzN, parameters.get(weightKey()))
                 : sd.cnn().deconv2d(dzN, sd.permute(parameters.get(weightKey()), 2, 3, 1, 0),   // [kH, kW, nIn, nOut]
@@ -191,6 +190,7 @@ record ConvolutionRule(String description, String keyPrefix, Window2d rows, Wind
             long[] known = spatial(pass.inputShape());
             dx = Window2d.inputPart(full, rows.fixed(known[0]), columns.fixed(known[1]));
         } else {
+            SDVariable xN = nhwc ? sd.permute(pass.input(), 0, 3, 1, 2) : pass.input();
             Window2d.Sizes height = rows.sizes(xN, 2);
             Window2d.Sizes width = columns.sizes(xN, 3);
             dx = Window2d.inputPart(Window2d.inputPart(full, 2, height, height.reach()), 3, width, width.reach());

@@ -16,8 +16,8 @@ interface ExplicitLayer {
      * The values one forward pass computed: the layer's input, pre-activation {@code z} and output {@code a}, with
      * the per-example shapes of its input and output where they are known when the graph is built (null otherwise):
      * a rule then builds its backward pass from those sizes instead of reading them from the arrays at run time. Some
-     * layers keep more values their backward pass reads in {@code steps}: a recurrent layer's per time step, a batch
-     * normalisation's standard deviation in training mode (empty for others).
+     * layers keep more values their backward pass reads in {@code steps}: a recurrent layer's per time step, a
+     * convolution's windows, a batch normalisation's standard deviation in training mode (empty for others).
      */
     record Pass(SDVariable input, SDVariable preActivation, SDVariable output, long[] inputShape,
                 long[] outputShape, List<SDVariable[]> steps) {

@@ -59,7 +59,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * function.
  *
  * <p>The explicit backward rules cover a {@code MultiLayerNetwork}, or a {@code ComputationGraph} that is a chain
- * from one input to one output, of {@link #SUPPORTED_LAYERS} ({@code DropoutLayer} the identity, as at inference);
+ * from one input to one output, of {@link #SUPPORTED_LAYERS} ({@code DropoutLayer} the identity, as at inference;
+ * refused in training mode);
  * activations {@link DifferentiableActivation#SUPPORTED}, losses {@link DifferentiableLoss#SUPPORTED}. For other
  * networks {@link #lossGradients} throws the exception naming the first layer without a rule. Every call validates
  * its arguments before it adds anything to the graph and leaves the graph as it was when it fails. Internal to the
@@ -716,6 +717,11 @@ public final class FunctionalNetwork {
                     throw new UnsupportedLayerException(description + " normalises activations of unknown rank; "
                             + "lossGradients needs rank 2, 3 or 4 there.");
                 }
+                if (training && rank == 3) {
+                    throw new UnsupportedLayerException(description + " normalises time series; in training mode "
+                            + "DL4J's own batch normalisation takes rank-3 activations otherwise (its examples as "
+                            + "channels), so lossGradients refuses them there (inference mode supports them).");
+                }
                 int channelAxis = rank == 4 && bn.getCnn2DFormat() == CNN2DFormat.NHWC ? 3 : 1;
                 layers.add(new BatchNormRule(description, keyPrefix, rank, channelAxis, bn.getEps(),
                         bn.isUseLogStd(), bn.isLockGammaBeta() ? bn.getGamma() : Double.NaN, bn.getBeta(), training,
@@ -761,6 +767,11 @@ public final class FunctionalNetwork {
             if (rnn instanceof SimpleRnn simple && simple.hasLayerNorm()) {
                 throw new UnsupportedLayerException(description + " uses layer normalisation, which has no explicit "
                         + "backward rule. Supported: SimpleRnn without layer norm.");
+            }
+            if (training && rnn.getIDropout() != null) {
+                throw new UnsupportedLayerException(description + " has dropout, which is random in DL4J's training "
+                        + "and so not a function of the parameters; the training mode refuses it (the inference "
+                        + "mode applies none).");
             }
             if (rnn.getWeightNoise() != null) {
                 throw new UnsupportedLayerException(description + " has weight noise, which lossGradients does not "

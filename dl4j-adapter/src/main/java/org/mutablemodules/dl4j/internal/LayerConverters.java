@@ -163,7 +163,9 @@ final class LayerConverters {
             }
             throw ctx.unsupported("the layer type " + layer.getClass().getName(), supported());
         }
-        if (ctx.training() && (layer.getIDropout() != null || layer instanceof DropoutLayer)) {
+        // frozen layers run what they wrap at inference, without dropout
+        boolean frozen = layer instanceof FrozenLayer || layer instanceof FrozenLayerWithBackprop;
+        if (ctx.training() && !frozen && (layer.getIDropout() != null || layer instanceof DropoutLayer)) {
             throw ctx.unsupported("dropout in training mode (random in DL4J's training, so not a function of the "
                     + "parameters)", List.of("networks without dropout in training mode", "the inference mode, where "
                     + "dropout is the identity"));

@@ -36,6 +36,12 @@ final class NormalizationAndPoolingConverters {
         SDVariable mean;
         SDVariable variance;
         if (ctx.training()) {
+            if (input.rank() == 3) {
+                // DL4J's training reshapes [N, C, T] to [1, N, C, T] and takes the examples for channels
+                throw ctx.unsupported("batch normalisation of time series in training mode (DL4J's own takes their "
+                        + "examples for channels)", List.of("rank-2 and rank-4 activations in training mode",
+                        "time series in inference mode"));
+            }
             // DL4J's training: the batch's mean and biased variance over every axis but the channels'
             int[] axes = nonChannelAxes(input.rank(), layer.getCnn2DFormat() == CNN2DFormat.NHWC);
             mean = Reductions.mean(input.value(), input.rank(), true, axes);

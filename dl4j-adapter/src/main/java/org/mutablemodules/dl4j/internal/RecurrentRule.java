@@ -80,16 +80,23 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
         long t = inputShape != null ? inputShape[nwc ? 0 : 1] : steps;
         if (t <= 0) {
             throw new UnsupportedLayerException(description + " is unrolled over its time steps by lossGradients, "
-                    + "which needs their number: give an input of known length ([N, " + nIn + ", T]"
-                    + (nwc ? " in NCW, [N, T, " + nIn + "] in NWC" : "") + ") or convert the network with "
-                    + "MutableNetwork.of(net, sequenceLength).");
+                    + "which needs their number: give an input of known length (" + (nwc ? "[N, T, " + nIn + "]"
+                    : "[N, " + nIn + ", T]") + ") or convert the network with MutableNetwork.of(net, "
+                    + "sequenceLength).");
         }
         return (int) t;
     }
 
-    /** {@code v} (this layer's format, [N, c, T] or [N, T, c]) as time-major rows [T N, c]. */
-    private SDVariable timeMajorRows(SDVariable v, long c) {
-        return v.getSameDiff().permute(v, nwc ? new int[] {1, 0, 2} : new int[] {2, 0, 1}).reshape(-1, c);
+    /**
+     * {@code v} (this layer's format, [N, c, T] or [N, T, c]) as time-major rows [T N, c], reshaped through
+     * [t, N, c] so that a series of another length than the {@code t} steps unrolled fails at run time instead of
+     * mixing steps.
+     */
+    private SDVariable timeMajorRows(SDVariable v, long c, int t) {
+        SameDiff sd = v.getSameDiff();
+        SDVariable timeMajor = sd.permute(v, nwc ? new int[] {1, 0, 2} : new int[] {2, 0, 1});
+        return sd.reshape(timeMajor, sd.stack(0, Window2d.scalar(sd, t), sd.sizeAt(v, 0), Window2d.scalar(sd, c)))
+                .reshape(-1, c);
     }
 
     /** Time-major rows [T N, c] back to this layer's format. */
@@ -108,7 +115,7 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
         SDVariable rw = parameters.get(recurrentKey());
         long k = lstm ? 4 * nOut : nOut;
         // every step's input term at once; sd.split (equal parts) has a right gradient, unlike strided_slice
-        SDVariable[] inputTerms = split(timeMajorRows(input, nIn).mmul(parameters.get(weightKey()))
+        SDVariable[] inputTerms = split(timeMajorRows(input, nIn, t).mmul(parameters.get(weightKey()))
                 .add(parameters.get(biasKey()).reshape(1, k)), t, 0);
         List<SDVariable[]> saved = new ArrayList<>();
         SDVariable h = null;
@@ -163,7 +170,7 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
         int t = saved.size();
         SDVariable w = parameters.get(weightKey());
         SDVariable rw = parameters.get(recurrentKey());
-        SDVariable[] fromAbove = lastStepOnly ? null : split(timeMajorRows(outputGradient, nOut), t, 0);
+        SDVariable[] fromAbove = lastStepOnly ? null : split(timeMajorRows(outputGradient, nOut, t), t, 0);
         SDVariable[] dz = new SDVariable[t];
         SDVariable dcLater = null;      // dc_(t+1) sigma(z_f)_(t+1)
         for (int s = t - 1; s >= 0; s--) {
@@ -190,7 +197,7 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
             dcLater = dc.mul(step[F]);
         }
         SDVariable allDz = t == 1 ? dz[0] : sd.concat(0, dz);                 // [T N, k], time-major
-        gradients.put(weightKey(), sd.mmul(timeMajorRows(pass.input(), nIn), allDz, true, false, false));
+        gradients.put(weightKey(), sd.mmul(timeMajorRows(pass.input(), nIn, t), allDz, true, false, false));
         if (t == 1) {
             gradients.put(recurrentKey(), sd.zerosLike(rw));
         } else {

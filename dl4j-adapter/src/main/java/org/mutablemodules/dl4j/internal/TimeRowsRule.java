@@ -6,7 +6,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * The step before an {@code RnnOutputLayer} in a {@link FunctionalNetwork}: time series [N, n, T] (or [N, T, n]) as
- * rows [N T, n], example-major as DL4J reshapes them, so that the output layer is a dense layer on rows and its loss
+ * rows [N T, n], example-major (DL4J orders them time-major; the losses sum over rows, so the order is not seen), so
+ * that the output layer is a dense layer on rows and its loss
  * a loss of rows; {@link #labelRows} gives the labels the same shape. Its gradient is the output's, reshaped back.
  *
  * @param description how messages name it
