@@ -807,14 +807,16 @@ class FunctionalCallTest {
         return m.loss(queryX, queryY, adapted);
     }
 
-    private static Map<String, INDArray> feed(MutableNetwork m, INDArray x, INDArray y) {
+    /** The network's input and labels placeholders fed with {@code x} and {@code y}. */
+    static Map<String, INDArray> feed(MutableNetwork m, INDArray x, INDArray y) {
         Map<String, INDArray> feed = new HashMap<>();
         feed.put(m.inputName(), x);
         feed.put(m.labelName(), y);
         return feed;
     }
 
-    private static String[] names(Map<String, SDVariable> variables) {
+    /** The names of {@code variables}' expressions, in order. */
+    static String[] names(Map<String, SDVariable> variables) {
         return variables.values().stream().map(SDVariable::name).toArray(String[]::new);
     }
 

@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mutablemodules.dl4j.FunctionalCallTest.feed;
+import static org.mutablemodules.dl4j.FunctionalCallTest.names;
 
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -264,16 +265,5 @@ class FunctionalTrainingModeTest {
 
     private static SDVariable shifted(SameDiff sd, SDVariable v, String name) {
         return v.add(sd.var("check/" + name + "_shift", Nd4j.scalar(D, 0.0)));
-    }
-
-    private static Map<String, INDArray> feed(MutableNetwork m, INDArray x, INDArray y) {
-        Map<String, INDArray> feed = new HashMap<>();
-        feed.put(m.inputName(), x);
-        feed.put(m.labelName(), y);
-        return feed;
-    }
-
-    private static String[] names(Map<String, SDVariable> variables) {
-        return variables.values().stream().map(SDVariable::name).toArray(String[]::new);
     }
 }
