@@ -92,21 +92,12 @@ public final class HypernetworkDemo {
         // One native thread: on a small model ND4J's default pools (one thread per core each for libnd4j and
         // OpenBLAS) spin on the cores the JVM needs, and steps become slow and erratic (BENCHMARKS.md).
         NativeThreads.limit(1);
-        int steps = 2000;
-        Path out = Path.of("hypernetwork-output");
-        for (int i = 0; i < args.length; i++) {
-            if ("--steps".equals(args[i]) && i + 1 < args.length) {
-                steps = Integer.parseInt(args[++i]);
-            } else if ("--out".equals(args[i]) && i + 1 < args.length) {
-                out = Path.of(args[++i]);
-            } else if ("--require-cuda".equals(args[i])) {
-                BackendInfo.requireCuda();
-            } else {
-                throw new IllegalArgumentException("Unknown argument \"" + args[i]
-                        + "\"; usage: [--steps N] [--out DIR] [--require-cuda]");
-            }
+        ExampleArguments a = ExampleArguments.parse(args, List.of("--steps", "--out"), List.of("--require-cuda"),
+                "[--steps N] [--out DIR] [--require-cuda]");
+        if (a.flag("--require-cuda")) {
+            BackendInfo.requireCuda();
         }
-        run(steps, out, System.out);
+        run(a.integer("--steps", 2000), a.path("--out", Path.of("hypernetwork-output")), System.out);
     }
 
     /** One regression task: a sine wave of amplitude {@code a} and phase {@code p}. */

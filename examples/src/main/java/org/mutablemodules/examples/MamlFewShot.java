@@ -93,19 +93,9 @@ public final class MamlFewShot {
      */
     public static void main(String[] args) {
         NativeThreads.limit(1);        // small arrays: ND4J's spinning native pools only slow the JVM down
-        int steps = 400;
-        Path out = Path.of("maml-output");
-        for (int i = 0; i < args.length; i++) {
-            if ("--steps".equals(args[i]) && i + 1 < args.length) {
-                steps = Integer.parseInt(args[++i]);
-            } else if ("--out".equals(args[i]) && i + 1 < args.length) {
-                out = Path.of(args[++i]);
-            } else {
-                throw new IllegalArgumentException("Unknown argument \"" + args[i]
-                        + "\"; usage: [--steps N] [--out DIR]");
-            }
-        }
-        run(steps, UNSEEN_TASKS, out, System.out);
+        ExampleArguments a = ExampleArguments.parse(args, List.of("--steps", "--out"), List.of(),
+                "[--steps N] [--out DIR]");
+        run(a.integer("--steps", 400), UNSEEN_TASKS, a.path("--out", Path.of("maml-output")), System.out);
     }
 
     /**

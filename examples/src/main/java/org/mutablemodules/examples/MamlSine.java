@@ -88,22 +88,10 @@ public final class MamlSine {
      */
     public static void main(String[] args) {
         NativeThreads.limit(1);        // small matrices: ND4J's spinning native pools only slow the JVM down
-        int steps = 2000;
-        int innerSteps = 1;
-        Path out = Path.of("maml-output");
-        for (int i = 0; i < args.length; i++) {
-            if ("--steps".equals(args[i]) && i + 1 < args.length) {
-                steps = Integer.parseInt(args[++i]);
-            } else if ("--inner-steps".equals(args[i]) && i + 1 < args.length) {
-                innerSteps = Integer.parseInt(args[++i]);
-            } else if ("--out".equals(args[i]) && i + 1 < args.length) {
-                out = Path.of(args[++i]);
-            } else {
-                throw new IllegalArgumentException("Unknown argument \"" + args[i]
-                        + "\"; usage: [--steps N] [--inner-steps K] [--out DIR]");
-            }
-        }
-        run(steps, innerSteps, out, System.out);
+        ExampleArguments a = ExampleArguments.parse(args, List.of("--steps", "--inner-steps", "--out"), List.of(),
+                "[--steps N] [--inner-steps K] [--out DIR]");
+        run(a.integer("--steps", 2000), a.integer("--inner-steps", 1), a.path("--out", Path.of("maml-output")),
+                System.out);
     }
 
     /** A sine task {@code y = a sin(x - p)}. */
