@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -98,6 +99,7 @@ public final class MutableNetwork {
     private NetworkTraining training;        // read from the configuration on first use
     /** The source network's training state at conversion (null for a loaded network), where fit starts. */
     private final Dl4jTrainingState imported;
+    private final SequenceMasking masking;
 
     private MutableNetwork(NetworkParts contents, Dl4jTrainingState imported) {
         this.imported = imported;
@@ -106,6 +108,9 @@ public final class MutableNetwork {
         this.graph = contents.graph();
         this.converted = contents.converted();
         this.feeds = new NetworkFeeds(graph, converted);
+        this.masking = new SequenceMasking(graph, converted, source instanceof SourceNetwork.LayerStack
+                ? ((SourceNetwork.LayerStack) source).configuration()
+                : ((SourceNetwork.VertexGraph) source).configuration());
     }
 
     /**
@@ -465,6 +470,133 @@ public final class MutableNetwork {
     }
 
     /**
+     * The network's output for a batch of variable-length time series, as DL4J's
+     * {@code net.output(input, false, featuresMask, labelsMask)}: masks [N, T] hold 1 for the time steps present and
+     * 0 for padding. The features mask reaches the layers as DL4J propagates it (recurrent layers zero their output
+     * and state at padding, {@code LastTimeStep} and global pooling read the steps present, dense layers after
+     * {@code RnnToFeedForwardPreProcessor} zero the rows of padding); the labels mask zeroes the output layer's
+     * output at the steps it leaves out. The first masked call builds a masked copy of the network in the graph
+     * (layers that cannot take a mask are refused then, by name, and the graph is left unchanged); mutations reach it
+     * as they reach the network.
+     *
+     * @param input        the features
+     * @param featuresMask the features mask [N, T], or null
+     * @param labelsMask   the labels mask [N, T] of the output, or null
+     * @return the output
+     * @throws IllegalStateException         if the network has several inputs or outputs (use {@link #outputs(
+     *                                       INDArray[], INDArray[], INDArray[])})
+     * @throws IllegalArgumentException      if a mask is not [N, T] for the series' length T or holds other values
+     *                                       than 0 and 1, or as {@link #output(INDArray)}
+     * @throws UnsupportedLayerException     if a layer the mask reaches cannot take it (named in the message)
+     */
+    public INDArray output(INDArray input, INDArray featuresMask, INDArray labelsMask) {
+        inputName();
+        outputName();
+        return outputs(new INDArray[] {input}, new INDArray[] {featuresMask}, new INDArray[] {labelsMask})[0];
+    }
+
+    /**
+     * The network's outputs for variable-length time series, as {@code ComputationGraph.output(false, inputs,
+     * featuresMasks, labelsMasks)}; see {@link #output(INDArray, INDArray, INDArray)}.
+     *
+     * @param inputs        one array per network input
+     * @param featuresMasks one mask per input (null entries, or a null array, for none)
+     * @param labelsMasks   one mask per output (null entries, or a null array, for none)
+     * @return the outputs, in the network's output order
+     * @throws IllegalArgumentException  as {@link #output(INDArray, INDArray, INDArray)}, or if the number of masks
+     *                                   is not the number of inputs or outputs
+     * @throws UnsupportedLayerException if a layer the mask reaches cannot take it
+     */
+    public INDArray[] outputs(INDArray[] inputs, INDArray[] featuresMasks, INDArray[] labelsMasks) {
+        if (!SequenceMasking.any(featuresMasks) && !SequenceMasking.any(labelsMasks)) {
+            return outputs(inputs);
+        }
+        Map<String, INDArray> data = feeds.inputs(inputs, Map.of());
+        SequenceMasking.Call call = masking.call(data, featuresMasks, labelsMasks);
+        Map<String, INDArray> values = graph.output(call.feed(), call.outputs().toArray(new String[0]));
+        feeds.computedWith(data);
+        INDArray[] result = new INDArray[call.outputs().size()];
+        for (int i = 0; i < result.length; i++) {
+            result[i] = values.get(call.outputs().get(i));
+        }
+        return result;
+    }
+
+    /**
+     * The score of a minibatch, masks included, as DL4J's {@code net.score(data)}: without masks
+     * {@link #score(INDArray[], INDArray[])}; with masks, each output layer scores the time steps its labels mask
+     * keeps (all without one), summed and divided by the number of examples, on the outputs computed with the
+     * features mask ({@link #output(INDArray, INDArray, INDArray)}); plus the regularisation terms.
+     *
+     * @param data a minibatch
+     * @return the score
+     * @throws IllegalArgumentException  if the data are null or lack features or labels, or as {@link
+     *                                   #output(INDArray, INDArray, INDArray)}
+     * @throws UnsupportedLayerException if a layer a mask reaches cannot take it
+     */
+    public double score(DataSet data) {
+        requireData(data, "data set");
+        return score(ComputationGraphUtil.toMultiDataSet(data));
+    }
+
+    /**
+     * The score of a minibatch of a network with several inputs or outputs, masks included; see
+     * {@link #score(DataSet)}.
+     *
+     * @param data a minibatch
+     * @return the score
+     * @throws IllegalArgumentException  as {@link #score(DataSet)}
+     * @throws UnsupportedLayerException if a layer a mask reaches cannot take it
+     */
+    public double score(MultiDataSet data) {
+        requireData(data, "multi data set");
+        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), "multi data set");
+        requireLoss();
+        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
+        SequenceMasking.Call call = maskedCall(feed, data);
+        return call == null ? scoreOf(feed, lossName()) : scoreOf(call.feed(), call.loss());
+    }
+
+    /**
+     * The gradients of {@link #score(DataSet)}, masks included, keyed and scaled as {@link #gradients(INDArray,
+     * INDArray)}.
+     *
+     * @param data a minibatch
+     * @return the gradients by DL4J key
+     * @throws IllegalArgumentException  as {@link #score(DataSet)}
+     * @throws UnsupportedLayerException if a layer a mask reaches cannot take it
+     */
+    public Map<String, INDArray> gradients(DataSet data) {
+        requireData(data, "data set");
+        return gradients(ComputationGraphUtil.toMultiDataSet(data));
+    }
+
+    /**
+     * The gradients of {@link #score(MultiDataSet)}, masks included; see {@link #gradients(DataSet)}.
+     *
+     * @param data a minibatch
+     * @return the gradients by DL4J key
+     * @throws IllegalArgumentException  as {@link #score(DataSet)}
+     * @throws UnsupportedLayerException if a layer a mask reaches cannot take it
+     */
+    public Map<String, INDArray> gradients(MultiDataSet data) {
+        requireData(data, "multi data set");
+        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), "multi data set");
+        requireLoss();
+        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
+        SequenceMasking.Call call = maskedCall(feed, data);
+        return call == null ? gradientsOf(feed, lossName()) : gradientsOf(call.feed(), call.loss());
+    }
+
+    /** The masked call of a minibatch with masks (its feed checked as unmasked), or null without masks. */
+    private SequenceMasking.Call maskedCall(Map<String, INDArray> feed, MultiDataSet data) {
+        if (!SequenceMasking.any(data.getFeaturesMaskArrays()) && !SequenceMasking.any(data.getLabelsMaskArrays())) {
+            return null;
+        }
+        return masking.call(feed, data.getFeaturesMaskArrays(), data.getLabelsMaskArrays());
+    }
+
+    /**
      * The score for {@code input} and {@code labels} of a single-input, single-output network, as DL4J's
      * {@code score(DataSet)}: the loss averaged over the minibatch, plus the configuration's regularisation terms
      * ({@code l1}, {@code l2}, {@code weightDecay} and their bias variants, each as its {@code score} method gives it:
@@ -513,10 +645,14 @@ public final class MutableNetwork {
      */
     public double score(INDArray[] inputs, INDArray[] labels, Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
+        return scoreOf(feeds.training(inputs, labels, otherPlaceholders), lossName());
+    }
+
+    /** The value of loss variable {@code loss} for {@code feed}, plus the regularisation terms. */
+    private double scoreOf(Map<String, INDArray> feed, String loss) {
         NetworkTraining t = training();
         List<String> regularized = t.regularizedVariables();
-        List<String> requested = new ArrayList<>(List.of(lossName()));
+        List<String> requested = new ArrayList<>(List.of(loss));
         Map<String, INDArray> values = new LinkedHashMap<>();
         for (String v : regularized) {
             SDVariable variable = graph.sameDiff().getVariable(v);
@@ -532,7 +668,7 @@ public final class MutableNetwork {
         GraphTrainer trainer = t.trainerIfBuilt();
         long iteration = trainer == null ? 0 : trainer.iteration();
         long epoch = trainer == null ? 0 : trainer.epoch();
-        return out.get(lossName()).getDouble(0) + t.regularizationScore(values, iteration, epoch);
+        return out.get(loss).getDouble(0) + t.regularizationScore(values, iteration, epoch);
     }
 
     /**
@@ -595,10 +731,14 @@ public final class MutableNetwork {
     public Map<String, INDArray> gradients(INDArray[] inputs, INDArray[] labels,
                                            Map<String, INDArray> otherPlaceholders) {
         requireLoss();
-        Map<String, INDArray> feed = feeds.training(inputs, labels, otherPlaceholders);
+        return gradientsOf(feeds.training(inputs, labels, otherPlaceholders), lossName());
+    }
+
+    /** The gradients of loss variable {@code loss} for {@code feed}, by DL4J key. */
+    private Map<String, INDArray> gradientsOf(Map<String, INDArray> feed, String loss) {
         List<String> variables = new ArrayList<>(converted.parameterVariables().values());
         // the score's, whatever loss a trainer of another loss (a meta-loss) left the graph set to
-        Map<String, INDArray> byVariable = graph.gradientsOf(lossName(), feed, variables.toArray(new String[0]));
+        Map<String, INDArray> byVariable = graph.gradientsOf(loss, feed, variables.toArray(new String[0]));
         feeds.computedWith(feed);
         Map<String, INDArray> byKey = new LinkedHashMap<>();
         converted.parameterVariables().forEach((key, variable) -> {
@@ -627,8 +767,7 @@ public final class MutableNetwork {
      */
     public void fit(DataSet data) {
         requireData(data, "data set");
-        requireNoMasks("data set", data.getFeaturesMaskArray() != null || data.getLabelsMaskArray() != null);
-        step(new INDArray[] {data.getFeatures()}, new INDArray[] {data.getLabels()}, "data set", 0);
+        step(ComputationGraphUtil.toMultiDataSet(data), "data set", 0);
     }
 
     /**
@@ -642,8 +781,7 @@ public final class MutableNetwork {
      */
     public void fit(MultiDataSet data) {
         requireData(data, "multi data set");
-        requireNoMasks("multi data set", anyMask(data.getFeaturesMaskArrays()) || anyMask(data.getLabelsMaskArrays()));
-        step(data.getFeatures(), data.getLabels(), "multi data set", 0);
+        step(data, "multi data set", 0);
     }
 
     /**
@@ -704,9 +842,7 @@ public final class MutableNetwork {
                         || next.getLabels(0) == null) {
                     break;      // as DL4J's fit: the end of the data
                 }
-                requireNoMasks("multi data set",
-                        anyMask(next.getFeaturesMaskArrays()) || anyMask(next.getLabelsMaskArrays()));
-                step(next.getFeatures(), next.getLabels(), "multi data set", (System.nanoTime() - asked) / 1_000_000);
+                step(next, "multi data set", (System.nanoTime() - asked) / 1_000_000);
             }
         });
     }
@@ -829,28 +965,35 @@ public final class MutableNetwork {
             if (next.getFeatures() == null || next.getLabels() == null) {
                 continue;
             }
-            requireNoMasks("data set", next.getFeaturesMaskArray() != null || next.getLabelsMaskArray() != null);
-            INDArray out = output(next.getFeatures());
+            INDArray out = output(next.getFeatures(), next.getFeaturesMaskArray(), next.getLabelsMaskArray());
             for (T evaluation : evaluations) {
-                evaluation.eval(next.getLabels(), out);
+                evaluation.eval(next.getLabels(), out, next.getLabelsMaskArray());
             }
         }
         return evaluations;
     }
 
-    private void step(INDArray[] features, INDArray[] labels, String what, long dataMillis) {
+    private void step(MultiDataSet data, String what, long dataMillis) {
+        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), what);
+        requireLoss();
+        NetworkTraining t = training();
+        t.trainer();        // refuses what cannot be trained before the data are read
+        if (SequenceMasking.any(data.getFeaturesMaskArrays()) || SequenceMasking.any(data.getLabelsMaskArrays())) {
+            // output, score and gradients take masks; training on them does not match DL4J's fit yet
+            throw new IllegalArgumentException(format(NetworkMessages.MASKS_NOT_TRAINED, what));
+        }
+        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
+        t.step(feed, lossName(), data.getFeatures(0), dataMillis);
+        feeds.computedWith(feed);
+    }
+
+    private static void requireFeaturesAndLabels(INDArray[] features, INDArray[] labels, String what) {
         if (features == null || features.length == 0) {
             throw new IllegalArgumentException(format(NetworkMessages.MISSING_DATA, what, "features"));
         }
         if (labels == null || labels.length == 0) {
             throw new IllegalArgumentException(format(NetworkMessages.MISSING_DATA, what, "labels"));
         }
-        requireLoss();
-        NetworkTraining t = training();
-        t.trainer();        // refuses what cannot be trained before the data are read
-        Map<String, INDArray> feed = feeds.training(features, labels, Map.of());
-        t.step(feed, features[0], dataMillis);
-        feeds.computedWith(feed);
     }
 
     private synchronized NetworkTraining training() {
@@ -886,23 +1029,6 @@ public final class MutableNetwork {
         if (data == null) {
             throw new IllegalArgumentException(format(NetworkMessages.NULL_DATA, what));
         }
-    }
-
-    private static void requireNoMasks(String what, boolean masked) {
-        if (masked) {
-            throw new IllegalArgumentException(format(NetworkMessages.MASKS_UNSUPPORTED, what, "feature or label"));
-        }
-    }
-
-    private static boolean anyMask(INDArray[] masks) {
-        if (masks != null) {
-            for (INDArray m : masks) {
-                if (m != null) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     private static void checkEpochs(Object iterator, int epochs, boolean resettable) {

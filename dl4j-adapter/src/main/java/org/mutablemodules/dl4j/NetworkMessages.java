@@ -43,8 +43,19 @@ final class NetworkMessages {
             + "has none), so there is nothing to fit.";
     static final String CONSTRAINT_ON_MUTATED = "The %s constraint on parameter %s of %s cannot hold: \"%s\" is now "
             + "computed from other variables (it was mutated). Remove the constraint, or reset the parameter.";
-    static final String MASKS_UNSUPPORTED = "The %s holds %s mask arrays; masks (variable-length sequences) are not "
-            + "supported yet, and ignoring them would train on padding. Pass data without masks.";
+    static final String MASK_COUNT = "Got %d %s mask array(s); this network has %d %s (null entries for none).";
+    static final String MASK_SHAPE = "%s has shape %s; masks are [N, T] (one value per example and time step) for "
+            + "N = %d examples.";
+    static final String MASK_VALUES = "%s holds %s at example %d, time step %d; masks hold 1 for the steps present "
+            + "and 0 for padding.";
+    static final String MASK_LENGTHS = "%s has %d time steps but %s has %d: the masks of one call need the same "
+            + "length.";
+    static final String MASK_SERIES = "%s has shape %s, but its masks have %d time steps: a masked series needs "
+            + "that many along axis %d.";
+    static final String MASK_NOT_SERIES = "Got a %s\", but masks apply to time series ([N, n, T]) and this %s is "
+            + "not one.";
+    static final String MASKS_NOT_TRAINED = "The %s holds mask arrays; fit does not train on masks yet (output, "
+            + "score and gradients take them). Pass data without masks.";
     static final String NULL_DATA = "The %s is null.";
     static final String BAD_EPOCHS = "The number of epochs must be at least 1; got %d.";
     static final String NO_RESET = "Training for %d epochs needs an iterator that can be reset; this one cannot "

@@ -29,20 +29,26 @@ final class ConversionContext {
     private final boolean frozen;
     /** True inside a layer DL4J always computes at inference (a frozen layer), even in training mode. */
     private final boolean inference;
+    /**
+     * True inside {@code LastTimeStep}, which gives its layer the mask with {@code setMaskArray}: DL4J's LSTM
+     * computes with a mask only then ({@code feedForwardMaskArray} does not keep it).
+     */
+    private final boolean maskSet;
 
     private ConversionContext(NetworkConversion conversion, NetworkDag.Node node, Object configuration,
-                              String keyPrefix, boolean frozen, boolean inference) {
+                              String keyPrefix, boolean frozen, boolean inference, boolean maskSet) {
         this.conversion = conversion;
         this.node = node;
         this.configuration = configuration;
         this.keyPrefix = keyPrefix;
         this.frozen = frozen;
         this.inference = inference;
+        this.maskSet = maskSet;
     }
 
     /** The context of a vertex of the network. */
     static ConversionContext of(NetworkConversion conversion, NetworkDag.Node node) {
-        return new ConversionContext(conversion, node, node.vertex(), "", false, false);
+        return new ConversionContext(conversion, node, node.vertex(), "", false, false, false);
     }
 
     SameDiff sd() {
@@ -82,20 +88,30 @@ final class ConversionContext {
         return Math.max(node.layerIndex(), 0);
     }
 
-    /** The number of time steps declared at conversion, or -1. */
+    /** The features mask of network input {@code name} in a masked replay, else null. */
+    SDVariable inputMask(String name) {
+        return conversion.givenMasks.get(name);
+    }
+
+    /** The labels mask of this output vertex in a masked replay, else null. */
+    SDVariable labelMask() {
+        return conversion.givenLabelMasks.get(node.name());
+    }
+
+    /** The number of time steps declared at conversion (in a masked replay, the masks'), or -1. */
     int sequenceLength() {
         return conversion.sequenceLength;
     }
 
     /** The context of the layer a layer vertex holds: messages name the layer's class. */
     ConversionContext forLayer(Layer layer) {
-        return new ConversionContext(conversion, node, layer, keyPrefix, frozen, inference);
+        return new ConversionContext(conversion, node, layer, keyPrefix, frozen, inference, maskSet);
     }
 
     /** The context of a layer wrapped by this one, whose parameter keys carry {@code prefix} in DL4J's table. */
     ConversionContext wrapped(String prefix, boolean frozenWrapper) {
         return new ConversionContext(conversion, node, configuration, keyPrefix + prefix, frozen || frozenWrapper,
-                inference);
+                inference, maskSet);
     }
 
     /**
@@ -104,7 +120,17 @@ final class ConversionContext {
      * statistics, no dropout).
      */
     ConversionContext atInference() {
-        return new ConversionContext(conversion, node, configuration, keyPrefix, frozen, true);
+        return new ConversionContext(conversion, node, configuration, keyPrefix, frozen, true, maskSet);
+    }
+
+    /** This context inside {@code LastTimeStep}, which sets the mask on the layer it wraps. */
+    ConversionContext settingMask() {
+        return new ConversionContext(conversion, node, configuration, keyPrefix, frozen, inference, true);
+    }
+
+    /** {@return true where the layer was given the mask by {@code setMaskArray} ({@link #settingMask()})} */
+    boolean maskSet() {
+        return maskSet;
     }
 
     /**

@@ -26,8 +26,10 @@ final class FeedForwardConverters {
         if (layer.hasLayerNorm()) {
             throw ctx.unsupported("layer normalisation (hasLayerNorm)", List.of("DenseLayer without layer norm"));
         }
-        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(),
-                affine(ctx, input.value(), layer.hasBias()), 1), 2);
+        SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
+                affine(ctx, input.value(), layer.hasBias()), 1);
+        // the rows of padding zeroed, as DL4J's BaseLayer applies the mask of rows after RnnToFeedForward
+        return input.mask() == null ? new LayerOutput(out, 2) : new LayerOutput(out.mul(input.mask()), 2, input.mask());
     };
 
     /** OutputLayer: a dense layer whose activations are scored against the labels. */

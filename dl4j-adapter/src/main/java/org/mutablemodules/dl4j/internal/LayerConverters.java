@@ -170,6 +170,6 @@ final class LayerConverters {
                     + "parameters)", List.of("networks without dropout in training mode", "the inference mode, where "
                     + "dropout is the identity"));
         }
-        return converter.convert(ctx, layer, input);
+        return SequenceMasks.convert(ctx, layer, input, converter);
     }
 }

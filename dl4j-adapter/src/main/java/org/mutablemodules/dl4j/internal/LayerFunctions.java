@@ -66,7 +66,7 @@ public final class LayerFunctions {
      */
     public static SDVariable weightedLoss(ILossFunction fn, IActivation activation, SDVariable preActivation,
                                           SDVariable output, SDVariable labels, SDVariable weights, String where) {
-        return Losses.weightedScore(fn, activation, preActivation, output, labels, weights,
+        return Losses.weightedScore(fn, activation, preActivation, output, labels, weights, labels.getShape()[1],
                 what -> refused(where, what, Losses.SUPPORTED));
     }
 

@@ -135,10 +135,11 @@ final class Losses {
      * ILossFunction, IActivation, SDVariable, SDVariable, SDVariable)} computes it (the clipped value, DL4J's
      * gradient {@code softmax - labels} on {@code preActivation}).
      *
-     * @param labels [N, n], n known
+     * @param labels [N, n]
+     * @param width  n
      */
     static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
-                                    SDVariable output, SDVariable labels, SDVariable weights,
+                                    SDVariable output, SDVariable labels, SDVariable weights, long width,
                                     Function<String, ? extends RuntimeException> refuse) {
         SameDiff sd = output.getSameDiff();
         if (activation instanceof ActivationSoftmax && fn instanceof LossBinaryXENT) {
@@ -151,7 +152,7 @@ final class Losses {
         }
         SDVariable total = sd.sum(perElement(fn, output, labels, refuse).mul(weights));
         boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
-        return perOutput ? total.div((double) labels.getShape()[1]) : total;
+        return perOutput ? total.div((double) width) : total;
     }
 
     /** DL4J's loss of every element of {@code output} against {@code labels}. */

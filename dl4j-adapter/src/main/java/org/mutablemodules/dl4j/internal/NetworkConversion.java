@@ -47,6 +47,10 @@ final class NetworkConversion {
      * (random in DL4J's training) is refused. False for a conversion (inference).
      */
     final boolean training;
+    /** In a masked replay: the features mask [N, T] of each network input that has one, by input name. */
+    final Map<String, SDVariable> givenMasks;
+    /** In a masked replay: the labels mask [N, T] of each output vertex that has one. */
+    final Map<String, SDVariable> givenLabelMasks;
 
     /** A conversion into a new graph. */
     NetworkConversion(NetworkDag dag, int sequenceLength) {
@@ -57,6 +61,8 @@ final class NetworkConversion {
         this.givenParameters = null;
         this.givenLabels = Map.of();
         this.training = false;
+        this.givenMasks = Map.of();
+        this.givenLabelMasks = Map.of();
     }
 
     /**
@@ -64,7 +70,8 @@ final class NetworkConversion {
      * as an expression: the functional call. Nothing is recorded as a parameter, and labels are those given.
      */
     private NetworkConversion(SameDiff sd, NetworkDag dag, int sequenceLength, Map<String, SDVariable> parameters,
-                              Map<String, SDVariable> labels, boolean training) {
+                              Map<String, SDVariable> labels, boolean training, Map<String, SDVariable> masks,
+                              Map<String, SDVariable> labelMasks) {
         this.sd = sd;
         this.dag = dag;
         this.dataType = dag.dataType();
@@ -72,13 +79,20 @@ final class NetworkConversion {
         this.givenParameters = Map.copyOf(parameters);
         this.givenLabels = Map.copyOf(labels);
         this.training = training;
+        this.givenMasks = Map.copyOf(masks);
+        this.givenLabelMasks = Map.copyOf(labelMasks);
     }
 
-    /** A replay of the converters in {@code sd}; see the private constructor. */
+    /**
+     * A replay of the converters in {@code sd}; see the private constructor. {@code masks} (by input name) and
+     * {@code labelMasks} (by output vertex) are empty but in a masked replay, whose {@code sequenceLength} is the
+     * masks' number of time steps.
+     */
     static NetworkConversion replaying(SameDiff sd, NetworkDag dag, int sequenceLength,
                                        Map<String, SDVariable> parameters, Map<String, SDVariable> labels,
-                                       boolean training) {
-        return new NetworkConversion(sd, dag, sequenceLength, parameters, labels, training);
+                                       boolean training, Map<String, SDVariable> masks,
+                                       Map<String, SDVariable> labelMasks) {
+        return new NetworkConversion(sd, dag, sequenceLength, parameters, labels, training, masks, labelMasks);
     }
 
     /** True while the converters are applied again with given parameters (the functional call). */

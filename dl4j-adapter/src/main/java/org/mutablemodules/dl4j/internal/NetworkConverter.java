@@ -192,7 +192,8 @@ public final class NetworkConverter {
      */
     public static Replay replay(MultiLayerConfiguration conf, ConvertedNetwork converted, List<SDVariable> inputs,
                                 Map<String, SDVariable> parameters, List<SDVariable> labels, boolean training) {
-        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training);
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training, null, null,
+                converted.sequenceLength());
     }
 
     /**
@@ -210,27 +211,65 @@ public final class NetworkConverter {
     public static Replay replay(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                 List<SDVariable> inputs, Map<String, SDVariable> parameters, List<SDVariable> labels,
                                 boolean training) {
-        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training);
+        return replay(NetworkDag.of(conf), converted, inputs, parameters, labels, training, null, null,
+                converted.sequenceLength());
+    }
+
+    /**
+     * The converters applied once more at inference, as {@link #replay(MultiLayerConfiguration, ConvertedNetwork,
+     * List, Map, List, boolean)}, with DL4J's masks of variable-length time series: each network input's features
+     * mask and each output's labels mask, [N, steps]. Layers that a mask reaches but cannot take it are refused by
+     * name ({@code SequenceMasks}).
+     *
+     * @param configuration the network's {@code MultiLayerConfiguration} or {@code ComputationGraphConfiguration}
+     * @param converted     the converted network
+     * @param inputs        one expression per network input
+     * @param parameters    an expression for every parameter, by network-level key
+     * @param labels        one expression per output, or null entries for outputs not to score
+     * @param masks         one features mask per network input, or null entries for inputs without one
+     * @param labelMasks    one labels mask per output, or null entries
+     * @param steps         the masks' number of time steps, which the layers unrolled over time use
+     * @return the outputs and the score
+     * @throws org.mutablemodules.dl4j.UnsupportedLayerException if a layer cannot take the mask that reaches it
+     */
+    public static Replay replayMasked(Object configuration, ConvertedNetwork converted, List<SDVariable> inputs,
+                                      Map<String, SDVariable> parameters, List<SDVariable> labels,
+                                      List<SDVariable> masks, List<SDVariable> labelMasks, int steps) {
+        NetworkDag dag = configuration instanceof MultiLayerConfiguration
+                ? NetworkDag.of((MultiLayerConfiguration) configuration)
+                : NetworkDag.of((ComputationGraphConfiguration) configuration);
+        return replay(dag, converted, inputs, parameters, labels, false, masks, labelMasks, steps);
     }
 
     private static Replay replay(NetworkDag dag, ConvertedNetwork converted, List<SDVariable> inputs,
-                                 Map<String, SDVariable> parameters, List<SDVariable> labels, boolean training) {
+                                 Map<String, SDVariable> parameters, List<SDVariable> labels, boolean training,
+                                 List<SDVariable> masks, List<SDVariable> labelMasks, int steps) {
         SameDiff sd = converted.sameDiff();
         Map<String, SDVariable> labelled = new LinkedHashMap<>();
+        Map<String, SDVariable> labelMasked = new LinkedHashMap<>();
         for (int i = 0; i < dag.outputs().size(); i++) {
             if (labels.get(i) != null) {
                 labelled.put(dag.outputs().get(i), labels.get(i));
             }
+            if (labelMasks != null && labelMasks.get(i) != null) {
+                labelMasked.put(dag.outputs().get(i), labelMasks.get(i));
+            }
         }
-        NetworkConversion c = NetworkConversion.replaying(sd, dag, converted.sequenceLength(), parameters, labelled,
-                training);
+        Map<String, SDVariable> masked = new LinkedHashMap<>();
+        for (int i = 0; masks != null && i < dag.inputs().size(); i++) {
+            if (masks.get(i) != null) {
+                masked.put(dag.inputs().get(i), masks.get(i));
+            }
+        }
+        NetworkConversion c = NetworkConversion.replaying(sd, dag, steps, parameters, labelled, training, masked,
+                labelMasked);
         Map<String, LayerOutput> activations = new HashMap<>();
         for (int i = 0; i < dag.inputs().size(); i++) {
             String input = dag.inputs().get(i);
             // The layers read the rank the network's own input has; the shapes are checked by the caller.
             int rank = sd.getVariable(converted.inputNames().get(i)).placeholderShape().length;
             c.inputs.put(input, inputs.get(i));
-            activations.put(input, new LayerOutput(inputs.get(i), rank));
+            activations.put(input, new LayerOutput(inputs.get(i), rank, masked.get(input)));
         }
         convertVertices(c, activations);
         List<SDVariable> outputs = new ArrayList<>();

@@ -83,6 +83,12 @@ final class NormalizationAndPoolingConverters {
         SameDiff sd = ctx.sd();
         SDVariable x = input.value();
         boolean keep = !layer.isCollapseDimensions();
+        if (input.mask() != null) {
+            if (input.rank() != 3 || axes.length != 1 || axes[0] != 2) {
+                throw SequenceMasks.refused(ctx);
+            }
+            return new LayerOutput(SequenceMasks.pool(ctx, layer, x, input.mask(), keep), keep ? 3 : 2);
+        }
         SDVariable pooled;
         switch (layer.getPoolingType()) {
             case MAX:

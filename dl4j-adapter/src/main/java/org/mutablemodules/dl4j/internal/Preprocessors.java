@@ -25,6 +25,10 @@ final class Preprocessors {
     static LayerOutput apply(ConversionContext ctx, InputPreProcessor p, LayerOutput in) {
         SameDiff sd = ctx.sd();
         SDVariable x = in.value();
+        if (in.mask() != null && !(p instanceof RnnToFeedForwardPreProcessor)
+                && !(p instanceof FeedForwardToRnnPreProcessor)) {
+            throw SequenceMasks.refused(ctx);
+        }
         if (p instanceof CnnToFeedForwardPreProcessor) {
             CnnToFeedForwardPreProcessor c = (CnnToFeedForwardPreProcessor) p;
             // DL4J (like Keras) flattens in 'c' order whatever the data format.
@@ -39,13 +43,15 @@ final class Preprocessors {
             boolean nwc = ((RnnToFeedForwardPreProcessor) p).getRnnDataFormat() == RNNFormat.NWC;
             SDVariable timeMajor = nwc ? sd.permute(x, 1, 0, 2) : sd.permute(x, 2, 0, 1);   // [T, N, n]
             SDVariable shape = sd.concat(0, ctx.longVector(-1), ctx.dimension(timeMajor, 2));
-            return new LayerOutput(sd.reshape(timeMajor, shape), 2);
+            return new LayerOutput(sd.reshape(timeMajor, shape), 2,
+                    in.mask() == null ? null : SequenceMasks.rows(in.mask()));
         } else if (p instanceof FeedForwardToRnnPreProcessor) {
             boolean nwc = ((FeedForwardToRnnPreProcessor) p).getRnnDataFormat() == RNNFormat.NWC;
             SDVariable shape = sd.concat(0, ctx.longVector(-1), ctx.dimension(ctx.networkInput(), 0),
                     ctx.dimension(x, 1));
             SDVariable timeMajor = sd.reshape(x, shape);
-            return new LayerOutput(nwc ? sd.permute(timeMajor, 1, 0, 2) : sd.permute(timeMajor, 1, 2, 0), 3);
+            return new LayerOutput(nwc ? sd.permute(timeMajor, 1, 0, 2) : sd.permute(timeMajor, 1, 2, 0), 3,
+                    in.mask() == null ? null : SequenceMasks.series(ctx, in.mask()));
         }
         throw ctx.unsupported("the input pre-processor " + p.getClass().getSimpleName(), SUPPORTED);
     }

@@ -51,6 +51,10 @@ final class RecurrentConverters {
      */
     static final LayerConverter<LSTM> LSTM_LAYER = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
+        if (input.mask() != null && ctx.maskSet()) {
+            // inside LastTimeStep DL4J resets the state at padding; its gradients there disagree with its own score
+            throw SequenceMasks.refused(ctx);
+        }
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         long n = layer.getNOut();
         LSTMLayerWeights weights = LSTMLayerWeights.builder()
@@ -85,6 +89,9 @@ final class RecurrentConverters {
         SDVariable b = ctx.param("b");
         // sd.split (equal parts) has a correct gradient, unlike strided_slice and splitV.
         SDVariable[] inputs = steps == 1 ? new SDVariable[] {x} : sd.split(x, steps, 2);
+        SDVariable mask = input.mask();
+        // DL4J zeroes the output at steps of padding, and the next step reads that zero
+        SDVariable[] present = mask == null ? null : steps == 1 ? new SDVariable[] {mask} : sd.split(mask, steps, 1);
         SDVariable[] outputs = new SDVariable[steps];
         SDVariable previous = null;
         for (int t = 0; t < steps; t++) {
@@ -93,10 +100,13 @@ final class RecurrentConverters {
                 z = z.add(previous.mmul(rw));
             }
             previous = ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 1);
+            if (present != null) {
+                previous = previous.mul(present[t]);
+            }
             outputs[t] = previous.reshape(-1, layer.getNOut(), 1);
         }
         SDVariable out = steps == 1 ? outputs[0] : sd.concat(2, outputs);
-        return new LayerOutput(nwc ? sd.permute(out, 0, 2, 1) : out, 3);
+        return new LayerOutput(nwc ? sd.permute(out, 0, 2, 1) : out, 3, mask);
     };
 
     /**
@@ -134,6 +144,18 @@ final class RecurrentConverters {
         SDVariable ntc = sd.reshape(activated, sd.concat(0, ctx.dimension(x, 0), ctx.longVector(-1),
                 ctx.longVector(layer.getNOut())));
         SDVariable out = nwc ? ntc : sd.permute(ntc, 0, 2, 1);
+        SDVariable labelMask = ctx.labelMask();
+        if (labelMask != null) {
+            // DL4J zeroes the outputs at the steps the labels mask leaves out, and scores the other steps only
+            out = out.mul(SequenceMasks.overFeatures(labelMask, nwc));
+            SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
+                    : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
+            SDVariable labelRows = (nwc ? labels : sd.permute(labels, 0, 2, 1)).reshape(-1, layer.getNOut());
+            SDVariable weights = labelMask.reshape(-1, 1).div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+            ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), z, activated, labelRows,
+                    weights, layer.getNOut(), what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);
+            return new LayerOutput(out, 3);
+        }
         if (ctx.hasLabels()) {
             SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
                     : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
@@ -153,8 +175,13 @@ final class RecurrentConverters {
 
     /** LastTimeStep: the wrapped recurrent layer's output at the last time step, [N, n]. */
     static final LayerConverter<LastTimeStep> LAST_TIME_STEP = (ctx, layer, input) -> {
-        LayerOutput inner = LayerConverters.convert(ctx.wrapped("", false), layer.getUnderlying(), input);
+        LayerOutput inner = LayerConverters.convert(ctx.wrapped("", false).settingMask(), layer.getUnderlying(),
+                input);
         boolean nwc = rnnFormat(layer.getUnderlying()) == RNNFormat.NWC;
+        if (input.mask() != null) {
+            return new LayerOutput(SequenceMasks.lastPresent(inner.value(), input.mask(), nwc, ctx.sequenceLength()),
+                    2);
+        }
         SDVariable last = nwc
                 ? inner.value().get(SDIndex.all(), SDIndex.point(-1), SDIndex.all())
                 : inner.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1));
@@ -171,7 +198,9 @@ final class RecurrentConverters {
         int timeAxis = rnnFormat(layer.getFwd()) == RNNFormat.NWC ? 1 : 2;
         int featureAxis = timeAxis == 1 ? 2 : 1;
         LayerOutput forward = LayerConverters.convert(ctx.wrapped("f", false), layer.getFwd(), input);
-        LayerOutput reversedInput = input.with(sd.reverse(input.value(), timeAxis));
+        // the backward layer reads the mask reversed too, so its state starts afresh after the padding
+        LayerOutput reversedInput = new LayerOutput(sd.reverse(input.value(), timeAxis), input.rank(),
+                input.mask() == null ? null : sd.reverse(input.mask(), 1));
         LayerOutput backward = LayerConverters.convert(ctx.wrapped("b", false), layer.getBwd(), reversedInput);
         SDVariable f = forward.value();
         SDVariable b = backward.rank() == 3 ? sd.reverse(backward.value(), timeAxis) : backward.value();
@@ -301,6 +330,6 @@ final class RecurrentConverters {
         if (units(layer.getNOut()) > layer.getNOut()) {
             out = ctx.sd().split(out, 2, nwc ? 2 : 1)[0];      // the padding unit dropped (split: a right gradient)
         }
-        return new LayerOutput(out, 3);
+        return new LayerOutput(out, 3, input.mask());
     }
 }

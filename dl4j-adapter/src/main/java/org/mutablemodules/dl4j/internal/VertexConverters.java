@@ -65,6 +65,10 @@ final class VertexConverters {
         registerSubclasses(SameDiffVertex.class, CustomLayerConverters.SAME_DIFF_VERTEX);   // SameDiffLambdaVertex too
     }
 
+    /** The vertices a features mask may reach: the layer converters and pre-processors deal with it. */
+    private static final java.util.Set<Class<? extends GraphVertex>> TAKE_MASKS = java.util.Set.of(LayerVertex.class,
+            FrozenVertex.class, PreprocessorVertex.class, LastTimeStepVertex.class);
+
     private VertexConverters() {
     }
 
@@ -101,6 +105,9 @@ final class VertexConverters {
                 throw ctx.cannotConvert(CustomLayerConverters.javaVertexProblem(vertex.getClass()), null);
             }
             throw ctx.unsupported("the vertex type " + vertex.getClass().getName(), supported());
+        }
+        if (!TAKE_MASKS.contains(vertex.getClass()) && inputs.stream().anyMatch(in -> in.mask() != null)) {
+            throw SequenceMasks.refused(ctx);
         }
         return converter.convert(ctx, vertex, inputs);
     }

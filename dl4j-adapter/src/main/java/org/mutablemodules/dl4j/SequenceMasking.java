@@ -1,0 +1,276 @@
+package org.mutablemodules.dl4j;
+
+import static org.mutablemodules.dl4j.NetworkMessages.format;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.mutablemodules.dl4j.internal.ConvertedNetwork;
+import org.mutablemodules.dl4j.internal.NetworkConverter;
+import org.mutablemodules.samediff.MutableGraph;
+import org.mutablemodules.samediff.internal.GraphEdits;
+import org.nd4j.autodiff.samediff.NameScope;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * DL4J's masks of variable-length time series for a {@link MutableNetwork}. The converted graph computes DL4J's
+ * unmasked semantics; a call with masks runs a masked copy of the network built in the same graph at the first such
+ * call (the converters replayed with the masks, {@link NetworkConverter#replayMasked}), reading the same input and
+ * labels placeholders and the parameters' current (possibly mutated) values, so mutations and training reach both.
+ * A copy is unrolled over the masks' number of time steps: series of another length build another copy (not padded:
+ * DL4J's LSTM ignores masks outside {@code LastTimeStep}, so padding would reach a {@code Bidirectional} layer's
+ * backward pass).
+ */
+final class SequenceMasking {
+
+    /**
+     * A masked copy of the network, unrolled over {@code steps} time steps: its mask placeholders (null where an
+     * input or output has none), output variables and total loss (null without an output layer).
+     */
+    private record Copy(int steps, List<String> masks, List<String> labelMasks, List<String> outputs, String loss) {
+    }
+
+    /** What a masked call feeds and reads: the graph's feed, the copy's variables. */
+    record Call(Map<String, INDArray> feed, List<String> outputs, String loss) {
+    }
+
+    private final MutableGraph graph;
+    private final ConvertedNetwork converted;
+    private final Object configuration;
+    /** The masked copies built, by number of time steps. */
+    private final Map<Integer, Copy> copies = new HashMap<>();
+
+    SequenceMasking(MutableGraph graph, ConvertedNetwork converted, Object configuration) {
+        this.graph = graph;
+        this.converted = converted;
+        this.configuration = configuration;
+    }
+
+    /** True if any of the arrays is not null. */
+    static boolean any(INDArray[] masks) {
+        if (masks != null) {
+            for (INDArray m : masks) {
+                if (m != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The feed of a masked call: {@code data} (the checked inputs and labels, by placeholder) with each mask given,
+     * ones where none is; builds the masked copy for the masks' length at its first call.
+     *
+     * @param data         the unmasked call's feed (inputs, and labels if scored)
+     * @param masks        one features mask [N, T] per network input, null entries for none
+     * @param labelMasks   one labels mask [N, T] per output, null entries for none; null for no labels
+     * @throws IllegalArgumentException if a mask is not [N, T] of the series' length or holds values other than 0
+     *                                  and 1, or is given for an input or output that is not a time series
+     * @throws UnsupportedLayerException if a layer the mask reaches cannot take it
+     */
+    synchronized Call call(Map<String, INDArray> data, INDArray[] masks, INDArray[] labelMasks) {
+        List<String> inputs = converted.inputNames();
+        List<String> labels = converted.labelNames();
+        if (masks != null && masks.length != inputs.size()) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_COUNT, "features", masks.length,
+                    inputs.size(), "inputs " + inputs));
+        }
+        if (labelMasks != null && labelMasks.length != labels.size()) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_COUNT, "labels", labelMasks.length,
+                    labels.size(), "outputs " + converted.outputNames()));
+        }
+        long examples = data.get(inputs.get(0)).size(0);
+        int steps = -1;
+        String first = null;
+        for (int i = 0; i < inputs.size() + labels.size(); i++) {
+            boolean input = i < inputs.size();
+            INDArray m = input ? (masks == null ? null : masks[i])
+                    : (labelMasks == null ? null : labelMasks[i - inputs.size()]);
+            if (m == null) {
+                continue;
+            }
+            String what = (input ? "The features mask of input \"" + inputs.get(i)
+                    : "The labels mask of output \"" + converted.outputNames().get(i - inputs.size())) + "\"";
+            requireMask(what, m, examples);
+            if (steps < 0) {
+                steps = (int) m.size(1);
+                first = what;
+            } else if (m.size(1) != steps) {
+                throw new IllegalArgumentException(format(NetworkMessages.MASK_LENGTHS, what, m.size(1), first,
+                        steps));
+            }
+        }
+        for (int i = 0; i < inputs.size() + labels.size(); i++) {
+            boolean input = i < inputs.size();
+            INDArray m = input ? (masks == null ? null : masks[i])
+                    : (labelMasks == null ? null : labelMasks[i - inputs.size()]);
+            String name = input ? inputs.get(i) : labels.get(i - inputs.size());
+            long[] shape = name == null ? null : converted.sameDiff().getVariable(name).placeholderShape();
+            if (m != null && (shape == null || shape.length != 3)) {
+                throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, input
+                        ? "features mask of input \"" + name : "labels mask of output \""
+                        + converted.outputNames().get(i - inputs.size()), input ? "input" : "labels"));
+            }
+        }
+        Copy copy = copies.get(steps);
+        if (copy == null) {
+            copy = build(steps);
+            copies.put(steps, copy);
+        }
+        Map<String, INDArray> feed = new HashMap<>(data);
+        for (int i = 0; i < inputs.size(); i++) {
+            String name = inputs.get(i);
+            if (copy.masks().get(i) != null) {
+                INDArray series = data.get(name);
+                timeAxis(name, series, steps, "Input \"" + name + "\"");
+                INDArray m = masks == null || masks[i] == null ? ones(series, examples, steps) : masks[i];
+                feed.put(copy.masks().get(i), m.castTo(series.dataType()));
+            }
+        }
+        for (int i = 0; i < labels.size(); i++) {
+            String name = labels.get(i);
+            if (name != null && data.containsKey(name) && copy.labelMasks().get(i) != null) {
+                INDArray series = data.get(name);
+                timeAxis(name, series, steps, "The labels of output \"" + converted.outputNames().get(i)
+                        + "\"");
+                INDArray m = labelMasks == null || labelMasks[i] == null ? ones(series, examples, steps)
+                        : labelMasks[i];
+                feed.put(copy.labelMasks().get(i), m.castTo(series.dataType()));
+            } else if (copy.labelMasks().get(i) != null) {
+                // an output computed without labels: its labels mask still masks it when given
+                INDArray m = labelMasks == null || labelMasks[i] == null
+                        ? Nd4j.ones(converted.sameDiff().getVariable(copy.labelMasks().get(i)).dataType(), examples,
+                        steps) : labelMasks[i];
+                feed.put(copy.labelMasks().get(i), m.castTo(converted.sameDiff()
+                        .getVariable(copy.labelMasks().get(i)).dataType()));
+            }
+        }
+        return new Call(feed, copy.outputs(), copy.loss());
+    }
+
+    private static void requireMask(String what, INDArray m, long examples) {
+        if (m.rank() != 2 || m.size(0) != examples) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_SHAPE, what,
+                    Arrays.toString(m.shape()), examples));
+        }
+        INDArray values = m.castTo(DataType.DOUBLE);
+        for (long r = 0; r < m.size(0); r++) {
+            for (long t = 0; t < m.size(1); t++) {
+                double v = values.getDouble(r, t);
+                if (v != 0.0 && v != 1.0) {
+                    throw new IllegalArgumentException(format(NetworkMessages.MASK_VALUES, what, v, r, t));
+                }
+            }
+        }
+    }
+
+    /**
+     * The time axis of a series fed to placeholder {@code name}: the axis its placeholder leaves open besides the
+     * examples' (axis 2 for [N, n, T], 1 for [N, T, n]); it must be {@code steps} long.
+     */
+    private int timeAxis(String name, INDArray series, int steps, String what) {
+        long[] shape = converted.sameDiff().getVariable(name).placeholderShape();
+        int axis = shape != null && shape.length == 3 && shape[1] < 0 && shape[2] >= 0 ? 1 : 2;
+        if (series.rank() != 3 || series.size(axis) != steps) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_SERIES, what,
+                    Arrays.toString(series.shape()), steps, axis));
+        }
+        return axis;
+    }
+
+    private static INDArray ones(INDArray like, long examples, int steps) {
+        return Nd4j.ones(like.dataType(), examples, steps);
+    }
+
+    /**
+     * Builds the masked copy for {@code steps} time steps in a fresh name scope ({@code masked}, {@code masked_1},
+     * ...); on any failure removes whatever it added, so the graph is unchanged.
+     *
+     * @throws UnsupportedLayerException if a layer cannot take the mask that reaches it
+     */
+    private Copy build(int steps) {
+        SameDiff sd = converted.sameDiff();
+        GraphEdits.Snapshot rollback = GraphEdits.snapshot(sd);
+        String scopeName = freeScope(sd);
+        boolean built = false;
+        NameScope scope = null;
+        try {
+            // the placeholders named in full, outside the scope (SameDiff's scopes do not apply to every method)
+            List<SDVariable> inputs = new ArrayList<>();
+            List<SDVariable> masks = new ArrayList<>();
+            List<String> maskNames = new ArrayList<>();
+            for (String name : converted.inputNames()) {
+                SDVariable input = sd.getVariable(name);
+                inputs.add(input);
+                long[] shape = input.placeholderShape();
+                boolean series = shape != null && shape.length == 3;
+                SDVariable m = series ? sd.placeHolder(scopeName + "/" + name + "/mask", input.dataType(), -1, steps)
+                        : null;
+                masks.add(m);
+                maskNames.add(m == null ? null : m.name());
+            }
+            List<SDVariable> labels = new ArrayList<>();
+            List<SDVariable> labelMasks = new ArrayList<>();
+            List<String> labelMaskNames = new ArrayList<>();
+            for (String name : converted.labelNames()) {
+                SDVariable l = name == null ? null : sd.getVariable(name);
+                labels.add(l);
+                long[] shape = l == null ? null : l.placeholderShape();
+                SDVariable m = shape != null && shape.length == 3
+                        ? sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(), -1, steps) : null;
+                labelMasks.add(m);
+                labelMaskNames.add(m == null ? null : m.name());
+            }
+            scope = sd.withNameScope(scopeName);
+            Map<String, SDVariable> parameters = new LinkedHashMap<>();
+            converted.parameterVariables().forEach((key, variable) -> parameters.put(key, sd.getVariable(variable)));
+            NetworkConverter.Replay replay = NetworkConverter.replayMasked(configuration, converted, inputs,
+                    parameters, labels, masks, labelMasks, steps);
+            List<String> outputs = new ArrayList<>();
+            for (int i = 0; i < replay.outputs().size(); i++) {
+                outputs.add(named(sd, replay.outputs().get(i), scopeName + "/" + converted.outputNames().get(i)));
+            }
+            String loss = replay.loss() == null ? null : named(sd, replay.loss(), scopeName + "/loss");
+            built = true;
+            return new Copy(steps, maskNames, labelMaskNames, List.copyOf(outputs), loss);
+        } finally {
+            if (scope != null) {
+                scope.close();
+            }
+            if (!built) {
+                rollback.rollback();
+            }
+        }
+    }
+
+    /** Gives {@code v} the name {@code name} if free; a placeholder or shared variable gets an identity first. */
+    private static String named(SameDiff sd, SDVariable v, String name) {
+        if (sd.hasVariable(name)) {
+            return v.name();
+        }
+        SDVariable own = v.name().startsWith(name.substring(0, name.indexOf('/') + 1)) ? v : v.add(0.0);
+        sd.renameVariable(own.name(), name);
+        return name;
+    }
+
+    private static String freeScope(SameDiff sd) {
+        String scope = "masked";
+        for (int i = 1; sd.hasVariable(scope) || hasScope(sd, scope); i++) {
+            scope = "masked_" + i;
+        }
+        return scope;
+    }
+
+    private static boolean hasScope(SameDiff sd, String scope) {
+        String prefix = scope + "/";
+        return sd.getVariables().keySet().stream().anyMatch(n -> n.startsWith(prefix));
+    }
+}

@@ -1,0 +1,127 @@
+package org.mutablemodules.dl4j.internal;
+
+import java.util.List;
+import java.util.Set;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * DL4J's feature and label masks (variable-length time series) in a masked replay of a converted network: which
+ * layers take a mask and how it changes on the way. A mask holds 1 for the time steps present and 0 for padding; DL4J
+ * propagates it as {@code feedForwardMaskArray} does: unchanged through recurrent layers, to one row per example and
+ * time step through {@code RnnToFeedForwardPreProcessor} (dense layers then zero the rows of padding), and dropped by
+ * the layers that leave the time axis ({@code LastTimeStep}, global pooling). A layer not listed here that a mask
+ * reaches is refused by name: computing it without the mask would silently use the padding.
+ */
+final class SequenceMasks {
+
+    /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
+    private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
+            RnnOutputLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
+            FrozenLayer.class, FrozenLayerWithBackprop.class);
+    /** Layers that DL4J computes without the mask and passes it on unchanged. */
+    private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class, DropoutLayer.class);
+
+    /** The layers that take a mask, for messages. */
+    static final List<String> SUPPORTED = List.of("LSTM", "SimpleRnn", "Bidirectional", "LastTimeStep",
+            "RnnOutputLayer", "GlobalPoolingLayer", "DenseLayer (after RnnToFeedForwardPreProcessor)",
+            "ActivationLayer", "DropoutLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
+            "PreprocessorVertex");
+
+    private SequenceMasks() {
+    }
+
+    /**
+     * Converts {@code layer} with the mask that reaches it: refused unless the layer takes masks; passed on
+     * unchanged by the layers that ignore it.
+     */
+    static LayerOutput convert(ConversionContext ctx, Layer layer, LayerOutput input, LayerConverter<Layer> converter) {
+        if (input.mask() == null) {
+            return converter.convert(ctx, layer, input);
+        }
+        if (PASSING.contains(layer.getClass())) {
+            return converter.convert(ctx, layer, input).withMask(input.mask());
+        }
+        if (!MASKED.contains(layer.getClass())) {
+            throw refused(ctx);
+        }
+        return converter.convert(ctx, layer, input);
+    }
+
+    /** The refusal of a layer or vertex that a mask reaches but cannot take it. */
+    static RuntimeException refused(ConversionContext ctx) {
+        return ctx.unsupported("a features mask (variable-length time series), which it cannot take in the "
+                + "converted graph", SUPPORTED);
+    }
+
+    /** A [N, T] mask as time-major rows [T N, 1], the order of {@code RnnToFeedForwardPreProcessor}'s rows. */
+    static SDVariable rows(SDVariable mask) {
+        return mask.getSameDiff().permute(mask, 1, 0).reshape(-1, 1);
+    }
+
+    /** Time-major rows [T N, 1] back to a [N, T] mask of {@code examples} examples. */
+    static SDVariable series(ConversionContext ctx, SDVariable rows) {
+        SameDiff sd = ctx.sd();
+        SDVariable shape = sd.concat(0, ctx.longVector(-1), ctx.dimension(ctx.networkInput(), 0));
+        return sd.permute(sd.reshape(rows, shape), 1, 0);
+    }
+
+    /** The mask [N, T] broadcast over the features of a time series: [N, 1, T] (NCW) or [N, T, 1] (NWC). */
+    static SDVariable overFeatures(SDVariable mask, boolean nwc) {
+        return mask.getSameDiff().expandDims(mask, nwc ? 2 : 1);
+    }
+
+    /**
+     * Each example's activations at its last time step present, [N, n], as DL4J's {@code LastTimeStep} takes them
+     * from a masked series: the step selected by a one-hot row of the mask's last 1 (found as the maximum of the mask
+     * times the step numbers 1..T), so the gradient reaches that step only.
+     *
+     * @param series [N, n, T] (or [N, T, n] for {@code nwc})
+     * @param mask   [N, T]
+     * @param steps  T, the replay's number of time steps
+     */
+    static SDVariable lastPresent(SDVariable series, SDVariable mask, boolean nwc, long steps) {
+        SameDiff sd = series.getSameDiff();
+        SDVariable numbers = sd.constant(Nd4j.linspace(mask.dataType(), 1, steps, 1).reshape(1, steps));
+        SDVariable last = sd.oneHot(sd.argmax(mask.mul(numbers), 1), (int) steps, -1, 1.0, 0.0, series.dataType());
+        return sd.sum(series.mul(overFeatures(last, nwc)), nwc ? 1 : 2);
+    }
+
+    /**
+     * Masked global pooling over the time axis 2 of [N, n, T] activations, as DL4J's {@code MaskedReductionUtil}:
+     * the maximum over the steps present, their mean, sum, or p-norm.
+     */
+    static SDVariable pool(ConversionContext ctx, GlobalPoolingLayer layer, SDVariable x, SDVariable mask,
+                           boolean keep) {
+        SameDiff sd = ctx.sd();
+        SDVariable m = overFeatures(mask, false);                                         // [N, 1, T]
+        switch (layer.getPoolingType()) {
+            case MAX:
+                // the padding pushed far below any activation (finite, so that 0 times it stays 0)
+                double low = x.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE ? -1e300 : -1e30;
+                return sd.max(x.mul(m).add(m.sub(1.0).mul(-low)), keep, 2);
+            case AVG:
+                return sd.sum(x.mul(m), keep, 2).div(sd.sum(m, keep, 2));
+            case SUM:
+                return sd.sum(x.mul(m), keep, 2);
+            case PNORM:
+                double p = layer.getPnorm();
+                return sd.math().pow(sd.sum(sd.math().pow(sd.math().abs(x.mul(m)), p), keep, 2), 1.0 / p);
+            default:
+                throw ctx.unsupported("pooling type " + layer.getPoolingType(), List.of("MAX", "AVG", "SUM", "PNORM"));
+        }
+    }
+}

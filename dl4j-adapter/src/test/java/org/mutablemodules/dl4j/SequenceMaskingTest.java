@@ -1,0 +1,355 @@
+package org.mutablemodules.dl4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mutablemodules.dl4j.Checks.assertRelativelyClose;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * Masks of variable-length time series: outputs, scores, gradients and training steps of the converted network
+ * against DL4J's own on the same masked batches (trailing padding and DL4J's align-end padding, a shorter batch after
+ * a longer one), the masked copy's gradients against finite differences, and the refusals.
+ */
+class SequenceMaskingTest {
+
+    private static final int IN = 3;
+    private static final int OUT = 2;
+    private static final int T = 5;
+    private static final int N = 4;
+
+    /** A network case: DL4J's network, its conversion, and whether its output and labels are time series. */
+    private record Case(String name, Supplier<Object> network, boolean seriesOutput) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private static NeuralNetConfiguration.ListBuilder list(long seed) {
+        return new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER)
+                .updater(new Adam(0.05)).list();
+    }
+
+    private static MultiLayerNetwork init(MultiLayerConfiguration conf) {
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case("LSTM, softmax RnnOutputLayer", () -> init(list(1)
+                        .layer(new LSTM.Builder().nIn(IN).nOut(4).activation(Activation.TANH).build())
+                        .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                                .activation(Activation.SOFTMAX).build()).build()), true),
+                new Case("SimpleRnn, MSE RnnOutputLayer", () -> init(list(2)
+                        .layer(new SimpleRnn.Builder().nIn(IN).nOut(4).activation(Activation.TANH).build())
+                        .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
+                                .activation(Activation.IDENTITY).build()).build()), true),
+                new Case("NWC LSTM, NWC RnnOutputLayer", () -> init(list(3)
+                        .layer(new LSTM.Builder().nIn(IN).nOut(4).dataFormat(RNNFormat.NWC).build())
+                        .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                                .dataFormat(RNNFormat.NWC).activation(Activation.SOFTMAX).build()).build()), true),
+                new Case("Bidirectional LSTM, dense rows between", () -> init(list(4)
+                        .layer(new Bidirectional(Bidirectional.Mode.CONCAT,
+                                new LSTM.Builder().nIn(IN).nOut(3).build()))
+                        .layer(new DenseLayer.Builder().nOut(5).activation(Activation.SIGMOID).build())
+                        .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(OUT)
+                                .activation(Activation.SOFTMAX).build())
+                        .setInputType(InputType.recurrent(IN)).build()), true),
+                pooling(PoolingType.AVG, 6), pooling(PoolingType.MAX, 7), pooling(PoolingType.SUM, 8),
+                pooling(PoolingType.PNORM, 9),
+                new Case("ComputationGraph: LSTM, LastTimeStepVertex", () -> {
+                    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(10)
+                            .dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER).updater(new Adam(0.05))
+                            .graphBuilder().addInputs("in")
+                            .addLayer("lstm", new LSTM.Builder().nIn(IN).nOut(4).build(), "in")
+                            .addVertex("last", new LastTimeStepVertex("in"), "lstm")
+                            .addLayer("out", new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                                    .activation(Activation.SOFTMAX).build(), "last")
+                            .setOutputs("out").build();
+                    ComputationGraph net = new ComputationGraph(conf);
+                    net.init();
+                    return net;
+                }, false));
+    }
+
+    private static Case pooling(PoolingType type, long seed) {
+        return new Case("LSTM, " + type + " global pooling", () -> init(list(seed)
+                .layer(new LSTM.Builder().nIn(IN).nOut(4).build())
+                .layer(new GlobalPoolingLayer.Builder(type).pnorm(2).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                        .activation(Activation.SOFTMAX).build()).build()), false);
+    }
+
+    /** The padding of a batch: each example's steps present, at the start (trailing padding) or at the end. */
+    static Stream<Arguments> casesAndPadding() {
+        return cases().flatMap(c -> Stream.of(Arguments.of(c, false), Arguments.of(c, true)));
+    }
+
+    /** Converted for series of any length; a SimpleRnn, unrolled, for {@code T} steps. */
+    private static MutableNetwork convert(Case c, Object net) {
+        if (fixedLength(c)) {
+            return MutableNetwork.of((MultiLayerNetwork) net, T);
+        }
+        return net instanceof MultiLayerNetwork ? MutableNetwork.of((MultiLayerNetwork) net)
+                : MutableNetwork.of((ComputationGraph) net);
+    }
+
+    private static boolean fixedLength(Case c) {
+        return c.name().startsWith("SimpleRnn");
+    }
+
+    /** A mask with each example's number of steps present: all, all but two, one, three; at the end if asked. */
+    private static INDArray mask(int steps, boolean alignEnd) {
+        int[] lengths = {steps, steps - 2, 1, Math.min(3, steps)};
+        INDArray m = Nd4j.zeros(DataType.DOUBLE, N, steps);
+        for (int i = 0; i < N; i++) {
+            for (int t = 0; t < lengths[i]; t++) {
+                m.putScalar(i, alignEnd ? steps - 1 - t : t, 1.0);
+            }
+        }
+        return m;
+    }
+
+    private static boolean nwc(Case c) {
+        return c.name().startsWith("NWC");
+    }
+
+    private static DataSet batch(Case c, int steps, boolean alignEnd, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = nwc(c) ? Nd4j.rand(DataType.DOUBLE, N, steps, IN) : Nd4j.rand(DataType.DOUBLE, N, IN, steps);
+        INDArray m = mask(steps, alignEnd);
+        if (!c.seriesOutput()) {
+            INDArray y = Nd4j.zeros(DataType.DOUBLE, N, OUT);
+            for (int i = 0; i < N; i++) {
+                y.putScalar(i, i % OUT, 1.0);
+            }
+            return new DataSet(x, y, m, null);
+        }
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, N, OUT, steps);
+        for (int i = 0; i < N; i++) {
+            for (int t = 0; t < steps; t++) {
+                y.putScalar(new int[] {i, (i + t) % OUT, t}, 1.0);
+            }
+        }
+        if (nwc(c)) {
+            y = y.permute(0, 2, 1).dup();
+        }
+        return new DataSet(x, y, m, m.dup());
+    }
+
+    private static INDArray dl4jOutput(Object net, DataSet d, boolean withLabelMask) {
+        INDArray lm = withLabelMask ? d.getLabelsMaskArray() : null;
+        if (net instanceof MultiLayerNetwork) {
+            return ((MultiLayerNetwork) net).output(d.getFeatures(), false, d.getFeaturesMaskArray(), lm);
+        }
+        return ((ComputationGraph) net).output(false, new INDArray[] {d.getFeatures()},
+                new INDArray[] {d.getFeaturesMaskArray()}, lm == null ? null : new INDArray[] {lm})[0];
+    }
+
+    private static double dl4jScore(Object net, DataSet d) {
+        return net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).score(d)
+                : ((ComputationGraph) net).score(d);
+    }
+
+    /** DL4J's gradients of the masked score, divided by the minibatch as its updater divides them. */
+    private static Map<String, INDArray> dl4jGradients(Object net, DataSet d) {
+        Gradient g;
+        if (net instanceof MultiLayerNetwork) {
+            MultiLayerNetwork n = (MultiLayerNetwork) net;
+            n.setInput(d.getFeatures());
+            n.setLabels(d.getLabels());
+            n.setLayerMaskArrays(d.getFeaturesMaskArray(), d.getLabelsMaskArray());
+            n.computeGradientAndScore();
+            g = n.gradient();
+            n.clearLayerMaskArrays();
+        } else {
+            ComputationGraph n = (ComputationGraph) net;
+            n.setInputs(d.getFeatures());
+            n.setLabels(d.getLabels());
+            n.setLayerMaskArrays(new INDArray[] {d.getFeaturesMaskArray()}, d.getLabelsMaskArray() == null ? null
+                    : new INDArray[] {d.getLabelsMaskArray()});
+            n.computeGradientAndScore();
+            g = n.gradient();
+            n.clearLayerMaskArrays();
+        }
+        Map<String, INDArray> result = new HashMap<>();
+        g.gradientForVariable().forEach((k, v) -> result.put(k, v.div(N)));
+        return result;
+    }
+
+    @ParameterizedTest(name = "{0}, align end {1}")
+    @MethodSource("casesAndPadding")
+    void outputsScoresAndGradientsEqualDl4jsOnMaskedBatches(Case c, boolean alignEnd) {
+        Object net = c.network().get();
+        MutableNetwork m = convert(c, net);
+        DataSet d = batch(c, T, alignEnd, 7);
+        INDArray unmasked = m.output(d.getFeatures());
+        assertRelativelyClose(dl4jOutput(net, d, false), m.output(d.getFeatures(), d.getFeaturesMaskArray(), null),
+                1e-10, c + ": output with the features mask");
+        if (c.seriesOutput()) {
+            assertRelativelyClose(dl4jOutput(net, d, true), m.output(d.getFeatures(), d.getFeaturesMaskArray(),
+                    d.getLabelsMaskArray()), 1e-10, c + ": output with both masks");
+        }
+        assertEquals(dl4jScore(net, d), m.score(d), 1e-10 * Math.abs(dl4jScore(net, d)), c + ": score");
+        Map<String, INDArray> expected = dl4jGradients(net, d);
+        Map<String, INDArray> actual = m.gradients(d);
+        expected.forEach((key, g) -> assertRelativelyClose(g, actual.get(key), 1e-8, c + ": gradient " + key));
+        // the unmasked calls are unchanged by the masked copy
+        assertRelativelyClose(unmasked, m.output(d.getFeatures()), 0, c + ": unmasked output");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void aBatchOfAnotherLengthBuildsItsOwnCopyAndFitRefusesMasks(Case c) {
+        Object net = c.network().get();
+        MutableNetwork m = convert(c, net);
+        m.score(batch(c, T, false, 1));
+        DataSet later = batch(c, fixedLength(c) ? T : T - 2, true, 4);
+        assertRelativelyClose(dl4jOutput(net, later, false), m.output(later.getFeatures(),
+                later.getFeaturesMaskArray(), null), 1e-10, c + ": output of a shorter batch");
+        assertEquals(dl4jScore(net, later), m.score(later), 1e-10 * Math.abs(dl4jScore(net, later)),
+                c + ": score of a shorter batch");
+        Map<String, INDArray> before = m.gradients(later);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.fit(later));
+        assertTrue(e.getMessage().contains("mask"), e.getMessage());
+        before.forEach((k, g) -> assertRelativelyClose(g, m.gradients(later).get(k), 0, c + ": unchanged " + k));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void maskedGradientsMatchCentralDifferencesOfTheMaskedScore(Case c) {
+        Object net = c.network().get();
+        MutableNetwork m = convert(c, net);
+        DataSet d = batch(c, fixedLength(c) ? T : 3, true, 11);
+        Map<String, INDArray> gradients = m.gradients(d);
+        var sd = m.graph().sameDiff();
+        double eps = 1e-6;
+        m.parameterKeys().forEach(key -> {
+            INDArray p = sd.getVariable(m.param(key).name()).getArr();
+            for (long i = 0; i < Math.min(4, p.length()); i++) {
+                long k = (i * 7) % p.length();
+                double v = p.getDouble(k);
+                p.putScalar(k, v + eps);
+                double up = m.score(d);
+                p.putScalar(k, v - eps);
+                double down = m.score(d);
+                p.putScalar(k, v);
+                double expected = (up - down) / (2 * eps);
+                double actual = gradients.get(key).getDouble(k);
+                assertEquals(expected, actual, 1e-6 + 1e-5 * Math.abs(expected), c + ": " + key + "[" + k + "]");
+            }
+        });
+    }
+
+    @Test
+    void anLstmInsideLastTimeStepIsRefusedWithAMask() {
+        MultiLayerNetwork net = init(list(5)
+                .layer(new LastTimeStep(new LSTM.Builder().nIn(IN).nOut(4).build()))
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                        .activation(Activation.SOFTMAX).build()).build());
+        MutableNetwork m = MutableNetwork.of(net);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, T);
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> m.output(x, mask(T, false), null));
+        assertTrue(e.getMessage().contains("Layer 0") && e.getMessage().contains("mask"), e.getMessage());
+        assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");
+    }
+
+    @Test
+    void layersThatCannotTakeAMaskAreRefusedByNameAndTheGraphIsUnchanged() {
+        MultiLayerNetwork net = init(list(12)
+                .layer(new Convolution1DLayer.Builder().nIn(IN).nOut(4).kernelSize(2).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
+                        .activation(Activation.IDENTITY).build()).build());
+        MutableNetwork m = MutableNetwork.of(net);
+        int variables = m.graph().sameDiff().variables().size();
+        INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, T);
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> m.output(x, mask(T, false), null));
+        assertTrue(e.getMessage().contains("Layer 0 (Convolution1DLayer)") && e.getMessage().contains("mask"),
+                e.getMessage());
+        assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
+        assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");
+    }
+
+    @Test
+    void badMasksAreRefusedNamingTheMask() {
+        Case c = cases().findFirst().orElseThrow();
+        Object net = c.network().get();
+        MutableNetwork m = convert(c, net);
+        DataSet d = batch(c, T, false, 13);
+        INDArray x = d.getFeatures();
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                () -> m.output(x, Nd4j.ones(DataType.DOUBLE, N, T - 1), null));
+        assertTrue(shape.getMessage().contains("Input \"input\"") && shape.getMessage().contains("4 time steps"),
+                shape.getMessage());
+        INDArray half = Nd4j.ones(DataType.DOUBLE, N, T).muli(0.5);
+        IllegalArgumentException values = assertThrows(IllegalArgumentException.class,
+                () -> m.output(x, half, null));
+        assertTrue(values.getMessage().contains("holds 0.5"), values.getMessage());
+        IllegalArgumentException rows = assertThrows(IllegalArgumentException.class,
+                () -> m.output(x, Nd4j.ones(DataType.DOUBLE, N + 1, T), null));
+        assertTrue(rows.getMessage().contains("[N, T]"), rows.getMessage());
+        MultiLayerNetwork dense = init(list(14).layer(new OutputLayer.Builder(LossFunction.MSE).nIn(IN).nOut(OUT)
+                .activation(Activation.IDENTITY).build()).build());
+        MutableNetwork flat = MutableNetwork.of(dense);
+        IllegalArgumentException notSeries = assertThrows(IllegalArgumentException.class,
+                () -> flat.score(new DataSet(Nd4j.rand(DataType.DOUBLE, N, IN), Nd4j.rand(DataType.DOUBLE, N, OUT),
+                        null, Nd4j.ones(DataType.DOUBLE, N, 1))));
+        assertTrue(notSeries.getMessage().contains("labels mask of output"), notSeries.getMessage());
+        assertFalse(flat.graph().sameDiff().hasVariable("masked/loss"), "nothing built");
+    }
+
+    @Test
+    void multiDataSetsCarryTheirMasks() {
+        Case c = cases().findFirst().orElseThrow();
+        Object net = c.network().get();
+        MutableNetwork m = convert(c, net);
+        DataSet d = batch(c, T, true, 15);
+        MultiDataSet md = new MultiDataSet(new INDArray[] {d.getFeatures()}, new INDArray[] {d.getLabels()},
+                new INDArray[] {d.getFeaturesMaskArray()}, new INDArray[] {d.getLabelsMaskArray()});
+        assertEquals(dl4jScore(net, d), m.score(md), 1e-10 * Math.abs(dl4jScore(net, d)));
+    }
+}
