@@ -983,7 +983,7 @@ public final class MutableNetwork {
             throw new IllegalArgumentException(format(NetworkMessages.MASKS_NOT_TRAINED, what));
         }
         Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
-        t.step(feed, lossName(), data.getFeatures(0), dataMillis);
+        t.step(feed, data.getFeatures(0), dataMillis);
         feeds.computedWith(feed);
     }
 

@@ -535,33 +535,7 @@ public final class GraphTrainer {
         }
     }
 
-    /**
-     * One training step on {@code otherLoss}, another loss variable of the same graph that the same trained variables
-     * produce (a network's loss computed with masks, say): as {@link #step(Map)}, with this trainer's updaters,
-     * their states, regularisation, clipping and counts, so steps on either loss continue one training. Alternating
-     * between losses rebuilds SameDiff's gradient function at each change.
-     *
-     * @param feed      the placeholders' values, keyed by name
-     * @param otherLoss the loss variable to differentiate this step
-     * @return the loss for this feed, before the update, plus the regularisation score, as {@link #step(Map)}
-     * @throws IllegalArgumentException if {@code otherLoss} is not a variable of the graph, or as {@link #step(Map)}
-     * @throws ArithmeticException      as {@link #step(Map)}
-     */
-    public double step(Map<String, INDArray> feed, String otherLoss) {
-        lock.writeLock().lock();
-        try {
-            FeedCheck.requireVariables(sd, "step", otherLoss);
-            return stepLocked(feed, otherLoss);
-        } finally {
-            lock.writeLock().unlock();
-        }
-    }
-
     private double stepLocked(Map<String, INDArray> feed) {
-        return stepLocked(feed, loss);
-    }
-
-    private double stepLocked(Map<String, INDArray> feed, String loss) {
         checkFeed(feed);
         if (!sd.getLossVariables().equals(List.of(loss))) {
             sd.setLossVariables(loss);
@@ -569,9 +543,7 @@ public final class GraphTrainer {
         if (!sd.hasGradientFunction()) {
             prepare();      // the graph changed since the last step (a mutation drops the gradient function)
         }
-        if (loss.equals(this.loss)) {
-            requirePlaceholders(feed);
-        }
+        requirePlaceholders(feed);
         if (logEvery > 0 && windowStart == 0) {
             windowStart = System.nanoTime();
         }
