@@ -108,7 +108,7 @@ public final class MutableNetwork {
         this.graph = contents.graph();
         this.converted = contents.converted();
         this.feeds = new NetworkFeeds(graph, converted);
-        this.masking = new SequenceMasking(graph, converted, source instanceof SourceNetwork.LayerStack
+        this.masking = new SequenceMasking(converted, source instanceof SourceNetwork.LayerStack
                 ? ((SourceNetwork.LayerStack) source).configuration()
                 : ((SourceNetwork.VertexGraph) source).configuration());
     }

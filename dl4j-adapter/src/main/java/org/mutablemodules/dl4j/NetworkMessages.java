@@ -52,8 +52,8 @@ final class NetworkMessages {
             + "length.";
     static final String MASK_SERIES = "%s has shape %s, but its masks have %d time steps: a masked series needs "
             + "that many along axis %d.";
-    static final String MASK_NOT_SERIES = "Got a %s\", but masks apply to time series ([N, n, T]) and this %s is "
-            + "not one.";
+    static final String MASK_NOT_SERIES = "Got a %s, but masks apply to time series ([N, n, T]) and this %s's "
+            + "are not.";
     static final String MASKS_NOT_TRAINED = "The %s holds mask arrays; fit does not train on masks yet (output, "
             + "score and gradients take them). Pass data without masks.";
     static final String NULL_DATA = "The %s is null.";

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
-import org.mutablemodules.samediff.MutableGraph;
 import org.mutablemodules.samediff.internal.GraphEdits;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -41,14 +40,12 @@ final class SequenceMasking {
     record Call(Map<String, INDArray> feed, List<String> outputs, String loss) {
     }
 
-    private final MutableGraph graph;
     private final ConvertedNetwork converted;
     private final Object configuration;
     /** The masked copies built, by number of time steps. */
     private final Map<Integer, Copy> copies = new HashMap<>();
 
-    SequenceMasking(MutableGraph graph, ConvertedNetwork converted, Object configuration) {
-        this.graph = graph;
+    SequenceMasking(ConvertedNetwork converted, Object configuration) {
         this.converted = converted;
         this.configuration = configuration;
     }
@@ -88,36 +85,42 @@ final class SequenceMasking {
                     labels.size(), "outputs " + converted.outputNames()));
         }
         long examples = data.get(inputs.get(0)).size(0);
+        // every mask checked, and every series it masks, before a copy is built: inputs, then outputs
         int steps = -1;
         String first = null;
         for (int i = 0; i < inputs.size() + labels.size(); i++) {
             boolean input = i < inputs.size();
-            INDArray m = input ? (masks == null ? null : masks[i])
-                    : (labelMasks == null ? null : labelMasks[i - inputs.size()]);
+            int k = input ? i : i - inputs.size();
+            INDArray m = entry(input ? masks : labelMasks, k);
             if (m == null) {
                 continue;
             }
-            String what = (input ? "The features mask of input \"" + inputs.get(i)
-                    : "The labels mask of output \"" + converted.outputNames().get(i - inputs.size())) + "\"";
-            requireMask(what, m, examples);
+            String name = input ? inputs.get(k) : labels.get(k);
+            String what = input ? "features mask of input \"" + name + "\""
+                    : "labels mask of output \"" + converted.outputNames().get(k) + "\"";
+            if (name == null || !isSeries(name)) {
+                throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, what,
+                        input ? "input" : "output"));
+            }
+            requireMask("The " + what, m, examples);
             if (steps < 0) {
                 steps = (int) m.size(1);
-                first = what;
+                first = "the " + what;
             } else if (m.size(1) != steps) {
-                throw new IllegalArgumentException(format(NetworkMessages.MASK_LENGTHS, what, m.size(1), first,
-                        steps));
+                throw new IllegalArgumentException(format(NetworkMessages.MASK_LENGTHS, "The " + what, m.size(1),
+                        first, steps));
             }
         }
-        for (int i = 0; i < inputs.size() + labels.size(); i++) {
-            boolean input = i < inputs.size();
-            INDArray m = input ? (masks == null ? null : masks[i])
-                    : (labelMasks == null ? null : labelMasks[i - inputs.size()]);
-            String name = input ? inputs.get(i) : labels.get(i - inputs.size());
-            long[] shape = name == null ? null : converted.sameDiff().getVariable(name).placeholderShape();
-            if (m != null && (shape == null || shape.length != 3)) {
-                throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, input
-                        ? "features mask of input \"" + name : "labels mask of output \""
-                        + converted.outputNames().get(i - inputs.size()), input ? "input" : "labels"));
+        for (String name : inputs) {
+            if (isSeries(name)) {
+                requireSteps(name, data.get(name), steps, "Input \"" + name + "\"");
+            }
+        }
+        for (int k = 0; k < labels.size(); k++) {
+            String name = labels.get(k);
+            if (name != null && data.containsKey(name) && isSeries(name)) {
+                requireSteps(name, data.get(name), steps, "The labels of output \""
+                        + converted.outputNames().get(k) + "\"");
             }
         }
         Copy copy = copies.get(steps);
@@ -125,35 +128,29 @@ final class SequenceMasking {
             copy = build(steps);
             copies.put(steps, copy);
         }
+        // a mask not given is all ones: an output without labels is still masked by its labels mask if given
         Map<String, INDArray> feed = new HashMap<>(data);
-        for (int i = 0; i < inputs.size(); i++) {
-            String name = inputs.get(i);
-            if (copy.masks().get(i) != null) {
-                INDArray series = data.get(name);
-                timeAxis(name, series, steps, "Input \"" + name + "\"");
-                INDArray m = masks == null || masks[i] == null ? ones(series, examples, steps) : masks[i];
-                feed.put(copy.masks().get(i), m.castTo(series.dataType()));
-            }
-        }
-        for (int i = 0; i < labels.size(); i++) {
-            String name = labels.get(i);
-            if (name != null && data.containsKey(name) && copy.labelMasks().get(i) != null) {
-                INDArray series = data.get(name);
-                timeAxis(name, series, steps, "The labels of output \"" + converted.outputNames().get(i)
-                        + "\"");
-                INDArray m = labelMasks == null || labelMasks[i] == null ? ones(series, examples, steps)
-                        : labelMasks[i];
-                feed.put(copy.labelMasks().get(i), m.castTo(series.dataType()));
-            } else if (copy.labelMasks().get(i) != null) {
-                // an output computed without labels: its labels mask still masks it when given
-                INDArray m = labelMasks == null || labelMasks[i] == null
-                        ? Nd4j.ones(converted.sameDiff().getVariable(copy.labelMasks().get(i)).dataType(), examples,
-                        steps) : labelMasks[i];
-                feed.put(copy.labelMasks().get(i), m.castTo(converted.sameDiff()
-                        .getVariable(copy.labelMasks().get(i)).dataType()));
+        for (int k = 0; k < inputs.size() + labels.size(); k++) {
+            boolean input = k < inputs.size();
+            int j = input ? k : k - inputs.size();
+            String placeholder = input ? copy.masks().get(j) : copy.labelMasks().get(j);
+            if (placeholder != null) {
+                DataType type = converted.sameDiff().getVariable(placeholder).dataType();
+                INDArray m = entry(input ? masks : labelMasks, j);
+                feed.put(placeholder, m == null ? Nd4j.ones(type, examples, steps) : m.castTo(type));
             }
         }
         return new Call(feed, copy.outputs(), copy.loss());
+    }
+
+    private static INDArray entry(INDArray[] arrays, int i) {
+        return arrays == null ? null : arrays[i];
+    }
+
+    /** True for a placeholder of time series, [N, n, T] or [N, T, n]. */
+    private boolean isSeries(String placeholder) {
+        long[] shape = converted.sameDiff().getVariable(placeholder).placeholderShape();
+        return shape != null && shape.length == 3;
     }
 
     private static void requireMask(String what, INDArray m, long examples) {
@@ -173,21 +170,17 @@ final class SequenceMasking {
     }
 
     /**
-     * The time axis of a series fed to placeholder {@code name}: the axis its placeholder leaves open besides the
-     * examples' (axis 2 for [N, n, T], 1 for [N, T, n]); it must be {@code steps} long.
+     * Requires a series fed to placeholder {@code name} to be {@code steps} long along its time axis: the axis its
+     * placeholder leaves open besides the examples' (2 for [N, n, T], 1 for [N, T, n]; axis 2 when both or neither
+     * are open, DL4J's default format).
      */
-    private int timeAxis(String name, INDArray series, int steps, String what) {
+    private void requireSteps(String name, INDArray series, int steps, String what) {
         long[] shape = converted.sameDiff().getVariable(name).placeholderShape();
-        int axis = shape != null && shape.length == 3 && shape[1] < 0 && shape[2] >= 0 ? 1 : 2;
+        int axis = shape[1] < 0 && shape[2] >= 0 ? 1 : shape[2] < 0 || shape[2] == steps ? 2 : 1;
         if (series.rank() != 3 || series.size(axis) != steps) {
             throw new IllegalArgumentException(format(NetworkMessages.MASK_SERIES, what,
                     Arrays.toString(series.shape()), steps, axis));
         }
-        return axis;
-    }
-
-    private static INDArray ones(INDArray like, long examples, int steps) {
-        return Nd4j.ones(like.dataType(), examples, steps);
     }
 
     /**

@@ -35,6 +35,8 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -63,6 +65,26 @@ class SequenceMaskingTest {
         public String toString() {
             return name;
         }
+    }
+
+    private DataType defaultType;
+    private DataType defaultFloatType;
+
+    /**
+     * DOUBLE as ND4J's default types: DL4J 1.0.0-M2.1's masked {@code LastTimeStep} collects the last steps into an
+     * array of the default type ({@code TimeSeriesUtils.pullLastTimeSteps}), FLOAT otherwise, which rounds a DOUBLE
+     * network's activations to float precision.
+     */
+    @BeforeEach
+    void doubleDefaults() {
+        defaultType = Nd4j.dataType();
+        defaultFloatType = Nd4j.defaultFloatingPointType();
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    @AfterEach
+    void restoreDefaults() {
+        Nd4j.setDefaultDataTypes(defaultType, defaultFloatType);
     }
 
     private static NeuralNetConfiguration.ListBuilder list(long seed) {
@@ -97,6 +119,10 @@ class SequenceMaskingTest {
                         .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(OUT)
                                 .activation(Activation.SOFTMAX).build())
                         .setInputType(InputType.recurrent(IN)).build()), true),
+                new Case("SimpleRnn in LastTimeStep, OutputLayer", () -> init(list(5)
+                        .layer(new LastTimeStep(new SimpleRnn.Builder().nIn(IN).nOut(4).build()))
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                                .activation(Activation.SOFTMAX).build()).build()), false),
                 pooling(PoolingType.AVG, 6), pooling(PoolingType.MAX, 7), pooling(PoolingType.SUM, 8),
                 pooling(PoolingType.PNORM, 9),
                 new Case("ComputationGraph: LSTM, LastTimeStepVertex", () -> {
@@ -137,7 +163,7 @@ class SequenceMaskingTest {
     }
 
     private static boolean fixedLength(Case c) {
-        return c.name().startsWith("SimpleRnn");
+        return c.name().startsWith("SimpleRnn");     // unrolled: converted for T steps
     }
 
     /** A mask with each example's number of steps present: all, all but two, one, three; at the end if asked. */
