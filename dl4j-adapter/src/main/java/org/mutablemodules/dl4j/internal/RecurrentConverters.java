@@ -52,8 +52,7 @@ final class RecurrentConverters {
     static final LayerConverter<LSTM> LSTM_LAYER = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
         if (input.mask() != null && ctx.maskSet()) {
-            // inside LastTimeStep DL4J resets the state at padding; its gradients there disagree with its own score
-            throw SequenceMasks.refused(ctx);
+            return maskedLstm(ctx, layer, input);
         }
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         long n = layer.getNOut();
@@ -64,6 +63,46 @@ final class RecurrentConverters {
                 .build();
         return lstmLayer(ctx, layer, nwc, input, weights);
     };
+
+    /**
+     * An LSTM over a masked series inside {@code LastTimeStep} (elsewhere DL4J's LSTM ignores the mask and passes it
+     * on), unrolled over the replay's time steps, as DL4J computes it: at a step of padding the output and the cell
+     * state are zeroed, so the next step present starts afresh (libnd4j's lstmLayer takes sequence lengths, not
+     * masks). DL4J's gate blocks [a | f | o | i]: {@code c_t = sigma(z_i) f(z_a) + sigma(z_f) c_(t-1)},
+     * {@code h_t = sigma(z_o) f(c_t)}.
+     */
+    private static LayerOutput maskedLstm(ConversionContext ctx, LSTM layer, LayerOutput input) {
+        SameDiff sd = ctx.sd();
+        boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
+        SDVariable x = nwc ? sd.permute(input.value(), 0, 2, 1) : input.value();           // [N, nIn, T]
+        int steps = ctx.sequenceLength();
+        long n = layer.getNOut();
+        SDVariable w = ctx.param("W");
+        SDVariable rw = ctx.param("RW");
+        SDVariable b = ctx.param("b").reshape(1, 4 * n);
+        SDVariable[] inputs = steps == 1 ? new SDVariable[] {x} : sd.split(x, steps, 2);
+        SDVariable[] present = steps == 1 ? new SDVariable[] {input.mask()} : sd.split(input.mask(), steps, 1);
+        SDVariable[] outputs = new SDVariable[steps];
+        SDVariable h = null;
+        SDVariable c = null;
+        for (int t = 0; t < steps; t++) {
+            SDVariable z = inputs[t].reshape(-1, layer.getNIn()).mmul(w).add(b);
+            if (h != null) {
+                z = z.add(h.mmul(rw));
+            }
+            SDVariable[] blocks = sd.split(z, 4, 1);
+            SDVariable a = ActivationFunctions.apply(ctx, layer.getActivationFn(), blocks[0], 1);
+            SDVariable forget = ActivationFunctions.apply(ctx, layer.getGateActivationFn(), blocks[1], 1);
+            SDVariable out = ActivationFunctions.apply(ctx, layer.getGateActivationFn(), blocks[2], 1);
+            SDVariable in = ActivationFunctions.apply(ctx, layer.getGateActivationFn(), blocks[3], 1);
+            c = c == null ? in.mul(a) : in.mul(a).add(forget.mul(c));
+            c = c.mul(present[t]);
+            h = out.mul(ActivationFunctions.apply(ctx, layer.getActivationFn(), c, 1)).mul(present[t]);
+            outputs[t] = h.reshape(-1, n, 1);
+        }
+        SDVariable series = steps == 1 ? outputs[0] : sd.concat(2, outputs);
+        return new LayerOutput(nwc ? sd.permute(series, 0, 2, 1) : series, 3, input.mask());
+    }
 
     /**
      * SimpleRnn: {@code h_t = act(x_t W + h_(t-1) RW + b)}, {@code h_(-1) = 0}, unrolled over the sequence length
