@@ -758,9 +758,9 @@ public final class MutableNetwork {
      * Trains the network for one step on {@code data}, as DL4J's {@code net.fit(data)} would: see
      * {@link #fit(DataSetIterator, int)} for what is applied.
      *
-     * @param data one minibatch: features and labels, without masks
-     * @throws IllegalArgumentException      if the data are null, lack features or labels, hold masks, or do not fit
-     *                                       the network (as {@link #score(INDArray, INDArray)})
+     * @param data one minibatch: features and labels, and masks of time series if any ({@link #score(DataSet)})
+     * @throws IllegalArgumentException      if the data are null, lack features or labels, hold bad masks, or do not
+     *                                       fit the network (as {@link #score(INDArray, INDArray)})
      * @throws UnsupportedOperationException if the configuration holds a setting that cannot be trained as DL4J
      *                                       would (named in the message); nothing is changed then
      * @throws ArithmeticException           if the score is not finite; the parameters are then not updated
@@ -774,7 +774,7 @@ public final class MutableNetwork {
      * Trains the network for one step on {@code data}, one array per input and per output (a
      * {@code ComputationGraph}'s data); see {@link #fit(DataSetIterator, int)}.
      *
-     * @param data one minibatch, without masks
+     * @param data one minibatch, with masks if any
      * @throws IllegalArgumentException      as {@link #fit(DataSet)}
      * @throws UnsupportedOperationException as {@link #fit(DataSet)}
      * @throws ArithmeticException           as {@link #fit(DataSet)}
@@ -796,7 +796,8 @@ public final class MutableNetwork {
      * weight noise), which DL4J draws from its own random stream; a trainable {@code BatchNormalization}, which DL4J
      * trains on batch statistics while the graph computes the inference mode; {@code CenterLossOutputLayer}, whose
      * centres DL4J updates by its own rule; truncated backpropagation through time; optimisation algorithms other
-     * than stochastic gradient descent; masks (not supported yet).
+     * than stochastic gradient descent. A minibatch with masks trains on the score {@link #score(DataSet)} computes
+     * with them (a layer a mask reaches but cannot take is refused by name).
      *
      * <p>Mutated parameters train the variables that now produce them, with the parameter's settings (a variable that
      * feeds several parameters takes those of the first, in the network's order); the regularisation terms then apply
@@ -949,7 +950,7 @@ public final class MutableNetwork {
      * @param evaluations the evaluations to fill
      * @param <T>         the evaluations' type
      * @return {@code evaluations}, filled
-     * @throws IllegalArgumentException if the iterator is null, a minibatch holds masks or does not fit the network
+     * @throws IllegalArgumentException if the iterator is null, a minibatch holds bad masks or does not fit the network
      * @throws IllegalStateException    if the network has several inputs or outputs
      */
     @SafeVarargs
@@ -978,12 +979,13 @@ public final class MutableNetwork {
         requireLoss();
         NetworkTraining t = training();
         t.trainer();        // refuses what cannot be trained before the data are read
-        if (SequenceMasking.any(data.getFeaturesMaskArrays()) || SequenceMasking.any(data.getLabelsMaskArrays())) {
-            // output, score and gradients take masks; training on them does not match DL4J's fit yet
-            throw new IllegalArgumentException(format(NetworkMessages.MASKS_NOT_TRAINED, what));
-        }
         Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
-        t.step(feed, data.getFeatures(0), dataMillis);
+        SequenceMasking.Call call = maskedCall(feed, data);
+        if (call == null) {
+            t.step(feed, lossName(), data.getFeatures(0), dataMillis);
+        } else {
+            t.step(call.feed(), call.loss(), data.getFeatures(0), dataMillis);
+        }
         feeds.computedWith(feed);
     }
 

@@ -54,8 +54,6 @@ final class NetworkMessages {
             + "that many along axis %d.";
     static final String MASK_NOT_SERIES = "Got a %s, but masks apply to time series ([N, n, T]) and this %s's "
             + "are not.";
-    static final String MASKS_NOT_TRAINED = "The %s holds mask arrays; fit does not train on masks yet (output, "
-            + "score and gradients take them). Pass data without masks.";
     static final String NULL_DATA = "The %s is null.";
     static final String BAD_EPOCHS = "The number of epochs must be at least 1; got %d.";
     static final String NO_RESET = "Training for %d epochs needs an iterator that can be reset; this one cannot "

@@ -239,10 +239,10 @@ final class NetworkTraining {
      * One step of DL4J's {@code fit}: the update, then the listeners (with the iteration count before it), then
      * the constraints. Data are checked before anything changes.
      */
-    synchronized void step(Map<String, INDArray> feed, INDArray firstInput, long dataMillis) {
+    synchronized void step(Map<String, INDArray> feed, String loss, INDArray firstInput, long dataMillis) {
         GraphTrainer t = trainer();
         List<Runnable> constraints = constraints();
-        double score = t.step(feed);
+        double score = loss.equals(lossName) ? t.step(feed) : t.step(feed, loss);
         listenerModel.stepDone(score, firstInput, dataMillis);
         for (TrainingListener l : listeners) {
             l.iterationDone(listenerModel, (int) (t.iteration() - 1), (int) t.epoch());

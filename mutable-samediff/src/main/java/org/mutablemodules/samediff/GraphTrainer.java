@@ -140,7 +140,7 @@ public final class GraphTrainer {
         this.logEvery = b.logEvery;
         this.quiet = !b.nd4jOutput;
         NativeThreads.applyDefaultOnce();
-        prepare();
+        prepare(loss);
         GraphState state = GraphState.of(sd);
         this.lock = state.lock;
         this.plans = state.plans();
@@ -535,15 +535,43 @@ public final class GraphTrainer {
         }
     }
 
+    /**
+     * One training step on {@code otherLoss}, another loss variable of the same graph that the same trained variables
+     * produce (a network's loss computed with masks, say): as {@link #step(Map)}, with this trainer's updaters,
+     * their states, regularisation, clipping and counts, so steps on either loss continue one training. Alternating
+     * between losses rebuilds SameDiff's gradient function at each change.
+     *
+     * @param feed      the placeholders' values, keyed by name
+     * @param otherLoss the loss variable to differentiate this step
+     * @return the loss for this feed, before the update, plus the regularisation score, as {@link #step(Map)}
+     * @throws IllegalArgumentException if {@code otherLoss} is not a variable of the graph, or as {@link #step(Map)}
+     * @throws ArithmeticException      as {@link #step(Map)}
+     */
+    public double step(Map<String, INDArray> feed, String otherLoss) {
+        lock.writeLock().lock();
+        try {
+            FeedCheck.requireVariables(sd, "step", otherLoss);
+            return stepLocked(feed, otherLoss);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     private double stepLocked(Map<String, INDArray> feed) {
+        return stepLocked(feed, loss);
+    }
+
+    private double stepLocked(Map<String, INDArray> feed, String loss) {
         checkFeed(feed);
         if (!sd.getLossVariables().equals(List.of(loss))) {
             sd.setLossVariables(loss);
         }
         if (!sd.hasGradientFunction()) {
-            prepare();      // the graph changed since the last step (a mutation drops the gradient function)
+            prepare(loss);      // the graph changed since the last step (a mutation drops the gradient function)
         }
-        requirePlaceholders(feed);
+        if (loss.equals(this.loss)) {
+            requirePlaceholders(feed);
+        }
         if (logEvery > 0 && windowStart == 0) {
             windowStart = System.nanoTime();
         }
@@ -586,7 +614,7 @@ public final class GraphTrainer {
         lock.writeLock().lock();
         try {
             if (!sd.hasGradientFunction()) {
-                prepare();
+                prepare(loss);
             }
             for (Map.Entry<String, INDArray> e : gradients.entrySet()) {
                 if (!trained.contains(e.getKey())) {
@@ -757,8 +785,11 @@ public final class GraphTrainer {
         return trained;
     }
 
-    /** Finds what the loss depends on, checks it and builds the gradient function. */
-    private void prepare() {
+    /**
+     * Finds what the trainer's loss depends on and checks it, then builds the gradient function of
+     * {@code differentiated} (the trainer's loss, or the other loss of a {@link #step(Map, String)}).
+     */
+    private void prepare(String differentiated) {
         Set<String> variables = new TreeSet<>();
         Set<String> needed = new TreeSet<>();
         Set<String> seen = new TreeSet<>();
@@ -792,8 +823,8 @@ public final class GraphTrainer {
         }
         clippingMembers = List.copyOf(members);
         placeholders = Collections.unmodifiableSet(needed);
-        if (!sd.getLossVariables().equals(List.of(loss))) {
-            sd.setLossVariables(loss);
+        if (!sd.getLossVariables().equals(List.of(differentiated))) {
+            sd.setLossVariables(differentiated);
         }
         GradientFunctions.ensure(sd, quiet);
     }

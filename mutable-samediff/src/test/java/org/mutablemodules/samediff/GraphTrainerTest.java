@@ -264,4 +264,40 @@ class GraphTrainerTest {
         assertEquals(before, variables(sd), "no parameter was updated");
         assertEquals(0, trainer.iteration());
     }
+
+    /** The MLP with a second loss: the squared errors weighted by a placeholder "w" (as a mask weights them). */
+    private static SameDiff twoLosses() {
+        SameDiff sd = Fixtures.mlp();
+        SDVariable w = sd.placeHolder("w", DataType.DOUBLE, -1, 2);
+        sd.math().square(sd.getVariable("out").sub(sd.getVariable("y"))).mul(w).mean().rename("other");
+        sd.setLossVariables("loss");
+        return sd;
+    }
+
+    @Test
+    void stepsOnAnotherLossContinueTheSameTraining() {
+        SameDiff sd = twoLosses();
+        SameDiff reference = twoLosses();
+        GraphTrainer trainer = GraphTrainer.builder(sd).loss("loss").updater(new Adam(0.05)).build();
+        GraphTrainer byGradients = GraphTrainer.builder(reference).loss("loss").updater(new Adam(0.05)).build();
+        MutableGraph referenceGraph = MutableGraph.of(reference);
+        for (int step = 0; step < 4; step++) {
+            Map<String, INDArray> feed = feed("mlp", step);
+            if (step % 2 == 1) {
+                Nd4j.getRandom().setSeed(step);
+                feed.put("w", Nd4j.rand(DataType.DOUBLE, 6, 2).gt(0.5).castTo(DataType.DOUBLE));
+                double expected = referenceGraph.output(feed, "other").get("other").getDouble(0);
+                Map<String, INDArray> gradients = referenceGraph.gradientsOf("other", feed,
+                        byGradients.trainedVariables().toArray(new String[0]));
+                byGradients.applyGradients(gradients);
+                assertEquals(expected, trainer.step(feed, "other"), 1e-12, "the other loss's value, step " + step);
+            } else {
+                assertEquals(byGradients.step(feed), trainer.step(feed), 1e-12, "the trainer's loss, step " + step);
+            }
+        }
+        assertEquals(4, trainer.iteration(), "one count for both losses");
+        variables(reference).forEach((name, value) -> assertTrue(value.equalsWithEps(variables(sd).get(name), 1e-12),
+                name + " after steps on both losses"));
+        assertThrows(IllegalArgumentException.class, () -> trainer.step(feed("mlp", 0), "no-such-loss"));
+    }
 }
