@@ -170,13 +170,21 @@ final class SequenceMasking {
     }
 
     /**
-     * Requires a series fed to placeholder {@code name} to be {@code steps} long along its time axis: the axis its
-     * placeholder leaves open besides the examples' (2 for [N, n, T], 1 for [N, T, n]; axis 2 when both or neither
-     * are open, DL4J's default format).
+     * Requires a series fed to placeholder {@code name} to be {@code steps} long along its time axis: the one of the
+     * two that has the conversion's sequence length, else the one its placeholder leaves open (2 for [N, n, T], 1 for
+     * [N, T, n]), else axis 2 (DL4J's default format, NCW).
      */
     private void requireSteps(String name, INDArray series, int steps, String what) {
         long[] shape = converted.sameDiff().getVariable(name).placeholderShape();
-        int axis = shape[1] < 0 && shape[2] >= 0 ? 1 : shape[2] < 0 || shape[2] == steps ? 2 : 1;
+        long length = converted.sequenceLength();
+        int axis;
+        if (length > 0 && (shape[1] == length) != (shape[2] == length)) {
+            axis = shape[1] == length ? 1 : 2;
+        } else if ((shape[1] < 0) != (shape[2] < 0)) {
+            axis = shape[1] < 0 ? 1 : 2;
+        } else {
+            axis = 2;
+        }
         if (series.rank() != 3 || series.size(axis) != steps) {
             throw new IllegalArgumentException(format(NetworkMessages.MASK_SERIES, what,
                     Arrays.toString(series.shape()), steps, axis));

@@ -63,8 +63,19 @@ final class FeedForwardConverters {
     static final LayerConverter<ActivationLayer> ACTIVATION = (ctx, layer, input) ->
             input.with(ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), input.rank() - 1));
 
-    /** DropoutLayer: the identity, as in DL4J at inference. */
-    static final LayerConverter<DropoutLayer> DROPOUT = (ctx, layer, input) -> input;
+    /**
+     * DropoutLayer: the identity, as in DL4J at inference; with a mask of rows, the rows of padding zeroed, as
+     * DL4J's does (it cannot apply a mask to time series: refused there).
+     */
+    static final LayerConverter<DropoutLayer> DROPOUT = (ctx, layer, input) -> {
+        if (input.mask() == null) {
+            return input;
+        }
+        if (input.rank() != 2) {
+            throw SequenceMasks.refused(ctx);
+        }
+        return input.with(input.value().mul(input.mask()));
+    };
 
     static SDVariable affine(ConversionContext ctx, SDVariable input, boolean hasBias) {
         SDVariable z = input.mmul(ctx.param("W"));

@@ -31,14 +31,14 @@ final class SequenceMasks {
     /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
     private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
             RnnOutputLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
-            FrozenLayer.class, FrozenLayerWithBackprop.class);
+            DropoutLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
     /** Layers that DL4J computes without the mask and passes it on unchanged. */
-    private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class, DropoutLayer.class);
+    private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
 
     /** The layers that take a mask, for messages. */
     static final List<String> SUPPORTED = List.of("LSTM", "SimpleRnn", "Bidirectional", "LastTimeStep",
-            "RnnOutputLayer", "GlobalPoolingLayer", "DenseLayer (after RnnToFeedForwardPreProcessor)",
-            "ActivationLayer", "DropoutLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
+            "RnnOutputLayer", "GlobalPoolingLayer", "DenseLayer and DropoutLayer (after RnnToFeedForwardPreProcessor)",
+            "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
             "PreprocessorVertex");
 
     private SequenceMasks() {
