@@ -307,17 +307,32 @@ class ConversionFuzzTest {
             return;
         } finally {
             Nd4j.setDefaultDataTypes(before, beforeFloat);
-            // DL4J keeps the masks set after a masked output; the unmasked checks that follow need them gone
-            if (g.net() instanceof MultiLayerNetwork) {
-                ((MultiLayerNetwork) g.net()).clearLayerMaskArrays();
-            } else {
-                ((ComputationGraph) g.net()).clearLayerMaskArrays();
-            }
+            clearMasks(g.net());
         }
         for (int i = 0; i < mine.length; i++) {
             assertClose(dl4j[i], mine[i], 1e-8, "masked output " + i);
         }
+        if (m.hasLoss() && dl4jScoreBug(g.net()) == null && !dl4jLossLayerScoreBug(g.net())) {
+            INDArray[] y = g.labels();
+            double score = m.score(new org.nd4j.linalg.dataset.MultiDataSet(x, y, masks, null));
+            double expected = g.net() instanceof MultiLayerNetwork
+                    ? ((MultiLayerNetwork) g.net()).score(new org.nd4j.linalg.dataset.DataSet(dup(x)[0], y[0],
+                    masks[0], null))
+                    : ((ComputationGraph) g.net()).score(new org.nd4j.linalg.dataset.MultiDataSet(dup(x), y, masks,
+                    null));
+            clearMasks(g.net());
+            assertEquals(expected, score, 1e-8 * Math.max(1, Math.abs(expected)), "masked score");
+        }
         MASKS_COMPARED.incrementAndGet();
+    }
+
+    /** DL4J keeps masks set after a masked output or score; the unmasked checks that follow need them gone. */
+    private static void clearMasks(Model net) {
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).clearLayerMaskArrays();
+        } else {
+            ((ComputationGraph) net).clearLayerMaskArrays();
+        }
     }
 
     /**
@@ -709,7 +724,7 @@ class ConversionFuzzTest {
         int converted = CONVERTED.get();
         int refused = REFUSED.get();
         System.out.printf("FUZZ seeds %d..%d: %d cases, %d converted (%d with gradient parity, %d with fit parity, "
-                        + "%d with masked output parity, %d masks refused), %d refused, %d invalid for DL4J, in %.1f s%n",
+                        + "%d with masked output and score parity, %d masks refused), %d refused, %d invalid for DL4J, in %.1f s%n",
                 START, START + CASES - 1, CASES, converted, GRADIENTS_COMPARED.get(), FITS_COMPARED.get(),
                 MASKS_COMPARED.get(), MASKS_REFUSED.get(), refused, INVALID.get(), (System.nanoTime() - STARTED) / 1e9);
         SKIPPED_FOR_DL4J_BUGS.forEach((k, v) -> System.out.println("FUZZ   comparison left out: " + k + ": " + v));

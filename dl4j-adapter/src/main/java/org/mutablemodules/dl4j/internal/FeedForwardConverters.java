@@ -32,11 +32,26 @@ final class FeedForwardConverters {
         return input.mask() == null ? new LayerOutput(out, 2) : new LayerOutput(out.mul(input.mask()), 2, input.mask());
     };
 
-    /** OutputLayer: a dense layer whose activations are scored against the labels. */
+    /**
+     * OutputLayer: a dense layer whose activations are scored against the labels. With a mask of rows (after
+     * {@code RnnToFeedForwardPreProcessor}), as DL4J's: the rows of padding zeroed in the output and left out of the
+     * score, which is still divided by the number of rows.
+     */
     static final LayerConverter<OutputLayer> OUTPUT = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
         SDVariable logits = affine(ctx, input.value(), layer.hasBias());
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), logits, 1);
+        SDVariable rows = input.mask();
+        if (rows != null) {
+            if (ctx.hasLabels()) {
+                SameDiff sd = ctx.sd();
+                SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
+                SDVariable weights = rows.div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+                ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), logits, out, labels,
+                        weights, layer.getNOut(), what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);
+            }
+            return new LayerOutput(out.mul(rows), 2, rows);
+        }
         if (ctx.hasLabels()) {
             SDVariable labels = ctx.labelsPlaceholder(-1, layer.getNOut());
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), logits, out, labels),

@@ -337,6 +337,10 @@ final class RecurrentConverters {
     @SuppressWarnings("deprecation")    // GravesLSTM is deprecated by DL4J, but networks (and its zoo) still use it
     static final LayerConverter<GravesLSTM> GRAVES_LSTM = (ctx, layer, input) -> {
         ctx.requireNoWeightNoise(layer);
+        if (input.mask() != null && ctx.maskSet()) {
+            // DL4J resets the state at padding inside LastTimeStep; with its peepholes, not converted
+            throw SequenceMasks.refused(ctx);
+        }
         SameDiff sd = ctx.sd();
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         int n = (int) layer.getNOut();

@@ -6,8 +6,10 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
@@ -31,13 +33,14 @@ final class SequenceMasks {
     /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
     private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
             RnnOutputLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
-            DropoutLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
+            DropoutLayer.class, OutputLayer.class, GravesLSTM.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
     /** Layers that DL4J computes without the mask and passes it on unchanged. */
     private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
 
     /** The layers that take a mask, for messages. */
-    static final List<String> SUPPORTED = List.of("LSTM", "SimpleRnn", "Bidirectional", "LastTimeStep",
-            "RnnOutputLayer", "GlobalPoolingLayer", "DenseLayer and DropoutLayer (after RnnToFeedForwardPreProcessor)",
+    static final List<String> SUPPORTED = List.of("LSTM", "GravesLSTM (outside LastTimeStep)", "SimpleRnn",
+            "Bidirectional", "LastTimeStep", "RnnOutputLayer", "GlobalPoolingLayer",
+            "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
             "PreprocessorVertex");
 
