@@ -85,42 +85,46 @@ final class SequenceMasking {
                     labels.size(), "outputs " + converted.outputNames()));
         }
         long examples = data.get(inputs.get(0)).size(0);
-        // every mask checked, and every series it masks, before a copy is built: inputs, then outputs
+        // every mask checked against its series before a copy is built: the features masks share the inputs'
+        // length, which the copy is unrolled over; a labels mask has its labels' length (layers may change it)
         int steps = -1;
         String first = null;
-        for (int i = 0; i < inputs.size() + labels.size(); i++) {
-            boolean input = i < inputs.size();
-            int k = input ? i : i - inputs.size();
-            INDArray m = entry(input ? masks : labelMasks, k);
-            if (m == null) {
-                continue;
-            }
-            String name = input ? inputs.get(k) : labels.get(k);
-            String what = input ? "features mask of input \"" + name + "\""
-                    : "labels mask of output \"" + converted.outputNames().get(k) + "\"";
-            if (name == null || !isSeries(name)) {
-                throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, what,
-                        input ? "input" : "output"));
-            }
-            requireMask("The " + what, m, examples);
-            if (steps < 0) {
-                steps = (int) m.size(1);
-                first = "the " + what;
-            } else if (m.size(1) != steps) {
-                throw new IllegalArgumentException(format(NetworkMessages.MASK_LENGTHS, "The " + what, m.size(1),
-                        first, steps));
+        for (int i = 0; i < inputs.size(); i++) {
+            INDArray m = entry(masks, i);
+            if (m != null) {
+                String what = "features mask of input \"" + inputs.get(i) + "\"";
+                requireMaskOfSeries(what, inputs.get(i), m, examples, "input");
+                if (steps < 0) {
+                    steps = (int) m.size(1);
+                    first = "the " + what;
+                } else if (m.size(1) != steps) {
+                    throw new IllegalArgumentException(format(NetworkMessages.MASK_LENGTHS, "The " + what,
+                            m.size(1), first, steps));
+                }
             }
         }
-        for (String name : inputs) {
+        for (int i = 0; i < inputs.size(); i++) {
+            String name = inputs.get(i);
             if (isSeries(name)) {
-                requireSteps(name, data.get(name), steps, "Input \"" + name + "\"");
+                INDArray series = data.get(name);
+                long length = series.size(timeAxis(name, series));
+                if (steps < 0) {
+                    steps = (int) length;
+                }
+                requireLength("Input \"" + name + "\"", series, timeAxis(name, series), steps);
             }
         }
         for (int k = 0; k < labels.size(); k++) {
+            INDArray m = entry(labelMasks, k);
             String name = labels.get(k);
-            if (name != null && data.containsKey(name) && isSeries(name)) {
-                requireSteps(name, data.get(name), steps, "The labels of output \""
-                        + converted.outputNames().get(k) + "\"");
+            if (m != null) {
+                String what = "labels mask of output \"" + converted.outputNames().get(k) + "\"";
+                requireMaskOfSeries(what, name, m, examples, "output");
+                INDArray series = data.get(name);
+                if (series != null) {
+                    requireLength("The labels of output \"" + converted.outputNames().get(k) + "\"", series,
+                            timeAxis(name, series), m.size(1));
+                }
             }
         }
         Copy copy = copies.get(steps);
@@ -128,19 +132,53 @@ final class SequenceMasking {
             copy = build(steps);
             copies.put(steps, copy);
         }
-        // a mask not given is all ones: an output without labels is still masked by its labels mask if given
+        // a mask not given is all ones; labels masks only where labels are given (the score reads them)
         Map<String, INDArray> feed = new HashMap<>(data);
-        for (int k = 0; k < inputs.size() + labels.size(); k++) {
-            boolean input = k < inputs.size();
-            int j = input ? k : k - inputs.size();
-            String placeholder = input ? copy.masks().get(j) : copy.labelMasks().get(j);
+        for (int i = 0; i < inputs.size(); i++) {
+            String placeholder = copy.masks().get(i);
             if (placeholder != null) {
-                DataType type = converted.sameDiff().getVariable(placeholder).dataType();
-                INDArray m = entry(input ? masks : labelMasks, j);
-                feed.put(placeholder, m == null ? Nd4j.ones(type, examples, steps) : m.castTo(type));
+                feed.put(placeholder, maskOrOnes(placeholder, entry(masks, i), examples, steps));
+            }
+        }
+        for (int k = 0; k < labels.size(); k++) {
+            String placeholder = copy.labelMasks().get(k);
+            INDArray series = labels.get(k) == null ? null : data.get(labels.get(k));
+            if (placeholder != null && series != null) {
+                feed.put(placeholder, maskOrOnes(placeholder, entry(labelMasks, k), examples,
+                        series.size(timeAxis(labels.get(k), series))));
             }
         }
         return new Call(feed, copy.outputs(), copy.loss());
+    }
+
+    /**
+     * An output zeroed at the time steps its labels mask leaves out, as DL4J's output layers do when given one: along
+     * axis 2 ([N, n, T]) or, if that is not the mask's length, axis 1 ([N, T, n]).
+     */
+    static INDArray withLabelsMask(INDArray output, INDArray labelsMask) {
+        if (labelsMask == null) {
+            return output;
+        }
+        INDArray m = labelsMask.castTo(output.dataType());
+        boolean timeLast = output.size(2) == m.size(1);
+        return output.mul(timeLast ? m.reshape(m.size(0), 1, m.size(1)) : m.reshape(m.size(0), m.size(1), 1));
+    }
+
+    /** {@code mask} cast to the type of its placeholder, or ones [N, steps] where none is given. */
+    private INDArray maskOrOnes(String placeholder, INDArray mask, long examples, long steps) {
+        DataType type = converted.sameDiff().getVariable(placeholder).dataType();
+        return mask == null ? Nd4j.ones(type, examples, steps) : mask.castTo(type);
+    }
+
+    /**
+     * Requires a mask for the time series fed to placeholder {@code name}: refused if that is no time series (or
+     * none), or the mask is not [N, T] of 0 and 1.
+     */
+    private void requireMaskOfSeries(String what, String name, INDArray m, long examples, String owner) {
+        if (name == null || !isSeries(name)) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, what, owner));
+        }
+        requireMask("The " + what, m, examples);
     }
 
     private static INDArray entry(INDArray[] arrays, int i) {
@@ -170,21 +208,24 @@ final class SequenceMasking {
     }
 
     /**
-     * Requires a series fed to placeholder {@code name} to be {@code steps} long along its time axis: the one of the
-     * two that has the conversion's sequence length, else the one its placeholder leaves open (2 for [N, n, T], 1 for
-     * [N, T, n]), else axis 2 (DL4J's default format, NCW).
+     * The time axis of a series fed to placeholder {@code name}: for an input, the one of the two whose size the
+     * placeholder fixes to the conversion's sequence length; else the one the placeholder leaves open (2 for
+     * [N, n, T], 1 for [N, T, n]); else axis 2 (DL4J's default format, NCW). Labels placeholders leave their time
+     * axis open.
      */
-    private void requireSteps(String name, INDArray series, int steps, String what) {
+    private int timeAxis(String name, INDArray series) {
         long[] shape = converted.sameDiff().getVariable(name).placeholderShape();
         long length = converted.sequenceLength();
-        int axis;
-        if (length > 0 && (shape[1] == length) != (shape[2] == length)) {
-            axis = shape[1] == length ? 1 : 2;
-        } else if ((shape[1] < 0) != (shape[2] < 0)) {
-            axis = shape[1] < 0 ? 1 : 2;
-        } else {
-            axis = 2;
+        if (converted.inputNames().contains(name) && length > 0 && (shape[1] == length) != (shape[2] == length)) {
+            return shape[1] == length ? 1 : 2;
         }
+        if ((shape[1] < 0) != (shape[2] < 0)) {
+            return shape[1] < 0 ? 1 : 2;
+        }
+        return 2;
+    }
+
+    private static void requireLength(String what, INDArray series, int axis, long steps) {
         if (series.rank() != 3 || series.size(axis) != steps) {
             throw new IllegalArgumentException(format(NetworkMessages.MASK_SERIES, what,
                     Arrays.toString(series.shape()), steps, axis));
@@ -226,7 +267,7 @@ final class SequenceMasking {
                 labels.add(l);
                 long[] shape = l == null ? null : l.placeholderShape();
                 SDVariable m = shape != null && shape.length == 3
-                        ? sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(), -1, steps) : null;
+                        ? sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(), -1, -1) : null;
                 labelMasks.add(m);
                 labelMaskNames.add(m == null ? null : m.name());
             }

@@ -315,12 +315,24 @@ class ConversionFuzzTest {
         if (m.hasLoss() && dl4jScoreBug(g.net()) == null && !dl4jLossLayerScoreBug(g.net())) {
             INDArray[] y = g.labels();
             double score = m.score(new org.nd4j.linalg.dataset.MultiDataSet(x, y, masks, null));
-            double expected = g.net() instanceof MultiLayerNetwork
-                    ? ((MultiLayerNetwork) g.net()).score(new org.nd4j.linalg.dataset.DataSet(dup(x)[0], y[0],
-                    masks[0], null))
-                    : ((ComputationGraph) g.net()).score(new org.nd4j.linalg.dataset.MultiDataSet(dup(x), y, masks,
-                    null));
-            clearMasks(g.net());
+            Nd4j.setDefaultDataTypes(x[0].dataType(), x[0].dataType());
+            double expected;
+            try {
+                expected = g.net() instanceof MultiLayerNetwork
+                        ? ((MultiLayerNetwork) g.net()).score(new org.nd4j.linalg.dataset.DataSet(dup(x)[0], y[0],
+                        masks[0], null))
+                        : ((ComputationGraph) g.net()).score(new org.nd4j.linalg.dataset.MultiDataSet(dup(x), y,
+                        masks, null));
+            } catch (RuntimeException e) {
+                Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+                String why = String.valueOf(e.getMessage());
+                tally(SKIPPED_FOR_DL4J_BUGS, "DL4J's masked score throws: " + why.substring(0, Math.min(60,
+                        why.length())));
+                return;
+            } finally {
+                Nd4j.setDefaultDataTypes(before, beforeFloat);
+                clearMasks(g.net());
+            }
             assertEquals(expected, score, 1e-8 * Math.max(1, Math.abs(expected)), "masked score");
         }
         MASKS_COMPARED.incrementAndGet();

@@ -18,7 +18,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -371,15 +371,15 @@ class SequenceMaskingTest {
     @Test
     void layersThatCannotTakeAMaskAreRefusedByNameAndTheGraphIsUnchanged() {
         MultiLayerNetwork net = init(list(12)
-                .layer(new Convolution1DLayer.Builder().nIn(IN).nOut(4).kernelSize(2).build())
-                .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
+                .layer(new ZeroPadding1DLayer.Builder(1).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(IN).nOut(OUT)
                         .activation(Activation.IDENTITY).build()).build());
         MutableNetwork m = MutableNetwork.of(net);
         int variables = m.graph().sameDiff().variables().size();
         INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, T);
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
                 () -> m.output(x, mask(T, false), null));
-        assertTrue(e.getMessage().contains("Layer 0 (Convolution1DLayer)") && e.getMessage().contains("mask"),
+        assertTrue(e.getMessage().contains("Layer 0 (ZeroPadding1DLayer)") && e.getMessage().contains("mask"),
                 e.getMessage());
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
         assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");

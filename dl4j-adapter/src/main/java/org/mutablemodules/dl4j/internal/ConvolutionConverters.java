@@ -300,7 +300,12 @@ final class ConvolutionConverters {
         SDVariable z = layer.hasBias()
                 ? sd.cnn().conv1d(input.value(), weights, ctx.param("b").reshape(-1), config)
                 : sd.cnn().conv1d(input.value(), weights, config);
-        return new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 2), 3);
+        LayerOutput out = new LayerOutput(ActivationFunctions.apply(ctx, layer.getActivationFn(), z, 2), 3);
+        if (input.mask() == null) {
+            return out;
+        }
+        return SequenceMasks.masked1d(out, SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0],
+                layer.getStride()[0], layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
     };
 
     /**
@@ -320,7 +325,12 @@ final class ConvolutionConverters {
         SameDiff sd = ctx.sd();
         int unitAxis = layer.getCnn2dDataFormat() == CNN2DFormat.NHWC ? 2 : 3;
         SDVariable pooled = pool(ctx, layer, mode, sd.expandDims(input.value(), unitAxis));
-        return new LayerOutput(sd.squeeze(pooled, unitAxis), 3);
+        LayerOutput out = new LayerOutput(sd.squeeze(pooled, unitAxis), 3);
+        if (input.mask() == null) {
+            return out;
+        }
+        return SequenceMasks.masked1d(out, SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0],
+                layer.getStride()[0], layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
     };
 
     /** The convolution options of a 2D layer, for conv2d-like ops (weights in YXIO where the op reads a format). */

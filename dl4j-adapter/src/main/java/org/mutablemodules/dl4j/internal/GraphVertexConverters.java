@@ -224,8 +224,13 @@ final class GraphVertexConverters {
     static final VertexConverter<LastTimeStepVertex> LAST_TIME_STEP = (ctx, vertex, inputs) -> {
         LayerOutput in = single(ctx, inputs);
         SDVariable mask = ctx.inputMask(vertex.getMaskArrayInputName());
+        if (mask != null && in.mask() != null && in.mask() != mask) {
+            // the series' steps came through layers that change them (a 1D convolution, say): the named input's
+            // mask may not fit them (DL4J then fails or reads the wrong step)
+            throw SequenceMasks.refused(ctx);
+        }
         if (mask != null) {       // DL4J takes each example's last step present in the named input's mask
-            return new LayerOutput(SequenceMasks.lastPresent(in.value(), mask, false, ctx.sequenceLength()), 2);
+            return new LayerOutput(SequenceMasks.lastPresent(in.value(), mask, false), 2);
         }
         return new LayerOutput(in.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1)), 2);
     };

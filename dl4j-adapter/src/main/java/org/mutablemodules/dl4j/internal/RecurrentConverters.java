@@ -75,7 +75,7 @@ final class RecurrentConverters {
         SameDiff sd = ctx.sd();
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         SDVariable x = nwc ? sd.permute(input.value(), 0, 2, 1) : input.value();           // [N, nIn, T]
-        int steps = ctx.sequenceLength();
+        int steps = timeSteps(ctx, x, ctx.sequenceLength());
         long n = layer.getNOut();
         SDVariable w = ctx.param("W");
         SDVariable rw = ctx.param("RW");
@@ -185,8 +185,8 @@ final class RecurrentConverters {
         SDVariable out = nwc ? ntc : sd.permute(ntc, 0, 2, 1);
         SDVariable labelMask = ctx.labelMask();
         if (labelMask != null) {
-            // DL4J zeroes the outputs at the steps the labels mask leaves out, and scores the other steps only
-            out = out.mul(SequenceMasks.overFeatures(labelMask, nwc));
+            // DL4J scores the steps the labels mask keeps (and zeroes the output at the others: done by the caller,
+            // which has the mask at inference too)
             SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
                     : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
             SDVariable labelRows = (nwc ? labels : sd.permute(labels, 0, 2, 1)).reshape(-1, layer.getNOut());
@@ -218,8 +218,7 @@ final class RecurrentConverters {
                 input);
         boolean nwc = rnnFormat(layer.getUnderlying()) == RNNFormat.NWC;
         if (input.mask() != null) {
-            return new LayerOutput(SequenceMasks.lastPresent(inner.value(), input.mask(), nwc, ctx.sequenceLength()),
-                    2);
+            return new LayerOutput(SequenceMasks.lastPresent(inner.value(), input.mask(), nwc), 2);
         }
         SDVariable last = nwc
                 ? inner.value().get(SDIndex.all(), SDIndex.point(-1), SDIndex.all())

@@ -2,7 +2,9 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
 import java.util.Set;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
@@ -11,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
@@ -18,7 +21,7 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 
 /**
  * DL4J's feature and label masks (variable-length time series) in a masked replay of a converted network: which
@@ -33,7 +36,9 @@ final class SequenceMasks {
     /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
     private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
             RnnOutputLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
-            DropoutLayer.class, OutputLayer.class, GravesLSTM.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
+            DropoutLayer.class, OutputLayer.class, GravesLSTM.class, Convolution1DLayer.class,
+            org.deeplearning4j.nn.conf.layers.Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class,
+            FrozenLayerWithBackprop.class);
     /** Layers that DL4J computes without the mask and passes it on unchanged. */
     private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
 
@@ -41,6 +46,7 @@ final class SequenceMasks {
     static final List<String> SUPPORTED = List.of("LSTM", "GravesLSTM (outside LastTimeStep)", "SimpleRnn",
             "Bidirectional", "LastTimeStep", "RnnOutputLayer", "GlobalPoolingLayer",
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
+            "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
             "PreprocessorVertex");
 
@@ -70,6 +76,31 @@ final class SequenceMasks {
                 + "converted graph", SUPPORTED);
     }
 
+    /**
+     * The mask of a 1D convolution's or pooling's output, as DL4J's {@code ConvolutionUtils.cnn1dMaskReduction}:
+     * unchanged in Same or Causal mode with stride 1, else the maximum of the mask over each window (a step of the
+     * output is present if any step its window reads is).
+     */
+    static SDVariable reduced(SDVariable mask, int kernel, int stride, int padding, int dilation, ConvolutionMode mode) {
+        if ((mode == ConvolutionMode.Same || mode == ConvolutionMode.Causal) && stride == 1) {
+            return mask;
+        }
+        SameDiff sd = mask.getSameDiff();
+        boolean same = mode == ConvolutionMode.Same || mode == ConvolutionMode.Causal;
+        SDVariable pooled = sd.cnn().maxPooling2d(sd.expandDims(sd.expandDims(mask, 1), 3), Pooling2DConfig.builder()
+                .kH(kernel).kW(1).sH(stride).sW(1).pH(same ? 0 : padding).pW(0).dH(dilation).dW(1)
+                .paddingMode(ConvolutionMode.mapToMode(mode)).isNHWC(false).build());          // [N, 1, T', 1]
+        return sd.squeeze(sd.squeeze(pooled, 3), 1);
+    }
+
+    /**
+     * A 1D layer's activations [N, C, T'] with its output mask: DL4J computes them without the mask (its
+     * {@code feedForwardMaskArray} reduces the mask but does not keep it) and passes the reduced mask on.
+     */
+    static LayerOutput masked1d(LayerOutput out, SDVariable mask) {
+        return out.withMask(mask);
+    }
+
     /** A [N, T] mask as time-major rows [T N, 1], the order of {@code RnnToFeedForwardPreProcessor}'s rows. */
     static SDVariable rows(SDVariable mask) {
         return mask.getSameDiff().permute(mask, 1, 0).reshape(-1, 1);
@@ -89,17 +120,18 @@ final class SequenceMasks {
 
     /**
      * Each example's activations at its last time step present, [N, n], as DL4J's {@code LastTimeStep} takes them
-     * from a masked series: the step selected by a one-hot row of the mask's last 1 (found as the maximum of the mask
-     * times the step numbers 1..T), so the gradient reaches that step only.
+     * from a masked series: the step selected by a one-hot row marking the mask's last 1 (a step present with no step
+     * present after it, counted by an exclusive reverse cumulative sum: no reduction along the time axis, which
+     * ND4J 1.0.0-M2.1 gets wrong for a single step; and layers before may have changed the number of steps), so the
+     * gradient reaches that step only.
      *
      * @param series [N, n, T] (or [N, T, n] for {@code nwc})
      * @param mask   [N, T]
-     * @param steps  T, the replay's number of time steps
      */
-    static SDVariable lastPresent(SDVariable series, SDVariable mask, boolean nwc, long steps) {
+    static SDVariable lastPresent(SDVariable series, SDVariable mask, boolean nwc) {
         SameDiff sd = series.getSameDiff();
-        SDVariable numbers = sd.constant(Nd4j.linspace(mask.dataType(), 1, steps, 1).reshape(1, steps));
-        SDVariable last = sd.oneHot(sd.argmax(mask.mul(numbers), 1), (int) steps, -1, 1.0, 0.0, series.dataType());
+        SDVariable after = sd.cumsum(mask, true, true, 1);                 // steps present after each step
+        SDVariable last = mask.mul(sd.eq(after, 0.0).castTo(mask.dataType())).castTo(series.dataType());
         return sd.sum(series.mul(overFeatures(last, nwc)), nwc ? 1 : 2);
     }
 

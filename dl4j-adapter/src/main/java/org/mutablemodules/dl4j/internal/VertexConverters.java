@@ -25,6 +25,7 @@ import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
+import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
  * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly), and one per
@@ -68,6 +69,15 @@ final class VertexConverters {
     /** The vertices a features mask may reach: the layer converters and pre-processors deal with it. */
     private static final java.util.Set<Class<? extends GraphVertex>> TAKE_MASKS = java.util.Set.of(LayerVertex.class,
             FrozenVertex.class, PreprocessorVertex.class, LastTimeStepVertex.class);
+    /** Vertices that pass their input's mask on, as DL4J's. */
+    private static final java.util.Set<Class<? extends GraphVertex>> PASS_MASK = java.util.Set.of(ScaleVertex.class,
+            ShiftVertex.class);
+    /**
+     * Vertices whose mask is every input's mask or-ed, or none if an input has none, as DL4J's. (Not MergeVertex:
+     * DL4J or-s its masks too, also where it merges along the time axis of NWC series, which changes their length.)
+     */
+    private static final java.util.Set<Class<? extends GraphVertex>> OR_MASKS = java.util.Set.of(
+            ElementWiseVertex.class);
 
     private VertexConverters() {
     }
@@ -106,9 +116,23 @@ final class VertexConverters {
             }
             throw ctx.unsupported("the vertex type " + vertex.getClass().getName(), supported());
         }
-        if (!TAKE_MASKS.contains(vertex.getClass()) && inputs.stream().anyMatch(in -> in.mask() != null)) {
-            throw SequenceMasks.refused(ctx);
+        if (inputs.stream().noneMatch(in -> in.mask() != null) || TAKE_MASKS.contains(vertex.getClass())) {
+            return converter.convert(ctx, vertex, inputs);
         }
-        return converter.convert(ctx, vertex, inputs);
+        if (PASS_MASK.contains(vertex.getClass())) {
+            return converter.convert(ctx, vertex, inputs).withMask(inputs.get(0).mask());
+        }
+        if (OR_MASKS.contains(vertex.getClass())) {
+            SDVariable mask = null;
+            for (LayerOutput in : inputs) {
+                if (in.mask() == null) {
+                    mask = null;
+                    break;
+                }
+                mask = mask == null ? in.mask() : ctx.sd().math().max(mask, in.mask());
+            }
+            return converter.convert(ctx, vertex, inputs).withMask(mask);
+        }
+        throw SequenceMasks.refused(ctx);
     }
 }
