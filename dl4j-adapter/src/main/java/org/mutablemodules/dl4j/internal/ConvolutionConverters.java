@@ -329,6 +329,10 @@ final class ConvolutionConverters {
         if (input.mask() == null) {
             return out;
         }
+        if (layer.getConvolutionMode() == ConvolutionMode.Causal && layer.getStride()[0] == 1) {
+            // DL4J keeps a Causal layer's mask whole but pools as Truncate: the mask no longer fits the steps
+            throw SequenceMasks.refused(ctx);
+        }
         return SequenceMasks.masked1d(out, SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0],
                 layer.getStride()[0], layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
     };
