@@ -551,11 +551,8 @@ public final class MutableNetwork {
      */
     public double score(MultiDataSet data) {
         requireData(data, "multi data set");
-        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), "multi data set");
-        requireLoss();
-        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
-        SequenceMasking.Call call = maskedCall(feed, data);
-        return call == null ? scoreOf(feed, lossName()) : scoreOf(call.feed(), call.loss());
+        SequenceMasking.Call call = scored(data, "multi data set");
+        return scoreOf(call.feed(), call.loss());
     }
 
     /**
@@ -582,17 +579,20 @@ public final class MutableNetwork {
      */
     public Map<String, INDArray> gradients(MultiDataSet data) {
         requireData(data, "multi data set");
-        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), "multi data set");
-        requireLoss();
-        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
-        SequenceMasking.Call call = maskedCall(feed, data);
-        return call == null ? gradientsOf(feed, lossName()) : gradientsOf(call.feed(), call.loss());
+        SequenceMasking.Call call = scored(data, "multi data set");
+        return gradientsOf(call.feed(), call.loss());
     }
 
-    /** The masked call of a minibatch with masks (its feed checked as unmasked), or null without masks. */
-    private SequenceMasking.Call maskedCall(Map<String, INDArray> feed, MultiDataSet data) {
+    /**
+     * The feed and loss variable that score a minibatch: the network's own, or its masked copy's when the minibatch
+     * holds masks (the data checked as for an unmasked call first).
+     */
+    private SequenceMasking.Call scored(MultiDataSet data, String what) {
+        requireFeaturesAndLabels(data.getFeatures(), data.getLabels(), what);
+        requireLoss();
+        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
         if (!SequenceMasking.any(data.getFeaturesMaskArrays()) && !SequenceMasking.any(data.getLabelsMaskArrays())) {
-            return null;
+            return new SequenceMasking.Call(feed, outputNames(), lossName());
         }
         return masking.call(feed, data.getFeaturesMaskArrays(), data.getLabelsMaskArrays());
     }
@@ -980,14 +980,9 @@ public final class MutableNetwork {
         requireLoss();
         NetworkTraining t = training();
         t.trainer();        // refuses what cannot be trained before the data are read
-        Map<String, INDArray> feed = feeds.training(data.getFeatures(), data.getLabels(), Map.of());
-        SequenceMasking.Call call = maskedCall(feed, data);
-        if (call == null) {
-            t.step(feed, lossName(), data.getFeatures(0), dataMillis);
-        } else {
-            t.step(call.feed(), call.loss(), data.getFeatures(0), dataMillis);
-        }
-        feeds.computedWith(feed);
+        SequenceMasking.Call call = scored(data, what);
+        t.step(call.feed(), call.loss(), data.getFeatures(0), dataMillis);
+        feeds.computedWith(call.feed());
     }
 
     private static void requireFeaturesAndLabels(INDArray[] features, INDArray[] labels, String what) {

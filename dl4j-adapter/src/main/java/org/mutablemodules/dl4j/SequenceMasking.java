@@ -36,7 +36,10 @@ final class SequenceMasking {
     private record Copy(int steps, List<String> masks, List<String> labelMasks, List<String> outputs, String loss) {
     }
 
-    /** What a masked call feeds and reads: the graph's feed, the copy's variables. */
+    /**
+     * What a call feeds and reads: the graph's feed, the output variables and the loss (the network's own, or a
+     * masked copy's).
+     */
     record Call(Map<String, INDArray> feed, List<String> outputs, String loss) {
     }
 

@@ -14,12 +14,15 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -366,6 +369,38 @@ class SequenceMaskingTest {
                 assertEquals(expected, actual, 1e-6 + 1e-5 * Math.abs(expected), c + ": " + key + "[" + k + "]");
             }
         });
+    }
+
+    @Test
+    void anOutputLayerOnMaskedRowsAfterAConvolutionMatchesDl4jsScoreAndItsFiniteDifferences() {
+        MultiLayerNetwork net = init(list(16)
+                .layer(new Convolution1DLayer.Builder().nOut(3).kernelSize(2).stride(2)
+                        .convolutionMode(ConvolutionMode.Truncate).activation(Activation.TANH).build())
+                .layer(new LSTM.Builder().nOut(4).build())
+                .layer(new DenseLayer.Builder().nOut(3).activation(Activation.SIGMOID).build())
+                .layer(new DropoutLayer.Builder(0.5).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(OUT).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(IN, 6)).build());
+        MutableNetwork m = MutableNetwork.of(net);
+        Nd4j.getRandom().setSeed(17);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, 6);
+        INDArray mask = mask(6, true);
+        // one row per example and step of the convolution's 3 output steps, time-major, as DL4J flattens them
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, 3 * N, OUT);
+        for (int r = 0; r < 3 * N; r++) {
+            y.putScalar(r, r % OUT, 1.0);
+        }
+        DataSet d = new DataSet(x, y, mask, null);
+        assertRelativelyClose(net.output(x, false, mask, null), m.output(x, mask, null), 1e-10, "output");
+        net.clearLayerMaskArrays();
+        double expected = net.score(d);
+        net.clearLayerMaskArrays();
+        assertEquals(expected, m.score(d), 1e-10 * expected, "score over the rows present");
+        m.gradients(d).forEach((key, g) -> assertMatchesCentralDifferences(g, () -> {
+            double score = net.score(d);
+            net.clearLayerMaskArrays();
+            return score;
+        }, net.getParam(key), "gradient " + key + " against DL4J's score"));
     }
 
     @Test
