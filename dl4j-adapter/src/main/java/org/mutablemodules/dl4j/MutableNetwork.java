@@ -517,7 +517,7 @@ public final class MutableNetwork {
         feeds.computedWith(data);
         INDArray[] result = new INDArray[call.outputs().size()];
         for (int i = 0; i < result.length; i++) {
-            result[i] = SequenceMasking.withLabelsMask(values.get(call.outputs().get(i)),
+            result[i] = masking.withLabelsMask(i, values.get(call.outputs().get(i)),
                     labelsMasks == null ? null : labelsMasks[i]);
         }
         return result;

@@ -8,6 +8,14 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
 import org.mutablemodules.samediff.internal.GraphEdits;
@@ -45,8 +53,11 @@ final class SequenceMasking {
 
     private final ConvertedNetwork converted;
     private final Object configuration;
-    /** The masked copies built, by number of time steps. */
-    private final Map<Integer, Copy> copies = new HashMap<>();
+    /**
+     * The masked copies built, by number of time steps and the outputs scored with a labels mask (DL4J scores an
+     * output without one on every step, or for an {@code RnnLossLayer}, on the features mask's).
+     */
+    private final Map<List<Object>, Copy> copies = new HashMap<>();
 
     SequenceMasking(ConvertedNetwork converted, Object configuration) {
         this.converted = converted;
@@ -130,12 +141,13 @@ final class SequenceMasking {
                 }
             }
         }
-        Copy copy = copies.get(steps);
-        if (copy == null) {
-            copy = build(steps);
-            copies.put(steps, copy);
+        List<Boolean> scoredWithMask = new ArrayList<>();
+        for (int k = 0; k < labels.size(); k++) {
+            scoredWithMask.add(entry(labelMasks, k) != null && labels.get(k) != null && data.containsKey(labels.get(k)));
         }
-        // a mask not given is all ones; labels masks only where labels are given (the score reads them)
+        int length = steps;
+        Copy copy = copies.computeIfAbsent(List.of(steps, scoredWithMask), key -> build(length, scoredWithMask));
+        // a features mask not given is all ones; labels masks where labels and masks are given (the score reads them)
         Map<String, INDArray> feed = new HashMap<>(data);
         for (int i = 0; i < inputs.size(); i++) {
             String placeholder = copy.masks().get(i);
@@ -145,26 +157,37 @@ final class SequenceMasking {
         }
         for (int k = 0; k < labels.size(); k++) {
             String placeholder = copy.labelMasks().get(k);
-            INDArray series = labels.get(k) == null ? null : data.get(labels.get(k));
-            if (placeholder != null && series != null) {
-                feed.put(placeholder, maskOrOnes(placeholder, entry(labelMasks, k), examples,
-                        series.size(timeAxis(labels.get(k), series))));
+            if (placeholder != null) {
+                feed.put(placeholder, entry(labelMasks, k).castTo(
+                        converted.sameDiff().getVariable(placeholder).dataType()));
             }
         }
         return new Call(feed, copy.outputs(), copy.loss());
     }
 
     /**
-     * An output zeroed at the time steps its labels mask leaves out, as DL4J's output layers do when given one: along
-     * axis 2 ([N, n, T]) or, if that is not the mask's length, axis 1 ([N, T, n]).
+     * The output of network output {@code index} zeroed at the time steps its labels mask leaves out, where DL4J's
+     * output layer does so ({@code RnnOutputLayer}: along axis 2 of [N, n, T], axis 1 of [N, T, n]); as computed
+     * elsewhere, or without a mask.
      */
-    static INDArray withLabelsMask(INDArray output, INDArray labelsMask) {
-        if (labelsMask == null) {
+    INDArray withLabelsMask(int index, INDArray output, INDArray labelsMask) {
+        if (labelsMask == null || !(outputLayer(index) instanceof RnnOutputLayer)) {
             return output;
         }
         INDArray m = labelsMask.castTo(output.dataType());
-        boolean timeLast = output.size(2) == m.size(1);
-        return output.mul(timeLast ? m.reshape(m.size(0), 1, m.size(1)) : m.reshape(m.size(0), m.size(1), 1));
+        boolean nwc = ((RnnOutputLayer) outputLayer(index)).getRnnDataFormat() == RNNFormat.NWC;
+        return output.mul(nwc ? m.reshape(m.size(0), m.size(1), 1) : m.reshape(m.size(0), 1, m.size(1)));
+    }
+
+    /** The layer of network output {@code index} (null for a vertex that is no layer). */
+    private Layer outputLayer(int index) {
+        if (configuration instanceof MultiLayerConfiguration) {
+            List<NeuralNetConfiguration> confs = ((MultiLayerConfiguration) configuration).getConfs();
+            return confs.get(confs.size() - 1).getLayer();
+        }
+        ComputationGraphConfiguration conf = (ComputationGraphConfiguration) configuration;
+        GraphVertex vertex = conf.getVertices().get(conf.getNetworkOutputs().get(index));
+        return vertex instanceof LayerVertex ? ((LayerVertex) vertex).getLayerConf().getLayer() : null;
     }
 
     /** {@code mask} cast to the type of its placeholder, or ones [N, steps] where none is given. */
@@ -236,12 +259,13 @@ final class SequenceMasking {
     }
 
     /**
-     * Builds the masked copy for {@code steps} time steps in a fresh name scope ({@code masked}, {@code masked_1},
-     * ...); on any failure removes whatever it added, so the graph is unchanged.
+     * Builds the masked copy for {@code steps} time steps, with a labels mask placeholder for each output
+     * {@code scoredWithMask}, in a fresh name scope ({@code masked}, {@code masked_1}, ...); on any failure removes
+     * whatever it added, so the graph is unchanged.
      *
      * @throws UnsupportedLayerException if a layer cannot take the mask that reaches it
      */
-    private Copy build(int steps) {
+    private Copy build(int steps, List<Boolean> scoredWithMask) {
         SameDiff sd = converted.sameDiff();
         GraphEdits.Snapshot rollback = GraphEdits.snapshot(sd);
         String scopeName = freeScope(sd);
@@ -265,11 +289,11 @@ final class SequenceMasking {
             List<SDVariable> labels = new ArrayList<>();
             List<SDVariable> labelMasks = new ArrayList<>();
             List<String> labelMaskNames = new ArrayList<>();
-            for (String name : converted.labelNames()) {
+            for (int k = 0; k < converted.labelNames().size(); k++) {
+                String name = converted.labelNames().get(k);
                 SDVariable l = name == null ? null : sd.getVariable(name);
                 labels.add(l);
-                long[] shape = l == null ? null : l.placeholderShape();
-                SDVariable m = shape != null && shape.length == 3
+                SDVariable m = scoredWithMask.get(k)
                         ? sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(), -1, -1) : null;
                 labelMasks.add(m);
                 labelMaskNames.add(m == null ? null : m.name());

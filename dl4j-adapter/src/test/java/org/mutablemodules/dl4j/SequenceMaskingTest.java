@@ -27,6 +27,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
@@ -117,6 +118,10 @@ class SequenceMaskingTest {
                         .layer(new SimpleRnn.Builder().nIn(IN).nOut(4).activation(Activation.TANH).build())
                         .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
                                 .activation(Activation.IDENTITY).build()).build()), true),
+                new Case("LSTM, sigmoid RnnLossLayer", () -> init(list(13)
+                        .layer(new LSTM.Builder().nIn(IN).nOut(OUT).activation(Activation.TANH).build())
+                        .layer(new RnnLossLayer.Builder(LossFunction.XENT).activation(Activation.SIGMOID).build())
+                        .build()), true),
                 new Case("NWC LSTM, NWC RnnOutputLayer", () -> init(list(3)
                         .layer(new LSTM.Builder().nIn(IN).nOut(4).dataFormat(RNNFormat.NWC).build())
                         .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)

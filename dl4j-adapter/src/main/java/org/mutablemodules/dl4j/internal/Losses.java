@@ -141,6 +141,25 @@ final class Losses {
     static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
                                     SDVariable output, SDVariable labels, SDVariable weights, long width,
                                     Function<String, ? extends RuntimeException> refuse) {
+        return weightedScore(fn, activation, preActivation, output, labels, weights, total -> total.div((double) width),
+                refuse);
+    }
+
+    /**
+     * The same for labels whose width {@code n} is known only at run time, as the scalar {@code width}.
+     */
+    static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
+                                    SDVariable output, SDVariable labels, SDVariable weights, SDVariable width,
+                                    Function<String, ? extends RuntimeException> refuse) {
+        return weightedScore(fn, activation, preActivation, output, labels, weights, total -> total.div(width),
+                refuse);
+    }
+
+    /** {@code perOutputMean} divides a total by the number of outputs (MSE and MAE average over them). */
+    private static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
+                                            SDVariable output, SDVariable labels, SDVariable weights,
+                                            java.util.function.UnaryOperator<SDVariable> perOutputMean,
+                                            Function<String, ? extends RuntimeException> refuse) {
         SameDiff sd = output.getSameDiff();
         if (activation instanceof ActivationSoftmax && fn instanceof LossBinaryXENT) {
             throw refuse.apply("loss function XENT with a softmax activation (DL4J scores it as multi-class "
@@ -152,7 +171,7 @@ final class Losses {
         }
         SDVariable total = sd.sum(perElement(fn, output, labels, refuse).mul(weights));
         boolean perOutput = fn instanceof LossMSE || fn instanceof LossMAE;
-        return perOutput ? total.div((double) width) : total;
+        return perOutput ? perOutputMean.apply(total) : total;
     }
 
     /** DL4J's loss of every element of {@code output} against {@code labels}. */

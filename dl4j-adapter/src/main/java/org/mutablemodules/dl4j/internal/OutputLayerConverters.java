@@ -62,6 +62,21 @@ final class OutputLayerConverters {
         SameDiff sd = ctx.sd();
         boolean nwc = layer.getRnnDataFormat() == RNNFormat.NWC;
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), nwc ? 2 : 1);
+        // DL4J scores the steps its labels mask keeps, else those of the features mask that reaches it
+        SDVariable mask = ctx.labelMask() != null ? ctx.labelMask() : input.mask();
+        if (mask != null && ctx.hasLabels()) {
+            SDVariable labels = ctx.labelsPlaceholder(-1, -1, -1);
+            SDVariable width = ctx.dimension(labels, nwc ? 2 : 1);
+            SDVariable rowsShape = sd.concat(0, ctx.longVector(-1), width);
+            SDVariable preRows = sd.reshape(nwc ? input.value() : sd.permute(input.value(), 0, 2, 1), rowsShape);
+            SDVariable outRows = sd.reshape(nwc ? out : sd.permute(out, 0, 2, 1), rowsShape);
+            SDVariable labelRows = sd.reshape(nwc ? labels : sd.permute(labels, 0, 2, 1), rowsShape);
+            SDVariable weights = mask.reshape(-1, 1).div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+            ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), preRows, outRows,
+                    labelRows, weights, sd.sum(width.castTo(ctx.dataType())),
+                    what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);
+            return new LayerOutput(out, 3);
+        }
         if (ctx.hasLabels()) {
             SDVariable labels = ctx.labelsPlaceholder(-1, -1, -1);
             SDVariable featuresFirst = nwc ? sd.permute(out, 0, 2, 1) : out;

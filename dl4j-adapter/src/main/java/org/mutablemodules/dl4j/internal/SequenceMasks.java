@@ -35,7 +35,7 @@ final class SequenceMasks {
 
     /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
     private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
-            RnnOutputLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
+            RnnOutputLayer.class, org.deeplearning4j.nn.conf.layers.RnnLossLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
             DropoutLayer.class, OutputLayer.class, GravesLSTM.class, Convolution1DLayer.class,
             org.deeplearning4j.nn.conf.layers.Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class,
             FrozenLayerWithBackprop.class);
@@ -44,7 +44,7 @@ final class SequenceMasks {
 
     /** The layers that take a mask, for messages. */
     static final List<String> SUPPORTED = List.of("LSTM", "GravesLSTM (outside LastTimeStep)", "SimpleRnn",
-            "Bidirectional", "LastTimeStep", "RnnOutputLayer", "GlobalPoolingLayer",
+            "Bidirectional", "LastTimeStep", "RnnOutputLayer", "RnnLossLayer", "GlobalPoolingLayer",
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
