@@ -18,11 +18,13 @@ import java.util.regex.Pattern;
 import java.util.stream.LongStream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
@@ -303,7 +305,8 @@ class ConversionFuzzTest {
         } catch (RuntimeException e) {
             Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
             String why = String.valueOf(e.getMessage());
-            tally(SKIPPED_FOR_DL4J_BUGS, "DL4J's masked output throws: " + why.substring(0, Math.min(60, why.length())));
+            tally(SKIPPED_FOR_DL4J_BUGS, "DL4J's masked output throws: "
+                    + why.substring(0, Math.min(60, why.length())));
             return;
         } finally {
             Nd4j.setDefaultDataTypes(before, beforeFloat);
@@ -387,6 +390,11 @@ class ConversionFuzzTest {
         Map<String, INDArray> mine = net instanceof MultiLayerNetwork ? m.toMultiLayerNetwork(Map.of()).paramTable()
                 : m.toComputationGraph(Map.of()).paramTable();
         net.paramTable().forEach((key, dl4j) -> {
+            if (renormalisedNoise(net, key, firstGradient, largestGradient)) {
+                // a gradient normalised to unit length from rounding noise points anywhere: steps of the full rate
+                tally(SKIPPED_FOR_DL4J_BUGS, "fit of a parameter whose renormalised gradient is rounding noise");
+                return;
+            }
             INDArray a = mine.get(key);
             if (a.length() == dl4j.length() && !java.util.Arrays.equals(a.shape(), dl4j.shape())) {
                 a = a.reshape(dl4j.shape());
@@ -397,11 +405,33 @@ class ConversionFuzzTest {
     }
 
     /**
-     * The parameters after two steps agree to 1e-6 relative (to the element, or 1e-8 of the parameter's largest), except
-     * where the first gradient is rounding noise (below 1e-9 of the network's largest, as the bias of a softmax over
-     * one channel gets): an updater that normalises the gradient (Adam,
-     * AdaMax, RMSProp...) turns noise into a step of its full learning rate, whose sign the rounding decides, so
-     * there two steps may differ by twice the learning rate.
+     * True when {@code key}'s layer renormalises its gradient (per layer or per parameter type) and the gradient so
+     * normalised is rounding noise (its norm at most 1e-9 of the network's largest gradient element).
+     */
+    private static boolean renormalisedNoise(Model net, String key, Map<String, INDArray> gradients,
+                                             double largestGradient) {
+        String owner = key.substring(0, key.lastIndexOf('_'));
+        Layer layer = net instanceof MultiLayerNetwork mln ? mln.getLayer(Integer.parseInt(owner)).conf().getLayer()
+                : ((ComputationGraph) net).getLayer(owner).conf().getLayer();
+        GradientNormalization n = layer instanceof BaseLayer b ? b.getGradientNormalization() : null;
+        double norm;
+        if (n == GradientNormalization.RenormalizeL2PerLayer) {
+            norm = Math.sqrt(gradients.entrySet().stream().filter(e -> e.getKey().startsWith(owner + "_"))
+                    .mapToDouble(e -> Math.pow(e.getValue().norm2Number().doubleValue(), 2)).sum());
+        } else if (n == GradientNormalization.RenormalizeL2PerParamType) {
+            norm = gradients.get(key) == null ? Double.MAX_VALUE : gradients.get(key).norm2Number().doubleValue();
+        } else {
+            return false;
+        }
+        return norm <= 1e-9 * largestGradient;
+    }
+
+    /**
+     * The parameters after two steps agree to 1e-6 relative (to the element, to 1e-8 of the parameter's largest, or to
+     * 1e-6 of the learning rate: two steps of about the rate each may cancel to a value near 0), except where the
+     * first gradient is rounding noise (below 1e-9 of the network's largest, as the bias of a softmax over one channel
+     * gets): an updater that normalises the gradient (Adam, AdaMax, RMSProp...) turns noise into a step of up to its
+     * learning rate, whose sign the rounding decides, so there two steps may differ by four times the rate.
      */
     private static void assertFitClose(INDArray dl4j, INDArray mine, INDArray gradient, double largestGradient,
                                        org.nd4j.linalg.learning.config.IUpdater updater, String key) {
@@ -414,8 +444,8 @@ class ConversionFuzzTest {
                 || updater instanceof org.nd4j.linalg.learning.config.Nesterovs);
         for (int i = 0; i < e.length; i++) {
             boolean noise = normalising && grad != null && Math.abs(grad[i]) <= 1e-9 * largestGradient;
-            double allowed = noise ? 2.2 * rate : 1e-6 * Math.max(Math.abs(e[i]), Math.abs(a[i])) + 1e-8 * largest
-                    + 1e-12;
+            double allowed = noise ? 4.4 * rate : 1e-6 * Math.max(Math.abs(e[i]), Math.abs(a[i])) + 1e-8 * largest
+                    + 1e-6 * rate + 1e-12;
             assertTrue(Math.abs(e[i] - a[i]) <= allowed, "after two fit steps, " + key + ": element " + i
                     + " expected " + e[i] + " but was " + a[i] + (noise ? " (gradient at rounding noise)" : ""));
         }
@@ -736,7 +766,8 @@ class ConversionFuzzTest {
         int converted = CONVERTED.get();
         int refused = REFUSED.get();
         System.out.printf("FUZZ seeds %d..%d: %d cases, %d converted (%d with gradient parity, %d with fit parity, "
-                        + "%d with masked output and score parity, %d masks refused), %d refused, %d invalid for DL4J, in %.1f s%n",
+                        + "%d with masked output and score parity, %d masks refused), %d refused, %d invalid for DL4J, "
+                        + "in %.1f s%n",
                 START, START + CASES - 1, CASES, converted, GRADIENTS_COMPARED.get(), FITS_COMPARED.get(),
                 MASKS_COMPARED.get(), MASKS_REFUSED.get(), refused, INVALID.get(), (System.nanoTime() - STARTED) / 1e9);
         SKIPPED_FOR_DL4J_BUGS.forEach((k, v) -> System.out.println("FUZZ   comparison left out: " + k + ": " + v));
