@@ -143,7 +143,8 @@ final class SequenceMasking {
         }
         List<Boolean> scoredWithMask = new ArrayList<>();
         for (int k = 0; k < labels.size(); k++) {
-            scoredWithMask.add(entry(labelMasks, k) != null && labels.get(k) != null && data.containsKey(labels.get(k)));
+            scoredWithMask.add(entry(labelMasks, k) != null && labels.get(k) != null
+                    && data.containsKey(labels.get(k)));
         }
         int length = steps;
         Copy copy = copies.computeIfAbsent(List.of(steps, scoredWithMask), key -> build(length, scoredWithMask));

@@ -304,8 +304,9 @@ final class ConvolutionConverters {
         if (input.mask() == null) {
             return out;
         }
-        return SequenceMasks.masked1d(out, SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0],
-                layer.getStride()[0], layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
+        // computed without the mask, as DL4J's; the mask reduced over the windows is passed on
+        return out.withMask(SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0], layer.getStride()[0],
+                layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
     };
 
     /**
@@ -333,8 +334,9 @@ final class ConvolutionConverters {
             // DL4J keeps a Causal layer's mask whole but pools as Truncate: the mask no longer fits the steps
             throw SequenceMasks.refused(ctx);
         }
-        return SequenceMasks.masked1d(out, SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0],
-                layer.getStride()[0], layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
+        // computed without the mask, as DL4J's; the mask reduced over the windows is passed on
+        return out.withMask(SequenceMasks.reduced(input.mask(), layer.getKernelSize()[0], layer.getStride()[0],
+                layer.getPadding()[0], layer.getDilation()[0], layer.getConvolutionMode()));
     };
 
     /** The convolution options of a 2D layer, for conv2d-like ops (weights in YXIO where the op reads a format). */

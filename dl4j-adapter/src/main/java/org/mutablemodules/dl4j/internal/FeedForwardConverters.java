@@ -29,7 +29,8 @@ final class FeedForwardConverters {
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(),
                 affine(ctx, input.value(), layer.hasBias()), 1);
         // the rows of padding zeroed, as DL4J's BaseLayer applies the mask of rows after RnnToFeedForward
-        return input.mask() == null ? new LayerOutput(out, 2) : new LayerOutput(out.mul(input.mask()), 2, input.mask());
+        return input.mask() == null ? new LayerOutput(out, 2)
+                : new LayerOutput(out.mul(input.mask()), 2, input.mask());
     };
 
     /**

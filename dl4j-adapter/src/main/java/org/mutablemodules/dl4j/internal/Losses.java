@@ -2,6 +2,7 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.IActivation;
@@ -158,7 +159,7 @@ final class Losses {
     /** {@code perOutputMean} divides a total by the number of outputs (MSE and MAE average over them). */
     private static SDVariable weightedScore(ILossFunction fn, IActivation activation, SDVariable preActivation,
                                             SDVariable output, SDVariable labels, SDVariable weights,
-                                            java.util.function.UnaryOperator<SDVariable> perOutputMean,
+                                            UnaryOperator<SDVariable> perOutputMean,
                                             Function<String, ? extends RuntimeException> refuse) {
         SameDiff sd = output.getSameDiff();
         if (activation instanceof ActivationSoftmax && fn instanceof LossBinaryXENT) {

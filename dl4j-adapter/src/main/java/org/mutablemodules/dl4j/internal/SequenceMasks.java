@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Set;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution1D;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
@@ -12,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
@@ -31,14 +33,14 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
  * the layers that leave the time axis ({@code LastTimeStep}, global pooling). A layer not listed here that a mask
  * reaches is refused by name: computing it without the mask would silently use the padding.
  */
+@SuppressWarnings("deprecation")    // GravesLSTM, which networks still use
 final class SequenceMasks {
 
     /** Layers that compute with the mask (each converter reads {@link LayerOutput#mask()}). */
-    private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, SimpleRnn.class,
-            RnnOutputLayer.class, org.deeplearning4j.nn.conf.layers.RnnLossLayer.class, LastTimeStep.class, Bidirectional.class, GlobalPoolingLayer.class, DenseLayer.class,
-            DropoutLayer.class, OutputLayer.class, GravesLSTM.class, Convolution1DLayer.class,
-            org.deeplearning4j.nn.conf.layers.Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class,
-            FrozenLayerWithBackprop.class);
+    private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, GravesLSTM.class, SimpleRnn.class,
+            RnnOutputLayer.class, RnnLossLayer.class, LastTimeStep.class, Bidirectional.class,
+            GlobalPoolingLayer.class, DenseLayer.class, DropoutLayer.class, OutputLayer.class, Convolution1DLayer.class,
+            Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
     /** Layers that DL4J computes without the mask and passes it on unchanged. */
     private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
 
@@ -77,11 +79,13 @@ final class SequenceMasks {
     }
 
     /**
-     * The mask of a 1D convolution's or pooling's output, as DL4J's {@code ConvolutionUtils.cnn1dMaskReduction}:
+     * The mask of a 1D convolution's or pooling's output, as DL4J's {@code ConvolutionUtils.cnn1dMaskReduction}
+     * (DL4J computes those layers without the mask, whose {@code feedForwardMaskArray} does not keep it):
      * unchanged in Same or Causal mode with stride 1, else the maximum of the mask over each window (a step of the
      * output is present if any step its window reads is).
      */
-    static SDVariable reduced(SDVariable mask, int kernel, int stride, int padding, int dilation, ConvolutionMode mode) {
+    static SDVariable reduced(SDVariable mask, int kernel, int stride, int padding, int dilation,
+                              ConvolutionMode mode) {
         if ((mode == ConvolutionMode.Same || mode == ConvolutionMode.Causal) && stride == 1) {
             return mask;
         }
@@ -91,14 +95,6 @@ final class SequenceMasks {
                 .kH(kernel).kW(1).sH(stride).sW(1).pH(same ? 0 : padding).pW(0).dH(dilation).dW(1)
                 .paddingMode(ConvolutionMode.mapToMode(mode)).isNHWC(false).build());          // [N, 1, T', 1]
         return sd.squeeze(sd.squeeze(pooled, 3), 1);
-    }
-
-    /**
-     * A 1D layer's activations [N, C, T'] with its output mask: DL4J computes them without the mask (its
-     * {@code feedForwardMaskArray} reduces the mask but does not keep it) and passes the reduced mask on.
-     */
-    static LayerOutput masked1d(LayerOutput out, SDVariable mask) {
-        return out.withMask(mask);
     }
 
     /** A [N, T] mask as time-major rows [T N, 1], the order of {@code RnnToFeedForwardPreProcessor}'s rows. */
