@@ -8,14 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GravesLSTM;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.deeplearning4j.nn.conf.layers.variational.VariationalAutoencoder;
 import org.deeplearning4j.nn.conf.weightnoise.DropConnect;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -31,6 +36,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
@@ -197,6 +203,31 @@ class MutableNetworkTest {
         assertThrows(IllegalArgumentException.class, () -> MutableNetwork.of(net, 0));
         INDArray x = Networks.randn(DataType.FLOAT, 1, 2, 3, 6);
         Checks.assertClose(net.output(x), MutableNetwork.of(net, 6).output(x), 1e-5, "unrolled over 6 steps");
+    }
+
+    @Test
+    void aMaskZeroLayerNeedsTheSequenceLengthAndALayerItCanMask() {
+        org.deeplearning4j.nn.conf.layers.RnnOutputLayer output = new org.deeplearning4j.nn.conf.layers.RnnOutputLayer
+                .Builder(LossFunction.MSE).activation(Activation.IDENTITY).nOut(2).build();
+        MultiLayerNetwork lstm = Networks.network(DataType.FLOAT, InputType.recurrent(3), new MaskZeroLayer.Builder()
+                .setUnderlying(new LSTM.Builder().nOut(4).build()).setMaskValue(0).build(), output);
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(lstm));
+        assertTrue(e.getMessage().contains("Layer 0 (MaskZeroLayer)")
+                && e.getMessage().contains("MutableNetwork.of(net, sequenceLength)"), e.getMessage());
+        INDArray x = Networks.randn(DataType.FLOAT, 1, 2, 3, 6);
+        x.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.interval(4, 6)).assign(0);
+        Checks.assertClose(lstm.output(x), MutableNetwork.of(lstm, 6).output(x), 1e-5, "unrolled over 6 steps");
+
+        MultiLayerNetwork graves = Networks.network(DataType.FLOAT, InputType.recurrent(3), new MaskZeroLayer.Builder()
+                .setUnderlying(new GravesLSTM.Builder().nOut(4).build()).build(), output);
+        e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(graves, 6));
+        assertTrue(e.getMessage().contains("MaskZeroLayer around GravesLSTM")
+                && e.getMessage().contains("MaskZeroLayer around LSTM or SimpleRnn"), e.getMessage());
+        MultiLayerNetwork nwc = Networks.network(DataType.FLOAT, InputType.recurrent(3, RNNFormat.NWC),
+                new MaskZeroLayer.Builder().setUnderlying(new Bidirectional(new LSTM.Builder().nOut(4)
+                        .dataFormat(RNNFormat.NWC).build())).build(), output);
+        e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(nwc, 6));
+        assertTrue(e.getMessage().contains("MaskZeroLayer around Bidirectional of LSTM (NWC)"), e.getMessage());
     }
 
     @Test

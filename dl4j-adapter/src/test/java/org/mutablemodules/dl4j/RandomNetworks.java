@@ -453,8 +453,11 @@ final class RandomNetworks {
         } else if (t instanceof InputType.InputTypeRecurrent) {
             switch (r.nextInt(3)) {
                 case 0:
-                    return new MaskZeroLayer.Builder().setUnderlying(lstm(nOut, ((InputType.InputTypeRecurrent) t).getFormat()))
-                            .setMaskValue(0.0).build();
+                    // (the same draws as an LSTM: a MaskZeroLayer around an LSTM converts)
+                    return new MaskZeroLayer.Builder().setUnderlying(new GravesLSTM.Builder().nOut(nOut)
+                            .activation(lstmActivation()).gateActivationFunction(pick(Activation.SIGMOID,
+                                    Activation.HARDSIGMOID)).dataFormat(((InputType.InputTypeRecurrent) t).getFormat())
+                            .build()).setMaskValue(0.0).build();
                 case 1:
                     return new LSTM.Builder().nOut(nOut).activation(pick(Activation.ELU, Activation.IDENTITY, Activation.CUBE))
                             .dataFormat(((InputType.InputTypeRecurrent) t).getFormat()).build();

@@ -32,6 +32,7 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -141,6 +142,13 @@ class SequenceMaskingTest {
                         .layer(new LastTimeStep(new LSTM.Builder().nIn(IN).nOut(4).build()))
                         .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
                                 .activation(Activation.SOFTMAX).build()).build()), false, true),
+                new Case("MaskZeroLayer around an LSTM, softmax RnnOutputLayer", () -> init(list(17)
+                        .layer(new MaskZeroLayer.Builder().setUnderlying(new LSTM.Builder().nIn(IN).nOut(4).build())
+                                .setMaskValue(0).build())
+                        .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(OUT)
+                                .activation(Activation.SOFTMAX).build())
+                        // without it, DL4J leaves the RnnOutputLayer's format unset after a wrapper, and cannot train
+                        .setInputType(InputType.recurrent(IN)).build()), true, true),
                 pooling(PoolingType.AVG, 6), pooling(PoolingType.MAX, 7), pooling(PoolingType.SUM, 8),
                 pooling(PoolingType.PNORM, 9),
                 new Case("ComputationGraph: LSTM, LastTimeStepVertex", () -> {
@@ -181,7 +189,7 @@ class SequenceMaskingTest {
     }
 
     private static boolean fixedLength(Case c) {
-        return c.name().startsWith("SimpleRnn");     // unrolled: converted for T steps
+        return c.name().startsWith("SimpleRnn") || c.name().startsWith("MaskZero");  // unrolled: for T steps
     }
 
     /** A mask with each example's number of steps present: all, all but two, one, three; at the end if asked. */
@@ -204,6 +212,9 @@ class SequenceMaskingTest {
         Nd4j.getRandom().setSeed(seed);
         INDArray x = nwc(c) ? Nd4j.rand(DataType.DOUBLE, N, steps, IN) : Nd4j.rand(DataType.DOUBLE, N, IN, steps);
         INDArray m = mask(steps, alignEnd);
+        if (c.name().startsWith("MaskZero")) {
+            x.muli(m.reshape(N, 1, steps));        // its padding of zeros, which the layer masks itself
+        }
         if (!c.seriesOutput()) {
             INDArray y = Nd4j.zeros(DataType.DOUBLE, N, OUT);
             for (int i = 0; i < N; i++) {

@@ -56,6 +56,7 @@ import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 
 /**
  * The registry of layer converters: one line per supported DL4J layer class (matched exactly, not by subclass; DL4J's
@@ -86,6 +87,7 @@ final class LayerConverters {
         register(RnnOutputLayer.class, RecurrentConverters.RNN_OUTPUT);
         register(LastTimeStep.class, RecurrentConverters.LAST_TIME_STEP);
         register(Bidirectional.class, RecurrentConverters.BIDIRECTIONAL);
+        register(MaskZeroLayer.class, RecurrentConverters.MASK_ZERO);
         register(Deconvolution2D.class, ConvolutionConverters.DECONVOLUTION);
         register(DepthwiseConvolution2D.class, ConvolutionConverters.DEPTHWISE);
         register(SeparableConvolution2D.class, ConvolutionConverters.SEPARABLE);

@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -24,12 +25,13 @@ import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
 import org.nd4j.linalg.activations.impl.ActivationSoftSign;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMActivations;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDataFormat;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDirectionMode;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMLayerConfig;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.weights.LSTMLayerWeights;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Converters of DL4J's recurrent layers and recurrent wrappers. Time series are [N, n, T] (NCW) inside the graph;
@@ -224,6 +226,40 @@ final class RecurrentConverters {
                 ? inner.value().get(SDIndex.all(), SDIndex.point(-1), SDIndex.all())
                 : inner.value().get(SDIndex.all(), SDIndex.all(), SDIndex.point(-1));
         return new LayerOutput(last, 2);
+    };
+
+    /**
+     * MaskZeroLayer: the wrapped LSTM or SimpleRnn (or a Bidirectional of them) given the mask DL4J computes from the
+     * input's values: a time step is padding where every feature equals the masking value. The wrapped layer resets
+     * its state and zeroes its output there, as with a features mask set on it; the layers after get no mask (DL4J's
+     * {@code feedForwardMaskArray} returns none), and a features mask given with the input is overridden, as in DL4J.
+     * The mask is a function of the values, not of the parameters: no gradient flows through it. Unrolled over the
+     * sequence length of the conversion, like SimpleRnn.
+     */
+    static final LayerConverter<MaskZeroLayer> MASK_ZERO = (ctx, layer, input) -> {
+        Layer underlying = layer.getUnderlying();
+        Layer recurrent = underlying instanceof Bidirectional ? ((Bidirectional) underlying).getFwd() : underlying;
+        if (!(recurrent instanceof LSTM || recurrent instanceof SimpleRnn)
+                || underlying instanceof Bidirectional && rnnFormat(underlying) == RNNFormat.NWC) {
+            // DL4J looks for the feature axis of a Bidirectional's NWC input in the wrong place
+            throw ctx.unsupported("MaskZeroLayer around " + underlying.getClass().getSimpleName()
+                    + (underlying instanceof Bidirectional ? " of " + recurrent.getClass().getSimpleName() + " ("
+                    + rnnFormat(underlying) + ")" : ""), List.of("MaskZeroLayer around LSTM or SimpleRnn",
+                    "around a Bidirectional of LSTM or SimpleRnn in NCW"));
+        }
+        if (ctx.sequenceLength() <= 0) {
+            throw ctx.unsupported("MaskZeroLayer's time loop, unrolled over the sequence length",
+                    List.of("MutableNetwork.of(net, sequenceLength) for networks with MaskZeroLayer"));
+        }
+        SameDiff sd = ctx.sd();
+        int featureAxis = rnnFormat(underlying) == RNNFormat.NWC ? 2 : 1;
+        long features = ((BaseRecurrentLayer) recurrent).getNIn();
+        SDVariable x = input.value();
+        SDVariable masked = sd.eq(x, layer.getMaskingValue()).castTo(x.dataType());
+        SDVariable mask = sd.neq(sd.sum(masked, featureAxis), (double) features).castTo(x.dataType());
+        LayerOutput inner = LayerConverters.convert(ctx.wrapped("", false).settingMask(), underlying,
+                new LayerOutput(x, 3, new StopGradient(sd, mask).outputVariable()));
+        return new LayerOutput(inner.value(), inner.rank());
     };
 
     /**

@@ -21,6 +21,7 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
@@ -40,7 +41,8 @@ final class SequenceMasks {
     private static final Set<Class<? extends Layer>> MASKED = Set.of(LSTM.class, GravesLSTM.class, SimpleRnn.class,
             RnnOutputLayer.class, RnnLossLayer.class, LastTimeStep.class, Bidirectional.class,
             GlobalPoolingLayer.class, DenseLayer.class, DropoutLayer.class, OutputLayer.class, Convolution1DLayer.class,
-            Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class);
+            Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class,
+            MaskZeroLayer.class);
     /** Layers that DL4J computes without the mask and passes it on unchanged. */
     private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
 
@@ -50,7 +52,7 @@ final class SequenceMasks {
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
-            "PreprocessorVertex");
+            "PreprocessorVertex", "MaskZeroLayer (which computes its own)");
 
     private SequenceMasks() {
     }
