@@ -304,6 +304,38 @@ class ExecutionPlansTest {
     }
 
     @Test
+    void reshapesOfThePlansBuffersAreViewsThatLiveAsLongAsTheirReaders() {
+        Nd4j.getRandom().setSeed(5);
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 8);
+        SDVariable w = sd.var("W", Nd4j.randn(DataType.DOUBLE, 8, 8).muli(0.4));
+        SDVariable first = sd.math().tanh(x.mmul(w));
+        // views: a reshape, expand_dims and squeeze of a computed array; not a reshape of the placeholder itself
+        SDVariable viewed = sd.squeeze(sd.expandDims(sd.reshape(first, -1, 2, 4), 1), 1);
+        SDVariable copied = sd.reshape(x, -1, 2, 4);
+        // later layers of the same shape as the viewed array, which the plan would give its buffer once no op read
+        // it any more, were the view's readers not counted
+        SDVariable h = first;
+        for (int i = 0; i < 4; i++) {
+            h = sd.math().tanh(h.mmul(w));
+        }
+        SDVariable out = viewed.mul(sd.reshape(h.sum(1), -1, 1, 1)).add(copied).sum(2).sum("out", 1);
+        out.mul(out).mean("loss");
+        sd.setLossVariables("loss");
+        ExecutionPlan plan = ExecutionPlan.compile(sd, List.of("out"), true);
+        for (long n : new long[] {3, 5, 3}) {
+            Map<String, INDArray> feed = Map.of("x", input(n, n));
+            assertSameBytes(sd.output(new HashMap<>(feed), "out").get("out"), plan.run(feed).get("out"));
+        }
+        assertEquals(4, plan.viewCount(), "reshape, expand_dims and squeeze of the product, the reshape of the sum");
+        // and in the gradient function, through a graph's plans (checked against the session at every call)
+        MutableGraph g = MutableGraph.of(sd);
+        String init = g.param("W").initial().name();
+        Map<String, INDArray> feed = Map.of("x", input(4, 9));
+        assertSameBytes(Fixtures.gradients(sd, feed, init).get(init), g.gradients(feed, init).get(init));
+    }
+
+    @Test
     void theStrictCheckNamesTheFirstDifferentElement() {
         INDArray session = Nd4j.createFromArray(1.0, 2.0, 3.0);
         INDArray plan = session.dup();

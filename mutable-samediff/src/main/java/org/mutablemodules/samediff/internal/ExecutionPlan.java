@@ -32,6 +32,7 @@ import org.nd4j.linalg.api.ops.custom.Invoke;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.BaseCompatOp;
 import org.nd4j.linalg.api.ops.impl.layers.ExternalErrorsFunction;
 import org.nd4j.linalg.api.ops.impl.shape.CreateView;
+import org.nd4j.linalg.api.ops.impl.shape.Reshape;
 import org.nd4j.linalg.api.ops.impl.shape.tensorops.BaseTensorOp;
 import org.nd4j.linalg.api.ops.impl.transforms.Assert;
 import org.nd4j.linalg.api.ops.impl.transforms.gradient.GradientBackwardsMarker;
@@ -56,7 +57,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * placeholder, {@code where}, {@code unique} and the like) at every call. The buffers of the last
  * {@value #REMEMBERED_SIGNATURES} signatures are kept, so alternating batch sizes do not allocate at every call.
  * Within one signature, an intermediate's buffer is reused by a later intermediate of the same type and shape once
- * no op reads the first any more.
+ * no op reads the first any more. Reshapes of such buffers ({@code reshape} in 'c' order, {@code expand_dims},
+ * {@code squeeze}) are views of them, made once per signature, not copies.
  *
  * <p>Results: with {@code ownedResults}, each call returns arrays no later call writes (fresh arrays for computed
  * results, copies of fed or stored ones); without, the plan's own buffers, valid until the next call (for callers
@@ -100,6 +102,11 @@ public final class ExecutionPlan {
         boolean shapeEachCall;
         boolean emptyReduce;
         final boolean random;
+        /** A reshape of a buffer the plan allocated: its output is a view of its input, no copy. */
+        boolean view;
+        /** The array {@link #viewArray} views; the view is made again when the input is another array. */
+        INDArray viewOf;
+        INDArray viewArray;
 
         Step(SameDiffOp sdo, Kind kind, int[] in, int[] out, DataType[] outTypes, OpContext ctx, boolean axes,
              boolean scalar) {
@@ -230,12 +237,13 @@ public final class ExecutionPlan {
         }
         randomOps = random;
 
+        markViews();
         bufferOwner = new int[slots.length];
         for (int s = 0; s < slots.length; s++) {
             bufferOwner[s] = s;
         }
         for (Step st : steps) {
-            if (st.kind == Kind.IDENTITY || st.kind == Kind.ASSIGN) {
+            if (st.kind == Kind.IDENTITY || st.kind == Kind.ASSIGN || st.view) {
                 bufferOwner[st.out[0]] = bufferOwner[st.in[0]];
             }
         }
@@ -251,7 +259,7 @@ public final class ExecutionPlan {
         }
         producedByKernel = new boolean[slots.length];
         for (Step st : steps) {
-            if (st.kind == Kind.CUSTOM || st.kind == Kind.LEGACY) {
+            if ((st.kind == Kind.CUSTOM || st.kind == Kind.LEGACY) && !st.view) {
                 for (int s : st.out) {
                     producedByKernel[s] = true;
                 }
@@ -262,6 +270,47 @@ public final class ExecutionPlan {
             int owner = bufferOwner[s];
             lastRead[owner] = steps.length;
             freshEachCall[owner] = ownedResults && producedByKernel[owner];
+        }
+    }
+
+    /**
+     * Marks the reshapes ({@code reshape} in 'c' order, {@code expand_dims}, {@code squeeze}) whose input is a buffer
+     * the plan allocates (contiguous, 'c' order: reshaping it reinterprets the same values), so that their output is
+     * a view of the input instead of libnd4j's copy; the view shares its input's buffer, which then lives as long as
+     * either is read. None in a plan with an assignment, which writes into an input and would be seen through a view.
+     */
+    private void markViews() {
+        boolean[] planBuffer = new boolean[slots.length];
+        for (Step st : steps) {
+            if (st.kind == Kind.ASSIGN) {
+                for (Step other : steps) {
+                    other.view = false;
+                }
+                return;
+            }
+            if (st.kind == Kind.CUSTOM || st.kind == Kind.LEGACY) {
+                st.view = st.kind == Kind.CUSTOM && st.out.length == 1 && planBuffer[st.in[0]]
+                        && isReshapeInCOrder(st.op);
+                for (int s : st.out) {
+                    planBuffer[s] = true;
+                }
+            } else if (st.kind == Kind.IDENTITY) {
+                planBuffer[st.out[0]] = planBuffer[st.in[0]];
+            }
+        }
+    }
+
+    private static boolean isReshapeInCOrder(DifferentialFunction op) {
+        switch (op.opName()) {
+            case "expand_dims":
+            case "squeeze":
+                return true;
+            case "reshape":
+                // libnd4j reads a first integer argument of -'c' or -'f' as the order ('c' when absent); F_ORDER too
+                long[] args = ((DynamicCustomOp) op).iArgs();
+                return args.length == 0 || args[0] != -'f' && args[0] != Reshape.F_ORDER;
+            default:
+                return false;
         }
     }
 
@@ -387,6 +436,13 @@ public final class ExecutionPlan {
         boolean[] released = free == null ? null : new boolean[slots.length];
         for (int k = 0; k < steps.length; k++) {
             Step st = steps[k];
+            if (st.view) {
+                computeShapes = runView(st, computeShapes, free);
+                if (free != null) {
+                    release(st, k, free, released);
+                }
+                continue;
+            }
             switch (st.kind) {
                 case IDENTITY:
                     // As the session: the input passes through, not copied.
@@ -430,6 +486,41 @@ public final class ExecutionPlan {
             results.put(outputNames.get(i), value);
         }
         return results;
+    }
+
+    /**
+     * A reshape as a view of its input: made at the first call of a signature (the output shape from the op's own
+     * shape function) and whenever the input is another array or the shape may have changed, reused otherwise. An
+     * input that is not contiguous in 'c' order (an executioner's own result array) is reshaped by the op.
+     */
+    private boolean runView(Step st, boolean computeShapes, Map<BufferKind, ArrayDeque<INDArray>> free) {
+        INDArray in = slots[st.in[0]];
+        if (st.viewArray == null || st.viewOf != in || computeShapes || st.shapeEachCall) {
+            if (in.isEmpty() || !denseInCOrder(in)) {
+                st.viewArray = null;
+                return runCustom(st, computeShapes, free);
+            }
+            bind(st, st.in.length);
+            long[] shape = ((CustomOp) st.op).calculateOutputShape(st.ctx).get(0).getShape();
+            // a new shape: the ops after must compute theirs again
+            computeShapes |= st.viewArray == null || !sameShape(st.viewArray, shape);
+            st.viewArray = shape.length == 0 ? in.reshape(shape) : in.reshape('c', true, shape);
+            st.viewOf = in;
+        }
+        slots[st.out[0]] = st.viewArray;
+        return computeShapes;
+    }
+
+    /** Whether the elements lie one after the other in 'c' order (the strides of axes of size 1 do not matter). */
+    private static boolean denseInCOrder(INDArray a) {
+        long expected = 1;
+        for (int d = a.rank() - 1; d >= 0; d--) {
+            if (a.size(d) != 1 && a.stride(d) != expected) {
+                return false;
+            }
+            expected *= a.size(d);
+        }
+        return true;
     }
 
     private boolean runCustom(Step st, boolean computeShapes, Map<BufferKind, ArrayDeque<INDArray>> free) {
@@ -709,6 +800,20 @@ public final class ExecutionPlan {
      */
     public int opCount() {
         return steps.length;
+    }
+
+    /**
+     * How many reshapes ({@code reshape} in 'c' order, {@code expand_dims}, {@code squeeze}) of the plan's own
+     * buffers run as views of their input instead of copies.
+     *
+     * @return the count
+     */
+    public int viewCount() {
+        int n = 0;
+        for (Step st : steps) {
+            n += st.view ? 1 : 0;
+        }
+        return n;
     }
 
     /**
