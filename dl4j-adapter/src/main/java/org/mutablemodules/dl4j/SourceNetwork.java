@@ -7,6 +7,8 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -71,10 +73,11 @@ sealed interface SourceNetwork {
         static final String KIND = "ComputationGraph";
 
         /**
-         * Keeps a copy of {@code configuration} by DL4J's {@code clone()}, with its reshape vertices copied whole:
-         * DL4J 1.0.0-M2.1's {@code ReshapeVertex.clone()} drops the reshape order and the mask shape, so a baked or
-         * replayed 'f'-order reshape would compute a 'c'-order one. (DL4J's JSON keeps them but loses the fields of
-         * users' own layers that Jackson cannot see.)
+         * Keeps a copy of {@code configuration} by DL4J's {@code clone()}, with its reshape and merge vertices copied
+         * whole: DL4J 1.0.0-M2.1's {@code ReshapeVertex.clone()} drops the reshape order and the mask shape, so a
+         * baked or replayed 'f'-order reshape would compute a 'c'-order one, and {@code MergeVertex.clone()} drops the
+         * merge axis, so a baked or replayed merge of NWC series (axis 2) would merge along their time axis. (DL4J's
+         * JSON keeps them but loses the fields of users' own layers that Jackson cannot see.)
          */
         static VertexGraph copyOf(ComputationGraphConfiguration configuration) {
             return new VertexGraph(copy(configuration));
@@ -83,16 +86,22 @@ sealed interface SourceNetwork {
         private static ComputationGraphConfiguration copy(ComputationGraphConfiguration conf) {
             ComputationGraphConfiguration copy = conf.clone();
             conf.getVertices().forEach((name, vertex) -> {
-                if (vertex instanceof ReshapeVertex r) {
-                    copy.getVertices().put(name, wholeCopy(r));
-                } else if (vertex instanceof FrozenVertex f && f.getUnderlying() instanceof ReshapeVertex r) {
-                    copy.getVertices().put(name, new FrozenVertex(wholeCopy(r)));
+                GraphVertex inner = vertex instanceof FrozenVertex f ? f.getUnderlying() : vertex;
+                if (inner instanceof ReshapeVertex || inner instanceof MergeVertex) {
+                    GraphVertex whole = wholeCopy(inner);
+                    copy.getVertices().put(name, vertex instanceof FrozenVertex ? new FrozenVertex(whole) : whole);
                 }
             });
             return copy;
         }
 
-        private static ReshapeVertex wholeCopy(ReshapeVertex r) {
+        private static GraphVertex wholeCopy(GraphVertex vertex) {
+            if (vertex instanceof MergeVertex m) {
+                MergeVertex copy = new MergeVertex();
+                copy.setMergeAxis(m.getMergeAxis());
+                return copy;
+            }
+            ReshapeVertex r = (ReshapeVertex) vertex;
             return new ReshapeVertex(r.getReshapeOrder(), r.getNewShape().clone(),
                     r.getMaskShape() == null ? null : r.getMaskShape().clone());
         }

@@ -80,6 +80,28 @@ class ComputationGraphTest {
     }
 
     @Test
+    void aMergeOfNwcSeriesSurvivesBakingWhichDl4jsCloneWouldNot() {
+        // DL4J 1.0.0-M2.1's MergeVertex.clone() drops the merge axis (2 for NWC series): a baked copy made by clone()
+        // merges along the time axis
+        ComputationGraph net = Networks.graph(DataType.DOUBLE, b -> b.addInputs("in")
+                .setInputTypes(InputType.recurrent(3, org.deeplearning4j.nn.conf.RNNFormat.NWC))
+                .addLayer("a", new org.deeplearning4j.nn.conf.layers.LSTM.Builder().nOut(3)
+                        .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NWC).build(), "in")
+                .addLayer("b", new org.deeplearning4j.nn.conf.layers.LSTM.Builder().nOut(2)
+                        .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NWC).build(), "in")
+                .addVertex("merge", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "a", "b")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(LossFunction.MSE)
+                        .activation(Activation.IDENTITY).nOut(2)
+                        .dataFormat(org.deeplearning4j.nn.conf.RNNFormat.NWC).build(), "merge")
+                .setOutputs("out"));
+        INDArray x = Networks.randn(DataType.DOUBLE, 3, 4, 5, 3);
+        MutableNetwork m = MutableNetwork.of(net);
+        INDArray expected = net.outputSingle(x);
+        Checks.assertClose(expected, m.toComputationGraph(Map.of()).outputSingle(x), 1e-12, "baked");
+        Checks.assertClose(expected, m.output(x), 1e-12, "converted");
+    }
+
+    @Test
     void placeholdersOutputsAndKeysAreNamedAfterTheGraph() {
         MutableNetwork m = MutableNetwork.of(twoHeads(DataType.FLOAT));
         assertTrue(m.isComputationGraph());

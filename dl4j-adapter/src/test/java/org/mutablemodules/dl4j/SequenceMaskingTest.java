@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
@@ -149,6 +150,7 @@ class SequenceMaskingTest {
                                 .activation(Activation.SOFTMAX).build())
                         // without it, DL4J leaves the RnnOutputLayer's format unset after a wrapper, and cannot train
                         .setInputType(InputType.recurrent(IN)).build()), true, true),
+                merged(RNNFormat.NCW, 18), merged(RNNFormat.NWC, 19),
                 pooling(PoolingType.AVG, 6), pooling(PoolingType.MAX, 7), pooling(PoolingType.SUM, 8),
                 pooling(PoolingType.PNORM, 9),
                 new Case("ComputationGraph: LSTM, LastTimeStepVertex", () -> {
@@ -164,6 +166,32 @@ class SequenceMaskingTest {
                     net.init();
                     return net;
                 }, false));
+    }
+
+    /** Two LSTMs merged along the features (DL4J sets the merge axis from the input type: 1 for NCW, 2 for NWC). */
+    private static Case merged(RNNFormat format, long seed) {
+        return new Case((format == RNNFormat.NWC ? "NWC " : "") + "ComputationGraph: two LSTMs merged", () -> {
+            ComputationGraph net = new ComputationGraph(mergedGraph(format, seed, true));
+            net.init();
+            return net;
+        }, true);
+    }
+
+    private static ComputationGraphConfiguration mergedGraph(RNNFormat format, long seed, boolean inputTypes) {
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder().seed(seed)
+                .dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER).updater(new Adam(0.05))
+                .graphBuilder().addInputs("in")
+                .addLayer("a", new LSTM.Builder().nIn(IN).nOut(3).dataFormat(format).build(), "in")
+                .addLayer("b", new LSTM.Builder().nIn(IN).nOut(2).activation(Activation.SOFTSIGN)
+                        .dataFormat(format).build(), "in")
+                .addVertex("merge", new MergeVertex(), "a", "b")
+                .addLayer("out", new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(5).nOut(OUT)
+                        .dataFormat(format).activation(Activation.SOFTMAX).build(), "merge")
+                .setOutputs("out");
+        if (inputTypes) {
+            b.setInputTypes(InputType.recurrent(IN, format));
+        }
+        return b.build();
     }
 
     private static Case pooling(PoolingType type, long seed) {
@@ -434,6 +462,21 @@ class SequenceMaskingTest {
                 e.getMessage());
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
         assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");
+    }
+
+    @Test
+    void aMergeAlongTheTimeAxisOfMaskedSeriesIsRefused() {
+        // without input types DL4J keeps the merge axis 1, the time axis of NWC series
+        ComputationGraph net = new ComputationGraph(mergedGraph(RNNFormat.NWC, 20, false));
+        net.init();
+        MutableNetwork m = MutableNetwork.of(net);
+        int variables = m.graph().sameDiff().variables().size();
+        INDArray x = Nd4j.rand(DataType.DOUBLE, N, T, IN);
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
+                () -> m.output(x, mask(T, false), null));
+        assertTrue(e.getMessage().contains("\"merge\" (MergeVertex)") && e.getMessage().contains("time axis"),
+                e.getMessage());
+        assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.util.Collection;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The conversion's sizes for the core's shape inference ({@code org.mutablemodules.samediff.internal.DryRun}), for
@@ -51,6 +52,29 @@ final class ConversionDryRun {
             boolean sequence = concrete.length == 3 || indexSequences && concrete.length == 2;
             return unknown > 1 || unknown == 1 && !sequence ? null : concrete;   // null: a size known only at run time
         });
+    }
+
+    /**
+     * The shapes of the named variables with every time-series input {@code sequenceLength} steps long (a masked
+     * replay's length, or the conversion's), or null when a placeholder they depend on has another size known only
+     * at run time.
+     */
+    static Map<String, long[]> shapesAtLength(SameDiff sd, Collection<String> names, int sequenceLength) {
+        Map<String, INDArray> zeros = placeholders(sd, names, true);
+        if (zeros == null) {
+            return null;
+        }
+        for (Map.Entry<String, INDArray> e : zeros.entrySet()) {
+            long[] shape = sd.getVariable(e.getKey()).placeholderShape();
+            long[] concrete = e.getValue().shape();
+            for (int i = 1; i < shape.length; i++) {
+                if (shape[i] < 0) {
+                    concrete[i] = sequenceLength;       // the dry run's own guess is another length
+                }
+            }
+            e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
+        }
+        return shapes(sd, zeros, names);
     }
 
     /**

@@ -24,7 +24,6 @@ import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
 import org.nd4j.linalg.activations.impl.ActivationSoftSign;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMActivations;
 import org.nd4j.linalg.api.ops.impl.layers.recurrent.config.LSTMDataFormat;
@@ -156,21 +155,8 @@ final class RecurrentConverters {
      * time-series input {@code sequenceLength} steps long; {@code sequenceLength} itself if no dry run is possible.
      */
     private static int timeSteps(ConversionContext ctx, SDVariable x, int sequenceLength) {
-        Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), List.of(x.name()), true);
-        if (zeros == null) {
-            return sequenceLength;
-        }
-        for (Map.Entry<String, INDArray> e : zeros.entrySet()) {
-            long[] shape = ctx.sd().getVariable(e.getKey()).placeholderShape();
-            long[] concrete = e.getValue().shape();
-            for (int i = 1; i < shape.length; i++) {
-                if (shape[i] < 0) {
-                    concrete[i] = sequenceLength;       // the dry run's own guess is another length
-                }
-            }
-            e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
-        }
-        return (int) ConversionDryRun.shapes(ctx.sd(), zeros, List.of(x.name())).get(x.name())[2];
+        Map<String, long[]> shapes = ConversionDryRun.shapesAtLength(ctx.sd(), List.of(x.name()), sequenceLength);
+        return shapes == null ? sequenceLength : (int) shapes.get(x.name())[2];
     }
 
     /** RnnOutputLayer: a dense layer applied at every time step, scored against [N, nOut, T] labels. */

@@ -1,6 +1,7 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
@@ -52,7 +53,7 @@ final class SequenceMasks {
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
-            "PreprocessorVertex", "MaskZeroLayer (which computes its own)");
+            "PreprocessorVertex", "MergeVertex (along the features)", "MaskZeroLayer (which computes its own)");
 
     private SequenceMasks() {
     }
@@ -97,6 +98,40 @@ final class SequenceMasks {
                 .kH(kernel).kW(1).sH(stride).sW(1).pH(same ? 0 : padding).pW(0).dH(dilation).dW(1)
                 .paddingMode(ConvolutionMode.mapToMode(mode)).isNHWC(false).build());          // [N, 1, T', 1]
         return sd.squeeze(sd.squeeze(pooled, 3), 1);
+    }
+
+    /**
+     * The time axis (1 or 2) of a masked series [N, a, b], found by dry runs: the axis that changes with the length
+     * of the network's time-series inputs, where they have none fixed; else the axis as long as the mask at the
+     * replay's length. -1 when neither tells (both axes as long as the mask, or no dry run possible).
+     */
+    static int timeAxis(ConversionContext ctx, LayerOutput series) {
+        String x = series.value().name();
+        int length = ctx.sequenceLength();
+        Map<String, long[]> shapes = shapesAtLength(ctx, List.of(x, series.mask().name()), length);
+        if (shapes == null) {
+            return -1;
+        }
+        long[] at = shapes.get(x);
+        Map<String, long[]> longer = shapesAtLength(ctx, List.of(x), length + 1);
+        long[] after = longer == null ? null : longer.get(x);
+        if (after != null && (at[1] != after[1]) != (at[2] != after[2])) {
+            return at[1] != after[1] ? 1 : 2;
+        }
+        long steps = shapes.get(series.mask().name())[1];
+        return (at[1] == steps) == (at[2] == steps) ? -1 : at[1] == steps ? 1 : 2;
+    }
+
+    /**
+     * A dry run's shapes, or null where it cannot run: an input of open width (the dry run would take it for the
+     * time axis), or a series that reads something of the replay's own length (a mask) at another length.
+     */
+    private static Map<String, long[]> shapesAtLength(ConversionContext ctx, List<String> names, int length) {
+        try {
+            return ConversionDryRun.shapesAtLength(ctx.sd(), names, length);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** A [N, T] mask as time-major rows [T N, 1], the order of {@code RnnToFeedForwardPreProcessor}'s rows. */

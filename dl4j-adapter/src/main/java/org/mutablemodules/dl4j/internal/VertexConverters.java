@@ -73,8 +73,9 @@ final class VertexConverters {
     private static final java.util.Set<Class<? extends GraphVertex>> PASS_MASK = java.util.Set.of(ScaleVertex.class,
             ShiftVertex.class);
     /**
-     * Vertices whose mask is every input's mask or-ed, or none if an input has none, as DL4J's. (Not MergeVertex:
-     * DL4J or-s its masks too, also where it merges along the time axis of NWC series, which changes their length.)
+     * Vertices whose mask is every input's mask or-ed, or none if an input has none, as DL4J's. MergeVertex too, when
+     * it merges along the features (DL4J or-s its masks also where it merges along the time axis, which changes the
+     * series' length: refused).
      */
     private static final java.util.Set<Class<? extends GraphVertex>> OR_MASKS = java.util.Set.of(
             ElementWiseVertex.class);
@@ -122,7 +123,21 @@ final class VertexConverters {
         if (PASS_MASK.contains(vertex.getClass())) {
             return converter.convert(ctx, vertex, inputs).withMask(inputs.get(0).mask());
         }
-        if (OR_MASKS.contains(vertex.getClass())) {
+        if (vertex instanceof MergeVertex) {
+            int axis = ((MergeVertex) vertex).getMergeAxis();
+            for (LayerOutput in : inputs) {
+                if (in.rank() != 3 || in.mask() == null) {
+                    continue;           // rows (rank 2) merge along their features; an unmasked series leaves none
+                }
+                int time = SequenceMasks.timeAxis(ctx, in);
+                if (time < 0 || time == axis) {
+                    throw ctx.unsupported("a merge of masked series along axis " + axis + (time == axis
+                            ? ", their time axis" : ", which may be their time axis"),
+                            List.of("MergeVertex along the features of masked series"));
+                }
+            }
+        }
+        if (OR_MASKS.contains(vertex.getClass()) || vertex instanceof MergeVertex) {
             SDVariable mask = null;
             for (LayerOutput in : inputs) {
                 if (in.mask() == null) {
