@@ -17,7 +17,10 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.StackVertex;
+import org.deeplearning4j.nn.conf.graph.UnstackVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
@@ -151,6 +154,24 @@ class SequenceMaskingTest {
                         // without it, DL4J leaves the RnnOutputLayer's format unset after a wrapper, and cannot train
                         .setInputType(InputType.recurrent(IN)).build()), true, true),
                 merged(RNNFormat.NCW, 18), merged(RNNFormat.NWC, 19),
+                new Case("ComputationGraph: stacked, an LSTM, unstacked and added", () -> {
+                    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(21)
+                            .dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER).updater(new Adam(0.05))
+                            .graphBuilder().addInputs("in")
+                            .addLayer("a", new LSTM.Builder().nIn(IN).nOut(3).build(), "in")
+                            .addLayer("b", new LSTM.Builder().nIn(IN).nOut(3).activation(Activation.SOFTSIGN).build(), "in")
+                            .addVertex("stack", new StackVertex(), "a", "b")
+                            .addLayer("shared", new LSTM.Builder().nIn(3).nOut(3).build(), "stack")
+                            .addVertex("first", new UnstackVertex(0, 2), "shared")
+                            .addVertex("second", new UnstackVertex(1, 2), "shared")
+                            .addVertex("sum", new ElementWiseVertex(ElementWiseVertex.Op.Add), "first", "second")
+                            .addLayer("out", new RnnOutputLayer.Builder(LossFunction.MCXENT).nIn(3).nOut(OUT)
+                                    .activation(Activation.SOFTMAX).build(), "sum")
+                            .setOutputs("out").setInputTypes(InputType.recurrent(IN)).build();
+                    ComputationGraph net = new ComputationGraph(conf);
+                    net.init();
+                    return net;
+                }, true),
                 pooling(PoolingType.AVG, 6), pooling(PoolingType.MAX, 7), pooling(PoolingType.SUM, 8),
                 pooling(PoolingType.PNORM, 9),
                 new Case("ComputationGraph: LSTM, LastTimeStepVertex", () -> {
@@ -462,6 +483,38 @@ class SequenceMaskingTest {
                 e.getMessage());
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
         assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");
+    }
+
+    @Test
+    void anUnstackedPartKeepsTheMaskOfItsOwnInput() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(22).dataType(DataType.DOUBLE)
+                .weightInit(WeightInit.XAVIER).graphBuilder().addInputs("in0", "in1")
+                .addLayer("a", new LSTM.Builder().nIn(IN).nOut(3).build(), "in0")
+                .addLayer("b", new LSTM.Builder().nIn(IN).nOut(3).build(), "in1")
+                .addVertex("stack", new StackVertex(), "a", "b")
+                .addVertex("second", new UnstackVertex(1, 2), "stack")
+                .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "second")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MCXENT).nIn(3).nOut(OUT)
+                        .activation(Activation.SOFTMAX).build(), "pool")
+                .setOutputs("out").setInputTypes(InputType.recurrent(IN), InputType.recurrent(IN)).build();
+        ComputationGraph net = new ComputationGraph(conf);
+        net.init();
+        MutableNetwork m = MutableNetwork.of(net);
+        Nd4j.getRandom().setSeed(23);
+        INDArray[] x = {Nd4j.rand(DataType.DOUBLE, N, IN, T), Nd4j.rand(DataType.DOUBLE, N, IN, T)};
+        // the two inputs' masks differ: pooling the second part with the first part's mask would show
+        INDArray[] masks = {mask(T, false), mask(T, true)};
+        INDArray expected = net.output(false, x, masks, null)[0];
+        net.clearLayerMaskArrays();
+        assertRelativelyClose(expected, m.outputs(x, masks, null)[0], 1e-10, "output of the second part");
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, N, OUT);
+        for (int i = 0; i < N; i++) {
+            y.putScalar(i, i % OUT, 1.0);
+        }
+        MultiDataSet d = new MultiDataSet(x, new INDArray[] {y}, masks, null);
+        double score = net.score(d);
+        net.clearLayerMaskArrays();
+        assertEquals(score, m.score(d), 1e-10 * score, "score");
     }
 
     @Test

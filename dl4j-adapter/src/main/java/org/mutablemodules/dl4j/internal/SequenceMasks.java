@@ -53,7 +53,8 @@ final class SequenceMasks {
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
-            "PreprocessorVertex", "MergeVertex (along the features)", "MaskZeroLayer (which computes its own)");
+            "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex", "UnstackVertex",
+            "MaskZeroLayer (which computes its own)");
 
     private SequenceMasks() {
     }

@@ -26,6 +26,7 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly), and one per
@@ -122,6 +123,27 @@ final class VertexConverters {
         }
         if (PASS_MASK.contains(vertex.getClass())) {
             return converter.convert(ctx, vertex, inputs).withMask(inputs.get(0).mask());
+        }
+        if (vertex instanceof StackVertex) {
+            // DL4J stacks the masks with the examples; it fails when only some inputs have one
+            if (inputs.stream().anyMatch(in -> in.mask() == null)) {
+                throw ctx.unsupported("a stack of masked and unmasked series",
+                        List.of("StackVertex of series that all have a mask"));
+            }
+            SDVariable[] masks = inputs.stream().map(LayerOutput::mask).toArray(SDVariable[]::new);
+            return converter.convert(ctx, vertex, inputs)
+                    .withMask(masks.length == 1 ? masks[0] : ctx.sd().concat(0, masks));
+        }
+        if (vertex instanceof UnstackVertex u) {
+            // the same part of the stacked masks as of the examples
+            SameDiff sd = ctx.sd();
+            SDVariable mask = inputs.get(0).mask();
+            SDVariable steps = ctx.dimension(mask, 1);
+            SDVariable parts = sd.reshape(mask, sd.concat(0, ctx.longVector(u.getStackSize()), ctx.longVector(-1),
+                    steps));
+            SDVariable part = sd.slice(parts, new int[] {u.getFrom(), 0, 0}, 1, -1, -1);
+            return converter.convert(ctx, vertex, inputs).withMask(sd.reshape(part, sd.concat(0,
+                    ctx.longVector(-1), steps)));
         }
         if (vertex instanceof MergeVertex) {
             int axis = ((MergeVertex) vertex).getMergeAxis();
