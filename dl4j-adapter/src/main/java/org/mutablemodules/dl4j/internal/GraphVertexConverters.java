@@ -168,11 +168,17 @@ final class GraphVertexConverters {
      * multiple of {@code stackSize} (DL4J rounds down; here the reshape fails at run time).
      */
     static final VertexConverter<UnstackVertex> UNSTACK = (ctx, vertex, inputs) -> {
-        SameDiff sd = ctx.sd();
         LayerOutput in = single(ctx, inputs);
-        int rank = in.rank();
-        SDVariable x = in.value();
-        // [stackSize * n, rest...] -> [stackSize, n, rest...], take part `from`, then drop the leading axis again.
+        return in.with(unstacked(ctx, vertex, in.value(), in.rank()));
+    };
+
+    /**
+     * The {@code from}-th of {@code stackSize} equal parts of {@code x} (rank {@code rank}) along its first axis:
+     * [stackSize * n, rest...] -> [stackSize, n, rest...], part {@code from}, then the leading axis dropped again.
+     * For the activations and for the masks stacked with them.
+     */
+    static SDVariable unstacked(ConversionContext ctx, UnstackVertex vertex, SDVariable x, int rank) {
+        SameDiff sd = ctx.sd();
         SDVariable rest = sd.slice(sd.shape(x).castTo(org.nd4j.linalg.api.buffer.DataType.INT64), new int[] {1},
                 rank - 1);
         SDVariable parts = sd.reshape(x, sd.concat(0, ctx.longVector(vertex.getStackSize()), ctx.longVector(-1), rest));
@@ -182,8 +188,8 @@ final class GraphVertexConverters {
         begin[0] = vertex.getFrom();
         size[0] = 1;
         SDVariable part = sd.slice(parts, begin, size);
-        return in.with(sd.reshape(part, sd.concat(0, ctx.longVector(-1), rest)));
-    };
+        return sd.reshape(part, sd.concat(0, ctx.longVector(-1), rest));
+    }
 
     /** PreprocessorVertex: the pre-processor alone. */
     static final VertexConverter<PreprocessorVertex> PREPROCESSOR = (ctx, vertex, inputs) ->

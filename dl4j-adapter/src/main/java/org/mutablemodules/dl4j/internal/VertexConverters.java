@@ -26,7 +26,6 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * The registry of graph vertex converters: one line per supported DL4J vertex class (matched exactly), and one per
@@ -79,7 +78,7 @@ final class VertexConverters {
      * series' length: refused).
      */
     private static final java.util.Set<Class<? extends GraphVertex>> OR_MASKS = java.util.Set.of(
-            ElementWiseVertex.class);
+            ElementWiseVertex.class, MergeVertex.class);
 
     private VertexConverters() {
     }
@@ -136,14 +135,8 @@ final class VertexConverters {
         }
         if (vertex instanceof UnstackVertex u) {
             // the same part of the stacked masks as of the examples
-            SameDiff sd = ctx.sd();
-            SDVariable mask = inputs.get(0).mask();
-            SDVariable steps = ctx.dimension(mask, 1);
-            SDVariable parts = sd.reshape(mask, sd.concat(0, ctx.longVector(u.getStackSize()), ctx.longVector(-1),
-                    steps));
-            SDVariable part = sd.slice(parts, new int[] {u.getFrom(), 0, 0}, 1, -1, -1);
-            return converter.convert(ctx, vertex, inputs).withMask(sd.reshape(part, sd.concat(0,
-                    ctx.longVector(-1), steps)));
+            return converter.convert(ctx, vertex, inputs)
+                    .withMask(GraphVertexConverters.unstacked(ctx, u, inputs.get(0).mask(), 2));
         }
         if (vertex instanceof MergeVertex) {
             int axis = ((MergeVertex) vertex).getMergeAxis();
@@ -159,7 +152,7 @@ final class VertexConverters {
                 }
             }
         }
-        if (OR_MASKS.contains(vertex.getClass()) || vertex instanceof MergeVertex) {
+        if (OR_MASKS.contains(vertex.getClass())) {
             SDVariable mask = null;
             for (LayerOutput in : inputs) {
                 if (in.mask() == null) {
