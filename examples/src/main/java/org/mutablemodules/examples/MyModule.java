@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.samediff.MutableParameter;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -110,8 +111,9 @@ public final class MyModule {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(0)
                 .dataType(DataType.FLOAT).list()
                 .layer(new ScaledDense(1, 1))                                       // net = MyModule()
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(1).nOut(1).activation(Activation.IDENTITY).build())
-                .build());
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(1).nOut(1).activation(Activation.IDENTITY)
+                        .weightInit(WeightInit.ONES).build())                // fixed weights: the same result
+                .build());                                                  // at every run
         net.init();
 
         // @mutable_module: your own layer converts too (the input type says what size of input it reads)
