@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.ReshapeVertex;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -90,6 +91,14 @@ sealed interface SourceNetwork {
                 if (inner instanceof ReshapeVertex || inner instanceof MergeVertex) {
                     GraphVertex whole = wholeCopy(inner);
                     copy.getVertices().put(name, vertex instanceof FrozenVertex ? new FrozenVertex(whole) : whole);
+                }
+            });
+            // A lambda vertex's clone() is a new instance without the network's data type, which its getter of
+            // vertex parameters needs (DL4J's JSON calls it): without it, writing the configuration fails.
+            copy.getVertices().values().forEach(vertex -> {
+                GraphVertex inner = vertex instanceof FrozenVertex f ? f.getUnderlying() : vertex;
+                if (inner instanceof SameDiffLambdaVertex lambda) {
+                    lambda.setDataType(conf.getDataType());
                 }
             });
             return copy;

@@ -4,9 +4,11 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Collectors;
 import org.mutablemodules.samediff.internal.Archive;
+import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -31,8 +33,13 @@ final class GraphFile {
 
     static Archive write(SameDiff sd, GraphState state, GraphTrainer trainer) {
         ByteArrayOutputStream graph = new ByteArrayOutputStream();
-        sd.save(graph, true);
         Properties p = new Properties();
+        Map<String, DifferentialFunction> replaced = LstmLayerStandIns.swapIn(sd, p);
+        try {
+            sd.save(graph, true);
+        } finally {
+            LstmLayerStandIns.restore(sd, replaced);
+        }
         p.setProperty("count", String.valueOf(state.parameters.size()));
         p.setProperty("checkFinite", String.valueOf(state.checkFinite));
         // SameDiff's file writes a placeholder of unknown shape as a scalar's; the names restore it
@@ -71,8 +78,10 @@ final class GraphFile {
         } catch (RuntimeException e) {
             throw new IOException("The graph in the file cannot be read by SameDiff: " + e.getMessage(), e);
         }
-        GraphState state = GraphState.of(sd);
+        GraphState state;
         try {
+            LstmLayerStandIns.revive(sd, p);
+            state = GraphState.of(sd);
             int count = Integer.parseInt(required(p, "count"));
             for (int i = 0; i < count; i++) {
                 ParameterRecord r = record(sd, p, "parameter." + i + ".");
