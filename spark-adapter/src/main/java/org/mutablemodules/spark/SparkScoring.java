@@ -61,8 +61,8 @@ import org.tribuo.regression.Regressor;
  * returned DataFrame is used; {@code score} plans the input at once (it reads Spark's internal rows), so stages the
  * input's plan must run first (a shuffle, with adaptive execution) may run then, and filters applied to the result are
  * not pushed below it. Columns are checked against the schema before anything runs (a missing column, another type,
- * the output column already present, a streaming Dataset); a row that holds a null, a NaN or another width than the
- * model's input (or, for an input of open width, than the batch's first row) fails its task with a message naming
+ * the output column already present, a streaming Dataset, an input with several open dimensions and no example
+ * shape); a row that holds a null, a NaN or a width the model's input cannot take fails its task with a message naming
  * the column.
  */
 public final class SparkScoring {
@@ -78,26 +78,62 @@ public final class SparkScoring {
 
     /**
      * The rows of {@code data} with a new column {@code outputColumn}: the network's output for the row's features, as
-     * {@code array<double>} (flattened in 'c' order for outputs of more than one axis per example).
+     * {@code array<double>} (flattened in 'c' order for outputs of more than one axis per example: a series' output
+     * as {@code outputs x time} in NCW).
+     *
+     * <p>A row holds one example's values in 'c' order of the network's input: a series {@code features x time}
+     * (NCW) or {@code time x features} (NWC), an image {@code channels x height x width}. An input with one open
+     * dimension, such as a series of any length, takes its length from each row (rows of different lengths are
+     * scored in separate calls); an input with more (an image of open height and width) needs
+     * {@link #score(Dataset, MutableNetwork, String, String, long[])}.
      *
      * @param data           the rows
      * @param network        a network with one input and one output
      * @param featuresColumn the column of the network's input: {@code array<double>}, {@code array<float>} or a Spark
-     *                       ML {@code Vector}, as many values as the input takes per example (an image flattened)
+     *                       ML {@code Vector}, as many values as the input takes per example
      * @param outputColumn   the name of the new column
      * @return the scored rows (lazy)
      * @throws IllegalArgumentException if a column is missing or of another type, the output column exists, the
-     *                                  network has several inputs or outputs, or the data come from a Spark Connect
-     *                                  session (the scoring runs ND4J inside Spark's tasks: a classic session)
+     *                                  network has several inputs or outputs, its input leaves more than one dimension
+     *                                  of an example open, or the data come from a Spark Connect session (the scoring
+     *                                  runs ND4J inside Spark's tasks: a classic session)
      */
     public static Dataset<Row> score(Dataset<Row> data, MutableNetwork network, String featuresColumn,
                                      String outputColumn) {
+        return scored(data, network, featuresColumn, outputColumn, null);
+    }
+
+    /**
+     * As {@link #score(Dataset, MutableNetwork, String, String)}, each row one example of the shape given: for a
+     * network whose input leaves several dimensions open, such as a convolutional network's image of any height and
+     * width ({@code {channels, height, width}} in NCHW).
+     *
+     * @param data           the rows
+     * @param network        a network with one input and one output
+     * @param featuresColumn the column of the network's input, as many values as an example of {@code exampleShape}
+     * @param outputColumn   the name of the new column
+     * @param exampleShape   the shape of one example, without the batch dimension; it must agree with the dimensions
+     *                       the network's input fixes
+     * @return the scored rows (lazy)
+     * @throws IllegalArgumentException as {@link #score(Dataset, MutableNetwork, String, String)}, or if the shape
+     *                                  has a dimension below 1 or disagrees with the network's input
+     */
+    public static Dataset<Row> score(Dataset<Row> data, MutableNetwork network, String featuresColumn,
+                                     String outputColumn, long[] exampleShape) {
+        return scored(data, network, featuresColumn, outputColumn, Objects.requireNonNull(exampleShape,
+                "exampleShape"));
+    }
+
+    private static Dataset<Row> scored(Dataset<Row> data, MutableNetwork network, String featuresColumn,
+                                       String outputColumn, long[] exampleShape) {
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(network, "network");
         String input = network.inputName();
         network.outputName();
         long[] shape = network.graph().sameDiff().getVariable(input).placeholderShape();
-        long width = exampleWidth(shape);
+        ExampleShape example = ExampleShape.of(shape, exampleShape, "the network (features column \""
+                + featuresColumn + "\")");
+        long width = example.width();
         Columns.Reader reader = Columns.Reader.of(data.schema(), featuresColumn, "features", width);
         if (reader.kind() == Columns.Kind.NUMBER) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "The features column \"%s\" holds one "
@@ -114,30 +150,44 @@ public final class SparkScoring {
         FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> new Batched<>(partition,
                 InternalRow::copy, first -> rowsPerBatch(width >= 0 ? width : reader.widthOf(first)), batch -> {
                     MutableNetwork net = ExecutorCache.get(key, () -> load(saved.value()));
-                    int n = batch.size();
-                    int w = width >= 0 ? (int) width : reader.widthOf(batch.get(0));
-                    // rows of another width than the first are refused by name, not misaligned
-                    Columns.Reader fixed = width >= 0 ? reader : reader.withWidth(w);
-                    double[] flat = new double[n * w];
-                    for (int i = 0; i < n; i++) {
-                        fixed.read(batch.get(i), flat, i * w);
-                    }
-                    INDArray x = Columns.array(flat, exampleShape(shape, n, w));
-                    INDArray y = net.output(x.castTo(type));
-                    // one copy of the batch (INDArray.toDoubleMatrix reads element by element: most of the time)
-                    int columns = (int) (y.length() / n);
-                    double[] all = y.reshape('c', n, columns).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
-                            .dup('c').data().asDouble();
-                    List<InternalRow> results = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) {
-                        double[] r = Arrays.copyOfRange(all, i * columns, (i + 1) * columns);
-                        results.add(new JoinedRow(batch.get(i),
-                                new GenericInternalRow(new Object[] {UnsafeArrayData.fromPrimitiveArray(r)})));
+                    List<InternalRow> results = new ArrayList<>(batch.size());
+                    // an open dimension (a series' length): one call per run of rows of one width
+                    for (int from = 0, to; from < batch.size(); from = to) {
+                        int w = width >= 0 ? (int) width : reader.widthOf(batch.get(from));
+                        to = from + 1;
+                        while (to < batch.size() && (width >= 0 || reader.widthOf(batch.get(to)) == w)) {
+                            to++;
+                        }
+                        results.addAll(scoredRun(net, batch.subList(from, to), reader.withWidth(w),
+                                example.batchShape(to - from, w, featuresColumn), type));
                     }
                     return results;
                 });
         JavaRDD<InternalRow> scored = rows.toJavaRDD().mapPartitions(scoring);
         return classic.sparkSession().internalCreateDataFrame(scored.rdd(), out, false);
+    }
+
+    /** Rows of one width through the network in one call, each with its output appended. */
+    private static List<InternalRow> scoredRun(MutableNetwork net, List<InternalRow> rows, Columns.Reader reader,
+                                               long[] shape, org.nd4j.linalg.api.buffer.DataType type) {
+        int n = rows.size();
+        int w = (int) reader.width();
+        double[] flat = new double[n * w];
+        for (int i = 0; i < n; i++) {
+            reader.read(rows.get(i), flat, i * w);
+        }
+        INDArray y = net.output(Columns.array(flat, shape).castTo(type));
+        // one copy of the batch (INDArray.toDoubleMatrix reads element by element: most of the time)
+        int columns = (int) (y.length() / n);
+        double[] all = y.reshape('c', n, columns).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c')
+                .data().asDouble();
+        List<InternalRow> results = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            double[] r = Arrays.copyOfRange(all, i * columns, (i + 1) * columns);
+            results.add(new JoinedRow(rows.get(i), new GenericInternalRow(new Object[] {
+                UnsafeArrayData.fromPrimitiveArray(r)})));
+        }
+        return results;
     }
 
     /** The classic (not Spark Connect) Dataset whose tasks run this JVM's code. */
@@ -273,31 +323,6 @@ public final class SparkScoring {
             }
         }
         return schema.add(column, type, false);
-    }
-
-    /** The number of values per example of an input of placeholder shape {@code shape}, or -1 if not fixed. */
-    static long exampleWidth(long[] shape) {
-        if (shape == null || shape.length < 2) {
-            return -1;
-        }
-        long w = 1;
-        for (int i = 1; i < shape.length; i++) {
-            if (shape[i] < 0) {
-                return -1;
-            }
-            w *= shape[i];
-        }
-        return w;
-    }
-
-    /** The array shape of {@code n} examples of {@code w} values for an input of placeholder shape {@code shape}. */
-    static long[] exampleShape(long[] shape, int n, int w) {
-        if (shape == null || shape.length < 2 || exampleWidth(shape) < 0) {
-            return new long[] {n, w};
-        }
-        long[] s = shape.clone();
-        s[0] = n;
-        return s;
     }
 
     static byte[] saved(MutableNetwork network) {

@@ -7,6 +7,8 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -53,7 +55,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Loss</b>: the graph's loss must be a mean over the rows fed (as a converted network's score is), so that
  *       the mean of the partitions' gradients weighted by their rows is the full batch's.</li>
  *   <li><b>Data</b>: each fed column is {@code array<double>}, {@code array<float>}, a Spark ML {@code Vector} or a
- *       number, as wide as its placeholder. The rows are read once per {@code fit} into cached blocks of primitive
+ *       number, one example's values in 'c' order of its placeholder (a series {@code features x time} in NCW); a
+ *       placeholder's one open dimension (a series' length) is taken from the rows, the same in all of them, and
+ *       more need {@link Builder#exampleShape}. The rows are read once per {@code fit} into cached blocks of primitive
  *       arrays (one job, which also refuses nulls, NaN and other widths, naming the column, before any step); columns
  *       missing or of another type are refused before any job runs.</li>
  *   <li><b>Faults</b>: a task is a pure function of its partition and the step's parameters, so a task Spark retries
@@ -78,6 +82,8 @@ public final class SparkTrainer {
     private final MutableGraph graph;
     private final String loss;
     private final Map<String, String> feeds;
+    /** Per fed placeholder: how a row fills one example. */
+    private final Map<String, ExampleShape> examples;
     private final IUpdater updater;
     private final int localSteps;
     private final Path checkpoint;
@@ -89,7 +95,9 @@ public final class SparkTrainer {
         this.network = b.network;
         this.graph = b.graph;
         this.loss = b.loss;
-        this.feeds = Map.copyOf(b.feeds);
+        // in the order the columns were set: the data are checked, and refused, column after column in that order
+        this.feeds = Collections.unmodifiableMap(new LinkedHashMap<>(b.feeds));
+        this.examples = Map.copyOf(b.examples);
         this.updater = b.updater;
         this.localSteps = b.localSteps;
         this.checkpoint = b.checkpoint;
@@ -127,6 +135,8 @@ public final class SparkTrainer {
         private final MutableNetwork network;
         private String loss;
         private final Map<String, String> feeds = new LinkedHashMap<>();
+        private final Map<String, long[]> exampleShapes = new LinkedHashMap<>();
+        private final Map<String, ExampleShape> examples = new LinkedHashMap<>();
         private IUpdater updater;
         private int localSteps = 1;
         private Path checkpoint;
@@ -180,6 +190,22 @@ public final class SparkTrainer {
          */
         public Builder feed(String column, String placeholder) {
             feeds.put(Objects.requireNonNull(placeholder, "placeholder"), Objects.requireNonNull(column, "column"));
+            return this;
+        }
+
+        /**
+         * The shape of one example of a column's rows, where the placeholder it feeds leaves more than one dimension
+         * open (a convolutional network's image of any height and width: {@code {channels, height, width}} in NCHW).
+         * A row holds an example's values in 'c' order; with at most one open dimension (a series of any length) the
+         * rows' width fixes it and no shape is needed.
+         *
+         * @param column       the column's name
+         * @param exampleShape the dimensions of one example, without the batch dimension
+         * @return this builder
+         */
+        public Builder exampleShape(String column, long... exampleShape) {
+            exampleShapes.put(Objects.requireNonNull(column, "column"),
+                    Objects.requireNonNull(exampleShape, "exampleShape").clone());
             return this;
         }
 
@@ -244,7 +270,10 @@ public final class SparkTrainer {
          * Checks the options and builds the trainer (and the driver's {@link GraphTrainer}).
          *
          * @return the trainer
-         * @throws IllegalArgumentException if no updater, loss or column was set, or a fed name is not a placeholder
+         * @throws IllegalArgumentException if no updater, loss or column was set, a fed name is not a placeholder, a
+         *                                  placeholder leaves several dimensions of an example open and its column has
+         *                                  no example shape, or an example shape is given for a column not fed or
+         *                                  disagrees with its placeholder
          */
         public SparkTrainer build() {
             if (updater == null) {
@@ -266,6 +295,17 @@ public final class SparkTrainer {
                             + "the graph: a column can only feed a placeholder.", placeholder));
                 }
             }
+            for (String column : exampleShapes.keySet()) {
+                if (!feeds.containsValue(column)) {
+                    throw new IllegalArgumentException(String.format(Locale.ROOT, "An example shape is given for the "
+                            + "column \"%s\", which feeds no placeholder; the columns fed: %s.", column,
+                            feeds.values()));
+                }
+            }
+            examples.clear();
+            feeds.forEach((placeholder, column) -> examples.put(placeholder, ExampleShape.of(
+                    graph.sameDiff().getVariable(placeholder).placeholderShape(), exampleShapes.get(column),
+                    String.format(Locale.ROOT, "placeholder \"%s\" (column \"%s\")", placeholder, column))));
             Set<String> missing = new TreeSet<>(graph.requiredPlaceholders(loss));
             missing.removeAll(feeds.keySet());
             if (!missing.isEmpty()) {
@@ -298,8 +338,9 @@ public final class SparkTrainer {
      * @param data  the rows: one column per fed placeholder
      * @param steps the number of steps, at least 0
      * @return each step's loss (the full batch's mean loss before the step, plus any regularisation)
-     * @throws IllegalArgumentException if a column is missing, of another type, or holds a null, NaN or another width
-     *                                  (named); nothing is trained then
+     * @throws IllegalArgumentException if a column is missing, of another type, or holds a null, NaN, another width
+     *                                  or, for an input of open length, rows of several lengths (named); nothing is
+     *                                  trained then
      * @throws UncheckedIOException     if a checkpoint cannot be written
      */
     public double[] fit(Dataset<Row> data, int steps) {
@@ -309,15 +350,13 @@ public final class SparkTrainer {
         }
         List<String> placeholders = new ArrayList<>(feeds.keySet());
         List<Columns.Reader> readers = new ArrayList<>();
-        List<long[]> shapes = new ArrayList<>();
+        List<ExampleShape> shapes = new ArrayList<>();
         for (String p : placeholders) {
-            long[] shape = graph.sameDiff().getVariable(p).placeholderShape();
-            shapes.add(shape);
-            readers.add(Columns.Reader.of(data.schema(), feeds.get(p), "\"" + p + "\"",
-                    SparkScoring.exampleWidth(shape)));
+            shapes.add(examples.get(p));
+            readers.add(Columns.Reader.of(data.schema(), feeds.get(p), "\"" + p + "\"", examples.get(p).width()));
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(data.sparkSession().sparkContext());
-        JavaRDD<Block> blocks = data.toJavaRDD().mapPartitions(rows -> Block.of(rows, readers)).persist(
+        JavaRDD<Block> blocks = data.toJavaRDD().mapPartitions(rows -> Block.of(rows, readers, shapes)).persist(
                 StorageLevel.MEMORY_ONLY());
         List<String> variables = List.copyOf(trainer.trainedVariables());
         String key = UUID.randomUUID().toString();
@@ -328,6 +367,9 @@ public final class SparkTrainer {
         double[] losses = new double[steps];
         try {
             long rows = unwrapped(() -> blocks.map(b -> (long) b.rows()).fold(0L, Long::sum));
+            if (readers.stream().anyMatch(r -> r.width() < 0)) {
+                requireOneWidth(blocks, readers);
+            }
             long windowStart = System.nanoTime();
             for (int s = 0; s < steps; s++) {
                 Broadcast<Values> values = jsc.broadcast(Values.of(graph, variables, trainer.iteration()));
@@ -355,6 +397,25 @@ public final class SparkTrainer {
             saved.destroy();
         }
         return losses;
+    }
+
+    /**
+     * Refuses a column of open width whose rows have several widths (series of several lengths): a step's loss is
+     * that of all rows as one array, as on one machine, which takes rows of one width.
+     */
+    private static void requireOneWidth(JavaRDD<Block> blocks, List<Columns.Reader> readers) {
+        List<int[]> widths = unwrapped(() -> blocks.map(Block::widths).collect());
+        for (int c = 0; c < readers.size(); c++) {
+            Set<Integer> seen = new TreeSet<>();
+            for (int[] w : widths) {
+                seen.add(w[c]);
+            }
+            if (seen.size() > 1) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "Column \"%s\" holds rows of %s values "
+                        + "(series of several lengths?); a step trains on all rows as one array, which takes rows of "
+                        + "one width.", readers.get(c).column(), seen));
+            }
+        }
     }
 
     /** Adds the partitions' sums in partition order and applies the step; returns the step's loss. */
@@ -459,26 +520,47 @@ public final class SparkTrainer {
 
         private static final long serialVersionUID = 1L;
 
-        static Iterator<Block> of(Iterator<Row> rows, List<Columns.Reader> readers) {
+        /**
+         * The partition's rows in blocks of up to {@link #BLOCK} rows; a new block also where a column of open width
+         * changes width (series of another length), since a block is one array per column.
+         */
+        static Iterator<Block> of(Iterator<Row> rows, List<Columns.Reader> readers, List<ExampleShape> shapes) {
             List<Block> blocks = new ArrayList<>();
             List<Row> batch = new ArrayList<>(BLOCK);
+            int[] widths = null;
             while (rows.hasNext()) {
-                batch.add(rows.next());
-                if (batch.size() == BLOCK || !rows.hasNext()) {
-                    blocks.add(block(batch, readers));
+                Row row = rows.next();
+                int[] w = widths(row, readers);
+                if (!batch.isEmpty() && (batch.size() == BLOCK || !Arrays.equals(w, widths))) {
+                    blocks.add(block(batch, readers, shapes, widths));
                     batch.clear();
                 }
+                batch.add(row);
+                widths = w;
+            }
+            if (!batch.isEmpty()) {
+                blocks.add(block(batch, readers, shapes, widths));
             }
             return blocks.iterator();
         }
 
-        private static Block block(List<Row> batch, List<Columns.Reader> readers) {
-            List<double[]> columns = new ArrayList<>();
+        private static int[] widths(Row row, List<Columns.Reader> readers) {
             int[] widths = new int[readers.size()];
             for (int c = 0; c < readers.size(); c++) {
                 Columns.Reader r = readers.get(c);
-                int w = r.width() >= 0 ? (int) r.width() : r.widthOf(batch.get(0));
-                widths[c] = w;
+                widths[c] = r.width() >= 0 ? (int) r.width() : r.widthOf(row);
+            }
+            return widths;
+        }
+
+        private static Block block(List<Row> batch, List<Columns.Reader> readers, List<ExampleShape> shapes,
+                                   int[] widths) {
+            List<double[]> columns = new ArrayList<>();
+            for (int c = 0; c < readers.size(); c++) {
+                Columns.Reader r = readers.get(c);
+                int w = widths[c];
+                // a width the example cannot take (not a multiple of a series' features) is refused here, by name
+                shapes.get(c).batchShape(batch.size(), w, r.column());
                 double[] values = new double[batch.size() * w];
                 Columns.Reader fixed = r.withWidth(w);
                 for (int i = 0; i < batch.size(); i++) {
@@ -486,7 +568,7 @@ public final class SparkTrainer {
                 }
                 columns.add(values);
             }
-            return new Block(batch.size(), columns, widths);
+            return new Block(batch.size(), columns, widths.clone());
         }
     }
 
@@ -520,7 +602,7 @@ public final class SparkTrainer {
         private static final long serialVersionUID = 1L;
 
         static Partial of(int index, Iterator<Block> blocks, String key, Broadcast<byte[]> saved, boolean isNetwork,
-                          Values values, List<String> placeholders, List<long[]> shapes, List<DataType> types,
+                          Values values, List<String> placeholders, List<ExampleShape> shapes, List<DataType> types,
                           String loss, int localSteps, IUpdater updater) {
             taskHook.accept(index);
             List<Block> all = new ArrayList<>();
@@ -554,7 +636,7 @@ public final class SparkTrainer {
 
         /** Local steps on the partition's rows from the step's values; the resulting parameters weighted by rows. */
         private static Partial localAverage(int index, List<Block> blocks, MutableGraph graph, Values values,
-                                            List<String> placeholders, List<long[]> shapes, List<DataType> types,
+                                            List<String> placeholders, List<ExampleShape> shapes, List<DataType> types,
                                             String loss, int localSteps, IUpdater updater) {
             graph.setValues(values.arrays(graph));
             long count = blocks.stream().mapToLong(Block::rows).sum();
@@ -595,11 +677,11 @@ public final class SparkTrainer {
             return new Block(rows, columns, widths);
         }
 
-        private static Map<String, INDArray> feed(Block b, List<String> placeholders, List<long[]> shapes,
+        private static Map<String, INDArray> feed(Block b, List<String> placeholders, List<ExampleShape> shapes,
                                                   List<DataType> types) {
             Map<String, INDArray> feed = new LinkedHashMap<>();
             for (int c = 0; c < placeholders.size(); c++) {
-                long[] shape = SparkScoring.exampleShape(shapes.get(c), b.rows(), b.widths()[c]);
+                long[] shape = shapes.get(c).batchShape(b.rows(), b.widths()[c], placeholders.get(c));
                 feed.put(placeholders.get(c), Columns.array(b.columns().get(c), shape)
                         .castTo(types.get(c)));
             }

@@ -16,10 +16,19 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.tribuo.HypernetworkModel;
 import org.mutablemodules.tribuo.HypernetworkTrainer;
@@ -29,6 +38,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 import org.tribuo.Example;
@@ -163,6 +173,99 @@ class SparkScoringTest {
                     new Double[] {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}), RowFactory.create(1, bad[0])), arrays);
             Exception e = assertThrows(Exception.class, () -> SparkScoring.score(data, m, "x", "y").collectAsList());
             assertTrue(String.valueOf(e.getMessage()).contains((String) bad[1]), String.valueOf(e.getMessage()));
+        }
+    }
+
+    /** A recurrent network over series of 3 features, its input's length open: per time step (NCW) or last (NWC). */
+    private static MultiLayerNetwork recurrent(RNNFormat format) {
+        NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder().seed(4)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new LSTM.Builder().nIn(3).nOut(5).dataFormat(format).build());
+        if (format == RNNFormat.NCW) {
+            list.layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(5).nOut(2).activation(Activation.IDENTITY)
+                    .dataFormat(format).build());
+        } else {
+            list.layer(new LastTimeStep(new LSTM.Builder().nIn(5).nOut(4).dataFormat(format).build()))
+                    .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY)
+                            .build());
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(list.build());
+        net.init();
+        return net;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(RNNFormat.class)
+    void seriesOfAnyLengthTakeTheirLengthFromEachRowInTheNetworksLayout(RNNFormat format) {
+        MultiLayerNetwork net = recurrent(format);
+        MutableNetwork m = MutableNetwork.of(net);
+        Random random = new Random(12);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 240; i++) {
+            double[] x = new double[3 * (2 + random.nextInt(4))];
+            for (int k = 0; k < x.length; k++) {
+                x[k] = random.nextGaussian();
+            }
+            rows.add(RowFactory.create(i, x));
+        }
+        StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
+                .add("series", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        List<Row> scored = sortedById(SparkScoring.score(LocalSpark.session().createDataFrame(rows, schema)
+                .repartition(2), m, "series", "y"));
+        assertEquals(240, scored.size());
+        for (int i = 0; i < 240; i++) {
+            double[] x = (double[]) rows.get(i).get(1);
+            int length = x.length / 3;
+            long[] shape = format == RNNFormat.NCW ? new long[] {1, 3, length} : new long[] {1, length, 3};
+            // DL4J's output for the row alone, flattened in 'c' order (NCW: outputs x time)
+            double[] expected = net.output(Nd4j.create(x, shape, 'c')).dup('c').data().asDouble();
+            List<Object> y = scored.get(i).getList(2);
+            assertEquals(expected.length, y.size(), "row " + i);
+            for (int k = 0; k < expected.length; k++) {
+                assertEquals(expected[k], (Double) y.get(k), 1e-12, "row " + i + " value " + k);
+            }
+        }
+        Dataset<Row> ragged = LocalSpark.session().createDataFrame(List.of(RowFactory.create(0,
+                new double[] {1, 2, 3, 4, 5, 6}), RowFactory.create(1, new double[] {1, 2, 3, 4, 5, 6, 7})), schema);
+        Exception e = assertThrows(Exception.class, () -> SparkScoring.score(ragged, m, "series", "y")
+                .collectAsList());
+        String expected = "Column \"series\" holds a row of 7 values; an example of shape "
+                + (format == RNNFormat.NCW ? "[3, -1]" : "[-1, 3]") + " takes a positive multiple of 3";
+        assertTrue(String.valueOf(e.getMessage()).contains(expected), String.valueOf(e.getMessage()));
+    }
+
+    @Test
+    void imagesOfOpenHeightAndWidthAreScoredWithTheExampleShapeGiven() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(6)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new ConvolutionLayer.Builder().nIn(2).nOut(3).kernelSize(2, 2).activation(Activation.TANH)
+                        .build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(2).activation(Activation.IDENTITY)
+                        .build())
+                .build());
+        net.init();
+        MutableNetwork m = MutableNetwork.of(net);
+        Dataset<Row> data = features(2 * 4 * 5, 2, 9);
+        IllegalArgumentException open = assertThrows(IllegalArgumentException.class,
+                () -> SparkScoring.score(data, m, "doubles", "y"));
+        assertTrue(open.getMessage().contains("features column \"doubles\"") && open.getMessage().contains(
+                "[2, -1, -1]") && open.getMessage().contains("2 open dimensions"), open.getMessage());
+        IllegalArgumentException disagreeing = assertThrows(IllegalArgumentException.class,
+                () -> SparkScoring.score(data, m, "doubles", "y", new long[] {4, 2, 5}));
+        assertTrue(disagreeing.getMessage().contains("[4, 2, 5]") && disagreeing.getMessage().contains(
+                "[-1, 2, -1, -1]"), disagreeing.getMessage());
+        List<Row> rows = sortedById(SparkScoring.score(data, m, "doubles", "y", new long[] {2, 4, 5}));
+        INDArray x = Nd4j.create(DataType.DOUBLE, ROWS, 2, 4, 5);
+        for (int i = 0; i < ROWS; i++) {
+            x.get(NDArrayIndex.point(i)).assign(Nd4j.create(rows.get(i).getList(1).stream()
+                    .mapToDouble(v -> (Double) v).toArray(), new long[] {2, 4, 5}, 'c'));
+        }
+        INDArray expected = net.output(x);
+        for (int i = 0; i < ROWS; i++) {
+            for (int k = 0; k < 2; k++) {
+                assertEquals(expected.getDouble(i, k), (Double) rows.get(i).getList(4).get(k), 1e-12, "row " + i);
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -16,6 +17,14 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,11 +34,14 @@ import org.mutablemodules.samediff.GraphTrainer;
 import org.mutablemodules.samediff.MutableGraph;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
  * {@link SparkTrainer}: synchronous steps equal full-batch {@link GraphTrainer} steps on one machine for any number of
@@ -211,5 +223,119 @@ class SparkTrainerTest {
                 () -> SparkTrainer.builder(m).features("x").updater(new Sgd(0.1)).build());
         assertTrue(unfed.getMessage().contains("labels"), unfed.getMessage());
         assertThrows(IllegalStateException.class, () -> SparkTrainer.builder(taskGraph()).features("x"));
+    }
+
+    /** Rows (id, x: a series of 2 features in NCW order, y: one target per step) of the given lengths. */
+    private static Dataset<Row> series(int[] lengths, long seed) {
+        Random random = new Random(seed);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            int t = lengths[i];
+            double[] x = new double[2 * t];
+            double[] y = new double[t];
+            for (int k = 0; k < x.length; k++) {
+                x[k] = random.nextGaussian();
+            }
+            for (int k = 0; k < t; k++) {
+                y[k] = Math.tanh(x[k] - x[t + k]) + 0.1 * random.nextGaussian();
+            }
+            rows.add(RowFactory.create(i, x, y));
+        }
+        StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
+                .add("x", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("y", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+        return LocalSpark.session().createDataFrame(rows, schema).repartition(2);
+    }
+
+    private static double[] values(Row row, int column) {
+        return row.getList(column).stream().mapToDouble(v -> (Double) v).toArray();
+    }
+
+    private static MutableNetwork recurrent() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(2)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new LSTM.Builder().nIn(2).nOut(4).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(1).activation(Activation.IDENTITY)
+                        .build())
+                .build());
+        net.init();
+        return MutableNetwork.of(net);
+    }
+
+    @Test
+    void seriesOfOneLengthTrainAsFullBatchStepsAndSeveralLengthsAreRefusedByName() {
+        int[] lengths = new int[90];
+        Arrays.fill(lengths, 5);
+        Dataset<Row> data = series(lengths, 3);
+        MutableNetwork spark = recurrent();
+        MutableNetwork local = recurrent();
+        double[] losses = SparkTrainer.builder(spark).features("x").labels("y").updater(new Adam(0.02)).build()
+                .fit(data, 3);
+        List<Row> rows = data.collectAsList();
+        INDArray x = Nd4j.create(DataType.DOUBLE, rows.size(), 2, 5);
+        INDArray y = Nd4j.create(DataType.DOUBLE, rows.size(), 1, 5);
+        for (int i = 0; i < rows.size(); i++) {
+            // a row holds the series in the network's NCW layout: features x time, 'c' order
+            x.get(NDArrayIndex.point(i)).assign(Nd4j.create(values(rows.get(i), 1), new long[] {2, 5}, 'c'));
+            y.get(NDArrayIndex.point(i)).assign(Nd4j.create(values(rows.get(i), 2), new long[] {1, 5}, 'c'));
+        }
+        GraphTrainer trainer = GraphTrainer.builder(local.graph()).loss(local.lossName()).updater(new Adam(0.02))
+                .build();
+        for (int s = 0; s < 3; s++) {
+            double expected = trainer.step(Map.of("input", x, "labels", y));
+            assertEquals(expected, losses[s], 1e-10 * Math.max(1, expected), "loss of step " + s);
+        }
+        assertSameParameters(local, spark, 1e-10);
+
+        INDArray before = spark.toMultiLayerNetwork(Map.of()).params().dup();
+        lengths[40] = 6;
+        SparkTrainer again = SparkTrainer.builder(spark).features("x").labels("y").updater(new Adam(0.02)).build();
+        IllegalArgumentException mixed = assertThrows(IllegalArgumentException.class,
+                () -> again.fit(series(lengths, 3), 2));
+        assertTrue(mixed.getMessage().contains("Column \"x\" holds rows of [10, 12] values"), mixed.getMessage());
+        lengths[40] = 5;
+        List<Row> odd = new ArrayList<>(series(lengths, 4).collectAsList());
+        odd.set(3, RowFactory.create(3, new double[] {1, 2, 3}, new double[] {1, 2, 3}));
+        IllegalArgumentException width = assertThrows(IllegalArgumentException.class,
+                () -> again.fit(LocalSpark.session().createDataFrame(odd, series(lengths, 4).schema()), 2));
+        assertTrue(width.getMessage().contains("Column \"x\" holds a row of 3 values; an example of shape [2, -1] "
+                + "takes a positive multiple of 2"), width.getMessage());
+        assertEquals(before, spark.toMultiLayerNetwork(Map.of()).params(), "nothing trained");
+    }
+
+    @Test
+    void imagesOfOpenSizeTrainWithTheExampleShapeGivenAndAreRefusedWithout() {
+        MultiLayerNetwork cnn = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new ConvolutionLayer.Builder().nIn(1).nOut(2).kernelSize(2, 1).activation(Activation.TANH)
+                        .build())
+                .layer(new GlobalPoolingLayer.Builder(PoolingType.MAX).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(2).nOut(3).activation(Activation.IDENTITY)
+                        .build())
+                .build());
+        cnn.init();
+        MutableNetwork spark = MutableNetwork.of(cnn);
+        MutableNetwork local = MutableNetwork.of(cnn.clone());
+        IllegalArgumentException open = assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder(spark).features("x").labels("y").updater(new Sgd(0.1)).build());
+        assertTrue(open.getMessage().contains("placeholder \"input\" (column \"x\")")
+                && open.getMessage().contains("[1, -1, -1]"), open.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> SparkTrainer.builder(spark).features("x").labels("y").exampleShape("pixels", 1, 1, 5)
+                        .updater(new Sgd(0.1)).build());
+        assertTrue(unknown.getMessage().contains("\"pixels\""), unknown.getMessage());
+        // each row's 5 values as an image of one channel, 5 pixels high and 1 wide
+        Dataset<Row> data = data(2);
+        double[] losses = SparkTrainer.builder(spark).features("x").labels("y").exampleShape("x", 1, 5, 1)
+                .updater(new Sgd(0.1)).build().fit(data, 2);
+        Map<String, INDArray> all = arrays(data.collectAsList());
+        GraphTrainer trainer = GraphTrainer.builder(local.graph()).loss(local.lossName()).updater(new Sgd(0.1))
+                .build();
+        for (int s = 0; s < 2; s++) {
+            double expected = trainer.step(Map.of("input", all.get("x").reshape(ROWS, 1, 5, 1), "labels",
+                    all.get("y")));
+            assertEquals(expected, losses[s], 1e-10 * Math.max(1, expected), "loss of step " + s);
+        }
+        assertSameParameters(local, spark, 1e-10);
     }
 }
