@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +83,7 @@ class ConversionFuzzTest {
 
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
-    void convertsWithParityOrIsRefusedByName(long seed) throws java.io.IOException {
+    void convertsWithParityOrIsRefusedByName(long seed) throws IOException {
         // A native crash (ND4J aborts the JVM on some shape errors) leaves no report: the seed is written first.
         java.nio.file.Files.writeString(java.nio.file.Path.of("target", "fuzz-last-seed.txt"), seed + "\n");
         Generated g = null;
@@ -150,6 +154,7 @@ class ConversionFuzzTest {
         for (int i = 0; i < actual.length; i++) {
             assertClose(g.dl4jOutputs()[i], actual[i], 1e-8, "output " + i);
         }
+        assertSurvivesTheFile(m, x, actual);
         CONVERTED.incrementAndGet();
         checkMasked(g, m, x);
         if (!m.hasLoss()) {
@@ -702,6 +707,22 @@ class ConversionFuzzTest {
     }
 
     private static final Pattern INPUT = Pattern.compile("network input \"([^\"]+)\"");
+
+    /** The network saved and loaded computes the same outputs (SameDiff cannot read every op back as written). */
+    private static void assertSurvivesTheFile(MutableNetwork m, INDArray[] x, INDArray[] outputs) {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        MutableNetwork loaded;
+        try {
+            m.save(file);
+            loaded = MutableNetwork.load(new ByteArrayInputStream(file.toByteArray()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        INDArray[] again = loaded.outputs(dup(x));
+        for (int i = 0; i < outputs.length; i++) {
+            assertClose(outputs[i], again[i], 1e-12, "output " + i + " after saving and loading");
+        }
+    }
 
     private static void assertUnchanged(Model net, INDArray params, String conf, Generated g) {
         assertEquals(params, net.params(), "the source network's parameters changed");
