@@ -13,8 +13,8 @@ import java.util.Set;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
@@ -23,30 +23,34 @@ import org.deeplearning4j.nn.conf.graph.StackVertex;
 import org.deeplearning4j.nn.conf.graph.UnstackVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -113,6 +117,40 @@ class SequenceMaskingTest {
         return net;
     }
 
+    /** Running statistics other than DL4J's initial 0 and 1 (and gamma, beta), so that using them wrongly shows. */
+    private static MultiLayerNetwork withRunningStatistics(MultiLayerNetwork net) {
+        net.paramTable().forEach((key, value) -> {
+            INDArray spread = Nd4j.linspace(DataType.DOUBLE, -1, 2.0 / Math.max(1, value.length() - 1), value.length())
+                    .reshape(value.shape());
+            if (key.endsWith("_mean") || key.endsWith("_beta")) {
+                value.assign(spread.mul(0.3));
+            } else if (key.endsWith("_log10stdev") || key.endsWith("_gamma")) {
+                value.assign(spread.mul(0.2).add(key.endsWith("_gamma") ? 1 : 0));
+            }
+        });
+        return net;
+    }
+
+    /**
+     * An LSTM, PReLU on its rows (a per-feature alpha other than DL4J's initial 0), then batch normalisation if asked,
+     * an RnnOutputLayer.
+     */
+    private static MultiLayerNetwork prelu(boolean batchNormalization) {
+        NeuralNetConfiguration.ListBuilder list = list(23)
+                .layer(new LSTM.Builder().nIn(IN).nOut(4).activation(Activation.TANH).build())
+                .layer(new PReLULayer.Builder().inputShape(4).build())
+                .inputPreProcessor(1, new RnnToFeedForwardPreProcessor());
+        if (batchNormalization) {
+            list.layer(new BatchNormalization.Builder().nIn(4).nOut(4).build());
+        }
+        int last = batchNormalization ? 3 : 2;
+        MultiLayerNetwork net = init(list.layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
+                        .activation(Activation.IDENTITY).build())
+                .inputPreProcessor(last, new FeedForwardToRnnPreProcessor()).build());
+        net.getLayer(1).getParam("W").assign(Nd4j.createFromArray(0.1, -0.2, 0.3, 0.5).reshape(1, 4));
+        return withRunningStatistics(net);
+    }
+
     static Stream<Case> cases() {
         return Stream.of(
                 new Case("LSTM, softmax RnnOutputLayer", () -> init(list(1)
@@ -153,6 +191,7 @@ class SequenceMaskingTest {
                                 .activation(Activation.SOFTMAX).build())
                         // without it, DL4J leaves the RnnOutputLayer's format unset after a wrapper, and cannot train
                         .setInputType(InputType.recurrent(IN)).build()), true, true),
+                new Case("LSTM, PReLU on its rows (the mask passed on)", () -> prelu(false), true),
                 merged(RNNFormat.NCW, 18), merged(RNNFormat.NWC, 19),
                 new Case("ComputationGraph: stacked, an LSTM, unstacked and added", () -> {
                     ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(21)
@@ -437,6 +476,29 @@ class SequenceMaskingTest {
         });
     }
 
+    /**
+     * Batch normalisation passes the mask on, computing every row as DL4J does: the converted graph computes it in
+     * inference mode (README), so DL4J's inference output and score are compared, and the gradients (DL4J's are those
+     * of its training mode) with central differences of the masked score.
+     */
+    @Test
+    void batchNormalizationOnMaskedRowsComputesDl4jsInferenceOutputAndScore() {
+        MultiLayerNetwork net = prelu(true);
+        MutableNetwork m = MutableNetwork.of(net);
+        for (boolean alignEnd : new boolean[] {false, true}) {
+            DataSet d = batch(new Case("LSTM, batch normalisation", () -> net, true), T, alignEnd, 13);
+            assertRelativelyClose(net.output(d.getFeatures(), false, d.getFeaturesMaskArray(), null),
+                    m.output(d.getFeatures(), d.getFeaturesMaskArray(), null), 1e-10, "output, align end " + alignEnd);
+            assertEquals(net.score(d), m.score(d), 1e-10 * Math.abs(net.score(d)), "score, align end " + alignEnd);
+            Map<String, INDArray> gradients = m.gradients(d);
+            for (String key : List.of("0_W", "1_W", "2_gamma", "2_beta", "3_W")) {
+                assertMatchesCentralDifferences(gradients.get(key), () -> m.score(d),
+                        m.graph().sameDiff().getVariable(m.param(key).name()).getArr(), key + ", align end "
+                                + alignEnd);
+            }
+        }
+    }
+
     @Test
     void anOutputLayerOnMaskedRowsAfterAConvolutionMatchesDl4jsScoreAndItsFiniteDifferences() {
         MultiLayerNetwork net = init(list(16)
@@ -480,8 +542,8 @@ class SequenceMaskingTest {
         INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, T);
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class,
                 () -> m.output(x, mask(T, false), null));
-        assertTrue(e.getMessage().contains("Layer 0 (ZeroPadding1DLayer)") && e.getMessage().contains("mask"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("Layer 0 (ZeroPadding1DLayer)") && e.getMessage().contains("mask")
+                && e.getMessage().contains("changes the number of time steps"), e.getMessage());
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
         assertRelativelyClose(net.output(x), m.output(x), 1e-10, "unmasked output still works");
     }

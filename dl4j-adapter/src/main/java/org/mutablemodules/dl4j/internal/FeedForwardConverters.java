@@ -88,7 +88,9 @@ final class FeedForwardConverters {
             return input;
         }
         if (input.rank() != 2) {
-            throw SequenceMasks.refused(ctx);
+            throw SequenceMasks.refused(ctx, "DL4J's own DropoutLayer fails on a masked series (it multiplies the "
+                    + "[N, C, T] activations by the [N, T] mask); on the rows after RnnToFeedForwardPreProcessor it "
+                    + "converts");
         }
         return input.with(input.value().mul(input.mask()));
     };

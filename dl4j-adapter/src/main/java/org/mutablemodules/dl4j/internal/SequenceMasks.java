@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Convolution1D;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -14,9 +15,13 @@ import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling1D;
+import org.deeplearning4j.nn.conf.layers.ZeroPadding1DLayer;
+import org.deeplearning4j.nn.conf.layers.convolutional.Cropping1D;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
@@ -44,16 +49,24 @@ final class SequenceMasks {
             GlobalPoolingLayer.class, DenseLayer.class, DropoutLayer.class, OutputLayer.class, Convolution1DLayer.class,
             Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class,
             MaskZeroLayer.class);
-    /** Layers that DL4J computes without the mask and passes it on unchanged. */
-    private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class);
+    /**
+     * Layers that DL4J computes without the mask and passes it on unchanged, which keep the time steps where they are
+     * (batch normalisation's training statistics then include the padding, as DL4J's do).
+     */
+    private static final Set<Class<? extends Layer>> PASSING = Set.of(ActivationLayer.class,
+            BatchNormalization.class, PReLULayer.class);
+
+    /** Layers that change the number of time steps, whose mask DL4J nevertheless passes on unchanged. */
+    private static final Set<Class<? extends Layer>> RESIZING = Set.of(ZeroPadding1DLayer.class, Cropping1D.class,
+            Upsampling1D.class);
 
     /** The layers that take a mask, for messages. */
     static final List<String> SUPPORTED = List.of("LSTM", "GravesLSTM (outside LastTimeStep)", "SimpleRnn",
             "Bidirectional", "LastTimeStep", "RnnOutputLayer", "RnnLossLayer", "GlobalPoolingLayer",
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
-            "ActivationLayer", "FrozenLayer", "FrozenLayerWithBackprop", "LastTimeStepVertex",
-            "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex", "UnstackVertex",
+            "ActivationLayer", "BatchNormalization", "PReLULayer", "FrozenLayer", "FrozenLayerWithBackprop",
+            "LastTimeStepVertex", "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex", "UnstackVertex",
             "MaskZeroLayer (which computes its own)");
 
     private SequenceMasks() {
@@ -70,6 +83,10 @@ final class SequenceMasks {
         if (PASSING.contains(layer.getClass())) {
             return converter.convert(ctx, layer, input).withMask(input.mask());
         }
+        if (RESIZING.contains(layer.getClass())) {
+            throw refused(ctx, "DL4J passes the mask on unchanged although the layer changes the number of time "
+                    + "steps, so the mask no longer lines up with the series");
+        }
         if (!MASKED.contains(layer.getClass())) {
             throw refused(ctx);
         }
@@ -80,6 +97,12 @@ final class SequenceMasks {
     static RuntimeException refused(ConversionContext ctx) {
         return ctx.unsupported("a features mask (variable-length time series), which it cannot take in the "
                 + "converted graph", SUPPORTED);
+    }
+
+    /** The same, with the reason. */
+    static RuntimeException refused(ConversionContext ctx, String reason) {
+        return ctx.unsupported("a features mask (variable-length time series), which it cannot take in the "
+                + "converted graph: " + reason, SUPPORTED);
     }
 
     /**
