@@ -475,18 +475,21 @@ public final class MutableNetwork {
      * 0 for padding. The features mask reaches the layers as DL4J propagates it (recurrent layers zero their output
      * and state at padding, {@code LastTimeStep} and global pooling read the steps present, dense layers after
      * {@code RnnToFeedForwardPreProcessor} zero the rows of padding); the labels mask zeroes the output layer's
-     * output at the steps it leaves out. The first masked call builds a masked copy of the network in the graph
+     * output at the steps it leaves out, or, a mask per output [N, n, T] (for an NCW {@code RnnOutputLayer}), at the
+     * outputs and steps it leaves out. The first masked call builds a masked copy of the network in the graph
      * (layers that cannot take a mask are refused then, by name, and the graph is left unchanged); mutations reach it
      * as they reach the network.
      *
      * @param input        the features
      * @param featuresMask the features mask [N, T], or null
-     * @param labelsMask   the labels mask [N, T] of the output, or null
+     * @param labelsMask   the labels mask [N, T] of the output, or [N, n, T] per output, or null
      * @return the output
      * @throws IllegalStateException         if the network has several inputs or outputs (use {@link #outputs(
      *                                       INDArray[], INDArray[], INDArray[])})
-     * @throws IllegalArgumentException      if a mask is not [N, T] for the series' length T or holds other values
-     *                                       than 0 and 1, or as {@link #output(INDArray)}
+     * @throws IllegalArgumentException      if a mask is not [N, T] for the series' length T (a labels mask per
+     *                                       output: not the output's shape, or for another layer than an NCW
+     *                                       {@code RnnOutputLayer} or {@code RnnLossLayer}) or holds other values than
+     *                                       0 and 1, or as {@link #output(INDArray)}
      * @throws UnsupportedLayerException     if a layer the mask reaches cannot take it (named in the message)
      */
     public INDArray output(INDArray input, INDArray featuresMask, INDArray labelsMask) {

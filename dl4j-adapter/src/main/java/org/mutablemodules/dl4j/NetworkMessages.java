@@ -54,6 +54,10 @@ final class NetworkMessages {
             + "that many along axis %d.";
     static final String MASK_NOT_SERIES = "Got a %s, but masks apply to time series ([N, n, T]) and this %s's "
             + "are not.";
+    static final String PER_OUTPUT_MASK_LAYER = "The %s has shape %s, a mask per output; DL4J takes those for "
+            + "RnnOutputLayer and RnnLossLayer in NCW format only (it reads them as [N, n, T]), and this output is "
+            + "%s. Give a mask per time step, [N, T].";
+    static final String PER_OUTPUT_MASK_SHAPE = "The %s has shape %s; a mask per output has the labels' shape, %s.";
     static final String NULL_DATA = "The %s is null.";
     static final String BAD_EPOCHS = "The number of epochs must be at least 1; got %d.";
     static final String NO_RESET = "Training for %d epochs needs an iterator that can be reset; this one cannot "

@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
 import org.mutablemodules.dl4j.internal.NetworkConverter;
@@ -82,9 +83,11 @@ final class SequenceMasking {
      *
      * @param data         the unmasked call's feed (inputs, and labels if scored)
      * @param masks        one features mask [N, T] per network input, null entries for none
-     * @param labelMasks   one labels mask [N, T] per output, null entries for none; null for no labels
-     * @throws IllegalArgumentException if a mask is not [N, T] of the series' length or holds values other than 0
-     *                                  and 1, or is given for an input or output that is not a time series
+     * @param labelMasks   one labels mask [N, T] per output, or [N, n, T] (per output) for an NCW
+     *                     {@code RnnOutputLayer} or {@code RnnLossLayer}; null entries for none; null for no labels
+     * @throws IllegalArgumentException if a mask is not [N, T] of the series' length (or per output, [N, n, T] as the
+     *                                  labels) or holds values other than 0 and 1, or is given for an input or output
+     *                                  that is not a time series
      * @throws UnsupportedLayerException if a layer the mask reaches cannot take it
      */
     synchronized Call call(Map<String, INDArray> data, INDArray[] masks, INDArray[] labelMasks) {
@@ -133,18 +136,23 @@ final class SequenceMasking {
             String name = labels.get(k);
             if (m != null) {
                 String what = "labels mask of output \"" + converted.outputNames().get(k) + "\"";
-                requireMaskOfSeries(what, name, m, examples, "output");
                 INDArray series = data.get(name);
+                if (m.rank() == 3) {
+                    requirePerOutputMask(what, k, name, m, series, examples);
+                    continue;
+                }
+                requireMaskOfSeries(what, name, m, examples, "output");
                 if (series != null) {
                     requireLength("The labels of output \"" + converted.outputNames().get(k) + "\"", series,
                             timeAxis(name, series), m.size(1));
                 }
             }
         }
-        List<Boolean> scoredWithMask = new ArrayList<>();
+        // per output: the rank of the labels mask it is scored with (0: none, 2: per step, 3: per output)
+        List<Integer> scoredWithMask = new ArrayList<>();
         for (int k = 0; k < labels.size(); k++) {
-            scoredWithMask.add(entry(labelMasks, k) != null && labels.get(k) != null
-                    && data.containsKey(labels.get(k)));
+            INDArray m = entry(labelMasks, k);
+            scoredWithMask.add(m != null && labels.get(k) != null && data.containsKey(labels.get(k)) ? m.rank() : 0);
         }
         int length = steps;
         Copy copy = copies.computeIfAbsent(List.of(steps, scoredWithMask), key -> build(length, scoredWithMask));
@@ -176,6 +184,15 @@ final class SequenceMasking {
             return output;
         }
         INDArray m = labelsMask.castTo(output.dataType());
+        if (m.rank() == 3) {
+            // per output, [N, n, T] as the output (NCW: checked by call)
+            if (!Arrays.equals(m.shape(), output.shape())) {
+                throw new IllegalArgumentException(format(NetworkMessages.PER_OUTPUT_MASK_SHAPE, "labels mask of "
+                        + "output \"" + converted.outputNames().get(index) + "\"", Arrays.toString(m.shape()),
+                        Arrays.toString(output.shape()) + " (the output's)"));
+            }
+            return output.mul(m);
+        }
         boolean nwc = ((RnnOutputLayer) outputLayer(index)).getRnnDataFormat() == RNNFormat.NWC;
         return output.mul(nwc ? m.reshape(m.size(0), m.size(1), 1) : m.reshape(m.size(0), 1, m.size(1)));
     }
@@ -208,6 +225,31 @@ final class SequenceMasking {
         requireMask("The " + what, m, examples);
     }
 
+    /**
+     * Requires a per-output labels mask [N, n, T] for output {@code k}: DL4J takes one for an NCW
+     * {@code RnnOutputLayer} or {@code RnnLossLayer} (it reads the mask as NCW whatever the layer's format, so an NWC
+     * layer would pair each value with another output and step), of the labels' shape, of 0 and 1.
+     */
+    private void requirePerOutputMask(String what, int k, String name, INDArray m, INDArray labels, long examples) {
+        Layer layer = outputLayer(k);
+        RNNFormat format = layer instanceof RnnOutputLayer o ? o.getRnnDataFormat()
+                : layer instanceof RnnLossLayer l ? l.getRnnDataFormat() : null;
+        if (format != RNNFormat.NCW) {
+            throw new IllegalArgumentException(format(NetworkMessages.PER_OUTPUT_MASK_LAYER, what,
+                    Arrays.toString(m.shape()), layer == null ? "a vertex" : layer.getClass().getSimpleName()
+                            + (format == null ? "" : " in " + format + " format")));
+        }
+        if (name == null || !isSeries(name)) {
+            throw new IllegalArgumentException(format(NetworkMessages.MASK_NOT_SERIES, what, "output"));
+        }
+        if (m.size(0) != examples || labels != null && !Arrays.equals(m.shape(), labels.shape())) {
+            throw new IllegalArgumentException(format(NetworkMessages.PER_OUTPUT_MASK_SHAPE, what,
+                    Arrays.toString(m.shape()), labels == null ? "[" + examples + ", n, T]"
+                            : Arrays.toString(labels.shape())));
+        }
+        requireZerosAndOnes(what, m);
+    }
+
     private static INDArray entry(INDArray[] arrays, int i) {
         return arrays == null ? null : arrays[i];
     }
@@ -223,13 +265,17 @@ final class SequenceMasking {
             throw new IllegalArgumentException(format(NetworkMessages.MASK_SHAPE, what,
                     Arrays.toString(m.shape()), examples));
         }
-        INDArray values = m.castTo(DataType.DOUBLE);
-        for (long r = 0; r < m.size(0); r++) {
-            for (long t = 0; t < m.size(1); t++) {
-                double v = values.getDouble(r, t);
-                if (v != 0.0 && v != 1.0) {
-                    throw new IllegalArgumentException(format(NetworkMessages.MASK_VALUES, what, v, r, t));
-                }
+        requireZerosAndOnes(what, m);
+    }
+
+    /** Refuses a mask holding a value other than 0 and 1, naming the first one's example and time step. */
+    private static void requireZerosAndOnes(String what, INDArray m) {
+        double[] values = m.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        long steps = m.size(m.rank() - 1);
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != 0.0 && values[i] != 1.0) {
+                throw new IllegalArgumentException(format(NetworkMessages.MASK_VALUES, what, values[i],
+                        i / (values.length / m.size(0)), i % steps));
             }
         }
     }
@@ -266,7 +312,7 @@ final class SequenceMasking {
      *
      * @throws UnsupportedLayerException if a layer cannot take the mask that reaches it
      */
-    private Copy build(int steps, List<Boolean> scoredWithMask) {
+    private Copy build(int steps, List<Integer> scoredWithMask) {
         SameDiff sd = converted.sameDiff();
         GraphEdits.Snapshot rollback = GraphEdits.snapshot(sd);
         String scopeName = freeScope(sd);
@@ -294,8 +340,9 @@ final class SequenceMasking {
                 String name = converted.labelNames().get(k);
                 SDVariable l = name == null ? null : sd.getVariable(name);
                 labels.add(l);
-                SDVariable m = scoredWithMask.get(k)
-                        ? sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(), -1, -1) : null;
+                int rank = scoredWithMask.get(k);
+                SDVariable m = rank == 0 ? null : sd.placeHolder(scopeName + "/" + name + "/mask", l.dataType(),
+                        rank == 3 ? new long[] {-1, -1, -1} : new long[] {-1, -1});
                 labelMasks.add(m);
                 labelMaskNames.add(m == null ? null : m.name());
             }

@@ -36,6 +36,7 @@ import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
@@ -48,10 +49,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.mutablemodules.dl4j.RandomNetworks.Generated;
 import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Fuzzed conversion: seeded random DL4J networks ({@link RandomNetworks}) each either convert with output parity, score
@@ -74,6 +76,8 @@ class ConversionFuzzTest {
     private static final AtomicInteger INVALID = new AtomicInteger();
     private static final Map<String, Integer> SKIPPED_FOR_DL4J_BUGS = new TreeMap<>();
     private static final Map<String, Integer> REFUSALS = new TreeMap<>();
+    /** The labels masks the masked scores were compared with, by kind. */
+    private static final Map<String, Integer> LABEL_MASKS = new TreeMap<>();
     private static final Map<String, Integer> INVALID_REASONS = new TreeMap<>();
     private static final long STARTED = System.nanoTime();
 
@@ -322,15 +326,16 @@ class ConversionFuzzTest {
         }
         if (m.hasLoss() && dl4jScoreBug(g.net()) == null && !dl4jLossLayerScoreBug(g.net())) {
             INDArray[] y = g.labels();
-            double score = m.score(new org.nd4j.linalg.dataset.MultiDataSet(x, y, masks, null));
+            INDArray[] labelMasks = labelMasks(g, y, r);
+            double score = m.score(new org.nd4j.linalg.dataset.MultiDataSet(x, y, masks, labelMasks));
             Nd4j.setDefaultDataTypes(x[0].dataType(), x[0].dataType());
             double expected;
             try {
                 expected = g.net() instanceof MultiLayerNetwork
                         ? ((MultiLayerNetwork) g.net()).score(new org.nd4j.linalg.dataset.DataSet(dup(x)[0], y[0],
-                        masks[0], null))
+                        masks[0], labelMasks[0]))
                         : ((ComputationGraph) g.net()).score(new org.nd4j.linalg.dataset.MultiDataSet(dup(x), y,
-                        masks, null));
+                        masks, labelMasks));
             } catch (RuntimeException e) {
                 Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
                 String why = String.valueOf(e.getMessage());
@@ -344,6 +349,64 @@ class ConversionFuzzTest {
             assertEquals(expected, score, 1e-8 * Math.max(1, Math.abs(expected)), "masked score");
         }
         MASKS_COMPARED.incrementAndGet();
+    }
+
+    /**
+     * Labels masks for the series outputs of a recurrent output layer, drawn: none, one per time step [N, T] (every
+     * example keeps at least one step), or, for an NCW layer not scoring a softmax by MCXENT (which DL4J refuses),
+     * one per output [N, n, T]; null entries elsewhere.
+     */
+    private static INDArray[] labelMasks(Generated g, INDArray[] y, Random r) {
+        INDArray[] masks = new INDArray[y.length];
+        for (int k = 0; k < y.length; k++) {
+            Layer layer = outputLayer(g.net(), k);
+            RNNFormat format = layer instanceof RnnOutputLayer o ? o.getRnnDataFormat()
+                    : layer instanceof RnnLossLayer l ? l.getRnnDataFormat() : null;
+            int kind = r.nextInt(3);
+            if (format == null || y[k] == null || y[k].rank() != 3 || kind == 0) {
+                continue;
+            }
+            boolean softmaxCrossEntropy = (layer instanceof RnnOutputLayer o ? o.getLossFn()
+                    : ((RnnLossLayer) layer).getLossFn()) instanceof LossMCXENT
+                    && ((BaseLayer) layer).getActivationFn() instanceof ActivationSoftmax;
+            long examples = y[k].size(0);
+            long steps = y[k].size(format == RNNFormat.NCW ? 2 : 1);
+            if (kind == 2 && format == RNNFormat.NCW && !softmaxCrossEntropy) {
+                masks[k] = Nd4j.zeros(y[k].dataType(), y[k].shape());
+                for (long n = 0; n < examples; n++) {
+                    masks[k].putScalar(new long[] {n, r.nextInt((int) y[k].size(1)), r.nextInt((int) steps)}, 1.0);
+                    for (long o = 0; o < y[k].size(1); o++) {
+                        for (long t = 0; t < steps; t++) {
+                            if (r.nextBoolean()) {
+                                masks[k].putScalar(new long[] {n, o, t}, 1.0);
+                            }
+                        }
+                    }
+                }
+            } else {
+                masks[k] = Nd4j.zeros(y[k].dataType(), examples, steps);
+                for (long n = 0; n < examples; n++) {
+                    masks[k].putScalar(n, r.nextInt((int) steps), 1.0);
+                    for (long t = 0; t < steps; t++) {
+                        if (r.nextBoolean()) {
+                            masks[k].putScalar(n, t, 1.0);
+                        }
+                    }
+                }
+            }
+            tally(LABEL_MASKS, masks[k].rank() == 3 ? "per output" : "per time step");
+        }
+        return masks;
+    }
+
+    /** The layer of network output {@code k}, or null for a vertex that is no layer. */
+    private static Layer outputLayer(Model net, int k) {
+        if (net instanceof MultiLayerNetwork mln) {
+            return mln.getLayer(mln.getnLayers() - 1).conf().getLayer();
+        }
+        ComputationGraph cg = (ComputationGraph) net;
+        org.deeplearning4j.nn.api.Layer layer = cg.getOutputLayer(k);
+        return layer == null ? null : layer.conf().getLayer();
     }
 
     /** DL4J keeps masks set after a masked output or score; the unmasked checks that follow need them gone. */
@@ -793,6 +856,7 @@ class ConversionFuzzTest {
                 MASKS_COMPARED.get(), MASKS_REFUSED.get(), refused, INVALID.get(), (System.nanoTime() - STARTED) / 1e9);
         SKIPPED_FOR_DL4J_BUGS.forEach((k, v) -> System.out.println("FUZZ   comparison left out: " + k + ": " + v));
         REFUSALS.forEach((k, v) -> System.out.println("FUZZ   refused: " + k + ": " + v));
+        LABEL_MASKS.forEach((k, v) -> System.out.println("FUZZ   masked score with labels masks " + k + ": " + v));
         INVALID_REASONS.forEach((k, v) -> System.out.println("FUZZ   invalid for DL4J: " + k.replace('\n', ' ') + ": " + v));
         if (CASES >= 50) {
             // a generator that only ever converts, or only ever fails, would not test what it claims to

@@ -2,6 +2,7 @@ package org.mutablemodules.dl4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mutablemodules.dl4j.Checks.assertRelativelyClose;
@@ -29,6 +30,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -593,6 +595,113 @@ class SequenceMaskingTest {
         assertTrue(e.getMessage().contains("\"merge\" (MergeVertex)") && e.getMessage().contains("time axis"),
                 e.getMessage());
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
+    }
+
+    /** Output layers that DL4J scores with a labels mask per output (each output and step kept or not). */
+    static Stream<Arguments> perOutputScoring() {
+        return Stream.of(
+                Arguments.of("RnnOutputLayer, MSE", new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT)
+                        .activation(Activation.IDENTITY).build(), 4),
+                Arguments.of("RnnOutputLayer, sigmoid XENT", new RnnOutputLayer.Builder(LossFunction.XENT).nIn(4)
+                        .nOut(OUT).activation(Activation.SIGMOID).build(), 4),
+                Arguments.of("RnnOutputLayer, L1", new RnnOutputLayer.Builder(LossFunction.L1).nIn(4).nOut(OUT)
+                        .activation(Activation.TANH).build(), 4),
+                Arguments.of("RnnLossLayer, sigmoid XENT", new RnnLossLayer.Builder(LossFunction.XENT)
+                        .activation(Activation.SIGMOID).build(), OUT));
+    }
+
+    /** A mask per output [N, OUT, steps] that keeps about half of the values, every example some. */
+    private static INDArray perOutputMask(int steps, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        INDArray m = Nd4j.zeros(DataType.DOUBLE, N, OUT, steps);
+        for (int i = 0; i < N; i++) {
+            m.putScalar(new int[] {i, i % OUT, 0}, 1.0);
+            for (int o = 0; o < OUT; o++) {
+                for (int t = 0; t < steps; t++) {
+                    if (random.nextBoolean()) {
+                        m.putScalar(new int[] {i, o, t}, 1.0);
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("perOutputScoring")
+    void labelsMasksPerOutputScoreTrainAndZeroTheOutputAsDl4j(String name, Layer output, int lstmUnits) {
+        Supplier<MultiLayerNetwork> network = () -> init(list(27)
+                .layer(new LSTM.Builder().nIn(IN).nOut(lstmUnits).activation(Activation.TANH).build())
+                .layer(output.clone()).build());
+        MultiLayerNetwork net = network.get();
+        MutableNetwork m = MutableNetwork.of(net);
+        for (boolean withFeaturesMask : new boolean[] {false, true}) {
+            DataSet d = batch(new Case(name, () -> net, true), T, false, 29);
+            d.setLabels(Nd4j.rand(DataType.DOUBLE, N, OUT, T));
+            d.setLabelsMaskArray(perOutputMask(T, 31));
+            if (!withFeaturesMask) {
+                d.setFeaturesMaskArray(null);
+            }
+            String what = name + (withFeaturesMask ? ", with a features mask" : "");
+            assertRelativelyClose(net.output(d.getFeatures(), false, d.getFeaturesMaskArray(), d.getLabelsMaskArray()),
+                    m.output(d.getFeatures(), d.getFeaturesMaskArray(), d.getLabelsMaskArray()), 1e-10,
+                    what + ": output");
+            assertEquals(net.score(d), m.score(d), 1e-10 * Math.abs(net.score(d)), what + ": score");
+            Map<String, INDArray> mine = m.gradients(d);
+            dl4jGradients(net, d).forEach((key, g) -> assertRelativelyClose(g, mine.get(key), 1e-8,
+                    what + ": gradient " + key));
+        }
+        // the mask per output weighs: scored with a mask per step instead, the score differs
+        DataSet d = batch(new Case(name, () -> net, true), T, false, 29);
+        d.setLabels(Nd4j.rand(DataType.DOUBLE, N, OUT, T));
+        DataSet perStep = d.copy();
+        d.setLabelsMaskArray(perOutputMask(T, 31));
+        assertNotEquals(m.score(perStep), m.score(d), 1e-6, name + ": the mask per output is read");
+        MultiLayerNetwork trained = network.get();
+        MutableNetwork mutable = MutableNetwork.of(network.get());
+        for (int step = 0; step < 3; step++) {
+            DataSet batch = batch(new Case(name, () -> trained, true), T, false, 40 + step);
+            batch.setLabels(Nd4j.rand(DataType.DOUBLE, N, OUT, T));
+            batch.setLabelsMaskArray(perOutputMask(T, 50 + step));
+            trained.fit(batch);
+            mutable.fit(batch);
+        }
+        assertRelativelyClose(trained.params(), mutable.toMultiLayerNetwork(Map.of()).params(), 1e-8,
+                name + ": parameters after three steps with masks per output");
+    }
+
+    @Test
+    void labelsMasksPerOutputAreRefusedWhereDl4jCannotReadThem() {
+        Case c = cases().findFirst().orElseThrow();        // an LSTM, a softmax RnnOutputLayer scored by MCXENT
+        MutableNetwork softmax = convert(c, c.network().get());
+        DataSet d = batch(c, T, false, 33);
+        d.setLabelsMaskArray(perOutputMask(T, 35));
+        int variables = softmax.graph().sameDiff().variables().size();
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> softmax.score(d));
+        assertTrue(e.getMessage().contains("RnnOutputLayer") && e.getMessage().contains("per output")
+                && e.getMessage().contains("softmax"), e.getMessage());
+        assertEquals(variables, softmax.graph().sameDiff().variables().size(), "graph unchanged");
+
+        Case nwc = cases().filter(k -> k.name().startsWith("NWC LSTM")).findFirst().orElseThrow();
+        MutableNetwork m = convert(nwc, nwc.network().get());
+        DataSet n = batch(nwc, T, false, 33);
+        n.setLabelsMaskArray(Nd4j.ones(DataType.DOUBLE, N, T, OUT));
+        IllegalArgumentException format = assertThrows(IllegalArgumentException.class, () -> m.score(n));
+        assertTrue(format.getMessage().contains("NCW format only") && format.getMessage().contains("NWC"),
+                format.getMessage());
+
+        MultiLayerNetwork mse = init(list(27).layer(new LSTM.Builder().nIn(IN).nOut(4).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(OUT).activation(Activation.IDENTITY)
+                        .build()).build());
+        MutableNetwork k = MutableNetwork.of(mse);
+        DataSet s = batch(c, T, false, 33);
+        s.setLabelsMaskArray(Nd4j.ones(DataType.DOUBLE, N, OUT, T - 1));
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class, () -> k.score(s));
+        assertTrue(shape.getMessage().contains("[4, 2, 5]"), shape.getMessage());
+        INDArray half = perOutputMask(T, 36).muli(0.5);
+        IllegalArgumentException values = assertThrows(IllegalArgumentException.class,
+                () -> k.output(s.getFeatures(), null, half));
+        assertTrue(values.getMessage().contains("holds 0.5"), values.getMessage());
     }
 
     @Test

@@ -71,7 +71,9 @@ final class OutputLayerConverters {
             SDVariable preRows = sd.reshape(nwc ? input.value() : sd.permute(input.value(), 0, 2, 1), rowsShape);
             SDVariable outRows = sd.reshape(nwc ? out : sd.permute(out, 0, 2, 1), rowsShape);
             SDVariable labelRows = sd.reshape(nwc ? labels : sd.permute(labels, 0, 2, 1), rowsShape);
-            SDVariable weights = mask.reshape(-1, 1).div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+            SDVariable weights = (mask == ctx.labelMask() ? SequenceMasks.labelWeights(ctx, mask, layer.getLossFn(),
+                    layer.getActivationFn(), -1) : mask.reshape(-1, 1)).div(sd.sum(ctx.dimension(labels, 0)
+                    .castTo(ctx.dataType())));
             ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), preRows, outRows,
                     labelRows, weights, sd.sum(width.castTo(ctx.dataType())),
                     what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);

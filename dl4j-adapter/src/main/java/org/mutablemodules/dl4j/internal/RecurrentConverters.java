@@ -178,7 +178,9 @@ final class RecurrentConverters {
             SDVariable labels = nwc ? ctx.labelsPlaceholder(-1, -1, layer.getNOut())
                     : ctx.labelsPlaceholder(-1, layer.getNOut(), -1);
             SDVariable labelRows = (nwc ? labels : sd.permute(labels, 0, 2, 1)).reshape(-1, layer.getNOut());
-            SDVariable weights = labelMask.reshape(-1, 1).div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+            SDVariable weights = SequenceMasks.labelWeights(ctx, labelMask, layer.getLossFn(),
+                    layer.getActivationFn(), layer.getNOut()).div(sd.sum(ctx.dimension(labels, 0)
+                    .castTo(ctx.dataType())));
             ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), z, activated, labelRows,
                     weights, layer.getNOut(), what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);
             return new LayerOutput(out, 3);

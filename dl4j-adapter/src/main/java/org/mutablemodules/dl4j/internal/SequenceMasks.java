@@ -30,7 +30,11 @@ import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * DL4J's feature and label masks (variable-length time series) in a masked replay of a converted network: which
@@ -103,6 +107,30 @@ final class SequenceMasks {
     static RuntimeException refused(ConversionContext ctx, String reason) {
         return ctx.unsupported("a features mask (variable-length time series), which it cannot take in the "
                 + "converted graph: " + reason, SUPPORTED);
+    }
+
+    /**
+     * The weights of the rows of an NCW series output's loss ([N, n, T] permuted to rows [N T, ...]) from its labels
+     * mask: one per row from a mask per step [N, T], one per element from a mask per output [N, n, T] (NCW: checked
+     * by the caller), which DL4J refuses for a softmax scored by multi-class cross-entropy, as here.
+     *
+     * @param width the number of outputs, or -1 where the labels tell it
+     */
+    static SDVariable labelWeights(ConversionContext ctx, SDVariable labelMask, ILossFunction loss,
+                                   IActivation activation, long width) {
+        long[] shape = labelMask.placeholderShape();
+        if (shape == null || shape.length != 3) {
+            return labelMask.reshape(-1, 1);
+        }
+        if (activation instanceof ActivationSoftmax && loss instanceof LossMCXENT) {
+            throw ctx.unsupported("a labels mask per output with a softmax scored by " + loss + " (DL4J refuses "
+                    + "per-output masking there: the outputs of a softmax are not independent)",
+                    List.of("a labels mask per time step"));
+        }
+        SameDiff sd = labelMask.getSameDiff();
+        SDVariable rows = sd.permute(labelMask, 0, 2, 1);
+        return width > 0 ? rows.reshape(-1, width)
+                : sd.reshape(rows, sd.concat(0, ctx.longVector(-1), ctx.dimension(labelMask, 1)));
     }
 
     /**
