@@ -52,8 +52,11 @@ final class ExecutionPlans {
     private final GraphState state;
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
 
-    /** What is computed: forward results of the graph or of its gradient function, owned by the caller or not. */
-    private record Key(boolean gradientFunction, List<String> outputs, boolean owned) {
+    /**
+     * What is computed: forward results of the graph or of one of its gradient functions (by identity: one per loss is
+     * kept), owned by the caller or not.
+     */
+    private record Key(boolean gradientFunction, int function, List<String> outputs, boolean owned) {
     }
 
     /** The plans of one key, for one structure of the graph. */
@@ -140,8 +143,9 @@ final class ExecutionPlans {
         if ("session".equals(System.getProperty(EXECUTION_PROPERTY)) || !sd.getListeners().isEmpty()) {
             return session.run();
         }
-        SameDiff function = gradientFunction ? sd.getFunction("grad") : sd;
-        Key key = new Key(gradientFunction, List.copyOf(names), owned);
+        SameDiff function = gradientFunction ? sd.getFunction(GradientFunctions.GRADIENT_FUNCTION) : sd;
+        Key key = new Key(gradientFunction, gradientFunction ? System.identityHashCode(function) : 0,
+                List.copyOf(names), owned);
         Entry entry;
         ExecutionPlan plan;
         synchronized (this) {
@@ -171,9 +175,11 @@ final class ExecutionPlans {
         if (entry != null && entry.current(function, version)) {
             return entry;
         }
-        // The structure changed: plans of the old one are stale, as are those of a replaced gradient function.
+        // The structure changed: plans of the old one are stale, as are those of a gradient function replaced and
+        // not kept for another loss.
         entries.entrySet().removeIf(e -> !e.getValue().current(e.getValue().function, version)
-                || e.getKey().gradientFunction() == key.gradientFunction() && e.getValue().function != function);
+                || e.getKey().gradientFunction() == key.gradientFunction() && e.getValue().function != function
+                && !(key.gradientFunction() && state.keepsGradientFunction(e.getValue().function)));
         String refusal = null;
         ExecutionPlan first = null;
         try {

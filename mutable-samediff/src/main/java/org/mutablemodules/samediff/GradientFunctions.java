@@ -5,17 +5,21 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * Builds SameDiff's gradient function without ND4J's per-op printing. ND4J 1.0.0-M2.1 prints
  * {@code Added differentiated op ...} on standard output for every op while it builds one (a plain
  * {@code System.out.println}). For the duration of the build, standard output is replaced by a filter that drops
- * those lines, and only those (another thread's printing passes through), and then restored.
+ * those lines, and only those (another thread's printing passes through), and then restored. Switching the loss
+ * variables keeps the gradient functions of the previous ones ({@link #useLoss}).
  */
 final class GradientFunctions {
 
     private static final byte[] DROPPED = "Added differentiated op ".getBytes(StandardCharsets.US_ASCII);
+    /** SameDiff's name of its gradient function. */
+    static final String GRADIENT_FUNCTION = "grad";
 
     private GradientFunctions() {
     }
@@ -47,6 +51,30 @@ final class GradientFunctions {
                 System.setOut(out);
                 filter.finish();
             }
+        }
+    }
+
+    /**
+     * Makes {@code loss} the graph's loss variable. SameDiff keeps one gradient function, for its current loss
+     * variables, and drops it when they change, so alternating between losses (a network's loss and its masked
+     * copies' for series of several lengths, one per minibatch) rebuilt it at every change, at a cost that grows with
+     * the graph. The function of the previous loss is kept ({@link GraphState#keepGradientFunction}) and the new
+     * loss's put back if one was kept and is still valid; otherwise the next computation builds it.
+     */
+    static void useLoss(SameDiff sd, String loss) {
+        List<String> wanted = List.of(loss);
+        List<String> current = sd.getLossVariables();
+        if (current.equals(wanted)) {
+            return;
+        }
+        GraphState state = GraphState.of(sd);
+        if (sd.hasGradientFunction()) {
+            state.keepGradientFunction(sd, List.copyOf(current), sd.getFunction(GRADIENT_FUNCTION));
+        }
+        sd.setLossVariables(loss);
+        SameDiff kept = state.keptGradientFunction(sd, wanted);
+        if (kept != null) {
+            sd.putSubFunction(GRADIENT_FUNCTION, kept);
         }
     }
 

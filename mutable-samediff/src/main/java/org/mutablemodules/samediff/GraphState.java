@@ -12,7 +12,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.mutablemodules.samediff.internal.GraphWalk;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 
 /**
  * What this library knows about one SameDiff instance beyond its structure: the converted parameters (with their
@@ -60,6 +62,21 @@ final class GraphState {
     private record Upstream(long version, int ops, int variables, Set<String> placeholders) {
     }
 
+    /** Gradient functions of other loss variables than the graph's current ones, by loss variables, most recent last. */
+    private final LinkedHashMap<List<String>, KeptGradient> keptGradients = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<String>, KeptGradient> eldest) {
+            return size() > MAX_KEPT_GRADIENTS;
+        }
+    };
+
+    /** A gradient function and the structure of the graph it was built for. */
+    private record KeptGradient(SameDiff function, long version, int ops, int variables) {
+    }
+
+    /** Gradient functions kept per graph: each holds a copy of the graph's ops (not of its parameters' arrays). */
+    private static final int MAX_KEPT_GRADIENTS = 8;
+
     /** Bounds the remembered walks for callers that ask for ever new sets of variables. */
     private static final int MAX_REMEMBERED_TARGETS = 64;
 
@@ -100,6 +117,44 @@ final class GraphState {
         }
         upstreamPlaceholders.put(List.copyOf(targets), new Upstream(version, ops, variables, placeholders));
         return placeholders;
+    }
+
+    /** Keeps {@code function}, the gradient function of {@code loss} in the graph's present structure. */
+    synchronized void keepGradientFunction(SameDiff sd, List<String> loss, SameDiff function) {
+        keptGradients.put(loss, new KeptGradient(function, structureVersion, sd.getOps().size(),
+                sd.getVariables().size()));
+    }
+
+    /**
+     * The gradient function kept for {@code loss}, taken out of the kept ones, if the graph's structure is the one it
+     * was built for and its trainable and constant variables still hold the graph's arrays (it shares them, and reads
+     * the parameters' values from them); else null.
+     */
+    synchronized SameDiff keptGradientFunction(SameDiff sd, List<String> loss) {
+        KeptGradient kept = keptGradients.remove(loss);
+        if (kept == null || Boolean.getBoolean("nokeep") || kept.version != structureVersion || kept.ops != sd.getOps().size()
+                || kept.variables != sd.getVariables().size()) {
+            return null;
+        }
+        for (SDVariable v : sd.variables()) {
+            VariableType type = v.getVariableType();
+            if ((type == VariableType.VARIABLE || type == VariableType.CONSTANT)
+                    && (!kept.function.hasVariable(v.name())
+                    || kept.function.getArrForVarName(v.name()) != sd.getArrForVarName(v.name()))) {
+                return null;
+            }
+        }
+        return kept.function;
+    }
+
+    /** Whether {@code function} is a gradient function kept for other loss variables (its plans stay useful). */
+    synchronized boolean keepsGradientFunction(SameDiff function) {
+        for (KeptGradient k : keptGradients.values()) {
+            if (k.function == function) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The parameter whose initial value is the variable {@code name}, or null. */

@@ -538,8 +538,9 @@ public final class GraphTrainer {
     /**
      * One training step on {@code otherLoss}, another loss variable of the same graph that the same trained variables
      * produce (a network's loss computed with masks, say): as {@link #step(Map)}, with this trainer's updaters,
-     * their states, regularisation, clipping and counts, so steps on either loss continue one training. Alternating
-     * between losses rebuilds SameDiff's gradient function at each change.
+     * their states, regularisation, clipping and counts, so steps on either loss continue one training. The gradient
+     * function of each loss is kept for the next step on it while the graph's structure stays the same (up to eight
+     * losses).
      *
      * @param feed      the placeholders' values, keyed by name
      * @param otherLoss the loss variable to differentiate this step
@@ -563,9 +564,7 @@ public final class GraphTrainer {
 
     private double stepLocked(Map<String, INDArray> feed, String loss) {
         checkFeed(feed);
-        if (!sd.getLossVariables().equals(List.of(loss))) {
-            sd.setLossVariables(loss);
-        }
+        GradientFunctions.useLoss(sd, loss);
         if (!sd.hasGradientFunction()) {
             prepare(loss);      // the graph changed since the last step (a mutation drops the gradient function)
         }
@@ -823,9 +822,7 @@ public final class GraphTrainer {
         }
         clippingMembers = List.copyOf(members);
         placeholders = Collections.unmodifiableSet(needed);
-        if (!sd.getLossVariables().equals(List.of(differentiated))) {
-            sd.setLossVariables(differentiated);
-        }
+        GradientFunctions.useLoss(sd, differentiated);
         GradientFunctions.ensure(sd, quiet);
     }
 

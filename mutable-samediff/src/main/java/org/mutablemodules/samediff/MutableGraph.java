@@ -421,8 +421,9 @@ public final class MutableGraph {
      * The gradients of the loss variable {@code loss} with respect to the named variables, whatever loss variables
      * the graph holds now: a {@link GraphTrainer} of another loss on the same graph sets the graph's loss variables to
      * its own, and {@link #gradients(Map, String...)} differentiates those. The graph's loss variables become
-     * {@code loss} (SameDiff differentiates the graph's loss variables; a trainer's next step sets its own back), so
-     * alternating between losses rebuilds the gradient function each time.
+     * {@code loss} (SameDiff differentiates the graph's loss variables; a trainer's next step sets its own back); the
+     * gradient function of each loss is kept for the next call on it while the graph's structure stays the same (up
+     * to eight losses), so alternating between losses does not rebuild it.
      *
      * @param loss         the loss variable to differentiate
      * @param placeholders values of the placeholders, keyed by name
@@ -437,9 +438,7 @@ public final class MutableGraph {
         state.lock.writeLock().lock();
         try {
             FeedCheck.requireVariables(sd, "gradientsOf", loss);
-            if (!sd.getLossVariables().equals(List.of(loss))) {
-                sd.setLossVariables(loss);
-            }
+            GradientFunctions.useLoss(sd, loss);
             return gradients(placeholders, variables);
         } finally {
             state.lock.writeLock().unlock();
