@@ -145,6 +145,85 @@ public final class FunctionalView {
     }
 
     /**
+     * The functional call on variable-length time series: {@link #forward(SDVariable, Map)} with DL4J's features mask
+     * ([N, T], 1 for the steps present, 0 for padding; an expression of this graph, such as a placeholder), which
+     * reaches the layers as in {@link MutableNetwork#output(INDArray, INDArray, INDArray)}. A hypernetwork can so
+     * generate the weights of a recurrent network trained on padded batches, and a first-order meta-learner adapt one.
+     *
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     * @param mask       the features mask [N, T] (its shape, or the sequence length the network was converted for,
+     *                   must tell T), or null
+     * @param parameters expressions keyed by DL4J's network-level keys, as for {@link #forward(SDVariable, Map)}
+     * @return the output activations
+     * @throws IllegalArgumentException  if the network has several inputs or outputs, the mask is of another graph,
+     *                                   data type or rank, given for an input that is no series, or of unknown length,
+     *                                   this is a {@link #training()} view (masks apply at inference), or an argument
+     *                                   is invalid as for {@link #forward(SDVariable, Map)}; the graph is then
+     *                                   unchanged
+     * @throws UnsupportedLayerException if a layer the mask reaches cannot take it (as for the network's masked
+     *                                   calls); the graph is then unchanged
+     */
+    public SDVariable forward(SDVariable input, SDVariable mask, Map<String, SDVariable> parameters) {
+        return calls.forward(input, mask, parameters);
+    }
+
+    /**
+     * {@link #forward(SDVariable, SDVariable, Map)} for a network with any number of inputs and outputs.
+     *
+     * @param inputs     one expression per network input
+     * @param masks      one features mask per input, null entries for none
+     * @param parameters expressions keyed by DL4J's network-level keys
+     * @return one expression per network output
+     * @throws IllegalArgumentException  as {@link #forward(SDVariable, SDVariable, Map)}, or if a list's length is not
+     *                                   the network's
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, SDVariable, Map)}
+     */
+    public List<SDVariable> forward(List<SDVariable> inputs, List<SDVariable> masks,
+                                    Map<String, SDVariable> parameters) {
+        return calls.forward(inputs, masks, parameters);
+    }
+
+    /**
+     * The score of {@link #forward(SDVariable, SDVariable, Map)} against {@code labels}, scored on the steps the
+     * labels mask keeps ([N, T], per time step), as {@link MutableNetwork#score(org.nd4j.linalg.dataset.api.DataSet)}
+     * scores a {@code DataSet} with those masks; differentiable with respect to the parameters' expressions (for
+     * first-order meta-learning on series; {@link #lossGradients} takes no masks).
+     *
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     * @param labels     an expression of this graph, shaped as the network's labels placeholder
+     * @param mask       the features mask [N, T], or null
+     * @param labelMask  the labels mask [N, T], or null
+     * @param parameters expressions keyed by DL4J's network-level keys
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  as {@link #forward(SDVariable, SDVariable, Map)}
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, SDVariable, Map)}
+     */
+    public SDVariable loss(SDVariable input, SDVariable labels, SDVariable mask, SDVariable labelMask,
+                           Map<String, SDVariable> parameters) {
+        return calls.loss(input, labels, mask, labelMask, parameters);
+    }
+
+    /**
+     * {@link #loss(SDVariable, SDVariable, SDVariable, SDVariable, Map)} for a network with any number of inputs and
+     * outputs: the sum of the scores of the outputs given labels.
+     *
+     * @param inputs     one expression per network input
+     * @param labels     one expression per network output, null for an output not to score
+     * @param masks      one features mask per input, null entries (or a null list) for none
+     * @param labelMasks one labels mask per output, null entries (or a null list) for none
+     * @param parameters expressions keyed by DL4J's network-level keys
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  as {@link #forward(List, List, Map)}
+     * @throws UnsupportedLayerException as {@link #forward(SDVariable, SDVariable, Map)}
+     */
+    public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, List<SDVariable> masks,
+                           List<SDVariable> labelMasks, Map<String, SDVariable> parameters) {
+        return calls.loss(inputs, labels, masks, labelMasks, parameters);
+    }
+
+    /**
      * The gradients of {@link #loss(SDVariable, SDVariable, Map)} with respect to every parameter of the network (the
      * named ones at the given expressions, the others at their current values), keyed by DL4J's network-level keys,
      * as ordinary graph expressions: built by explicit backward rules per layer from ops whose own gradients are

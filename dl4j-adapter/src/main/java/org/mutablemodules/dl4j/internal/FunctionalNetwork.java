@@ -74,11 +74,15 @@ public final class FunctionalNetwork {
             + "(also inside LastTimeStep; unrolled, so the number of time steps must be known), RnnOutputLayer, with "
             + "the pre-processors CnnToFeedForwardPreProcessor and FeedForwardToCnnPreProcessor";
 
-    /** The converters applied again with given inputs, parameters and labels, in training mode or not. */
+    /**
+     * The converters applied again with given inputs, parameters and labels, in training mode or not; with masks
+     * (null lists for none) at inference, for series of {@code steps} time steps.
+     */
     @FunctionalInterface
     private interface Replayer {
         NetworkConverter.Replay replay(List<SDVariable> inputs, Map<String, SDVariable> parameters,
-                                       List<SDVariable> labels, boolean training);
+                                       List<SDVariable> labels, boolean training, List<SDVariable> masks,
+                                       List<SDVariable> labelMasks, int steps);
     }
 
     /** The explicit chain of a network in a mode (training or not). */
@@ -131,8 +135,11 @@ public final class FunctionalNetwork {
      * @return the functional view of a converted {@code MultiLayerNetwork}
      */
     public static FunctionalNetwork of(MultiLayerConfiguration conf, ConvertedNetwork converted, MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training) ->
-                NetworkConverter.replay(conf, converted, inputs, parameters, labels, training),
+        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training, masks, labelMasks,
+                steps) -> masks == null && labelMasks == null
+                        ? NetworkConverter.replay(conf, converted, inputs, parameters, labels, training)
+                        : NetworkConverter.replayMasked(conf, converted, inputs, parameters, labels, masks, labelMasks,
+                                steps),
                 training -> explicitChain(conf, converted, graph, training), false);
     }
 
@@ -146,8 +153,11 @@ public final class FunctionalNetwork {
      */
     public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                        MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training) ->
-                NetworkConverter.replay(conf, converted, inputs, parameters, labels, training),
+        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training, masks, labelMasks,
+                steps) -> masks == null && labelMasks == null
+                        ? NetworkConverter.replay(conf, converted, inputs, parameters, labels, training)
+                        : NetworkConverter.replayMasked(conf, converted, inputs, parameters, labels, masks, labelMasks,
+                                steps),
                 training -> explicitChain(conf, converted, graph, training), false);
     }
 
@@ -275,7 +285,8 @@ public final class FunctionalNetwork {
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
         checkArguments(inputs, null, parameters);
         return build("forward", () -> {
-            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), training).outputs();
+            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), training, null, null, -1)
+                    .outputs();
             List<SDVariable> named = new ArrayList<>();
             for (int i = 0; i < outputs.size(); i++) {
                 named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
@@ -318,7 +329,171 @@ public final class FunctionalNetwork {
         requireLoss();
         Objects.requireNonNull(labels, "labels");
         checkArguments(inputs, labels, parameters);
-        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, training).loss(), "loss"));
+        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, training, null, null, -1)
+                .loss(), "loss"));
+    }
+
+    /**
+     * {@link #forward(List, Map)} for variable-length time series: each input's features mask ([N, T] of 0 and 1, an
+     * expression of this graph; null for an input without one) reaches the layers as in
+     * {@code MutableNetwork.output(inputs, masks, null)}, at DL4J's inference semantics.
+     *
+     * @param inputs     the inputs, in the network's input order
+     * @param masks      one features mask per input, null entries for none
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return one expression per network output
+     * @throws IllegalArgumentException  if an argument or mask is invalid (a mask of another graph, type or rank, for
+     *                                   an input that is no series, or of unknown length), or in a training view
+     * @throws UnsupportedLayerException if a layer the mask reaches cannot take it; the graph is then unchanged
+     */
+    public List<SDVariable> forward(List<SDVariable> inputs, List<SDVariable> masks,
+                                    Map<String, SDVariable> parameters) {
+        checkArguments(inputs, null, parameters);
+        int steps = checkMasks(inputs, masks, null);
+        return build("forward", () -> {
+            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), false, masks, null, steps)
+                    .outputs();
+            List<SDVariable> named = new ArrayList<>();
+            for (int i = 0; i < outputs.size(); i++) {
+                named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
+            }
+            return Collections.unmodifiableList(named);
+        });
+    }
+
+    /**
+     * {@link #forward(List, List, Map)} of a network with one input and one output.
+     *
+     * @param input      the input
+     * @param mask       the features mask, or null
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the output
+     * @throws IllegalArgumentException if the network has several inputs or outputs, or as the list version
+     */
+    public SDVariable forward(SDVariable input, SDVariable mask, Map<String, SDVariable> parameters) {
+        requireOneInputAndOutput("forward");
+        return forward(Collections.singletonList(input), Collections.singletonList(mask), parameters).get(0);
+    }
+
+    /**
+     * {@link #loss(List, List, List, List, Map)} of a network with one input and one output.
+     *
+     * @param input      the input
+     * @param labels     the labels
+     * @param mask       the features mask, or null
+     * @param labelMask  the labels mask, or null
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the scalar score
+     * @throws IllegalStateException    if the network has no output layer
+     * @throws IllegalArgumentException if the network has several inputs or outputs, or as the list version
+     */
+    public SDVariable loss(SDVariable input, SDVariable labels, SDVariable mask, SDVariable labelMask,
+                           Map<String, SDVariable> parameters) {
+        requireLoss();
+        requireOneInputAndOutput("loss");
+        return loss(Collections.singletonList(input), Collections.singletonList(labels),
+                Collections.singletonList(mask), Collections.singletonList(labelMask), parameters);
+    }
+
+    /**
+     * {@link #loss(List, List, Map)} for variable-length time series, with features masks (as
+     * {@link #forward(List, List, Map)}) and labels masks per time step ([N, T], null entries for none): the score
+     * {@code MutableNetwork.score} gives for a {@code MultiDataSet} with those masks.
+     *
+     * @param inputs     the inputs, in the network's input order
+     * @param labels     the labels, one per output (null for an output not to score)
+     * @param masks      one features mask per input, null entries (or a null list) for none
+     * @param labelMasks one labels mask per output, null entries (or a null list) for none
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the scalar score
+     * @throws IllegalStateException     if the network has no output layer
+     * @throws IllegalArgumentException  if an argument or mask is invalid, or in a training view
+     * @throws UnsupportedLayerException if a layer the mask reaches cannot take it; the graph is then unchanged
+     */
+    public SDVariable loss(List<SDVariable> inputs, List<SDVariable> labels, List<SDVariable> masks,
+                           List<SDVariable> labelMasks, Map<String, SDVariable> parameters) {
+        requireLoss();
+        Objects.requireNonNull(labels, "labels");
+        checkArguments(inputs, labels, parameters);
+        List<SDVariable> features = masks == null ? Collections.nCopies(inputs.size(), null) : masks;
+        List<SDVariable> scored = labelMasks == null ? nulls() : labelMasks;
+        int steps = checkMasks(inputs, features, scored);
+        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, false, features, scored,
+                steps).loss(), "loss"));
+    }
+
+    /**
+     * Checks masks as {@code MutableNetwork}'s masked calls check their arrays, as far as expressions tell: of this
+     * graph, of the inputs' data type, rank 2, for series inputs; returns the number of time steps, from the features
+     * masks' shapes, else the conversion's sequence length.
+     */
+    private int checkMasks(List<SDVariable> inputs, List<SDVariable> masks, List<SDVariable> labelMasks) {
+        if (training) {
+            throw new IllegalArgumentException("Masks are applied at DL4J's inference semantics; this is a training "
+                    + "view (functional().training()): use the network's own functional view.");
+        }
+        Objects.requireNonNull(masks, "masks");
+        if (masks.size() != inputs.size()) {
+            throw new IllegalArgumentException("Got " + masks.size() + " features mask(s); this network has "
+                    + inputs.size() + " input(s): " + converted.inputNames() + " (null entries for none).");
+        }
+        if (labelMasks != null && labelMasks.size() != converted.outputNames().size()) {
+            throw new IllegalArgumentException("Got " + labelMasks.size() + " labels mask(s); this network has "
+                    + converted.outputNames().size() + " output(s): " + converted.outputNames()
+                    + " (null entries for none).");
+        }
+        int steps = -1;
+        SameDiff sd = graph.sameDiff();
+        for (int i = 0; i < masks.size(); i++) {
+            SDVariable m = masks.get(i);
+            if (m == null) {
+                continue;
+            }
+            long[] shape = sd.getVariable(converted.inputNames().get(i)).placeholderShape();
+            if (shape == null || shape.length != 3) {
+                throw new IllegalArgumentException("A features mask was given for input \"" + converted.inputNames()
+                        .get(i) + "\", which is no time series ([N, n, T]).");
+            }
+            checkMask("The features mask \"" + m.name() + "\"", m, inputs.get(i).dataType());
+            steps = Math.max(steps, knownSteps(m));
+        }
+        if (labelMasks != null) {
+            for (int k = 0; k < labelMasks.size(); k++) {
+                SDVariable m = labelMasks.get(k);
+                if (m != null) {
+                    checkMask("The labels mask \"" + m.name() + "\"", m, inputs.get(0).dataType());
+                }
+            }
+        }
+        if (steps < 0 && converted.sequenceLength() > 0) {
+            steps = converted.sequenceLength();
+        }
+        if (steps < 0) {
+            throw new IllegalArgumentException("The masks' number of time steps is not known from their shapes or the "
+                    + "inputs': give a mask expression of known shape [N, T] (a placeholder of shape [-1, T]).");
+        }
+        return steps;
+    }
+
+    private void checkMask(String what, SDVariable m, DataType type) {
+        if (m.getSameDiff() != graph.sameDiff() || !graph.sameDiff().hasVariable(m.name())) {
+            throw new IllegalArgumentException(what + " belongs to another SameDiff graph; it must be an expression "
+                    + "of this network's graph (graph().sameDiff()).");
+        }
+        if (m.dataType() != type) {
+            throw new IllegalArgumentException(what + " has data type " + m.dataType() + "; expected " + type + ".");
+        }
+        long[] shape = m.getShape();
+        if (shape != null && shape.length != 2) {
+            throw new IllegalArgumentException(what + " has shape " + Arrays.toString(shape) + "; masks of functional "
+                    + "calls are [N, T] (one value per example and time step).");
+        }
+    }
+
+    /** The mask's number of time steps if its shape tells it, else -1. */
+    private static int knownSteps(SDVariable mask) {
+        long[] shape = mask.getShape();
+        return shape != null && shape.length == 2 && shape[1] > 0 ? (int) shape[1] : -1;
     }
 
     /**
