@@ -605,7 +605,9 @@ public final class MutableNetwork {
      * {@code score(DataSet)}: the loss averaged over the minibatch, plus the configuration's regularisation terms
      * ({@code l1}, {@code l2}, {@code weightDecay} and their bias variants, each as its {@code score} method gives it:
      * {@code l1 * sum|w|}, {@code l2 / 2 * sum w^2}, {@code decay / 2 * sum w^2}) on every parameter's current value,
-     * at the training's iteration and epoch counts.
+     * at the training's iteration and epoch counts, except the parameters of DL4J's SameDiff-based layers (attention,
+     * locally connected, capsules, a user's {@code SameDiffLayer}), whose regularisation DL4J's score leaves out
+     * (their implementation scores none) though its training, and {@code fit}'s, applies it.
      *
      * @param input the input array
      * @param labels the labels

@@ -24,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.mutablemodules.dl4j.internal.ConvertedNetwork;
@@ -242,7 +243,9 @@ final class NetworkTraining {
     synchronized void step(Map<String, INDArray> feed, String loss, INDArray firstInput, long dataMillis) {
         GraphTrainer t = trainer();
         List<Runnable> constraints = constraints();
-        double score = loss.equals(lossName) ? t.step(feed) : t.step(feed, loss);
+        // the trainer's score has the regularisation of every parameter; DL4J's leaves out its SameDiff-based layers'
+        double unscored = unscoredRegularization(t.iteration(), t.epoch());
+        double score = (loss.equals(lossName) ? t.step(feed) : t.step(feed, loss)) - unscored;
         listenerModel.stepDone(score, firstInput, dataMillis);
         for (TrainingListener l : listeners) {
             l.iterationDone(listenerModel, (int) (t.iteration() - 1), (int) t.epoch());
@@ -413,13 +416,44 @@ final class NetworkTraining {
                 c.getClass().getSimpleName(), parameter, l.description(), variable));
     }
 
-    /** The regularisation score DL4J adds to a score: every term of every parameter, on the given values. */
+    /**
+     * The regularisation score DL4J adds to a score: every term of every parameter, on the given values, except those
+     * of DL4J's SameDiff-based layers (attention, locally connected, capsules, users' {@code SameDiffLayer}s), whose
+     * implementation's {@code calcRegularizationScore} is {@code AbstractLayer}'s, 0, though DL4J's updater applies
+     * their regularisation in training, as {@code fit} does here.
+     */
     double regularizationScore(Map<String, INDArray> values, long iteration, long epoch) {
         double sum = 0;
         for (TrainedLayer l : layers) {
+            if (l.layer() instanceof AbstractSameDiffLayer) {
+                continue;
+            }
             for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
                 for (Regularization r : regularizationOf(l, e.getKey(), false)) {
                     sum += r.score(values.get(e.getValue()), (int) iteration, (int) epoch);
+                }
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * The regularisation of DL4J's SameDiff-based layers on the parameters' current values, which the trainer's score
+     * holds and DL4J's score leaves out ({@link #regularizationScore}).
+     */
+    private double unscoredRegularization(long iteration, long epoch) {
+        double sum = 0;
+        for (TrainedLayer l : layers) {
+            if (!(l.layer() instanceof AbstractSameDiffLayer)) {
+                continue;
+            }
+            for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
+                SDVariable v = graph.sameDiff().getVariable(e.getValue());
+                if (v.getVariableType() != VariableType.VARIABLE) {
+                    continue;       // a mutated parameter: the trainer regularises the variables feeding it
+                }
+                for (Regularization r : regularizationOf(l, e.getKey(), false)) {
+                    sum += r.score(v.getArr(), (int) iteration, (int) epoch);
                 }
             }
         }

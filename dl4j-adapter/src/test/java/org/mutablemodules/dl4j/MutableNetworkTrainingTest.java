@@ -28,7 +28,9 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -103,6 +105,40 @@ class MutableNetworkTrainingTest {
             r.run();
             return null;
         });
+    }
+
+    /**
+     * DL4J's score leaves out the regularisation of its SameDiff-based layers (their implementation's
+     * {@code calcRegularizationScore} is 0) though it trains with it: the score and the first step's score a listener
+     * hears equal DL4J's, and the dense layer's regularisation is still in both.
+     */
+    @Test
+    void theScoreLeavesOutTheRegularisationOfSameDiffBasedLayersAsDl4jDoes() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(12)
+                .dataType(DataType.DOUBLE).updater(new Sgd(0.1)).l2(0.3).list()
+                .layer(new LocallyConnected1D.Builder().nIn(3).nOut(4).kernelSize(2)
+                        .stride(1).activation(Activation.TANH).setInputSize(5).build())
+                .layer(new GlobalPoolingLayer.Builder().build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY)
+                        .build())
+                .setInputType(InputType.recurrent(3, 5)).build());
+        net.init();
+        MutableNetwork m = MutableNetwork.of(net);
+        Nd4j.getRandom().setSeed(13);
+        DataSet d = new DataSet(Nd4j.rand(DataType.DOUBLE, 6, 3, 5), Nd4j.rand(DataType.DOUBLE, 6, 2));
+        double dl4j = net.score(d);
+        assertEquals(dl4j, m.score(d), 1e-10, "score");
+        double unregularised = m.graph().output(Map.of(m.inputName(), d.getFeatures(), m.labelName(), d.getLabels()),
+                m.lossName()).get(m.lossName()).getDouble(0);
+        assertTrue(dl4j - unregularised > 1e-3, "the output layer's l2 is in the score: " + (dl4j - unregularised));
+        CollectScoresListener dl4jScores = new CollectScoresListener(1);
+        CollectScoresListener ourScores = new CollectScoresListener(1);
+        net.setListeners(dl4jScores);
+        m.setListeners(ourScores);
+        quietly(() -> net.fit(d));
+        quietly(() -> m.fit(d));
+        assertEquals(dl4jScores.getListScore().getDouble(0), ourScores.getListScore().getDouble(0), 1e-10,
+                "the first step's score a listener hears");
     }
 
     @Test
