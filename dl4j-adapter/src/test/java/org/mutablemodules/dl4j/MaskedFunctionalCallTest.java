@@ -17,9 +17,8 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -37,28 +36,13 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  * masked output and score without substitution, to DL4J's masked output and score of a network holding the
  * substituted parameters, and differentiable upstream of them (central differences).
  */
+@ExtendWith(DoubleDefaults.class)
 class MaskedFunctionalCallTest {
 
     private static final int N = 4;
     private static final int IN = 3;
     private static final int OUT = 2;
     private static final int T = 5;
-
-    private DataType defaultType;
-    private DataType defaultFloatType;
-
-    /** DL4J's masked LastTimeStep collects the last steps in an array of the default type (README "Known limits"). */
-    @BeforeEach
-    void doubleDefaults() {
-        defaultType = Nd4j.dataType();
-        defaultFloatType = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterEach
-    void restoreDefaults() {
-        Nd4j.setDefaultDataTypes(defaultType, defaultFloatType);
-    }
 
     private static MultiLayerNetwork init(NeuralNetConfiguration.ListBuilder list) {
         MultiLayerNetwork net = new MultiLayerNetwork(list.build());

@@ -47,9 +47,8 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -68,6 +67,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  * against DL4J's own on the same masked batches (trailing padding and DL4J's align-end padding, a shorter batch after
  * a longer one), the masked copy's gradients against finite differences, and the refusals.
  */
+@ExtendWith(DoubleDefaults.class)
 class SequenceMaskingTest {
 
     private static final int IN = 3;
@@ -86,26 +86,6 @@ class SequenceMaskingTest {
         public String toString() {
             return name;
         }
-    }
-
-    private DataType defaultType;
-    private DataType defaultFloatType;
-
-    /**
-     * DOUBLE as ND4J's default types: DL4J 1.0.0-M2.1's masked {@code LastTimeStep} collects the last steps into an
-     * array of the default type ({@code TimeSeriesUtils.pullLastTimeSteps}), FLOAT otherwise, which rounds a DOUBLE
-     * network's activations to float precision.
-     */
-    @BeforeEach
-    void doubleDefaults() {
-        defaultType = Nd4j.dataType();
-        defaultFloatType = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterEach
-    void restoreDefaults() {
-        Nd4j.setDefaultDataTypes(defaultType, defaultFloatType);
     }
 
     private static NeuralNetConfiguration.ListBuilder list(long seed) {

@@ -284,9 +284,15 @@ public final class FunctionalNetwork {
      */
     public List<SDVariable> forward(List<SDVariable> inputs, Map<String, SDVariable> parameters) {
         checkArguments(inputs, null, parameters);
+        return outputs(inputs, parameters, null, -1);
+    }
+
+    /** The replayed outputs (with masks, null for none, over {@code steps} time steps), named in a fresh scope. */
+    private List<SDVariable> outputs(List<SDVariable> inputs, Map<String, SDVariable> parameters,
+                                     List<SDVariable> masks, int steps) {
         return build("forward", () -> {
-            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), training, null, null, -1)
-                    .outputs();
+            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), training, masks, null,
+                    steps).outputs();
             List<SDVariable> named = new ArrayList<>();
             for (int i = 0; i < outputs.size(); i++) {
                 named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
@@ -350,15 +356,7 @@ public final class FunctionalNetwork {
                                     Map<String, SDVariable> parameters) {
         checkArguments(inputs, null, parameters);
         int steps = checkMasks(inputs, masks, null);
-        return build("forward", () -> {
-            List<SDVariable> outputs = replayer.replay(inputs, values(parameters), nulls(), false, masks, null, steps)
-                    .outputs();
-            List<SDVariable> named = new ArrayList<>();
-            for (int i = 0; i < outputs.size(); i++) {
-                named.add(name(outputs.get(i), outputs.size() == 1 ? "output" : converted.outputNames().get(i)));
-            }
-            return Collections.unmodifiableList(named);
-        });
+        return outputs(inputs, parameters, masks, steps);
     }
 
     /**
