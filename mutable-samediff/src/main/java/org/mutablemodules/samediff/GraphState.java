@@ -62,7 +62,7 @@ final class GraphState {
     private record Upstream(long version, int ops, int variables, Set<String> placeholders) {
     }
 
-    /** Gradient functions of other loss variables than the graph's current ones, by loss variables, most recent last. */
+    /** Gradient functions of other loss variables than the graph's current ones, by loss variables, oldest first. */
     private final LinkedHashMap<List<String>, KeptGradient> keptGradients = new LinkedHashMap<>(8, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<List<String>, KeptGradient> eldest) {
@@ -132,7 +132,7 @@ final class GraphState {
      */
     synchronized SameDiff keptGradientFunction(SameDiff sd, List<String> loss) {
         KeptGradient kept = keptGradients.remove(loss);
-        if (kept == null || Boolean.getBoolean("nokeep") || kept.version != structureVersion || kept.ops != sd.getOps().size()
+        if (kept == null || kept.version != structureVersion || kept.ops != sd.getOps().size()
                 || kept.variables != sd.getVariables().size()) {
             return null;
         }

@@ -70,8 +70,8 @@ final class SequenceMasks {
             "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "BatchNormalization", "PReLULayer", "FrozenLayer", "FrozenLayerWithBackprop",
-            "LastTimeStepVertex", "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex", "UnstackVertex",
-            "MaskZeroLayer (which computes its own)");
+            "LastTimeStepVertex", "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex",
+            "UnstackVertex", "MaskZeroLayer (which computes its own)");
 
     private SequenceMasks() {
     }
