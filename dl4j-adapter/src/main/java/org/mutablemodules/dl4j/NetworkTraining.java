@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.deeplearning4j.nn.api.OptimizationAlgorithm;
 import org.deeplearning4j.nn.api.layers.LayerConstraint;
 import org.deeplearning4j.nn.conf.BackpropType;
@@ -423,37 +424,36 @@ final class NetworkTraining {
      * their regularisation in training, as {@code fit} does here.
      */
     double regularizationScore(Map<String, INDArray> values, long iteration, long epoch) {
-        double sum = 0;
-        for (TrainedLayer l : layers) {
-            if (l.layer() instanceof AbstractSameDiffLayer) {
-                continue;
-            }
-            for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
-                for (Regularization r : regularizationOf(l, e.getKey(), false)) {
-                    sum += r.score(values.get(e.getValue()), (int) iteration, (int) epoch);
-                }
-            }
-        }
-        return sum;
+        return regularization(false, values::get, iteration, epoch);
     }
 
     /**
      * The regularisation of DL4J's SameDiff-based layers on the parameters' current values, which the trainer's score
-     * holds and DL4J's score leaves out ({@link #regularizationScore}).
+     * holds and DL4J's score leaves out ({@link #regularizationScore}); a mutated parameter is left out (the trainer
+     * regularises the variables feeding it).
      */
     private double unscoredRegularization(long iteration, long epoch) {
+        return regularization(true, variable -> {
+            SDVariable v = graph.sameDiff().getVariable(variable);
+            return v.getVariableType() == VariableType.VARIABLE ? v.getArr() : null;
+        }, iteration, epoch);
+    }
+
+    /** The regularisation of the SameDiff-based layers' parameters or of the others', values by variable (or null). */
+    private double regularization(boolean sameDiffLayers, Function<String, INDArray> valueOf, long iteration,
+                                  long epoch) {
         double sum = 0;
         for (TrainedLayer l : layers) {
-            if (!(l.layer() instanceof AbstractSameDiffLayer)) {
+            if (l.layer() instanceof AbstractSameDiffLayer != sameDiffLayers) {
                 continue;
             }
             for (Map.Entry<String, String> e : l.variablesByParameter().entrySet()) {
-                SDVariable v = graph.sameDiff().getVariable(e.getValue());
-                if (v.getVariableType() != VariableType.VARIABLE) {
-                    continue;       // a mutated parameter: the trainer regularises the variables feeding it
+                INDArray value = valueOf.apply(e.getValue());
+                if (value == null) {
+                    continue;
                 }
                 for (Regularization r : regularizationOf(l, e.getKey(), false)) {
-                    sum += r.score(v.getArr(), (int) iteration, (int) epoch);
+                    sum += r.score(value, (int) iteration, (int) epoch);
                 }
             }
         }

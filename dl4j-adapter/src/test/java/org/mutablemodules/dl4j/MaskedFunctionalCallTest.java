@@ -123,6 +123,18 @@ class MaskedFunctionalCallTest {
         assertRelativelyClose(m.output(d.getFeatures(), d.getFeaturesMaskArray(), null), values.get(out.name()),
                 1e-12, name + ": masked output");
         assertEquals(m.score(d), values.get(loss.name()).getDouble(0), 1e-12, name + ": masked score");
+        // no masks given: the plain call; a labels mask alone: scored on its steps only
+        SDVariable plain = f.loss(x, y, null, null, Map.of());
+        DataSet unmasked = new DataSet(d.getFeatures(), d.getLabels());
+        assertEquals(m.score(unmasked), m.graph().output(feed, plain.name()).get(plain.name()).getDouble(0), 1e-12,
+                name + ": no masks");
+        if (seriesOutput) {
+            SDVariable scoredOnly = f.loss(x, y, null, labelMask, Map.of());
+            DataSet labelsMasked = new DataSet(d.getFeatures(), d.getLabels(), null, d.getLabelsMaskArray());
+            assertEquals(m.score(labelsMasked), m.graph().output(feed, scoredOnly.name()).get(scoredOnly.name())
+                    .getDouble(0), 1e-12, name + ": a labels mask alone");
+            assertTrue(Math.abs(m.score(labelsMasked) - m.score(unmasked)) > 1e-6, name + ": the labels mask counts");
+        }
 
         // half the first layer's input weights: DL4J's network holding them computes the same
         SDVariable w = m.param("0_W").value();

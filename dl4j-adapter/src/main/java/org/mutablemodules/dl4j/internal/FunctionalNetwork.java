@@ -135,11 +135,7 @@ public final class FunctionalNetwork {
      * @return the functional view of a converted {@code MultiLayerNetwork}
      */
     public static FunctionalNetwork of(MultiLayerConfiguration conf, ConvertedNetwork converted, MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training, masks, labelMasks,
-                steps) -> masks == null && labelMasks == null
-                        ? NetworkConverter.replay(conf, converted, inputs, parameters, labels, training)
-                        : NetworkConverter.replayMasked(conf, converted, inputs, parameters, labels, masks, labelMasks,
-                                steps),
+        return new FunctionalNetwork(graph, converted, replayer(conf, converted),
                 training -> explicitChain(conf, converted, graph, training), false);
     }
 
@@ -153,12 +149,22 @@ public final class FunctionalNetwork {
      */
     public static FunctionalNetwork of(ComputationGraphConfiguration conf, ConvertedNetwork converted,
                                        MutableGraph graph) {
-        return new FunctionalNetwork(graph, converted, (inputs, parameters, labels, training, masks, labelMasks,
-                steps) -> masks == null && labelMasks == null
-                        ? NetworkConverter.replay(conf, converted, inputs, parameters, labels, training)
-                        : NetworkConverter.replayMasked(conf, converted, inputs, parameters, labels, masks, labelMasks,
-                                steps),
+        return new FunctionalNetwork(graph, converted, replayer(conf, converted),
                 training -> explicitChain(conf, converted, graph, training), false);
+    }
+
+    /** The replays of a network's converters: masked when masks are given (null lists for none), else plain. */
+    private static Replayer replayer(Object conf, ConvertedNetwork converted) {
+        return (inputs, parameters, labels, training, masks, labelMasks, steps) -> {
+            if (masks != null || labelMasks != null) {
+                return NetworkConverter.replayMasked(conf, converted, inputs, parameters, labels, masks, labelMasks,
+                        steps);
+            }
+            return conf instanceof MultiLayerConfiguration m
+                    ? NetworkConverter.replay(m, converted, inputs, parameters, labels, training)
+                    : NetworkConverter.replay((ComputationGraphConfiguration) conf, converted, inputs, parameters,
+                            labels, training);
+        };
     }
 
     /**
@@ -356,7 +362,7 @@ public final class FunctionalNetwork {
                                     Map<String, SDVariable> parameters) {
         checkArguments(inputs, null, parameters);
         int steps = checkMasks(inputs, masks, null);
-        return outputs(inputs, parameters, masks, steps);
+        return outputs(inputs, parameters, anyGiven(masks) ? masks : null, steps);
     }
 
     /**
@@ -416,8 +422,9 @@ public final class FunctionalNetwork {
         List<SDVariable> features = masks == null ? Collections.nCopies(inputs.size(), null) : masks;
         List<SDVariable> scored = labelMasks == null ? nulls() : labelMasks;
         int steps = checkMasks(inputs, features, scored);
-        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, false, features, scored,
-                steps).loss(), "loss"));
+        boolean masked = anyGiven(features) || anyGiven(scored);
+        return build("loss", () -> name(replayer.replay(inputs, values(parameters), labels, training,
+                masked ? features : null, masked ? scored : null, steps).loss(), "loss"));
     }
 
     /**
@@ -426,11 +433,11 @@ public final class FunctionalNetwork {
      * masks' shapes, else the conversion's sequence length.
      */
     private int checkMasks(List<SDVariable> inputs, List<SDVariable> masks, List<SDVariable> labelMasks) {
-        if (training) {
+        Objects.requireNonNull(masks, "masks");
+        if (training && (anyGiven(masks) || labelMasks != null && anyGiven(labelMasks))) {
             throw new IllegalArgumentException("Masks are applied at DL4J's inference semantics; this is a training "
                     + "view (functional().training()): use the network's own functional view.");
         }
-        Objects.requireNonNull(masks, "masks");
         if (masks.size() != inputs.size()) {
             throw new IllegalArgumentException("Got " + masks.size() + " features mask(s); this network has "
                     + inputs.size() + " input(s): " + converted.inputNames() + " (null entries for none).");
@@ -466,7 +473,8 @@ public final class FunctionalNetwork {
         if (steps < 0 && converted.sequenceLength() > 0) {
             steps = converted.sequenceLength();
         }
-        if (steps < 0) {
+        if (steps < 0 && anyGiven(masks)) {
+            // (a labels mask alone needs no length: the series' layers then run as unmasked)
             throw new IllegalArgumentException("The masks' number of time steps is not known from their shapes or the "
                     + "inputs': give a mask expression of known shape [N, T] (a placeholder of shape [-1, T]).");
         }
@@ -486,6 +494,11 @@ public final class FunctionalNetwork {
             throw new IllegalArgumentException(what + " has shape " + Arrays.toString(shape) + "; masks of functional "
                     + "calls are [N, T] (one value per example and time step).");
         }
+    }
+
+    /** True if a list holds any expression. */
+    private static boolean anyGiven(List<SDVariable> masks) {
+        return masks.stream().anyMatch(Objects::nonNull);
     }
 
     /** The mask's number of time steps if its shape tells it, else -1. */
