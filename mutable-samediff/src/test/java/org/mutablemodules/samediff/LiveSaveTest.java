@@ -11,10 +11,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -213,6 +216,38 @@ class LiveSaveTest {
             INDArray in = Nd4j.ones(DataType.DOUBLE, shape);
             assertEquals(in.mul(2), loaded.output(Map.of("x", in), "y").get("y"));
         }
+    }
+
+    /** The file holds no time of writing: the same graph gives the same bytes, whose digest can name it. */
+    @Test
+    void theSameGraphSavedTwiceGivesTheSameBytes() throws IOException {
+        Map<String, INDArray> data = Fixtures.mlpInputs();
+        MutableGraph graph = hypernetworkGraph();
+        GraphTrainer trainer = GraphTrainer.builder(graph).loss("loss").updater(new Adam(0.05)).build();
+        trainer.fit(() -> data, 2);
+        ByteArrayOutputStream first = new ByteArrayOutputStream();
+        graph.save(first, trainer);
+        ByteArrayOutputStream second = new ByteArrayOutputStream();
+        graph.save(second, trainer);
+        assertArrayEquals(first.toByteArray(), second.toByteArray());
+        // what would differ from one second to the next: entries' times, the date comment of properties
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(first.toByteArray()))) {
+            int entries = 0;
+            for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                entries++;
+                assertEquals(LocalDateTime.of(1980, 1, 1, 0, 0), e.getTimeLocal(), e.getName());
+                String text = new String(zip.readAllBytes(), StandardCharsets.UTF_8);
+                if (e.getName().endsWith(".properties")) {
+                    assertTrue(text.lines().noneMatch(l -> l.startsWith("#")), e.getName() + ": " + text);
+                }
+            }
+            assertTrue(entries >= 3, "manifest, graph, parameters and more: " + entries);
+        }
+        // and another graph, other bytes
+        trainer.fit(() -> data, 1);
+        ByteArrayOutputStream trained = new ByteArrayOutputStream();
+        graph.save(trained, trainer);
+        assertTrue(!Arrays.equals(first.toByteArray(), trained.toByteArray()), "a step later: another file");
     }
 
     @Test

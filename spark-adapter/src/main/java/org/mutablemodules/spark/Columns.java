@@ -1,6 +1,10 @@
 package org.mutablemodules.spark;
 
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +45,30 @@ final class Columns {
         return Nd4j.create(Nd4j.createBuffer(values), shape);
     }
 
+    /**
+     * The values of {@code array} in 'c' order, as doubles, in {@code reuse} when it is long enough (its values past the
+     * array's length left as they were), else in a new Java array.
+     */
+    static double[] values(INDArray array, double[] reuse) {
+        INDArray c = array.isView() || array.ordering() != 'c' ? array.dup('c') : array;
+        if (c.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT
+                && c.dataType() != org.nd4j.linalg.api.buffer.DataType.DOUBLE) {
+            c = c.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        }
+        int n = (int) c.length();
+        double[] out = reuse.length >= n ? reuse : new double[n];
+        ByteBuffer bytes = c.data().asNio().order(ByteOrder.nativeOrder());
+        if (c.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE) {
+            bytes.asDoubleBuffer().get(0, out, 0, n);
+        } else {
+            FloatBuffer floats = bytes.asFloatBuffer();
+            for (int i = 0; i < n; i++) {
+                out[i] = floats.get(i);
+            }
+        }
+        return out;
+    }
+
     /** The column's kind, or a refusal naming it and the schema's columns. */
     static Kind kind(StructType schema, String column, String role) {
         if (column == null) {
@@ -71,6 +99,50 @@ final class Columns {
         }
         throw new IllegalArgumentException(String.format(Locale.ROOT, "The %s column \"%s\" is of type %s; expected "
                 + "array<double>, array<float>, a Spark ML Vector or a number.", role, column, type.simpleString()));
+    }
+
+    /**
+     * An ND4J array of a shape and type (in 'c' order), written value by value straight into its memory: no Java
+     * array between Spark's rows and the network. A batch's Java array of doubles was a "humongous" object for the
+     * JVM's G1 collector (a megabyte for 4,096 rows of 32 values), each forcing a collection (60 of 130 collections in
+     * a profile of a million scored rows), and its copy into ND4J's memory and the cast to the network's type were
+     * two more passes over it. One writer serves batch after batch of one shape.
+     */
+    static final class ArrayWriter {
+        private final INDArray array;
+        private final DoubleBuffer doubles;
+        private final FloatBuffer floats;
+        private final org.nd4j.linalg.api.buffer.DataType type;
+
+        /** An array of {@code shape} for values of {@code type} (other types than FLOAT and DOUBLE go by DOUBLE). */
+        ArrayWriter(long[] shape, org.nd4j.linalg.api.buffer.DataType type) {
+            this.type = type;
+            boolean single = type == org.nd4j.linalg.api.buffer.DataType.FLOAT;
+            array = Nd4j.createUninitializedDetached(single ? type : org.nd4j.linalg.api.buffer.DataType.DOUBLE,
+                    shape);
+            ByteBuffer bytes = array.data().asNio().order(ByteOrder.nativeOrder());
+            doubles = single ? null : bytes.asDoubleBuffer();
+            floats = single ? bytes.asFloatBuffer() : null;
+        }
+
+        /** Whether this writer's array is of {@code shape} for values of {@code type}. */
+        boolean holds(long[] shape, org.nd4j.linalg.api.buffer.DataType type) {
+            return this.type == type && Arrays.equals(array.shape(), shape);
+        }
+
+        /** Writes the value at a position of the array in 'c' order. */
+        void put(int position, double value) {
+            if (floats != null) {
+                floats.put(position, (float) value);
+            } else {
+                doubles.put(position, value);
+            }
+        }
+
+        /** The array written, of the type asked for. */
+        INDArray array() {
+            return array.dataType() == type ? array : array.castTo(type);
+        }
     }
 
     /** Reads one column of a row. Serializable: it travels to the executors with the tasks. */
@@ -127,17 +199,19 @@ final class Columns {
         }
 
         /**
-         * The values of one of Spark's internal rows (as {@link #read(Row, double[], int)}): read where Spark keeps
-         * them, without building a {@code Row} of boxed values, which costs more than scoring a small network.
+         * The values of one of Spark's internal rows (as {@link #read(Row, double[], int)}), written into {@code out}
+         * at {@code offset}: read where Spark keeps them, without building a {@code Row} of boxed values, which costs
+         * more than scoring a small network.
          */
-        void read(InternalRow row, double[] out, int offset) {
+        void read(InternalRow row, ArrayWriter out, int offset) {
             if (row.isNullAt(index)) {
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "Column \"%s\" holds a null.", column));
             }
             switch (kind) {
                 case NUMBER -> {
                     Object value = row.get(index, type);
-                    out[offset] = finite(value instanceof Decimal d ? d.toDouble() : ((Number) value).doubleValue(), 0);
+                    out.put(offset, finite(value instanceof Decimal d ? d.toDouble() : ((Number) value).doubleValue(),
+                            0));
                 }
                 case VECTOR -> {
                     // VectorUDT's layout: (type: 0 sparse / 1 dense, size, indices, values)
@@ -146,29 +220,32 @@ final class Columns {
                     if (v.getByte(0) == 1) {
                         checkWidth(values.numElements());
                         for (int k = 0; k < values.numElements(); k++) {
-                            out[offset + k] = finite(values.getDouble(k), k);
+                            out.put(offset + k, finite(values.getDouble(k), k));
                         }
                     } else {
                         int size = v.getInt(1);
                         checkWidth(size);
-                        Arrays.fill(out, offset, offset + size, 0.0);
+                        for (int k = 0; k < size; k++) {
+                            out.put(offset + k, 0.0);
+                        }
                         ArrayData indices = v.getArray(2);
                         for (int j = 0; j < values.numElements(); j++) {
                             int k = indices.getInt(j);
-                            out[offset + k] = finite(values.getDouble(j), k);
+                            out.put(offset + k, finite(values.getDouble(j), k));
                         }
                     }
                 }
                 default -> {
                     ArrayData values = row.getArray(index);
-                    checkWidth(values.numElements());
+                    int n = values.numElements();
+                    checkWidth(n);
                     boolean doubles = kind == Kind.DOUBLES;
-                    for (int k = 0; k < values.numElements(); k++) {
+                    for (int k = 0; k < n; k++) {
                         if (values.isNullAt(k)) {
                             throw new IllegalArgumentException(String.format(Locale.ROOT,
                                     "Column \"%s\" holds a null at position %d of an array.", column, k));
                         }
-                        out[offset + k] = finite(doubles ? values.getDouble(k) : values.getFloat(k), k);
+                        out.put(offset + k, finite(doubles ? values.getDouble(k) : values.getFloat(k), k));
                     }
                 }
             }

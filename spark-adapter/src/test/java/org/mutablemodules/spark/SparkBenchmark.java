@@ -33,6 +33,10 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  */
 public final class SparkBenchmark {
 
+    /** Scoring rounds run before measuring, for the JIT, and rounds measured (their median is reported). */
+    private static final int WARM_UP_ROUNDS = 5;
+    private static final int MEASURED_ROUNDS = 5;
+
     private static SparkSession spark;
 
     private SparkBenchmark() {
@@ -102,9 +106,11 @@ public final class SparkBenchmark {
             Dataset<Row> data = rows(n, nIn, nOut, 2);
             data.count();
             INDArray all = Nd4j.rand(DataType.FLOAT, n, nIn);
-            double local = 0;
-            double spark = 0;
-            for (int round = 0; round < 3; round++) {
+            // rounds until the JIT has compiled Spark's and the scoring's code (a million rows took several), then
+            // the median of the measured rounds, the output() loop's and Spark's interleaved
+            double[] local = new double[MEASURED_ROUNDS];
+            double[] spark = new double[MEASURED_ROUNDS];
+            for (int round = -WARM_UP_ROUNDS; round < MEASURED_ROUNDS; round++) {
                 long t0 = System.nanoTime();
                 int batch = SparkScoring.rowsPerBatch(nIn);
                 for (int from = 0; from < n; from += batch) {
@@ -112,30 +118,46 @@ public final class SparkBenchmark {
                     network.output(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
                             org.nd4j.linalg.indexing.NDArrayIndex.all()));
                 }
-                local = Math.max(local, n / ((System.nanoTime() - t0) / 1e9));
+                double loop = n / ((System.nanoTime() - t0) / 1e9);
                 long t1 = System.nanoTime();
                 // Spark's "noop" sink runs the whole plan and writes nothing: the rows are never turned into Rows
                 SparkScoring.score(data, network, "x", "out").write().format("noop").mode("overwrite").save();
-                spark = Math.max(spark, n / ((System.nanoTime() - t1) / 1e9));
+                double scored = n / ((System.nanoTime() - t1) / 1e9);
+                if (round >= 0) {
+                    local[round] = loop;
+                    spark[round] = scored;
+                }
             }
-            double passing = 0;
-            double internal = 0;
-            for (int round = 0; round < 3; round++) {
+            double[] passing = new double[MEASURED_ROUNDS];
+            double[] internal = new double[MEASURED_ROUNDS];
+            for (int round = -WARM_UP_ROUNDS; round < MEASURED_ROUNDS; round++) {
                 long t0 = System.nanoTime();
                 data.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) it -> it,
                         Encoders.row(data.schema())).write().format("noop").mode("overwrite")
                         .save();
-                passing = Math.max(passing, n / ((System.nanoTime() - t0) / 1e9));
+                double asRows = n / ((System.nanoTime() - t0) / 1e9);
                 t0 = System.nanoTime();
                 data.write().format("noop").mode("overwrite").save();
-                internal = Math.max(internal, n / ((System.nanoTime() - t0) / 1e9));
+                double asTheyAre = n / ((System.nanoTime() - t0) / 1e9);
+                if (round >= 0) {
+                    passing[round] = asRows;
+                    internal[round] = asTheyAre;
+                }
             }
             System.out.printf(Locale.ROOT, "| scoring %,d rows, %d-%d-%d network: Spark rows/s, one output() "
-                    + "loop rows/s, ratio | %,.0f, %,.0f, %.2f |%n", n, nIn, hidden, nOut, spark, local, spark / local);
+                    + "loop rows/s, ratio | %,.0f, %,.0f, %.2f |%n", n, nIn, hidden, nOut, median(spark), median(local),
+                    median(spark) / median(local));
             System.out.printf(Locale.ROOT, "| Spark alone, %,d rows of %d values, unscored: as Rows through "
-                    + "mapPartitions; read and written as they are, rows/s | %,.0f; %,.0f |%n", n, nIn, passing, internal);
+                    + "mapPartitions; read and written as they are, rows/s | %,.0f; %,.0f |%n", n, nIn, median(passing),
+                    median(internal));
             data.unpersist();
         }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /** Training step time against partitions and rows, and Spark's own cost of a step. */

@@ -1,8 +1,13 @@
 package org.mutablemodules.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,6 +33,7 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.mutablemodules.dl4j.MutableNetwork;
 import org.mutablemodules.tribuo.HypernetworkModel;
@@ -54,12 +60,16 @@ import org.tribuo.regression.Regressor;
 /** {@link SparkScoring}: each row's result equals the model's on one machine; bad columns are refused by name. */
 class SparkScoringTest {
 
-    /** Two partitions of 4,500 rows: a full batch and a partial one each. */
+    /** Two partitions of 4,500 rows (a full batch and a partial one each), or one of two full batches and a part. */
     private static final int ROWS = 9000;
 
     static MultiLayerNetwork network(int nIn, int nOut) {
+        return network(nIn, nOut, DataType.DOUBLE);
+    }
+
+    static MultiLayerNetwork network(int nIn, int nOut, DataType type) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(3)
-                .dataType(DataType.DOUBLE).list()
+                .dataType(type).list()
                 .layer(new DenseLayer.Builder().nIn(nIn).nOut(8).activation(Activation.TANH).build())
                 .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(nOut).activation(Activation.IDENTITY).build())
                 .build());
@@ -67,18 +77,29 @@ class SparkScoringTest {
         return net;
     }
 
-    /** Rows (id, doubles, floats, vector) of random features of width {@code width}, in {@code partitions}. */
-    private static Dataset<Row> features(int width, int partitions, long seed) {
+    /** The features of {@link #features}: row {@code id} of the result is the row of that id. */
+    private static double[][] featureValues(int width, long seed) {
         Random random = new Random(seed);
-        List<Row> rows = new ArrayList<>();
-        for (int i = 0; i < ROWS; i++) {
-            double[] x = new double[width];
-            float[] f = new float[width];
+        double[][] values = new double[ROWS][width];
+        for (double[] x : values) {
             for (int k = 0; k < width; k++) {
                 x[k] = random.nextGaussian();
+            }
+        }
+        return values;
+    }
+
+    /** Rows (id, doubles, floats, vector) of random features of width {@code width}, in {@code partitions}. */
+    private static Dataset<Row> features(int width, int partitions, long seed) {
+        List<Row> rows = new ArrayList<>();
+        double[][] values = featureValues(width, seed);
+        for (int i = 0; i < ROWS; i++) {
+            double[] x = values[i];
+            float[] f = new float[width];
+            for (int k = 0; k < width; k++) {
                 f[k] = (float) x[k];
             }
-            rows.add(RowFactory.create(i, x, f, Vectors.dense(x.clone())));
+            rows.add(RowFactory.create(i, x.clone(), f, Vectors.dense(x.clone())));
         }
         StructType schema = new StructType()
                 .add("id", DataTypes.IntegerType, false)
@@ -94,32 +115,71 @@ class SparkScoringTest {
         return rows;
     }
 
-    @Test
-    void eachRowsOutputEqualsTheNetworksForEveryKindOfFeaturesColumn() {
-        MultiLayerNetwork net = network(5, 3);
+    /**
+     * Every row's output, whatever the column's kind; with one partition, batches of one shape follow each other (the
+     * scoring reuses its input array and its copies of Spark's rows from batch to batch).
+     */
+    @ParameterizedTest(name = "{0} network, {1} partition(s)")
+    @CsvSource({"DOUBLE, 2, 1e-12", "FLOAT, 1, 1e-5"})
+    void eachRowsOutputEqualsTheNetworksForEveryKindOfFeaturesColumn(DataType type, int partitions,
+                                                                      double tolerance) {
+        MultiLayerNetwork net = network(5, 3, type);
         MutableNetwork m = MutableNetwork.of(net);
-        Dataset<Row> data = features(5, 2, 1);
+        Dataset<Row> data = features(5, partitions, 1);
+        double[][] values = featureValues(5, 1);
         for (String column : List.of("doubles", "floats", "vector")) {
             List<Row> rows = sortedById(SparkScoring.score(data, m, column, "y"));
             assertEquals(ROWS, rows.size());
+            // each input row once, with its own values: the expected outputs come from the data, not from the rows
+            // the scoring gave back
             INDArray x = Nd4j.create(DataType.DOUBLE, ROWS, 5);
             for (int i = 0; i < ROWS; i++) {
-                double[] values = column.equals("vector") ? ((org.apache.spark.ml.linalg.Vector) rows.get(i).get(3))
-                        .toArray() : rows.get(i).getList(1).stream().mapToDouble(v -> (Double) v).toArray();
+                assertEquals(i, rows.get(i).getInt(0), column + ": row ids");
+                double[] echoed = rows.get(i).getList(1).stream().mapToDouble(v -> (Double) v).toArray();
+                assertArrayEquals(values[i], echoed, column + " row " + i + "'s features");
+                double[] row = values[i].clone();
                 if (column.equals("floats")) {
                     for (int k = 0; k < 5; k++) {
-                        values[k] = ((Number) rows.get(i).getList(2).get(k)).doubleValue();
+                        row[k] = (float) row[k];
                     }
                 }
-                x.putRow(i, Nd4j.createFromArray(values));
+                x.putRow(i, Nd4j.createFromArray(row));
             }
-            INDArray expected = net.output(x);
+            INDArray expected = net.output(x.castTo(type));
             for (int i = 0; i < ROWS; i++) {
                 List<Object> y = rows.get(i).getList(4);
                 assertEquals(3, y.size());
                 for (int k = 0; k < 3; k++) {
-                    assertEquals(expected.getDouble(i, k), (Double) y.get(k), 1e-12, column + " row " + i);
+                    assertEquals(expected.getDouble(i, k), (Double) y.get(k), tolerance, column + " row " + i);
                 }
+            }
+        }
+    }
+
+    /**
+     * A network is loaded once per executor JVM however often it scores (keyed by its file's digest); changed, it is
+     * another file and scores with its new values.
+     */
+    @Test
+    void theSameNetworkIsLoadedOnceAndAChangedOneScoresAnew() {
+        MutableNetwork m = MutableNetwork.of(network(5, 3));
+        Dataset<Row> data = features(5, 2, 4);
+        List<Row> first = sortedById(SparkScoring.score(data, m, "doubles", "y"));
+        // local[2] runs the tasks in this JVM: the network they loaded is kept under its file's digest
+        String key = ExecutorCache.contentKey("network", SparkScoring.saved(m));
+        MutableNetwork kept = ExecutorCache.get(key, () -> fail("the scored network was not kept"));
+        assertNotSame(m, kept);
+        List<Row> again = sortedById(SparkScoring.score(data, m, "doubles", "y"));
+        assertSame(kept, ExecutorCache.get(key, () -> fail("scoring again loaded it anew")));
+        assertEquals(first, again);
+
+        m.param("1_b").addi(1.0);
+        assertNotEquals(key, ExecutorCache.contentKey("network", SparkScoring.saved(m)));
+        List<Row> changed = sortedById(SparkScoring.score(data, m, "doubles", "y"));
+        for (int i = 0; i < ROWS; i += 97) {
+            for (int k = 0; k < 3; k++) {
+                assertEquals((Double) first.get(i).getList(4).get(k) + 1.0, (Double) changed.get(i).getList(4).get(k),
+                        1e-12, "row " + i + " scored with the output bias raised by 1");
             }
         }
     }

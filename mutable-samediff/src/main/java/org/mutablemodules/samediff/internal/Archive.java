@@ -13,10 +13,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.LocalDateTime;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.stream.Collectors;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -26,13 +28,15 @@ import java.util.zip.ZipOutputStream;
  * container of {@link org.mutablemodules.samediff.MutableGraph#save(java.io.OutputStream)} and of the DL4J adapter's
  * saved networks. Reading checks everything (zip CRCs,
  * the manifest, every digest) before it returns, so a truncated, corrupted or foreign file is refused before anything
- * is built from it.
- *
-XX
+ * is built from it. The bytes written depend on the entries only, not on when they are written (no times, no date
+ * comments): the same graph saved twice gives the same file, whose digest can name it (the Spark adapter keeps a
+ * network loaded by its file's digest).
  */
 public final class Archive {
 
     private static final String MANIFEST = "manifest.properties";
+    /** Every entry's time: the earliest a zip file's own time field holds, the same in every time zone. */
+    private static final LocalDateTime ENTRY_TIME = LocalDateTime.of(1980, 1, 1, 0, 0);
 
     private final String format;
     private final int version;
@@ -75,13 +79,31 @@ public final class Archive {
      * @return this archive
      */
     public Archive put(String name, Properties properties) {
+        return put(name, text(properties));
+    }
+
+    /**
+     * Properties as {@link Properties#store} writes them, without its comment of the date of writing and in the order
+     * of their lines: the same properties give the same bytes.
+     */
+    private static byte[] text(Properties properties) {
         StringWriter w = new StringWriter();
         try {
             properties.store(w, null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return put(name, w.toString().getBytes(StandardCharsets.UTF_8));
+        // store escapes line breaks inside keys and values: one property per line
+        String lines = w.toString().lines().filter(l -> !l.startsWith("#")).sorted()
+                .collect(Collectors.joining("\n", "", "\n"));
+        return lines.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A zip entry without the time of writing. */
+    private static ZipEntry entry(String name) {
+        ZipEntry e = new ZipEntry(name);
+        e.setTimeLocal(ENTRY_TIME);
+        return e;
     }
 
     /**
@@ -124,14 +146,12 @@ public final class Archive {
         manifest.setProperty("format", format);
         manifest.setProperty("version", String.valueOf(version));
         entries.forEach((name, bytes) -> manifest.setProperty("sha256." + name, sha256(bytes)));
-        StringWriter w = new StringWriter();
-        manifest.store(w, null);
         ZipOutputStream zip = new ZipOutputStream(out);
-        zip.putNextEntry(new ZipEntry(MANIFEST));
-        zip.write(w.toString().getBytes(StandardCharsets.UTF_8));
+        zip.putNextEntry(entry(MANIFEST));
+        zip.write(text(manifest));
         zip.closeEntry();
         for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-            zip.putNextEntry(new ZipEntry(e.getKey()));
+            zip.putNextEntry(entry(e.getKey()));
             zip.write(e.getValue());
             zip.closeEntry();
         }
