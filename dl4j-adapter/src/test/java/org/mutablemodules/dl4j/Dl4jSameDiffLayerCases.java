@@ -2,6 +2,7 @@ package org.mutablemodules.dl4j;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
@@ -12,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
 import org.deeplearning4j.nn.conf.layers.LocallyConnected2D;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -90,6 +92,22 @@ final class Dl4jSameDiffLayerCases {
                         new RecurrentAttentionLayer.Builder().nIn(3).nOut(4).nHeads(2).projectInput(true)
                                 .activation(Activation.TANH).build(), rnnMse(2)),
                 type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false, T)
+                .withInexactDl4jGradient());
+        // after other layers: DL4J defines them on a placeholder of the input's shape, which they read
+        cases.add(new Case("RecurrentAttentionLayer after an LSTM, 2 heads, RNN output",
+                type -> Networks.network(type, InputType.recurrent(3, T),
+                        new LSTM.Builder().nOut(4).activation(Activation.TANH).build(),
+                        new RecurrentAttentionLayer.Builder().nIn(4).nOut(4).nHeads(2).projectInput(true)
+                                .activation(Activation.TANH).build(), rnnMse(2)),
+                type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false, T)
+                .withInexactDl4jGradient());
+        cases.add(new Case("LocallyConnected2D after a convolution, same mode",
+                type -> Networks.network(type, InputType.convolutional(5, 5, 2),
+                        new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.TANH).build(),
+                        new LocallyConnected2D.Builder().nOut(2).kernelSize(2, 2).stride(1, 1)
+                                .convolutionMode(ConvolutionMode.Same).activation(Activation.SIGMOID).build(),
+                        mse(2)),
+                type -> Networks.randn(type, 1, N, 2, 5, 5), type -> Networks.randn(type, 2, N, 2), true, false)
                 .withInexactDl4jGradient());
         cases.add(new Case("LocallyConnected1D kernel 2, tanh, pooling",
                 type -> Networks.network(type, InputType.recurrent(3, T),

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
@@ -31,6 +32,8 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.AutoEncoder;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
+import org.deeplearning4j.nn.conf.layers.CapsuleStrengthLayer;
 import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -45,12 +48,17 @@ import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
+import org.deeplearning4j.nn.conf.layers.LocallyConnected2D;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.PrimaryCapsules;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Subsampling1DLayer;
@@ -138,10 +146,16 @@ final class RandomNetworks {
     private final Random training;
     private final boolean mixRefused;
     private final int steps;
+    /**
+     * Draws DL4J's SameDiff-based layers and vertex (attention, locally connected, capsules) in place of a layer drawn
+     * from {@code r}, from a stream of their own: the networks of other seeds stay as they were.
+     */
+    private final Random sameDiffBased;
     private final List<String> parts = new ArrayList<>();
 
     private RandomNetworks(long seed) {
         this.r = new Random(seed * 0x9E3779B97F4A7C15L + 17);
+        this.sameDiffBased = new Random(seed * 0x2545F4914F6CDD1DL + 3);
         this.training = new Random(seed * 31 + 7);
         this.mixRefused = r.nextDouble() < 0.3;
         this.steps = 2 + r.nextInt(4);
@@ -273,6 +287,16 @@ final class RandomNetworks {
 
     /** A random hidden layer that reads {@code t}, or null when none fits. */
     private Layer randomLayer(InputType t, boolean preferConv1d) {
+        Layer drawn = randomLayerOf(t, preferConv1d);
+        Layer replacement = drawn == null ? null : sameDiffBasedLayer(t);
+        if (replacement == null) {
+            return drawn;
+        }
+        parts.remove(parts.size() - 1);
+        return note(replacement);
+    }
+
+    private Layer randomLayerOf(InputType t, boolean preferConv1d) {
         if (refuse()) {
             return note(refusedLayer(t));
         }
@@ -283,6 +307,71 @@ final class RandomNetworks {
             return preferConv1d && r.nextDouble() < 0.7 ? conv1dLayer(rt) : recurrentLayer(rt);
         }
         return ffLayer(((InputType.InputTypeFeedForward) t).getSize());
+    }
+
+    /**
+     * Now and then one of DL4J's SameDiff-based layers reading {@code t} (NCW series, NCHW images: the only layouts
+     * they take), drawn from {@link #sameDiffBased}; null otherwise.
+     */
+    private Layer sameDiffBasedLayer(InputType t) {
+        Random d = sameDiffBased;
+        if (t instanceof InputType.InputTypeRecurrent rt && rt.getFormat() == RNNFormat.NCW && d.nextDouble() < 0.1) {
+            long length = rt.getTimeSeriesLength();
+            double u = d.nextDouble();
+            if (u < 0.4) {
+                int heads = 1 + d.nextInt(2);
+                boolean project = heads > 1 || d.nextBoolean();
+                SelfAttentionLayer.Builder b = new SelfAttentionLayer.Builder().nHeads(heads).projectInput(project);
+                return project ? b.nOut(heads * (1 + d.nextInt(3))).build() : b.build();
+            }
+            if (u < 0.65 || length <= 0) {
+                int heads = 1 + d.nextInt(2);
+                return new RecurrentAttentionLayer.Builder().nIn((int) rt.getSize()).nOut(heads * (1 + d.nextInt(2)))
+                        .nHeads(heads).projectInput(true).activation(sameDiffBasedActivation(d)).build();
+            }
+            LocallyConnected1D.Builder b = new LocallyConnected1D.Builder().nOut(1 + d.nextInt(4))
+                    .kernelSize(1 + d.nextInt((int) Math.min(3, length))).stride(1)
+                    .convolutionMode(d.nextBoolean() ? ConvolutionMode.Same : ConvolutionMode.Truncate)
+                    .activation(sameDiffBasedActivation(d)).hasBias(d.nextDouble() < 0.85);
+            return (d.nextBoolean() ? b.setInputSize((int) length) : b).build();
+        }
+        if (t instanceof InputType.InputTypeConvolutional ct && ct.getFormat() == CNN2DFormat.NCHW
+                && d.nextDouble() < 0.08) {
+            int k = 1 + d.nextInt((int) Math.min(2, Math.min(ct.getHeight(), ct.getWidth())));
+            LocallyConnected2D.Builder b = new LocallyConnected2D.Builder().nOut(1 + d.nextInt(3)).kernelSize(k, k)
+                    .stride(1, 1).convolutionMode(d.nextBoolean() ? ConvolutionMode.Same : ConvolutionMode.Truncate)
+                    .activation(sameDiffBasedActivation(d)).hasBias(d.nextDouble() < 0.85);
+            return (d.nextBoolean() ? b.setInputSize((int) ct.getHeight(), (int) ct.getWidth()) : b).build();
+        }
+        return null;
+    }
+
+    /** An activation of a SameDiff-based layer (each defined in SameDiff; refused ones are drawn elsewhere). */
+    private static Activation sameDiffBasedActivation(Random d) {
+        Activation[] options = {Activation.TANH, Activation.SIGMOID, Activation.RELU, Activation.IDENTITY,
+            Activation.SOFTSIGN, Activation.ELU};
+        return options[d.nextInt(options.length)];
+    }
+
+    /**
+     * Now and then a capsule head for NCHW images of known size ({@code PrimaryCapsules}, {@code CapsuleLayer},
+     * {@code CapsuleStrengthLayer}, then the output layer given), drawn from {@link #sameDiffBased}; null otherwise.
+     */
+    private List<Layer> capsuleHead(InputType t, Layer output) {
+        Random d = sameDiffBased;
+        if (!(t instanceof InputType.InputTypeConvolutional ct) || ct.getFormat() != CNN2DFormat.NCHW
+                || d.nextDouble() >= 0.12) {
+            return null;
+        }
+        int k = 1 + d.nextInt((int) Math.min(3, Math.min(ct.getHeight(), ct.getWidth())));
+        int stride = 1 + d.nextInt(2);
+        List<Layer> out = new ArrayList<>();
+        out.add(note(new PrimaryCapsules.Builder(2 + d.nextInt(2), 1 + d.nextInt(2)).kernelSize(k, k)
+                .stride(stride, stride).build()));
+        out.add(note(new CapsuleLayer.Builder(2 + d.nextInt(2), 2 + d.nextInt(2), 1 + d.nextInt(3)).build()));
+        out.add(note(new CapsuleStrengthLayer.Builder().build()));
+        out.add(output);
+        return out;
     }
 
     private Layer ffLayer(long n) {
@@ -493,6 +582,11 @@ final class RandomNetworks {
         IActivation act = (IActivation) loss[1];
         if (t instanceof InputType.InputTypeConvolutional) {
             CNN2DFormat f = ((InputType.InputTypeConvolutional) t).getFormat();
+            List<Layer> capsules = capsuleHead(t, new OutputLayer.Builder(fn).activation(act).nOut(classes).build());
+            if (capsules != null) {
+                note(capsules.get(capsules.size() - 1));
+                return capsules;
+            }
             switch (r.nextInt(4)) {
                 case 0:
                     out.add(note(new ConvolutionLayer.Builder(1, 1).nOut(classes).activation(Activation.IDENTITY)
@@ -691,6 +785,10 @@ final class RandomNetworks {
     private Node graphStep(ComputationGraphConfiguration.GraphBuilder b, List<Node> nodes, Node from,
                            String recurrentInput, int[] counter) {
         String name = "v" + counter[0]++;
+        Node attention = attentionVertex(b, nodes, from, name);
+        if (attention != null) {
+            return attention;
+        }
         double u = r.nextDouble();
         if (u < 0.4) {
             Layer l = randomLayer(from.type(), false);
@@ -755,6 +853,32 @@ final class RandomNetworks {
             return addVertex(b, "v" + counter[0]++, new UnstackVertex(r.nextInt(2), 2), s);
         }
         return addVertex(b, name, options.get(r.nextInt(options.size())), from);
+    }
+
+    /**
+     * Now and then DL4J's {@code AttentionVertex} on NCW series: queries from {@code from}, keys and values from a
+     * series of the same length (itself or another), drawn from {@link #sameDiffBased}; null otherwise.
+     */
+    private Node attentionVertex(ComputationGraphConfiguration.GraphBuilder b, List<Node> nodes, Node from,
+                                 String name) {
+        Random d = sameDiffBased;
+        if (!(from.type() instanceof InputType.InputTypeRecurrent q) || q.getFormat() != RNNFormat.NCW
+                || d.nextDouble() >= 0.12) {
+            return null;
+        }
+        List<Node> sources = new ArrayList<>();
+        for (Node n : nodes) {
+            if (n.type() instanceof InputType.InputTypeRecurrent k && k.getFormat() == RNNFormat.NCW
+                    && k.getTimeSeriesLength() == q.getTimeSeriesLength()) {
+                sources.add(n);
+            }
+        }
+        Node kv = sources.get(d.nextInt(sources.size()));
+        long keys = ((InputType.InputTypeRecurrent) kv.type()).getSize();
+        int heads = 1 + d.nextInt(2);
+        AttentionVertex v = new AttentionVertex.Builder().nInQueries(q.getSize()).nInKeys(keys).nInValues(keys)
+                .nOut(heads * (1 + d.nextInt(3))).nHeads(heads).projectInput(true).build();
+        return addVertex(b, name, v, from, kv, kv);
     }
 
     private Node addVertex(ComputationGraphConfiguration.GraphBuilder b, String name, GraphVertex v, Node... in) {

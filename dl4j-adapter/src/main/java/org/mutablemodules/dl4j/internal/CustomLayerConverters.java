@@ -65,10 +65,70 @@ final class CustomLayerConverters {
     /** SameDiffLayer and SameDiffLambdaLayer subclasses: the layer's own {@code defineLayer(sd, x, params, null)}. */
     static final LayerConverter<SameDiffLayer> SAME_DIFF_LAYER = (ctx, layer, input) -> {
         Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
-        SDVariable out = define(ctx, layer, "defineLayer",
-                () -> layer.defineLayer(ctx.sd(), input.value(), params, null));
+        SDVariable x = withStaticShape(ctx, input.value(), InputShapes.forLayer(layer, null));
+        long[] shape = x.getShape();
+        if (layer instanceof RecurrentAttentionLayer && (shape == null || shape.length != 3 || shape[2] < 0)) {
+            throw ctx.cannotConvert("it unrolls over the series' time steps, whose number its defineLayer needs "
+                    + "(DL4J defines it for the length of the first input it sees), and the conversion leaves the "
+                    + "length open: convert with the length, MutableNetwork.of(net, sequenceLength).", null);
+        }
+        SDVariable out = define(ctx, layer, "defineLayer", () -> layer.defineLayer(ctx.sd(), x, params, null));
         return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
     };
+
+    /**
+     * The input as a SameDiff-based layer's {@code defineLayer} sees it in DL4J, which defines the layer on a
+     * placeholder of the input's shape (minibatch open): some layers read that shape ({@code RecurrentAttentionLayer}
+     * unrolls over its time steps, {@code LocallyConnected2D} reshapes by it, users' layers size things by it). An
+     * input computed by earlier layers has no shape in SameDiff before it runs, so it comes as a variable of the same
+     * name whose {@code getShape()} gives the sizes a dry run finds (the minibatch, and any size that follows an open
+     * sequence length, -1), or where none can tell (an image's height and width known only at run time), the sizes
+     * the layer's configuration declares ({@code declared}, null for none). Unchanged when it is a placeholder (its
+     * shape is declared) or nothing is known.
+     */
+    private static SDVariable withStaticShape(ConversionContext ctx, SDVariable input, long[] declared) {
+        if (input.getVariableType() == VariableType.PLACEHOLDER) {
+            return input;
+        }
+        SameDiff sd = ctx.sd();
+        long[] found = null;
+        try {
+            Map<String, long[]> one = ConversionDryRun.shapesAtLength(sd, List.of(input.name()), 3);
+            Map<String, long[]> other = one == null ? null : ConversionDryRun.shapesAtLength(sd,
+                    List.of(input.name()), 4);
+            if (other != null) {
+                found = one.get(input.name()).clone();
+                long[] atOtherLength = other.get(input.name());
+                for (int i = 1; i < found.length; i++) {
+                    found[i] = found[i] == atOtherLength[i] ? found[i] : -1;
+                }
+            }
+        } catch (RuntimeException e) {
+            found = null;       // the layers before cannot run on zeros: their own checks say why
+        }
+        int rank = found != null ? found.length : declared != null ? declared.length : 0;
+        if (rank == 0 || declared != null && declared.length != rank) {
+            return input;
+        }
+        long[] shape = new long[rank];
+        boolean known = false;
+        shape[0] = -1;
+        for (int i = 1; i < rank; i++) {
+            long size = found != null && found[i] > 0 ? found[i] : declared != null && declared[i] > 0 ? declared[i]
+                    : -1;
+            shape[i] = size;
+            known |= size > 0;
+        }
+        if (!known) {
+            return input;
+        }
+        return new SDVariable(input.name(), input.getVariableType(), sd, shape, input.dataType()) {
+            @Override
+            public long[] getShape() {
+                return shape.clone();
+            }
+        };
+    }
 
     /**
      * DL4J's {@code LearnedSelfAttentionLayer}: its {@code defineLayer} with the learned queries [1, nIn, nQueries]
@@ -158,7 +218,7 @@ final class CustomLayerConverters {
         }
         Map<String, SDVariable> in = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
-            in.put(names.get(i), inputs.get(i).value());
+            in.put(names.get(i), withStaticShape(ctx, inputs.get(i).value(), null));
         }
         Map<String, SDVariable> params = params(ctx, own.getVertexParams());
         SDVariable out = define(ctx, vertex, "defineVertex",
