@@ -60,6 +60,15 @@ final class ConversionDryRun {
      * at run time.
      */
     static Map<String, long[]> shapesAtLength(SameDiff sd, Collection<String> names, int sequenceLength) {
+        Map<String, INDArray> zeros = placeholdersAtLength(sd, names, sequenceLength);
+        return zeros == null ? null : shapes(sd, zeros, names);
+    }
+
+    /**
+     * Zero-filled values for the placeholders the named variables depend on, every time-series input (and mask)
+     * {@code sequenceLength} steps long, or null as {@link #shapesAtLength}.
+     */
+    static Map<String, INDArray> placeholdersAtLength(SameDiff sd, Collection<String> names, int sequenceLength) {
         Map<String, INDArray> zeros = placeholders(sd, names, true);
         if (zeros == null) {
             return null;
@@ -74,7 +83,7 @@ final class ConversionDryRun {
             }
             e.setValue(Nd4j.zeros(e.getValue().dataType(), concrete));
         }
-        return shapes(sd, zeros, names);
+        return zeros;
     }
 
     /**

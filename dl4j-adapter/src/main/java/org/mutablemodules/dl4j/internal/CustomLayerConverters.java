@@ -8,9 +8,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
@@ -62,7 +65,11 @@ final class CustomLayerConverters {
     private CustomLayerConverters() {
     }
 
-    /** SameDiffLayer and SameDiffLambdaLayer subclasses: the layer's own {@code defineLayer(sd, x, params, null)}. */
+    /**
+     * SameDiffLayer and SameDiffLambdaLayer subclasses: the layer's own {@code defineLayer(sd, x, params, mask)}.
+     * The mask is a series' features mask [N, T] where one reaches the layer (DL4J gives {@code defineLayer} the same,
+     * and passes it on unchanged, as {@code SameDiffLayer.feedForwardMaskArray} does), else null.
+     */
     static final LayerConverter<SameDiffLayer> SAME_DIFF_LAYER = (ctx, layer, input) -> {
         Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
         SDVariable x = withStaticShape(ctx, input.value(), InputShapes.forLayer(layer, null));
@@ -72,9 +79,69 @@ final class CustomLayerConverters {
                     + "(DL4J defines it for the length of the first input it sees), and the conversion leaves the "
                     + "length open: convert with the length, MutableNetwork.of(net, sequenceLength).", null);
         }
-        SDVariable out = define(ctx, layer, "defineLayer", () -> layer.defineLayer(ctx.sd(), x, params, null));
-        return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
+        SDVariable mask = input.mask();
+        if (mask != null) {
+            requireMaskPassedOn(ctx, layer, input);
+        }
+        SDVariable out = define(ctx, layer, "defineLayer", () -> layer.defineLayer(ctx.sd(), x, params, mask));
+        LayerOutput output = checked(ctx, layer, List.of(input), out,
+                types -> layer.getOutputType(ctx.layerIndex(), types[0]));
+        if (mask == null) {
+            return output;
+        }
+        requireSameSteps(ctx, output, mask);
+        return output.withMask(mask);
     };
+
+    /**
+     * Refuses a masked layer whose mask after it DL4J takes from Java code: a user's own
+     * {@code feedForwardMaskArray} (SameDiffLayer's passes the mask on unchanged), or an input that is no series.
+     */
+    private static void requireMaskPassedOn(ConversionContext ctx, SameDiffLayer layer, LayerOutput input) {
+        if (input.rank() != 3) {
+            throw SequenceMasks.refused(ctx, "its input of rank " + input.rank() + " is no series");
+        }
+        Class<?> declaring;
+        try {
+            declaring = layer.getClass().getMethod("feedForwardMaskArray", INDArray.class, MaskState.class,
+                    int.class).getDeclaringClass();
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException("DL4J's Layer has feedForwardMaskArray(INDArray, MaskState, int)", e);
+        }
+        if (declaring != SameDiffLayer.class) {
+            throw SequenceMasks.refused(ctx, "the mask after it comes from its feedForwardMaskArray in "
+                    + declaring.getName() + ", Java code the converted graph cannot run");
+        }
+    }
+
+    /**
+     * Refuses a layer that DL4J passes the mask on unchanged after, but that changes the number of time steps (the
+     * mask would no longer line up with the series), or whose output is no series, as far as a dry run can tell.
+     */
+    private static void requireSameSteps(ConversionContext ctx, LayerOutput output, SDVariable mask) {
+        if (output.rank() != 3) {
+            throw SequenceMasks.refused(ctx, "its output of rank " + output.rank() + " is no series, and DL4J passes "
+                    + "the mask on to the layers after it");
+        }
+        Map<String, long[]> shapes;
+        try {
+            shapes = ConversionDryRun.shapesAtLength(ctx.sd(), List.of(output.value().name(), mask.name()),
+                    ctx.sequenceLength());
+        } catch (RuntimeException e) {
+            shapes = null;
+        }
+        if (shapes == null) {
+            throw SequenceMasks.refused(ctx, "whether it keeps the number of time steps (DL4J passes the mask on "
+                    + "unchanged) cannot be told at conversion");
+        }
+        long steps = shapes.get(output.value().name())[2];
+        long masked = shapes.get(mask.name())[1];
+        if (steps != masked) {
+            throw SequenceMasks.refused(ctx, "DL4J passes the mask on unchanged although the layer changes the "
+                    + "number of time steps (" + masked + " to " + steps + "), so the mask no longer lines up with "
+                    + "the series");
+        }
+    }
 
     /**
      * The input as a SameDiff-based layer's {@code defineLayer} sees it in DL4J, which defines the layer on a
@@ -138,6 +205,12 @@ final class CustomLayerConverters {
      */
     static final LayerConverter<LearnedSelfAttentionLayer> LEARNED_SELF_ATTENTION = (ctx, layer, input) -> {
         Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
+        // a features mask masks the keys, as in DL4J, whose feedForwardMaskArray then drops it (the queries are
+        // the layer's own)
+        SDVariable mask = input.mask();
+        if (mask != null && input.rank() != 3) {
+            throw SequenceMasks.refused(ctx, "its input of rank " + input.rank() + " is no series");
+        }
         SDVariable out = define(ctx, layer, "defineLayer", () -> {
             SameDiff sd = ctx.sd();
             SDVariable x = input.value();
@@ -145,9 +218,9 @@ final class CustomLayerConverters {
             SDVariable queries = ones.mul(params.get("Q"));                    // [N, nIn, nQueries]
             if (layer.isProjectInput()) {
                 return sd.nn.multiHeadDotProductAttention(layer.getLayerName(), queries, x, x, params.get("Wq"),
-                        params.get("Wk"), params.get("Wv"), params.get("Wo"), null, true);
+                        params.get("Wk"), params.get("Wv"), params.get("Wo"), mask, true);
             }
-            return sd.nn.dotProductAttention(layer.getLayerName(), queries, x, x, null, true);
+            return sd.nn.dotProductAttention(layer.getLayerName(), queries, x, x, mask, true);
         });
         return checked(ctx, layer, List.of(input), out, types -> layer.getOutputType(ctx.layerIndex(), types[0]));
     };
@@ -221,10 +294,38 @@ final class CustomLayerConverters {
             in.put(names.get(i), withStaticShape(ctx, inputs.get(i).value(), null));
         }
         Map<String, SDVariable> params = params(ctx, own.getVertexParams());
-        SDVariable out = define(ctx, vertex, "defineVertex",
-                () -> own.defineVertex(ctx.sd(), in, params, maskless(own)));
-        return checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));
+        Map<String, SDVariable> masks = inputs.stream().anyMatch(i -> i.mask() != null)
+                ? attentionMasks(ctx, own, names, inputs) : maskless(own);
+        SDVariable out = define(ctx, vertex, "defineVertex", () -> own.defineVertex(ctx.sd(), in, params, masks));
+        LayerOutput output = checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));
+        // DL4J's AttentionVertex.feedForwardMaskArrays: the queries' mask, if they have one
+        return inputs.get(0).mask() == null ? output : output.withMask(inputs.get(0).mask());
     };
+
+    /**
+     * The masks DL4J gives {@code AttentionVertex.defineVertex} when an input is masked: each input's mask, or a mask
+     * of ones for a series without one (as DL4J's {@code SameDiffGraphVertex.createMask}). Other vertices with masks
+     * are refused: DL4J's own {@code SameDiffVertex.feedForwardMaskArrays} fails with "Not yet supported".
+     */
+    private static Map<String, SDVariable> attentionMasks(ConversionContext ctx, SameDiffVertex vertex,
+                                                          List<String> names, List<LayerOutput> inputs) {
+        if (!(vertex instanceof AttentionVertex)) {
+            throw SequenceMasks.refused(ctx, "DL4J's SameDiffVertex cannot pass masks on (its feedForwardMaskArrays "
+                    + "fails: \"Not yet supported\")");
+        }
+        Map<String, SDVariable> masks = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            LayerOutput in = inputs.get(i);
+            if (in.rank() != 3) {
+                throw SequenceMasks.refused(ctx, "its input \"" + names.get(i) + "\" of rank " + in.rank()
+                        + " is no series");
+            }
+            // ones [N, T] of an NCW series [N, n, T]
+            masks.put(names.get(i), in.mask() != null ? in.mask()
+                    : ctx.sd().onesLike(in.value().sum(false, 1)));
+        }
+        return masks;
+    }
 
     /**
      * True for a class outside DL4J's network packages ({@code org.deeplearning4j.nn}): a user's own layer or vertex
@@ -338,7 +439,12 @@ final class CustomLayerConverters {
         List<String> names = new ArrayList<>();
         inputs.forEach(a -> names.add(a.value().name()));
         int fallbackRank = OWN_LAYER_RANKS.getOrDefault(config.getClass(), inputs.get(0).rank());
-        Map<String, INDArray> zeros = ConversionDryRun.placeholders(ctx.sd(), names);
+        List<String> masks = inputs.stream().map(LayerOutput::mask).filter(Objects::nonNull).map(SDVariable::name)
+                .toList();
+        // with masks (which the output reads), every series and mask as long as the masked replay's
+        Map<String, INDArray> zeros = masks.isEmpty() ? ConversionDryRun.placeholders(ctx.sd(), names)
+                : ConversionDryRun.placeholdersAtLength(ctx.sd(), Stream.concat(names.stream(), masks.stream())
+                .toList(), ctx.sequenceLength());
         if (zeros == null) {
             return new LayerOutput(out, fallbackRank);
         }

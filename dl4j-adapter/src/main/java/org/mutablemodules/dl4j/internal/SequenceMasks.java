@@ -27,6 +27,7 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -71,7 +72,9 @@ final class SequenceMasks {
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "BatchNormalization", "PReLULayer", "FrozenLayer", "FrozenLayerWithBackprop",
             "LastTimeStepVertex", "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex",
-            "UnstackVertex", "MaskZeroLayer (which computes its own)");
+            "UnstackVertex", "MaskZeroLayer (which computes its own)",
+            "SameDiffLayers that keep the time steps (SelfAttentionLayer, RecurrentAttentionLayer, LocallyConnected1D "
+                    + "in Same mode, users' own)", "LearnedSelfAttentionLayer", "AttentionVertex");
 
     private SequenceMasks() {
     }
@@ -86,6 +89,10 @@ final class SequenceMasks {
         }
         if (PASSING.contains(layer.getClass())) {
             return converter.convert(ctx, layer, input).withMask(input.mask());
+        }
+        if (layer instanceof SameDiffLayer) {
+            // DL4J's own SameDiff-based layers and users': defineLayer takes the mask, which DL4J passes on
+            return converter.convert(ctx, layer, input);
         }
         if (RESIZING.contains(layer.getClass())) {
             throw refused(ctx, "DL4J passes the mask on unchanged although the layer changes the number of time "

@@ -68,7 +68,7 @@ final class VertexConverters {
 
     /** The vertices a features mask may reach: the layer converters and pre-processors deal with it. */
     private static final java.util.Set<Class<? extends GraphVertex>> TAKE_MASKS = java.util.Set.of(LayerVertex.class,
-            FrozenVertex.class, PreprocessorVertex.class, LastTimeStepVertex.class);
+            FrozenVertex.class, PreprocessorVertex.class, LastTimeStepVertex.class, AttentionVertex.class);
     /** Vertices that pass their input's mask on, as DL4J's. */
     private static final java.util.Set<Class<? extends GraphVertex>> PASS_MASK = java.util.Set.of(ScaleVertex.class,
             ShiftVertex.class);
