@@ -31,6 +31,7 @@ import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -503,6 +505,41 @@ class SequenceMaskingTest {
         DataSet d = new DataSet(x, y, mask, null);
         assertRelativelyClose(net.output(x, false, mask, null), m.output(x, mask, null), 1e-10, "output");
         net.clearLayerMaskArrays();
+        double expected = net.score(d);
+        net.clearLayerMaskArrays();
+        assertEquals(expected, m.score(d), 1e-10 * expected, "score over the rows present");
+        m.gradients(d).forEach((key, g) -> assertMatchesCentralDifferences(g, () -> {
+            double score = net.score(d);
+            net.clearLayerMaskArrays();
+            return score;
+        }, net.getParam(key), "gradient " + key + " against DL4J's score"));
+    }
+
+    /**
+     * A LossLayer on the rows of a masked series, as DL4J's: padding rows zeroed in the output and left out of the
+     * score (divided by all rows), for a loss averaged over the outputs (MSE) and one summed over them (L1); the
+     * gradients those of DL4J's score (identity activations: its LossLayer's score is right there, README).
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = LossFunction.class, names = {"MSE", "L1"})
+    void aLossLayerOnMaskedRowsScoresTheRowsPresentAsDl4j(LossFunction loss) {
+        MultiLayerNetwork net = init(list(24)
+                .layer(new LSTM.Builder().nOut(4).activation(Activation.TANH).build())
+                .layer(new DenseLayer.Builder().nOut(3).activation(Activation.IDENTITY).build())
+                .layer(new LossLayer.Builder(loss).activation(Activation.IDENTITY).build())
+                .setInputType(InputType.recurrent(IN)).build());
+        MutableNetwork m = MutableNetwork.of(net);
+        Nd4j.getRandom().setSeed(25);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, N, IN, T);
+        INDArray mask = mask(T, false);
+        INDArray y = Nd4j.rand(DataType.DOUBLE, T * N, 3);      // one row per example and step, time-major
+        DataSet d = new DataSet(x, y, mask, null);
+        INDArray expectedOutput = net.output(x, false, mask, null);
+        net.clearLayerMaskArrays();
+        INDArray output = m.output(x, mask, null);
+        assertRelativelyClose(expectedOutput, output, 1e-10, "output");
+        assertEquals(0.0, output.mul(mask.transpose().dup('c').reshape(T * N, 1).rsub(1.0)).amaxNumber().doubleValue(), 0.0,
+                "rows of padding zeroed");
         double expected = net.score(d);
         net.clearLayerMaskArrays();
         assertEquals(expected, m.score(d), 1e-10 * expected, "score over the rows present");

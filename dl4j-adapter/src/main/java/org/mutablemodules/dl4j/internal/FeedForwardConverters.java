@@ -61,12 +61,28 @@ final class FeedForwardConverters {
         return new LayerOutput(out, 2);
     };
 
-    /** LossLayer: no parameters; the activation of the input is scored against the labels. */
+    /**
+     * LossLayer: no parameters; the activation of the input is scored against the labels. With a mask of rows (after
+     * {@code RnnToFeedForwardPreProcessor}), as OutputLayer and as DL4J's: the rows of padding zeroed in the output and
+     * left out of the score, which is still divided by the number of rows.
+     */
     static final LayerConverter<LossLayer> LOSS = (ctx, layer, input) -> {
         if (input.rank() != 2) {
             throw ctx.unsupported("input of rank " + input.rank(), List.of("LossLayer on [N, n] activations"));
         }
         SDVariable out = ActivationFunctions.apply(ctx, layer.getActivationFn(), input.value(), 1);
+        SDVariable rows = input.mask();
+        if (rows != null) {
+            if (ctx.hasLabels()) {
+                SameDiff sd = ctx.sd();
+                SDVariable labels = ctx.labelsPlaceholder(-1, -1);
+                SDVariable weights = rows.div(sd.sum(ctx.dimension(labels, 0).castTo(ctx.dataType())));
+                ctx.defineLoss(Losses.weightedScore(layer.getLossFn(), layer.getActivationFn(), input.value(), out,
+                        labels, weights, sd.sum(ctx.dimension(labels, 1).castTo(ctx.dataType())),
+                        what -> ctx.unsupported(what, Losses.SUPPORTED)), labels);
+            }
+            return new LayerOutput(out.mul(rows), 2, rows);
+        }
         if (ctx.hasLabels()) {
             SDVariable labels = ctx.labelsPlaceholder(-1, -1);
             ctx.defineLoss(Losses.score(ctx, layer.getLossFn(), layer.getActivationFn(), input.value(), out, labels),

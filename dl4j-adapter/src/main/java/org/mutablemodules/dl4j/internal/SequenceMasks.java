@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PReLULayer;
 import org.deeplearning4j.nn.conf.layers.RnnLossLayer;
@@ -53,7 +54,7 @@ final class SequenceMasks {
             RnnOutputLayer.class, RnnLossLayer.class, LastTimeStep.class, Bidirectional.class,
             GlobalPoolingLayer.class, DenseLayer.class, DropoutLayer.class, OutputLayer.class, Convolution1DLayer.class,
             Convolution1D.class, Subsampling1DLayer.class, FrozenLayer.class, FrozenLayerWithBackprop.class,
-            MaskZeroLayer.class);
+            MaskZeroLayer.class, LossLayer.class);
     /**
      * Layers that DL4J computes without the mask and passes it on unchanged, which keep the time steps where they are
      * (batch normalisation's training statistics then include the padding, as DL4J's do).
@@ -68,7 +69,7 @@ final class SequenceMasks {
     /** The layers that take a mask, for messages. */
     static final List<String> SUPPORTED = List.of("LSTM", "GravesLSTM (outside LastTimeStep)", "SimpleRnn",
             "Bidirectional", "LastTimeStep", "RnnOutputLayer", "RnnLossLayer", "GlobalPoolingLayer",
-            "DenseLayer, DropoutLayer and OutputLayer (after RnnToFeedForwardPreProcessor)",
+            "DenseLayer, DropoutLayer, OutputLayer and LossLayer (after RnnToFeedForwardPreProcessor)",
             "Convolution1DLayer", "Subsampling1DLayer", "ScaleVertex", "ShiftVertex", "ElementWiseVertex",
             "ActivationLayer", "BatchNormalization", "PReLULayer", "FrozenLayer", "FrozenLayerWithBackprop",
             "LastTimeStepVertex", "PreprocessorVertex", "MergeVertex (along the features)", "StackVertex",
