@@ -37,7 +37,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
@@ -188,24 +187,9 @@ class SameDiffLayerMaskingTest {
             INDArray unmasked = m.outputs(d.getFeatures())[0];
             assertTrue(unmasked.sub(masked).amaxNumber().doubleValue() > 1e-6, c + ": the mask changes nothing");
         }
-        Map<String, INDArray> gradients = m.gradients(d);
-        double eps = 1e-6;
-        for (String key : m.parameterKeys()) {
-            INDArray p = net.paramTable().get(key);
-            for (long i = 0; i < Math.min(6, p.length()); i++) {
-                long k = (i * 5) % p.length();
-                long[] at = Shape.ind2subC(p, k);          // DL4J's parameters are views of its flat vector
-                double v = p.getDouble(at);
-                p.putScalar(at, v + eps);
-                double up = dl4jScore(net, d);
-                p.putScalar(at, v - eps);
-                double down = dl4jScore(net, d);
-                p.putScalar(at, v);
-                double expected = (up - down) / (2 * eps);
-                assertEquals(expected, gradients.get(key).getDouble(at), 1e-7 + 1e-5 * Math.abs(expected),
-                        c + ": gradient " + key + "[" + k + "] against DL4J's masked score");
-            }
-        }
+        m.gradients(d).forEach((key, g) -> SequenceMaskingTest.assertMatchesCentralDifferences(g,
+                () -> dl4jScore(net, d), net.paramTable().get(key), c + ": gradient " + key
+                        + " against DL4J's masked score"));
     }
 
     private static void assertClose(INDArray expected, INDArray actual, double tolerance, String what) {

@@ -353,8 +353,8 @@ class SequenceMaskingTest {
     }
 
     /** {@code gradient} against central differences of {@code score} in each element of {@code parameter}. */
-    private static void assertMatchesCentralDifferences(INDArray gradient, Supplier<Double> score,
-                                                        INDArray parameter, String what) {
+    static void assertMatchesCentralDifferences(INDArray gradient, Supplier<Double> score,
+                                                INDArray parameter, String what) {
         double eps = 1e-6;
         for (long k = 0; k < parameter.length(); k++) {
             long[] at = Shape.ind2subC(parameter, k);          // DL4J's parameters are 'f'-order views
@@ -505,14 +505,7 @@ class SequenceMaskingTest {
         DataSet d = new DataSet(x, y, mask, null);
         assertRelativelyClose(net.output(x, false, mask, null), m.output(x, mask, null), 1e-10, "output");
         net.clearLayerMaskArrays();
-        double expected = net.score(d);
-        net.clearLayerMaskArrays();
-        assertEquals(expected, m.score(d), 1e-10 * expected, "score over the rows present");
-        m.gradients(d).forEach((key, g) -> assertMatchesCentralDifferences(g, () -> {
-            double score = net.score(d);
-            net.clearLayerMaskArrays();
-            return score;
-        }, net.getParam(key), "gradient " + key + " against DL4J's score"));
+        assertScoreAndGradientsOfDl4jsScore(net, m, d);
     }
 
     /**
@@ -538,8 +531,13 @@ class SequenceMaskingTest {
         net.clearLayerMaskArrays();
         INDArray output = m.output(x, mask, null);
         assertRelativelyClose(expectedOutput, output, 1e-10, "output");
-        assertEquals(0.0, output.mul(mask.transpose().dup('c').reshape(T * N, 1).rsub(1.0)).amaxNumber().doubleValue(), 0.0,
-                "rows of padding zeroed");
+        INDArray padding = mask.transpose().dup('c').reshape(T * N, 1).rsub(1.0);
+        assertEquals(0.0, output.mul(padding).amaxNumber().doubleValue(), 0.0, "rows of padding zeroed");
+        assertScoreAndGradientsOfDl4jsScore(net, m, d);
+    }
+
+    /** The masked score equals DL4J's, and the gradients central differences of DL4J's masked score. */
+    private static void assertScoreAndGradientsOfDl4jsScore(MultiLayerNetwork net, MutableNetwork m, DataSet d) {
         double expected = net.score(d);
         net.clearLayerMaskArrays();
         assertEquals(expected, m.score(d), 1e-10 * expected, "score over the rows present");
