@@ -46,8 +46,8 @@ final class Columns {
     }
 
     /**
-     * The values of {@code array} in 'c' order, as doubles, in {@code reuse} when it is long enough (its values past the
-     * array's length left as they were), else in a new Java array.
+     * The values of {@code array} in 'c' order, as doubles, in {@code reuse} when it is long enough (its values past
+     * the array's length left as they were), else in a new Java array.
      */
     static double[] values(INDArray array, double[] reuse) {
         INDArray c = array.isView() || array.ordering() != 'c' ? array.dup('c') : array;
