@@ -7,10 +7,14 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.mutablemodules.dl4j.CustomLayers.MaskReading;
+import org.mutablemodules.dl4j.CustomLayers.MaskReadingVertex;
 import org.mutablemodules.dl4j.CustomLayers.MseOutput;
 import org.mutablemodules.dl4j.CustomLayers.NamingDense;
 import org.mutablemodules.dl4j.CustomLayers.ProductPlus;
@@ -134,6 +138,44 @@ final class CustomLayerCases {
                 type -> arrays(Networks.randn(type, 1, N, 3), Networks.randn(type, 2, N, 3)),
                 type -> arrays(Networks.randn(type, 3, N, 2)))
                 .withInexactDl4jGradient().feedingUpstream("mix_alpha"));
+        cases.addAll(maskReadingCases());
         return cases;
+    }
+
+    /**
+     * A user's layer or vertex that reads the mask it is given, in networks whose data have none: DL4J gives ones of
+     * the input's kind, so the conversion must too (the output counts the mask's values).
+     */
+    private static List<Case> maskReadingCases() {
+        RnnOutputLayer seriesOutput = new RnnOutputLayer.Builder(LossFunction.MSE).activation(Activation.IDENTITY)
+                .nOut(2).build();
+        LSTM lstm = new LSTM.Builder().nOut(4).activation(Activation.TANH).build();
+        return List.of(
+                new Case("custom SameDiffLayer reading its mask of ones [N, 1] on rows",
+                        type -> Networks.network(type, InputType.feedForward(4), dense(5, Activation.TANH),
+                                new MaskReading(false), mse(2)),
+                        type -> Networks.randn(type, 1, N, 4), type -> Networks.randn(type, 2, N, 2), true, false)
+                        .withInexactDl4jGradient().feedingUpstream("1_w"),
+                new Case("custom SameDiffLayer reading its mask of ones [N, T] on a series",
+                        type -> Networks.network(type, InputType.recurrent(3, 6), lstm.clone(), new MaskReading(true),
+                                seriesOutput.clone()),
+                        type -> Networks.randn(type, 1, N, 3, 6), type -> Networks.randn(type, 2, N, 2, 6), true,
+                        false).withInexactDl4jGradient(),
+                new Case("custom SameDiffLayer reading its mask of ones [N, 1, 1, 1] on images",
+                        type -> Networks.network(type, InputType.convolutional(5, 5, 2),
+                                new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.IDENTITY).build(),
+                                new MaskReading(false), new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
+                                mse(2)),
+                        type -> Networks.randn(type, 1, N, 2, 5, 5), type -> Networks.randn(type, 2, N, 2), true,
+                        false).withInexactDl4jGradient(),
+                Case.graph("custom SameDiffVertex reading its masks of ones [N, T] on a series",
+                        type -> Networks.graph(type, b -> b.addInputs("in").setInputTypes(InputType.recurrent(3, 6))
+                                .addLayer("lstm", lstm.clone(), "in")
+                                .addVertex("reading", new MaskReadingVertex(true), "lstm")
+                                .addLayer("out", seriesOutput.clone(), "reading")
+                                .setOutputs("out")),
+                        type -> arrays(Networks.randn(type, 1, N, 3, 6)),
+                        type -> arrays(Networks.randn(type, 2, N, 2, 6)))
+                        .withInexactDl4jGradient().feedingUpstream("reading_w"));
     }
 }

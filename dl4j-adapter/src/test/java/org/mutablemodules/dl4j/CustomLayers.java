@@ -225,6 +225,88 @@ final class CustomLayers {
         }
     }
 
+    /**
+     * {@code tanh(x * w) * mask + sum(mask) / 100}: the output of a layer or vertex that reads the mask it is given
+     * ({@code expandDims(mask, 1)} against a series [N, n, T]), w [1, 1]. Where the data have no mask DL4J gives ones
+     * ([N, 1] for rows, [N, T] for a series, [N, 1, 1, 1] for images), and the output counts them: a mask of another
+     * shape, or none, shows.
+     */
+    static SDVariable maskRead(SameDiff sd, SDVariable x, SDVariable w, SDVariable mask, boolean series) {
+        SDVariable m = series ? sd.expandDims(mask, 1) : mask;
+        return sd.math().tanh(x.mul(w)).mul(m).add(mask.sum().div(100));
+    }
+
+    /** A layer that reads its mask ({@link #maskRead}); {@code series} for an input [N, n, T]. */
+    public static class MaskReading extends SameDiffLayer {
+        protected boolean series;
+
+        MaskReading() {
+        }
+
+        MaskReading(boolean series) {
+            this.series = series;
+        }
+
+        @Override
+        public void defineParameters(SDLayerParams params) {
+            params.addWeightParam("w", 1, 1);
+        }
+
+        @Override
+        public void initializeParameters(Map<String, INDArray> params) {
+            params.get("w").assign(0.8);
+        }
+
+        @Override
+        public SDVariable defineLayer(SameDiff sd, SDVariable x, Map<String, SDVariable> p, SDVariable mask) {
+            return maskRead(sd, x, p.get("w"), mask, series);
+        }
+
+        @Override
+        public InputType getOutputType(int layerIndex, InputType inputType) {
+            return inputType;
+        }
+    }
+
+    /** A vertex of one input "in" that reads its mask ({@link #maskRead}); {@code series} for an input [N, n, T]. */
+    public static class MaskReadingVertex extends SameDiffVertex {
+        protected boolean series;
+
+        MaskReadingVertex() {
+        }
+
+        MaskReadingVertex(boolean series) {
+            this.series = series;
+        }
+
+        @Override
+        public void defineParametersAndInputs(SDVertexParams params) {
+            params.defineInputs("in");
+            params.addWeightParam("w", 1, 1);
+        }
+
+        @Override
+        public void initializeParameters(Map<String, INDArray> params) {
+            params.get("w").assign(0.8);
+        }
+
+        @Override
+        public SDVariable defineVertex(SameDiff sd, Map<String, SDVariable> in, Map<String, SDVariable> p,
+                                       Map<String, SDVariable> masks) {
+            return maskRead(sd, in.get("in"), p.get("w"), masks.get("in"), series);
+        }
+
+        @Override
+        public InputType getOutputType(int layerIndex, InputType... inputs) {
+            return inputs[0];
+        }
+
+        @Override
+        public GraphVertex clone() {
+            return new MaskReadingVertex(series);
+        }
+    }
+
     /** {@code a * b + a}: a lambda vertex of two inputs. */
     public static class ProductPlus extends SameDiffLambdaVertex {
         @Override

@@ -214,6 +214,36 @@ class SameDiffLayerMaskingTest {
         assertEquals(variables, m.graph().sameDiff().variables().size(), "graph unchanged");
     }
 
+    /** A mask-reading layer on a series whose own ones are [N, 1], not DL4J's default [N, T]. */
+    static final class OwnOnesLayer extends CustomLayers.MaskReading {
+        OwnOnesLayer() {
+            super(true);
+        }
+
+        @Override
+        public INDArray onesMaskForInput(INDArray input) {
+            return Nd4j.ones(input.dataType(), input.size(0), 1);
+        }
+    }
+
+    @Test
+    void aUsersLayerWithOtherOnesThanDl4jsDefaultIsRefusedByNameAndOneWithoutMaskReadingHoldsNoOnes() {
+        MultiLayerNetwork own = network(34, new LSTM.Builder().nOut(4).activation(Activation.TANH).build(),
+                new OwnOnesLayer(), seriesOutput());
+        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> MutableNetwork.of(own));
+        assertTrue(e.getMessage().contains("OwnOnesLayer") && e.getMessage().contains("onesMaskForInput")
+                && e.getMessage().contains("a mask of shape [2, 1]"), e.getMessage());
+        // a layer that does not read its mask: the ones made for it are removed again
+        MultiLayerNetwork ignoring = network(35, new LSTM.Builder().nOut(4).activation(Activation.TANH).build(),
+                new OwnMaskLayer(), seriesOutput());
+        assertTrue(MutableNetwork.of(ignoring).graph().sameDiff().getOps().values().stream()
+                .noneMatch(op -> op.getOp().opName().equals("ones_as")), "no ones left in the graph");
+        MultiLayerNetwork reading = network(36, new LSTM.Builder().nOut(4).activation(Activation.TANH).build(),
+                new CustomLayers.MaskReading(true), seriesOutput());
+        assertTrue(MutableNetwork.of(reading).graph().sameDiff().getOps().values().stream()
+                .anyMatch(op -> op.getOp().opName().equals("ones_as")), "the ones the layer reads");
+    }
+
     /** A user's layer that decides the mask after it in Java. */
     static final class OwnMaskLayer extends SameDiffLayer {
         @Override

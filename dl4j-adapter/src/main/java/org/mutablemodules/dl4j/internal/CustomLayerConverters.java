@@ -2,7 +2,6 @@ package org.mutablemodules.dl4j.internal;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,6 +11,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
@@ -29,6 +29,7 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLambdaVertex;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
+import org.mutablemodules.samediff.internal.GraphEdits;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -68,7 +69,9 @@ final class CustomLayerConverters {
     /**
      * SameDiffLayer and SameDiffLambdaLayer subclasses: the layer's own {@code defineLayer(sd, x, params, mask)}.
      * The mask is a series' features mask [N, T] where one reaches the layer (DL4J gives {@code defineLayer} the same,
-     * and passes it on unchanged, as {@code SameDiffLayer.feedForwardMaskArray} does), else null.
+     * and passes it on unchanged, as {@code SameDiffLayer.feedForwardMaskArray} does). Where none does, a user's layer
+     * gets the mask of ones DL4J gives it ({@link #onesMaskForInput}); DL4J's own layers get null, which they read as
+     * no padding (the same output, without masked attention's extra work).
      */
     static final LayerConverter<SameDiffLayer> SAME_DIFF_LAYER = (ctx, layer, input) -> {
         Map<String, SDVariable> params = params(ctx, layer.getLayerParams());
@@ -83,7 +86,13 @@ final class CustomLayerConverters {
         if (mask != null) {
             requireMaskPassedOn(ctx, layer, input);
         }
-        SDVariable out = define(ctx, layer, "defineLayer", () -> layer.defineLayer(ctx.sd(), x, params, mask));
+        OnesMask ones = mask == null && isUserWritten(layer.getClass()) ? onesMaskForInput(ctx, layer, x, input)
+                : null;
+        SDVariable given = ones != null ? ones.mask() : mask;
+        SDVariable out = define(ctx, layer, "defineLayer", () -> layer.defineLayer(ctx.sd(), x, params, given));
+        if (ones != null) {
+            ones.removeIfUnused(ctx.sd());
+        }
         LayerOutput output = checked(ctx, layer, List.of(input), out,
                 types -> layer.getOutputType(ctx.layerIndex(), types[0]));
         if (mask == null) {
@@ -92,6 +101,95 @@ final class CustomLayerConverters {
         requireSameSteps(ctx, output, mask);
         return output.withMask(mask);
     };
+
+    /**
+     * The ones a mask-reading layer gets where the data have no mask, as DL4J's {@code SameDiffLayer} gives
+     * {@code defineLayer} {@code onesMaskForInput(input)} then: [N, 1] for rows [N, n], [N, T] for a series [N, n, T],
+     * [N, 1, 1, 1] for images and [N, 1, 1, 1, 1] for volumes; null for other ranks, where DL4J's own default fails.
+     * A layer that overrides {@code onesMaskForInput} is probed at conversion on zeros of its input's shape, and
+     * refused by name if its masks are not those ones.
+     */
+    private static OnesMask onesMaskForInput(ConversionContext ctx, SameDiffLayer layer, SDVariable x,
+                                             LayerOutput input) {
+        int rank = input.rank();
+        if (rank < 2 || rank > 5) {
+            return null;
+        }
+        if (overrides(layer.getClass(), "onesMaskForInput", INDArray.class)) {
+            requireDefaultOnes(ctx, layer, x, rank);
+        }
+        return OnesMask.of(ctx.sd(), input.value(), rank);
+    }
+
+    /**
+     * Refuses a layer whose own {@code onesMaskForInput} gives other masks than DL4J's default for an input of the
+     * shape the conversion found (open sizes probed at 2).
+     */
+    private static void requireDefaultOnes(ConversionContext ctx, SameDiffLayer layer, SDVariable x, int rank) {
+        long[] shape = x.getShape();
+        String own = "its own onesMaskForInput (" + layer.getClass().getName() + ")";
+        if (shape == null || shape.length != rank) {
+            throw ctx.cannotConvert(own + " decides the mask defineLayer gets where the data have none, and the "
+                    + "shape of the layer's input is not known at conversion to probe it.", null);
+        }
+        long[] probe = Arrays.stream(shape).map(size -> size > 0 ? size : 2).toArray();
+        INDArray given;
+        try {
+            given = layer.onesMaskForInput(Nd4j.zeros(x.dataType(), probe));
+        } catch (RuntimeException e) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s threw %s for an input of shape %s: %s (the cause "
+                    + "is attached).", own, e.getClass().getSimpleName(), Arrays.toString(probe), e.getMessage()), e);
+        }
+        long[] expected = rank == 3 ? new long[] {probe[0], probe[2]} : new long[rank];
+        if (rank != 3) {
+            Arrays.fill(expected, 1);
+            expected[0] = probe[0];
+        }
+        if (given == null || !Arrays.equals(given.shape(), expected) || given.minNumber().doubleValue() != 1
+                || given.maxNumber().doubleValue() != 1) {
+            throw ctx.cannotConvert(String.format(Locale.ROOT, "%s gives %s for an input of shape %s, where the "
+                    + "converted graph gives DL4J's default, ones of shape %s.", own, given == null ? "null"
+                    : "a mask of shape " + Arrays.toString(given.shape()), Arrays.toString(probe),
+                    Arrays.toString(expected)), null);
+        }
+    }
+
+    /** Whether {@code type} declares its own {@code method} rather than DL4J's SameDiff base classes. */
+    private static boolean overrides(Class<?> type, String method, Class<?>... parameters) {
+        try {
+            return isUserWritten(type.getMethod(method, parameters).getDeclaringClass());
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException("DL4J's SameDiff layers have " + method, e);
+        }
+    }
+
+    /**
+     * A mask of ones in the graph, computed from the input's shape at run time, and the ops that make it: removed
+     * again when the layer does not read its mask (most do not), so the graph holds no computation nobody uses.
+     */
+    private record OnesMask(SDVariable mask, List<String> ops, List<String> variables) {
+
+        /** Ones [N, T] of a series [N, n, T]; ones [N, 1, ...] of the input's rank otherwise. */
+        static OnesMask of(SameDiff sd, SDVariable input, int rank) {
+            Set<String> opsBefore = new HashSet<>(sd.getOps().keySet());
+            Set<String> variablesBefore = new HashSet<>(sd.getVariables().keySet());
+            SDVariable mask = rank == 3 ? sd.onesLike(input.sum(false, 1))
+                    : sd.onesLike(input.sum(true, IntStream.range(1, rank).toArray()));
+            List<String> ops = new ArrayList<>(sd.getOps().keySet());
+            ops.removeAll(opsBefore);
+            List<String> variables = new ArrayList<>(sd.getVariables().keySet());
+            variables.removeAll(variablesBefore);
+            return new OnesMask(mask, ops, variables);
+        }
+
+        void removeIfUnused(SameDiff sd) {
+            List<String> consumers = sd.getVariables().get(mask.name()).getInputsForOp();
+            if (consumers == null || consumers.isEmpty()) {
+                ops.forEach(op -> GraphEdits.removeOp(sd, op));
+                variables.forEach(v -> GraphEdits.removeVariable(sd, v));
+            }
+        }
+    }
 
     /**
      * Refuses a masked layer whose mask after it DL4J takes from Java code: a user's own
@@ -294,9 +392,11 @@ final class CustomLayerConverters {
             in.put(names.get(i), withStaticShape(ctx, inputs.get(i).value(), null));
         }
         Map<String, SDVariable> params = params(ctx, own.getVertexParams());
+        List<OnesMask> ones = new ArrayList<>();
         Map<String, SDVariable> masks = inputs.stream().anyMatch(i -> i.mask() != null)
-                ? attentionMasks(ctx, own, names, inputs) : maskless(own);
+                ? attentionMasks(ctx, own, names, inputs) : maskless(ctx, own, names, inputs, ones);
         SDVariable out = define(ctx, vertex, "defineVertex", () -> own.defineVertex(ctx.sd(), in, params, masks));
+        ones.forEach(o -> o.removeIfUnused(ctx.sd()));
         LayerOutput output = checked(ctx, vertex, inputs, out, types -> vertex.getOutputType(ctx.layerIndex(), types));
         // DL4J's AttentionVertex.feedForwardMaskArrays: the queries' mask, if they have one
         return inputs.get(0).mask() == null ? output : output.withMask(inputs.get(0).mask());
@@ -364,11 +464,27 @@ final class CustomLayerConverters {
             CapsuleLayer.class, 3, CapsuleStrengthLayer.class, 2, AttentionVertex.class, 3);
 
     /**
-     * The masks passed to a vertex's {@code defineVertex}: none. An empty map for a user's vertex (which may look
-     * masks up by name); null for DL4J's {@code AttentionVertex}, which takes any map for masks to apply.
+     * The masks passed to a vertex's {@code defineVertex} where the data have none. A user's vertex gets what DL4J's
+     * {@code SameDiffGraphVertex} gives it, ones for each input of rank 2 to 4 ({@code createMask}: [N, 1], [N, T],
+     * [N, 1, 1, 1]), each removed again if the vertex does not read it; DL4J's {@code AttentionVertex} gets null, no
+     * padding.
      */
-    private static Map<String, SDVariable> maskless(SameDiffVertex vertex) {
-        return vertex instanceof AttentionVertex ? null : Collections.emptyMap();
+    private static Map<String, SDVariable> maskless(ConversionContext ctx, SameDiffVertex vertex,
+                                                    List<String> names, List<LayerOutput> inputs,
+                                                    List<OnesMask> made) {
+        if (vertex instanceof AttentionVertex) {
+            return null;
+        }
+        Map<String, SDVariable> masks = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            int rank = inputs.get(i).rank();
+            if (rank >= 2 && rank <= 4) {
+                OnesMask ones = OnesMask.of(ctx.sd(), inputs.get(i).value(), rank);
+                made.add(ones);
+                masks.put(names.get(i), ones.mask());
+            }
+        }
+        return masks;
     }
 
     /** The declared parameters, in DL4J's order (weights, then biases), each a parameter of the converted graph. */
