@@ -87,6 +87,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
@@ -151,11 +152,19 @@ final class RandomNetworks {
      * from {@code r}, from a stream of their own: the networks of other seeds stay as they were.
      */
     private final Random sameDiffBased;
+    /**
+     * Draws a {@code MaskZeroLayer} around the first recurrent layer and the padding of the data it masks, from a
+     * stream of its own, as {@link #sameDiffBased}.
+     */
+    private final Random padding;
+    /** The masking value of a {@code MaskZeroLayer} reading the network's input (the data are padded with it). */
+    private double maskingValue = Double.NaN;
     private final List<String> parts = new ArrayList<>();
 
     private RandomNetworks(long seed) {
         this.r = new Random(seed * 0x9E3779B97F4A7C15L + 17);
         this.sameDiffBased = new Random(seed * 0x2545F4914F6CDD1DL + 3);
+        this.padding = new Random(seed * 0x5DEECE66DL + 11);
         this.training = new Random(seed * 31 + 7);
         this.mixRefused = r.nextDouble() < 0.3;
         this.steps = 2 + r.nextInt(4);
@@ -225,6 +234,9 @@ final class RandomNetworks {
             if (l == null) {
                 break;
             }
+            if (i == 0 && family.equals("rnn")) {
+                l = maskingZeros(l);
+            }
             t = advance(l, t);
             layers.add(l);
         }
@@ -241,6 +253,9 @@ final class RandomNetworks {
         net.init();
         randomiseParameters(net.paramTable(), seed);
         INDArray x = indices ? indices(seed, vocabulary, input) : data(seed, input);
+        if (!Double.isNaN(maskingValue)) {
+            pad(x, (InputType.InputTypeRecurrent) input);
+        }
         INDArray[] inputs = {x};
         // DL4J's ActivationLayer applies its activation in place, to the caller's array when it reads the input
         INDArray[] out = {net.output(x.dup(), false)};
@@ -495,6 +510,44 @@ final class RandomNetworks {
             default:
                 return note(lstm(nOut, f));
         }
+    }
+
+    /**
+     * Sometimes a {@code MaskZeroLayer} around a first recurrent layer that it can wrap ({@code LSTM},
+     * {@code SimpleRnn}, or a {@code Bidirectional} of either), masking steps whose features all equal 0 or -1: the
+     * data are then padded with that value ({@link #pad}), so that it masks.
+     */
+    private Layer maskingZeros(Layer l) {
+        Layer inner = l instanceof Bidirectional b ? b.getFwd() : l;
+        if (!(inner instanceof LSTM || inner instanceof SimpleRnn) || padding.nextDouble() >= 0.4) {
+            return l;
+        }
+        maskingValue = padding.nextBoolean() ? 0.0 : -1.0;
+        parts.set(parts.size() - 1, "MaskZeroLayer(" + maskingValue + ") around " + parts.get(parts.size() - 1));
+        return new MaskZeroLayer.Builder().setUnderlying(l).setMaskValue(maskingValue).build();
+    }
+
+    /**
+     * Pads about half of the examples with the masking value in every feature: from one step to all but one, at the
+     * end or at the start of the series.
+     */
+    private void pad(INDArray x, InputType.InputTypeRecurrent t) {
+        boolean ncw = t.getFormat() == RNNFormat.NCW;
+        long steps = x.size(ncw ? 2 : 1);
+        for (int n = 0; n < x.size(0); n++) {
+            if (padding.nextBoolean()) {
+                continue;
+            }
+            int padded = 1 + padding.nextInt((int) steps - 1);
+            boolean atEnd = padding.nextBoolean();
+            for (int k = 0; k < padded; k++) {
+                long step = atEnd ? steps - 1 - k : k;
+                INDArray at = ncw ? x.get(NDArrayIndex.point(n), NDArrayIndex.all(), NDArrayIndex.point(step))
+                        : x.get(NDArrayIndex.point(n), NDArrayIndex.point(step), NDArrayIndex.all());
+                at.assign(maskingValue);
+            }
+        }
+        parts.add("data padded with " + maskingValue);
     }
 
     private LSTM lstm(int nOut, RNNFormat f) {
