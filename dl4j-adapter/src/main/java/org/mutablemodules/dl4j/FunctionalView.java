@@ -187,7 +187,8 @@ public final class FunctionalView {
      * The score of {@link #forward(SDVariable, SDVariable, Map)} against {@code labels}, scored on the steps the
      * labels mask keeps ([N, T], per time step), as {@link MutableNetwork#score(org.nd4j.linalg.dataset.api.DataSet)}
      * scores a {@code DataSet} with those masks; differentiable with respect to the parameters' expressions (for
-     * first-order meta-learning on series; {@link #lossGradients} takes no masks).
+     * meta-learning on series; second-order with {@link #lossGradients(SDVariable, SDVariable, SDVariable, SDVariable,
+     * Map)}).
      *
      * @param input      an expression of this graph, shaped as the network's input placeholder
      * @param labels     an expression of this graph, shaped as the network's labels placeholder
@@ -262,5 +263,34 @@ public final class FunctionalView {
     public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
                                                  Map<String, SDVariable> parameters) {
         return calls.lossGradients(input, labels, parameters);
+    }
+
+    /**
+     * The gradients of {@link #loss(SDVariable, SDVariable, SDVariable, SDVariable, Map)}, the score of a masked
+     * series, as {@link #lossGradients(SDVariable, SDVariable, Map)} gives them unmasked: built by explicit backward
+     * rules that apply DL4J's masks as DL4J does, so SameDiff can differentiate them again (second-order
+     * meta-learning on variable-length series). A {@code SimpleRnn} zeroes its output at steps of padding (the next
+     * step reads that zero); an {@code LSTM} does the same with its output and cell state inside
+     * {@code LastTimeStep}, which takes each example's last step present, and elsewhere computes without the mask,
+     * as DL4J's; {@code ActivationLayer} and {@code DropoutLayer} pass the mask on; a {@code GlobalPoolingLayer} over
+     * the time axis of NCW series pools the steps present (maximum, sum or mean); an {@code RnnOutputLayer} is scored
+     * on the steps its labels mask keeps. A mask reaching any other layer is refused, naming it.
+     *
+     * @param input      an expression of this graph, shaped as the network's input placeholder
+     * @param labels     an expression of this graph, shaped as the network's labels placeholder
+     * @param mask       the features mask [N, T], or null
+     * @param labelMask  the labels mask [N, T] of an {@code RnnOutputLayer}, or null
+     * @param parameters expressions keyed by DL4J's network-level keys
+     * @return one gradient per parameter key, each of its parameter's shape, in the network's parameter order
+     * @throws IllegalStateException     if the network does not end with an output layer
+     * @throws UnsupportedLayerException if a layer has no explicit backward rule, or none for the mask that reaches
+     *                                   it (the message names the layer)
+     * @throws IllegalArgumentException  as {@link #loss(SDVariable, SDVariable, SDVariable, SDVariable, Map)}, or if
+     *                                   a labels mask is given for an output layer that scores no time steps; the
+     *                                   graph is then unchanged
+     */
+    public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels, SDVariable mask,
+                                                 SDVariable labelMask, Map<String, SDVariable> parameters) {
+        return calls.lossGradients(input, labels, mask, labelMask, parameters);
     }
 }

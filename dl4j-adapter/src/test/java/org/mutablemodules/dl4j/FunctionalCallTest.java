@@ -496,8 +496,8 @@ class FunctionalCallTest {
     }
 
     /** Every parameter's gradient of {@code loss} against central differences of step 1e-6 (DOUBLE). */
-    private static void assertParameterGradientsMatchFiniteDifferences(MutableNetwork m, SDVariable loss,
-                                                                       Map<String, INDArray> placeholders) {
+    static void assertParameterGradientsMatchFiniteDifferences(MutableNetwork m, SDVariable loss,
+                                                               Map<String, INDArray> placeholders) {
         SameDiff sd = m.graph().sameDiff();
         String[] initial = m.parameterKeys().stream().map(k -> m.param(k).initial().name()).toArray(String[]::new);
         Map<String, INDArray> analytic = sd.calculateGradients(placeholders, initial);

@@ -55,6 +55,13 @@ record FunctionalLayer(String description, String keyPrefix, boolean affine, boo
         return new Pass(input, z, activation.forward(z), inputShape, out);
     }
 
+    /** A layer without parameters (an activation, dropout at inference) acts on each step alike: the mask passes. */
+    @Override
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters, SDVariable mask) {
+        return affine ? ExplicitLayer.super.forward(input, inputShape, parameters, mask)
+                : forward(input, inputShape, parameters).withMask(mask);
+    }
+
     /**
      * The gradient with respect to the pre-activation, {@code dz}, from the gradient with respect to the output.
      */

@@ -523,23 +523,53 @@ public final class FunctionalNetwork {
      */
     public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels,
                                                  Map<String, SDVariable> parameters) {
+        return lossGradients(input, labels, null, null, parameters);
+    }
+
+    /**
+     * {@link #lossGradients(SDVariable, SDVariable, Map)} of {@link #loss(SDVariable, SDVariable, SDVariable,
+     * SDVariable, Map)}, the score of a masked series: the explicit rules with DL4J's masks.
+     *
+     * @param input      the input
+     * @param labels     the labels
+     * @param mask       the features mask [N, T], or null
+     * @param labelMask  the labels mask [N, T] of an {@code RnnOutputLayer}, or null
+     * @param parameters the parameters' expressions, keyed by DL4J key
+     * @return the gradients, keyed by network-level key in the layers' order
+     * @throws IllegalStateException     if the network does not end with an output layer
+     * @throws IllegalArgumentException  if an argument or mask is invalid, or a labels mask is given for an output
+     *                                   that is no {@code RnnOutputLayer}
+     * @throws UnsupportedLayerException if a layer has no explicit rule, or none with the mask that reaches it
+     */
+    public Map<String, SDVariable> lossGradients(SDVariable input, SDVariable labels, SDVariable mask,
+                                                 SDVariable labelMask, Map<String, SDVariable> parameters) {
         requireLoss();
         ExplicitChain explicit = explicitChain();
         checkArguments(Collections.singletonList(input), Collections.singletonList(labels), parameters);
+        checkMasks(Collections.singletonList(input), Collections.singletonList(mask),
+                Collections.singletonList(labelMask));
         List<ExplicitLayer> layers = explicit.layers();
+        int lastIndex = layers.size() - 1;
+        TimeRowsRule steps = lastIndex > 0 && layers.get(lastIndex - 1) instanceof TimeRowsRule rows ? rows : null;
+        if (labelMask != null && steps == null) {
+            throw new IllegalArgumentException("A labels mask was given, but the network's output layer, "
+                    + layers.get(lastIndex).description() + ", scores no time steps: labels masks of lossGradients "
+                    + "are an RnnOutputLayer's [N, T].");
+        }
         return build("lossGradients", () -> {
             Map<String, SDVariable> values = values(parameters);
-            List<ExplicitLayer.Pass> passes = forwardPasses(layers, input, values);
-            int lastIndex = layers.size() - 1;
+            List<ExplicitLayer.Pass> passes = forwardPasses(layers, input, values, mask);
             FunctionalLayer last = (FunctionalLayer) layers.get(lastIndex);
             ExplicitLayer.Pass lastPass = passes.get(lastIndex);
             DifferentiableLoss loss = last.loss();
             SDVariable scale = loss.scale(labels);       // 1 / N: an RnnOutputLayer's score too sums over time
-            SDVariable y = lastIndex > 0 && layers.get(lastIndex - 1) instanceof TimeRowsRule rows
-                    ? rows.labelRows(labels) : labels;
+            SDVariable y = steps != null ? steps.labelRows(labels) : labels;
             SDVariable dz = loss.fusesWithSoftmax() && last.activation().isSoftmax()
                     ? loss.softmaxGradient(lastPass.output(), y, scale)
                     : last.preActivationGradient(lastPass, loss.gradient(lastPass.output(), y, scale));
+            if (labelMask != null) {
+                dz = dz.mul(steps.maskRows(labelMask));  // DL4J scores the steps the labels mask keeps
+            }
             int first = firstLayerWithParameters(layers);
             Map<String, SDVariable> reversed = new LinkedHashMap<>();
             SDVariable gradient = last.backwardFromPreActivation(lastPass, dz, values, lastIndex > first, reversed);
@@ -564,12 +594,14 @@ public final class FunctionalNetwork {
     }
 
     private static List<ExplicitLayer.Pass> forwardPasses(List<ExplicitLayer> layers, SDVariable input,
-                                                          Map<String, SDVariable> values) {
+                                                          Map<String, SDVariable> values, SDVariable mask) {
         List<ExplicitLayer.Pass> passes = new ArrayList<>();
         SDVariable x = input;
         long[] shape = knownExampleShape(input);
+        SDVariable reaching = mask;
         for (ExplicitLayer layer : layers) {
-            ExplicitLayer.Pass pass = layer.forward(x, shape, values);
+            ExplicitLayer.Pass pass = layer.forward(x, shape, values, reaching);
+            reaching = layer.maskAfter(reaching);
             passes.add(pass);
             x = pass.output();
             shape = pass.outputShape();

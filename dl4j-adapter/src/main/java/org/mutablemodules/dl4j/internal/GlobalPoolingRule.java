@@ -1,10 +1,13 @@
 package org.mutablemodules.dl4j.internal;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.mutablemodules.dl4j.UnsupportedLayerException;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -42,6 +45,43 @@ record GlobalPoolingRule(String description, int rank, int[] axes, PoolingType t
         return new Pass(input, y, y, inputShape, out);
     }
 
+    /**
+     * Over a masked series, as DL4J's {@code MaskedReductionUtil} (and the conversion, {@code SequenceMasks.pool}):
+     * the maximum over the steps present (the padding pushed far below any activation), their sum, or their mean.
+     * The mask ends here.
+     */
+    @Override
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters, SDVariable mask) {
+        if (mask == null) {
+            return forward(input, inputShape, parameters);
+        }
+        if (rank != 3 || !Arrays.equals(axes, new int[] {2})) {
+            throw new UnsupportedLayerException(description + " pools the axes " + Arrays.toString(axes) + " of "
+                    + "activations of rank " + rank + " reached by a features mask; lossGradients pools masked series "
+                    + "over their time axis 2 ([N, n, T]) only.");
+        }
+        SameDiff sd = input.getSameDiff();
+        SDVariable m = sd.expandDims(mask, 1);                                          // [N, 1, T]
+        SDVariable y = switch (type) {
+            case MAX -> sd.max(pushedBelow(input, m), !collapse, axes);
+            case SUM -> sd.sum(input.mul(m), !collapse, axes);
+            default -> sd.sum(input.mul(m), !collapse, axes).div(sd.sum(m, !collapse, axes));
+        };
+        Pass unmasked = forward(input, inputShape, parameters);
+        return new Pass(input, y, y, unmasked.inputShape(), unmasked.outputShape(), List.of(), mask);
+    }
+
+    /** The series with its padding pushed far below any activation (finite, so that 0 times it stays 0). */
+    private static SDVariable pushedBelow(SDVariable x, SDVariable m) {
+        double low = x.dataType() == DataType.DOUBLE ? -1e300 : -1e30;
+        return x.mul(m).add(m.sub(1.0).mul(-low));
+    }
+
+    @Override
+    public SDVariable maskAfter(SDVariable mask) {
+        return null;
+    }
+
     @Override
     public SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
                                boolean needInputGradient, Map<String, SDVariable> gradients) {
@@ -52,6 +92,19 @@ record GlobalPoolingRule(String description, int rank, int[] axes, PoolingType t
         SDVariable x = pass.input();
         SDVariable g = outputGradient;
         SDVariable y = pass.output();
+        if (pass.mask() != null) {
+            SDVariable m = sd.expandDims(pass.mask(), 1);
+            if (collapse) {
+                g = sd.expandDims(g, 2);
+                y = sd.expandDims(y, 2);
+            }
+            SDVariable spread = sd.zerosLike(x).add(g).mul(m);
+            return switch (type) {
+                case MAX -> spread.mul(firstMaximum(sd, pushedBelow(x, m), y));
+                case SUM -> spread;
+                default -> spread.div(sd.sum(m, true, 2));
+            };
+        }
         if (collapse) {
             for (int a : axes) {                        // ascending: each axis where it was
                 g = sd.expandDims(g, a);

@@ -54,9 +54,15 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
     private static final int I = 7;
     private static final int C = 8;
     private static final int FC = 9;
-    /** Both cells: the step's pre-activation (a SimpleRnn's only) and output. */
+    /** Both cells: the step's pre-activation (a SimpleRnn's only) and output (masked where a mask applies). */
     private static final int Z = 0;
     private static final int H = 10;
+    /** A SimpleRnn's output before the mask, {@code f(z_t)}, whose derivative its backward rule reads. */
+    private static final int FZ = 11;
+    /** The step's column of the mask [N, 1], or null where no mask applies. */
+    private static final int M = 12;
+    /** Inside {@code LastTimeStep} with a mask: the step's column of the last-step selection [N, 1]. */
+    private static final int LAST = 13;
 
     String weightKey() {
         return keyPrefix + "W";
@@ -110,8 +116,20 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
 
     @Override
     public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters) {
+        return forward(input, inputShape, parameters, null);
+    }
+
+    /**
+     * With a features mask as DL4J applies it: a SimpleRnn zeroes its output at steps of padding, and the next step
+     * reads that zero; an LSTM does the same with its output and cell state inside {@code LastTimeStep}, which sets the
+     * mask on it, and elsewhere computes without it (DL4J's {@code feedForwardMaskArray} does not keep it). The mask
+     * is passed on, but past {@code LastTimeStep}, which takes each example's last step present.
+     */
+    @Override
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters, SDVariable mask) {
         SameDiff sd = input.getSameDiff();
         int t = timeSteps(inputShape);
+        SDVariable[] present = mask == null || lstm && !lastStepOnly ? null : split(mask, t, 1);
         SDVariable rw = parameters.get(recurrentKey());
         long k = lstm ? 4 * nOut : nOut;
         // every step's input term at once; sd.split (equal parts) has a right gradient, unlike strided_slice
@@ -122,7 +140,7 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
         SDVariable c = null;
         for (int s = 0; s < t; s++) {
             SDVariable z = h == null ? inputTerms[s] : inputTerms[s].add(h.mmul(rw));
-            SDVariable[] step = new SDVariable[H + 1];
+            SDVariable[] step = new SDVariable[LAST + 1];
             if (lstm) {
                 SDVariable[] blocks = sd.split(z, 4, 1);
                 step[ZA] = blocks[0];
@@ -134,19 +152,38 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
                 step[O] = gate.forward(step[ZO]);
                 step[I] = gate.forward(step[ZI]);
                 c = c == null ? step[I].mul(step[A]) : step[I].mul(step[A]).add(step[F].mul(c));
+                if (present != null) {
+                    c = c.mul(present[s]);
+                }
                 step[C] = c;
                 step[FC] = activation.forward(c);
                 h = step[O].mul(step[FC]);
             } else {
                 step[Z] = z;
                 h = activation.forward(z);
+                step[FZ] = h;
+            }
+            if (present != null) {
+                h = h.mul(present[s]);
+                step[M] = present[s];
             }
             step[H] = h;
             saved.add(step);
         }
         SDVariable output;
         long[] outShape;
-        if (lastStepOnly) {
+        if (lastStepOnly && mask != null) {
+            // each example's last step present (DL4J's TimeSeriesUtils.pullLastTimeSteps), as the conversion takes it
+            SDVariable[] last = split(lastPresent(mask), t, 1);
+            SDVariable sum = null;
+            for (int s = 0; s < t; s++) {
+                SDVariable term = saved.get(s)[H].mul(last[s]);
+                sum = sum == null ? term : sum.add(term);
+                saved.get(s)[LAST] = last[s];
+            }
+            output = sum;
+            outShape = new long[] {nOut};
+        } else if (lastStepOnly) {
             output = h;
             outShape = new long[] {nOut};
         } else {
@@ -159,7 +196,22 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
             outShape = nwc ? new long[] {t, nOut} : new long[] {nOut, t};
         }
         return new Pass(input, null, output, inputShape == null ? null : inputShape.clone(), outShape,
-                List.copyOf(saved));
+                List.copyOf(saved), mask);
+    }
+
+    /**
+     * 1 at each example's last step present ([N, T]): a step present with none present after it (an exclusive
+     * reverse cumulative sum counts those), as {@code SequenceMasks.lastPresent} selects it.
+     */
+    private static SDVariable lastPresent(SDVariable mask) {
+        SameDiff sd = mask.getSameDiff();
+        SDVariable after = sd.cumsum(mask, true, true, 1);
+        return mask.mul(sd.eq(after, 0.0).castTo(mask.dataType()));
+    }
+
+    @Override
+    public SDVariable maskAfter(SDVariable mask) {
+        return lastStepOnly ? null : mask;
     }
 
     @Override
@@ -173,20 +225,28 @@ record RecurrentRule(String description, String keyPrefix, long nIn, long nOut, 
         SDVariable[] fromAbove = lastStepOnly ? null : split(timeMajorRows(outputGradient, nOut, t), t, 0);
         SDVariable[] dz = new SDVariable[t];
         SDVariable dcLater = null;      // dc_(t+1) sigma(z_f)_(t+1)
+        boolean selected = lastStepOnly && pass.mask() != null;
         for (int s = t - 1; s >= 0; s--) {
-            SDVariable dh = lastStepOnly ? (s == t - 1 ? outputGradient : null) : fromAbove[s];
+            SDVariable[] step = saved.get(s);
+            SDVariable dh = selected ? outputGradient.mul(step[LAST])
+                    : lastStepOnly ? (s == t - 1 ? outputGradient : null) : fromAbove[s];
             if (s < t - 1) {
                 SDVariable recurrent = sd.mmul(dz[s + 1], rw, false, true, false);
                 dh = dh == null ? recurrent : dh.add(recurrent);
             }
-            SDVariable[] step = saved.get(s);
+            if (step[M] != null) {
+                dh = dh.mul(step[M]);           // the output was masked: h_t = m_t h~_t
+            }
             if (!lstm) {
-                dz[s] = activation.backward(step[Z], step[H], dh, nOut);
+                dz[s] = activation.backward(step[Z], step[FZ], dh, nOut);
                 continue;
             }
             SDVariable dc = activation.backward(step[C], step[FC], dh.mul(step[O]), nOut);
             if (dcLater != null) {
                 dc = dc.add(dcLater);
+            }
+            if (step[M] != null) {
+                dc = dc.mul(step[M]);           // and so was the cell state: c_t = m_t c~_t
             }
             SDVariable dza = activation.backward(step[ZA], step[A], dc.mul(step[I]), nOut);
             SDVariable dzf = s == 0 ? sd.zerosLike(step[ZF])

@@ -34,6 +34,25 @@ record TimeRowsRule(String description, long width, long labelWidth, boolean nwc
         return new Pass(input, rows, rows, inputShape, new long[] {width});
     }
 
+    /**
+     * A features mask ends here: DL4J scores an {@code RnnOutputLayer} by its labels mask alone (the output layer's
+     * loss reads that one), and computes its output at every step.
+     */
+    @Override
+    public Pass forward(SDVariable input, long[] inputShape, Map<String, SDVariable> parameters, SDVariable mask) {
+        return forward(input, inputShape, parameters);
+    }
+
+    @Override
+    public SDVariable maskAfter(SDVariable mask) {
+        return null;
+    }
+
+    /** The labels mask [N, T] as weights of the output layer's rows [N T, 1] (example-major, as the rows). */
+    SDVariable maskRows(SDVariable labelMask) {
+        return labelMask.reshape(-1, 1);
+    }
+
     @Override
     public SDVariable backward(Pass pass, SDVariable outputGradient, Map<String, SDVariable> parameters,
                                boolean needInputGradient, Map<String, SDVariable> gradients) {
