@@ -3,12 +3,14 @@ package org.mutablemodules.dl4j;
 import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.CapsuleLayer;
 import org.deeplearning4j.nn.conf.layers.CapsuleStrengthLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.LocallyConnected1D;
@@ -100,6 +102,18 @@ final class Dl4jSameDiffLayerCases {
                         new RecurrentAttentionLayer.Builder().nIn(4).nOut(4).nHeads(2).projectInput(true)
                                 .activation(Activation.TANH).build(), rnnMse(2)),
                 type -> Networks.randn(type, 1, N, 3, T), type -> Networks.randn(type, 2, N, 2, T), true, false, T)
+                .withInexactDl4jGradient());
+        // an input of indices keeps its length open: the conversion's sequence length fixes the unrolled steps
+        cases.add(new Case("RecurrentAttentionLayer after an EmbeddingSequenceLayer, converted for its length",
+                type -> Networks.network(type, null,
+                        new EmbeddingSequenceLayer.Builder().nIn(6).nOut(3).inputLength(T)
+                                .activation(Activation.IDENTITY).build(),
+                        new RecurrentAttentionLayer.Builder().nIn(3).nOut(4).nHeads(1).projectInput(true)
+                                .activation(Activation.TANH).build(),
+                        // (its format set: DL4J leaves it unset without an input type, and then cannot train it)
+                        new RnnOutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY)
+                                .dataFormat(RNNFormat.NCW).build()),
+                type -> Networks.indices(type, 1, 6, N, T), type -> Networks.randn(type, 2, N, 2, T), true, true, T)
                 .withInexactDl4jGradient());
         cases.add(new Case("LocallyConnected2D after a convolution, same mode",
                 type -> Networks.network(type, InputType.convolutional(5, 5, 2),

@@ -257,9 +257,13 @@ final class CustomLayerConverters {
         }
         SameDiff sd = ctx.sd();
         long[] found = null;
+        // converted for one sequence length: the sizes at that length (an input of indices, as an
+        // EmbeddingSequenceLayer's, keeps its placeholder's length open), else those that stay at two lengths
+        int length = ctx.sequenceLength();
         try {
-            Map<String, long[]> one = ConversionDryRun.shapesAtLength(sd, List.of(input.name()), 3);
-            Map<String, long[]> other = one == null ? null : ConversionDryRun.shapesAtLength(sd,
+            Map<String, long[]> one = ConversionDryRun.shapesAtLength(sd, List.of(input.name()),
+                    length > 0 ? length : 3);
+            Map<String, long[]> other = one == null || length > 0 ? one : ConversionDryRun.shapesAtLength(sd,
                     List.of(input.name()), 4);
             if (other != null) {
                 found = one.get(input.name()).clone();
