@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
@@ -49,9 +50,16 @@ class MaskedLossGradientsTest {
     private static final int OUT = 2;
     private static final int T = 5;
 
-    /** A network, whether its output is a series, and whether the features mask changes its gradients. */
+    /**
+     * A network, whether its output is a series, whether the features mask changes its gradients, and whether its
+     * series are NWC ([N, T, n]) rather than NCW.
+     */
     private record Case(String name, Supplier<MultiLayerNetwork> network, boolean seriesOutput,
-                        boolean featuresMaskCounts) {
+                        boolean featuresMaskCounts, boolean nwc) {
+        Case(String name, Supplier<MultiLayerNetwork> network, boolean seriesOutput, boolean featuresMaskCounts) {
+            this(name, network, seriesOutput, featuresMaskCounts, false);
+        }
+
         @Override
         public String toString() {
             return name;
@@ -59,13 +67,18 @@ class MaskedLossGradientsTest {
     }
 
     private static MultiLayerNetwork network(long seed, org.deeplearning4j.nn.conf.layers.Layer... layers) {
+        return network(seed, RNNFormat.NCW, layers);
+    }
+
+    private static MultiLayerNetwork network(long seed, RNNFormat format,
+                                             org.deeplearning4j.nn.conf.layers.Layer... layers) {
         NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder().seed(seed)
                 .dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER).list();
         for (org.deeplearning4j.nn.conf.layers.Layer l : layers) {
             list.layer(l);
         }
         MultiLayerNetwork net = new MultiLayerNetwork(list.setInputType(
-                org.deeplearning4j.nn.conf.inputs.InputType.recurrent(IN, T)).build());
+                org.deeplearning4j.nn.conf.inputs.InputType.recurrent(IN, T, format)).build());
         net.init();
         return net;
     }
@@ -104,7 +117,14 @@ class MaskedLossGradientsTest {
                         lstm(4), new ActivationLayer.Builder().activation(Activation.TANH).build(), simpleRnn(3),
                         pooling(PoolingType.AVG), mse()), false, true),
                 new Case("SimpleRnn, sum pooling over time, OutputLayer", () -> network(7, simpleRnn(4),
-                        pooling(PoolingType.SUM), mse()), false, true));
+                        pooling(PoolingType.SUM), mse()), false, true),
+                new Case("NWC: SimpleRnn, softmax RnnOutputLayer", () -> network(9, RNNFormat.NWC,
+                        new SimpleRnn.Builder().nOut(4).activation(Activation.TANH).dataFormat(RNNFormat.NWC).build(),
+                        new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(OUT).activation(Activation.SOFTMAX)
+                                .dataFormat(RNNFormat.NWC).build()), true, true, true),
+                new Case("NWC: LSTM in LastTimeStep, OutputLayer", () -> network(10, RNNFormat.NWC,
+                        new LastTimeStep(new LSTM.Builder().nOut(4).activation(Activation.TANH)
+                                .dataFormat(RNNFormat.NWC).build()), mse()), false, true, true));
     }
 
     /** Each example's steps present: all, all but two (leading padding), one, three (leading padding). */
@@ -136,15 +156,21 @@ class MaskedLossGradientsTest {
         }
         INDArray labelMask = c.seriesOutput() ? Nd4j.rand(DataType.DOUBLE, N, T).gt(0.3).castTo(DataType.DOUBLE)
                 : null;
+        if (c.nwc()) {
+            x = x.permute(0, 2, 1).dup();
+            y = c.seriesOutput() ? y.permute(0, 2, 1).dup() : y;
+        }
         return new DataSet(x, y, mask(), labelMask);
     }
 
     /** Placeholders of the data: x, y, the features mask, and (series outputs) the labels mask. */
     private record Inputs(SDVariable x, SDVariable y, SDVariable mask, SDVariable labelMask) {
-        static Inputs of(SameDiff sd, String prefix, boolean seriesOutput) {
-            return new Inputs(sd.placeHolder(prefix + "x", DataType.DOUBLE, -1, IN, T),
-                    sd.placeHolder(prefix + "y", DataType.DOUBLE, seriesOutput ? new long[] {-1, OUT, T}
-                            : new long[] {-1, OUT}),
+        static Inputs of(SameDiff sd, String prefix, Case c) {
+            boolean seriesOutput = c.seriesOutput();
+            return new Inputs(sd.placeHolder(prefix + "x", DataType.DOUBLE, c.nwc() ? new long[] {-1, T, IN}
+                            : new long[] {-1, IN, T}),
+                    sd.placeHolder(prefix + "y", DataType.DOUBLE, !seriesOutput ? new long[] {-1, OUT}
+                            : c.nwc() ? new long[] {-1, T, OUT} : new long[] {-1, OUT, T}),
                     sd.placeHolder(prefix + "mask", DataType.DOUBLE, -1, T),
                     seriesOutput ? sd.placeHolder(prefix + "labelMask", DataType.DOUBLE, -1, T) : null);
         }
@@ -172,7 +198,7 @@ class MaskedLossGradientsTest {
     @MethodSource("cases")
     void maskedExplicitGradientsEqualTheNetworksMaskedGradients(Case c) {
         MutableNetwork m = MutableNetwork.of(c.network().get(), T);
-        Inputs in = Inputs.of(m.graph().sameDiff(), "data/", c.seriesOutput());
+        Inputs in = Inputs.of(m.graph().sameDiff(), "data/", c);
         DataSet d = batch(c, 11);
         Map<String, INDArray> feed = new LinkedHashMap<>();
         in.feed(feed, d);
@@ -208,8 +234,8 @@ class MaskedLossGradientsTest {
     void aMetaGradientThroughAMaskedInnerStepPassesCentralDifferences(Case c) {
         MutableNetwork m = MutableNetwork.of(c.network().get(), T);
         SameDiff sd = m.graph().sameDiff();
-        Inputs support = Inputs.of(sd, "support/", c.seriesOutput());
-        Inputs query = Inputs.of(sd, "query/", c.seriesOutput());
+        Inputs support = Inputs.of(sd, "support/", c);
+        Inputs query = Inputs.of(sd, "query/", c);
         Map<String, SDVariable> adapted = new LinkedHashMap<>();
         for (String key : m.parameterKeys()) {
             adapted.put(key, m.param(key).value());
@@ -230,7 +256,7 @@ class MaskedLossGradientsTest {
     void masksWithoutAMaskedRuleAreRefusedNamingTheLayerAndTheGraphIsUnchanged() {
         MutableNetwork pooled = MutableNetwork.of(network(8, simpleRnn(4), pooling(PoolingType.MAX), mse()), T);
         SameDiff sd = pooled.graph().sameDiff();
-        Inputs in = Inputs.of(sd, "data/", false);
+        Inputs in = Inputs.of(sd, "data/", cases().filter(c -> !c.seriesOutput()).findFirst().orElseThrow());
         SDVariable labelMask = sd.placeHolder("data/labelMask", DataType.DOUBLE, -1, T);
         int variables = sd.variables().size();
         int ops = sd.getOps().size();
