@@ -21,6 +21,7 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.Test;
@@ -250,6 +251,34 @@ class MaskedLossGradientsTest {
         support.feed(feed, batch(c, 12));
         query.feed(feed, batch(c, 13));
         FunctionalCallTest.assertParameterGradientsMatchFiniteDifferences(m, metaLoss, feed);
+    }
+
+    @Test
+    void aComputationGraphChainGivesTheNetworksMaskedGradients() {
+        ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(12)
+                .dataType(DataType.DOUBLE).weightInit(WeightInit.XAVIER).graphBuilder().addInputs("in")
+                .setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.recurrent(IN, T))
+                .addLayer("rnn", simpleRnn(4), "in")
+                .addLayer("last", new LastTimeStep(lstm(3)), "rnn")
+                .addLayer("out", mse(), "last")
+                .setOutputs("out").build());
+        graph.init();
+        MutableNetwork m = MutableNetwork.of(graph, T);
+        Case c = new Case("graph", () -> null, false, true);
+        Inputs in = Inputs.of(m.graph().sameDiff(), "data/", c);
+        DataSet d = batch(c, 14);
+        Map<String, INDArray> feed = new LinkedHashMap<>();
+        in.feed(feed, d);
+        Map<String, INDArray> explicit = values(m, m.functional().lossGradients(in.x(), in.y(), in.mask(), null,
+                Map.of()), feed);
+        Map<String, INDArray> expected = m.gradients(new org.nd4j.linalg.dataset.MultiDataSet(
+                new INDArray[] {d.getFeatures()}, new INDArray[] {d.getLabels()},
+                new INDArray[] {d.getFeaturesMaskArray()}, null));
+        assertEquals(List.of("rnn_W", "rnn_RW", "rnn_b", "last_W", "last_RW", "last_b", "out_W", "out_b"),
+                List.copyOf(explicit.keySet()));
+        expected.forEach((key, g) -> assertRelativelyClose(g, explicit.get(key), 1e-10, "graph: " + key));
+        assertTrue(expected.get("rnn_W").sub(m.gradients(d.getFeatures(), d.getLabels()).get("rnn_W")).amaxNumber()
+                .doubleValue() > 1e-6, "the mask matters");
     }
 
     @Test
