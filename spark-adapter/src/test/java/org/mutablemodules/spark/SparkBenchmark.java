@@ -34,8 +34,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 public final class SparkBenchmark {
 
     /** Scoring rounds run before measuring, for the JIT, and rounds measured (their median is reported). */
-    private static final int WARM_UP_ROUNDS = 5;
-    private static final int MEASURED_ROUNDS = 5;
+    private static final int WARM_UP_ROUNDS = 10;
+    private static final int MEASURED_ROUNDS = 7;
 
     private static SparkSession spark;
 
@@ -109,22 +109,28 @@ public final class SparkBenchmark {
             // rounds until the JIT has compiled Spark's and the scoring's code (a million rows took several), then
             // the median of the measured rounds, the output() loop's and Spark's interleaved
             double[] local = new double[MEASURED_ROUNDS];
+            double[] parallel = new double[MEASURED_ROUNDS];
             double[] spark = new double[MEASURED_ROUNDS];
+            int batch = SparkScoring.rowsPerBatch(nIn);
             for (int round = -WARM_UP_ROUNDS; round < MEASURED_ROUNDS; round++) {
                 long t0 = System.nanoTime();
-                int batch = SparkScoring.rowsPerBatch(nIn);
-                for (int from = 0; from < n; from += batch) {
-                    int to = Math.min(n, from + batch);
-                    network.output(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
-                            org.nd4j.linalg.indexing.NDArrayIndex.all()));
-                }
+                outputLoop(network, all, 0, n, batch);
                 double loop = n / ((System.nanoTime() - t0) / 1e9);
+                // the machine's own parallel ceiling: two such loops at once, each over half the rows, sharing the
+                // network as Spark's two tasks do
+                long tp = System.nanoTime();
+                Thread other = new Thread(() -> outputLoop(network, all, n / 2, n, batch));
+                other.start();
+                outputLoop(network, all, 0, n / 2, batch);
+                join(other);
+                double two = n / ((System.nanoTime() - tp) / 1e9);
                 long t1 = System.nanoTime();
                 // Spark's "noop" sink runs the whole plan and writes nothing: the rows are never turned into Rows
                 SparkScoring.score(data, network, "x", "out").write().format("noop").mode("overwrite").save();
                 double scored = n / ((System.nanoTime() - t1) / 1e9);
                 if (round >= 0) {
                     local[round] = loop;
+                    parallel[round] = two;
                     spark[round] = scored;
                 }
             }
@@ -147,10 +153,30 @@ public final class SparkBenchmark {
             System.out.printf(Locale.ROOT, "| scoring %,d rows, %d-%d-%d network: Spark rows/s, one output() "
                     + "loop rows/s, ratio | %,.0f, %,.0f, %.2f |%n", n, nIn, hidden, nOut, median(spark), median(local),
                     median(spark) / median(local));
+            System.out.printf(Locale.ROOT, "| the same: two output() loops on two threads rows/s, their speed-up "
+                    + "over one, Spark's share of them | %,.0f, %.2f, %.2f |%n", median(parallel),
+                    median(parallel) / median(local), median(spark) / median(parallel));
             System.out.printf(Locale.ROOT, "| Spark alone, %,d rows of %d values, unscored: as Rows through "
                     + "mapPartitions; read and written as they are, rows/s | %,.0f; %,.0f |%n", n, nIn, median(passing),
                     median(internal));
             data.unpersist();
+        }
+    }
+
+    /** {@code output()} over rows {@code [from, to)} of {@code all}, {@code batch} rows per call. */
+    private static void outputLoop(MutableNetwork network, INDArray all, int from, int to, int batch) {
+        for (int start = from; start < to; start += batch) {
+            network.output(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(start, Math.min(to,
+                    start + batch)), org.nd4j.linalg.indexing.NDArrayIndex.all()));
+        }
+    }
+
+    private static void join(Thread thread) {
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
