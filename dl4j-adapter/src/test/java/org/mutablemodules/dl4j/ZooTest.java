@@ -39,6 +39,7 @@ import org.deeplearning4j.zoo.model.VGG16;
 import org.deeplearning4j.zoo.model.VGG19;
 import org.deeplearning4j.zoo.model.Xception;
 import org.deeplearning4j.zoo.model.YOLO2;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -51,8 +52,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * against the directional derivative of DL4J's own inference score, and direct gradient parity with
  * {@code computeGradientAndScore} where DL4J's training pass computes the inference function exactly (no batch
  * normalisation, dropout or LRN). The source network is never changed.
+ *
+ * <p>Tagged {@value #LARGE_MODELS}: these networks' arrays run to gigabytes, so the tests run in a JVM of their own
+ * with JavaCPP's resident-memory limit (dl4j-adapter's {@code pom.xml}), which the other tests go without.
  */
+@Tag(ZooTest.LARGE_MODELS)
 class ZooTest {
+
+    /** The tag of tests whose models need JavaCPP's resident-memory limit to stay within 8 GB. */
+    static final String LARGE_MODELS = "large-models";
 
     private static final int N = 2;
 
