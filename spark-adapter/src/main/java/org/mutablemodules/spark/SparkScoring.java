@@ -149,10 +149,12 @@ public final class SparkScoring {
         org.nd4j.linalg.api.buffer.DataType type = network.graph().sameDiff().getVariable(input).dataType();
         // Spark's internal rows, not Rows: a Row boxes every value of its arrays, which costs more than the network
         RDD<InternalRow> rows = classic.queryExecution().toRdd();
-        FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> new Batched<>(partition,
-                new RowBlock(), first -> rowsPerBatch(width >= 0 ? width : reader.widthOf(first)),
-                new PartitionScorer(() -> ExecutorCache.get(key, () -> load(saved.value())), reader, example, type,
-                        featuresColumn));
+        FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> {
+            TaskThreads.apply();
+            return new Batched<>(partition, new RowBlock(), first -> rowsPerBatch(width >= 0 ? width
+                    : reader.widthOf(first)), new PartitionScorer(() -> ExecutorCache.get(key,
+                    () -> load(saved.value())), reader, example, type, featuresColumn));
+        };
         JavaRDD<InternalRow> scored = rows.toJavaRDD().mapPartitions(scoring);
         return classic.sparkSession().internalCreateDataFrame(scored.rdd(), out, false);
     }
@@ -282,22 +284,24 @@ public final class SparkScoring {
         Broadcast<byte[]> proto = broadcast(data, serialized);
         String key = ExecutorCache.contentKey("tribuo", serialized);
         String[] names = featureColumns.toArray(new String[0]);
-        MapPartitionsFunction<Row, Row> predicting = rows -> new Batched<>(rows, Holder.same(),
-                first -> rowsPerBatch(names.length), batch -> {
-            Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
-            List<Object> results = predictions(loaded, batch, readers, names, label, dimensions);
-            List<Row> appended = new ArrayList<>(batch.size());
-            for (int i = 0; i < batch.size(); i++) {
-                Row r = batch.get(i);
-                Object[] values = new Object[r.size() + 1];
-                for (int c = 0; c < r.size(); c++) {
-                    values[c] = r.get(c);
+        MapPartitionsFunction<Row, Row> predicting = rows -> {
+            TaskThreads.apply();
+            return new Batched<>(rows, Holder.same(), first -> rowsPerBatch(names.length), batch -> {
+                Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
+                List<Object> results = predictions(loaded, batch, readers, names, label, dimensions);
+                List<Row> appended = new ArrayList<>(batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    Row r = batch.get(i);
+                    Object[] values = new Object[r.size() + 1];
+                    for (int c = 0; c < r.size(); c++) {
+                        values[c] = r.get(c);
+                    }
+                    values[r.size()] = results.get(i);
+                    appended.add(RowFactory.create(values));
                 }
-                values[r.size()] = results.get(i);
-                appended.add(RowFactory.create(values));
-            }
-            return appended;
-        });
+                return appended;
+            });
+        };
         return data.mapPartitions(predicting, Encoders.row(out));
     }
 

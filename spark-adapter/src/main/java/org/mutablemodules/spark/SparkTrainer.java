@@ -605,6 +605,7 @@ public final class SparkTrainer {
                           Values values, List<String> placeholders, List<ExampleShape> shapes, List<DataType> types,
                           String loss, int localSteps, IUpdater updater) {
             taskHook.accept(index);
+            TaskThreads.apply();
             List<Block> all = new ArrayList<>();
             blocks.forEachRemaining(all::add);
             if (localSteps > 1) {
