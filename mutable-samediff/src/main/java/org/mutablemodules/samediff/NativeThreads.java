@@ -129,7 +129,8 @@ public final class NativeThreads {
     }
 
     /**
-     * Limits both native pools, libnd4j's and OpenBLAS's, to {@code threads} threads, for the whole process.
+     * Limits both native pools, libnd4j's and OpenBLAS's, to {@code threads} threads, for the whole process. No default
+     * of the library replaces this count afterwards.
      *
      * @param threads the number of threads, at least 1 (1 is best on machines with few cores)
      * @throws IllegalArgumentException if {@code threads} is less than 1

@@ -6,9 +6,11 @@ import org.mutablemodules.samediff.NativeThreads;
 /**
  * ND4J's native threads in Spark's tasks: an executor runs as many tasks at once as its cores allow, so each task
  * computes with its own share ({@code spark.task.cpus}), not with ND4J's default of one thread per core for every
- * task at once (two tasks on 2 cores scored 40% fewer rows per second that way). Applied by the first task of each
- * executor JVM; the user's own choice ({@code OMP_NUM_THREADS}, {@code -Dmutablemodules.nativeThreads}, or
- * {@link NativeThreads#limit}) stands.
+ * task at once (two tasks on 2 cores scored 40% fewer rows per second that way). Executors in JVMs of their own
+ * already have it: Spark starts them with {@code OMP_NUM_THREADS} set to {@code spark.task.cpus}, a choice the library
+ * keeps. In an embedded session ({@code local[N]}) the tasks run in the driver's JVM, whose environment Spark leaves
+ * alone: there the first task applies the count. The user's own choice ({@code OMP_NUM_THREADS},
+ * {@code -Dmutablemodules.nativeThreads}, or {@link NativeThreads#limit}) stands.
  */
 final class TaskThreads {
 
