@@ -67,11 +67,20 @@ class NativeThreadsTest {
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
     }
 
-    @Test
-    void sideBySideSetsEachComputationsThreadsOnceAndLeavesTheUsersLimit() {
+    /** Runs {@code body}, then restores the pools and the library's default as they were. */
+    private static void restoringThreads(Runnable body) {
         int blas = NativeThreads.blasThreads();
         int libnd4j = Nd4j.getEnvironment().maxMasterThreads();
         try {
+            body.run();
+        } finally {
+            restoreDefault(blas, libnd4j);
+        }
+    }
+
+    @Test
+    void sideBySideSetsEachComputationsThreadsOnceAndLeavesTheUsersLimit() {
+        restoringThreads(() -> {
             NativeThreads.forgetForTests();
             setPools(2);
             NativeThreads.applyForSideBySide(1);
@@ -90,23 +99,17 @@ class NativeThreadsTest {
             NativeThreads.limit(2);
             NativeThreads.applyForSideBySide(1);
             assertThreads(2, "the user's limit stays");
-        } finally {
-            restoreDefault(blas, libnd4j);
-        }
+        });
     }
 
     @Test
     void theDefaultDoesNotReplaceALimitSetBeforeIt() {
-        int blas = NativeThreads.blasThreads();
-        int libnd4j = Nd4j.getEnvironment().maxMasterThreads();
-        try {
+        restoringThreads(() -> {
             NativeThreads.forgetForTests();
             NativeThreads.limit(2);
             NativeThreads.applyDefault();
             assertThreads(2, "the user's limit, not the default (one thread on 2 cores)");
-        } finally {
-            restoreDefault(blas, libnd4j);
-        }
+        });
     }
 
     @Test
