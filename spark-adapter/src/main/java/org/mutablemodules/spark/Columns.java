@@ -11,6 +11,7 @@ import java.util.Locale;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
@@ -19,8 +20,11 @@ import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.Platform;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * How one column of a DataFrame becomes a row of numbers: {@code array<double>}, {@code array<float>}, a Spark ML
@@ -66,6 +70,9 @@ final class Columns {
                 out[i] = floats.get(i);
             }
         }
+        if (c != array && c.closeable()) {
+            c.close();
+        }
         return out;
     }
 
@@ -102,17 +109,20 @@ final class Columns {
     }
 
     /**
-     * An ND4J array of a shape and type (in 'c' order), written value by value straight into its memory: no Java
-     * array between Spark's rows and the network. A batch's Java array of doubles was a "humongous" object for the
-     * JVM's G1 collector (a megabyte for 4,096 rows of 32 values), each forcing a collection (60 of 130 collections in
-     * a profile of a million scored rows), and its copy into ND4J's memory and the cast to the network's type were
-     * two more passes over it. One writer serves batch after batch of one shape.
+     * An ND4J array of a shape and type (in 'c' order), written row by row straight into its memory: no Java array of
+     * the whole batch between Spark's rows and the network. A batch's Java array of doubles was a "humongous" object
+     * for the JVM's G1 collector (a megabyte for 4,096 rows of 32 values), each forcing a collection (60 of 130
+     * collections in a profile of a million scored rows), and its copy into ND4J's memory and the cast to the
+     * network's type were two more passes over it. One writer serves batch after batch of one shape.
      */
     static final class ArrayWriter {
         private final INDArray array;
         private final DoubleBuffer doubles;
         private final FloatBuffer floats;
         private final org.nd4j.linalg.api.buffer.DataType type;
+        /** One row's values on their way in: Spark's bytes, then the array's type. */
+        private double[] rowDoubles = new double[0];
+        private float[] rowFloats = new float[0];
 
         /** An array of {@code shape} for values of {@code type} (other types than FLOAT and DOUBLE go by DOUBLE). */
         ArrayWriter(long[] shape, org.nd4j.linalg.api.buffer.DataType type) {
@@ -139,9 +149,73 @@ final class Columns {
             }
         }
 
+        /**
+         * Writes the values of one of Spark's arrays (of doubles if {@code ofDoubles}, else of floats) from a
+         * position, in one pass over them and one copy into the array's memory, if the array is in Spark's own layout
+         * and holds no null and no value that is not finite; else writes nothing and returns false, for the caller's
+         * value by value reading to name the position at fault. Value by value, Spark's checks and the buffer's on
+         * every value cost as much as a small network's work for the row.
+         */
+        boolean putFinite(int position, ArrayData values, boolean ofDoubles) {
+            if (!(values instanceof UnsafeArrayData unsafe)) {
+                return false;
+            }
+            int n = unsafe.numElements();
+            Object base = unsafe.getBaseObject();
+            long at = unsafe.getBaseOffset();
+            long header = UnsafeArrayData.calculateHeaderPortionInBytes(n);
+            for (long word = 8; word < header; word += 8) {
+                if (Platform.getLong(base, at + word) != 0) {
+                    return false;       // a null
+                }
+            }
+            if (rowDoubles.length < n) {
+                rowDoubles = new double[n];
+                rowFloats = new float[n];
+            }
+            double[] d = rowDoubles;
+            float[] f = rowFloats;
+            if (ofDoubles) {
+                Platform.copyMemory(base, at + header, d, Platform.DOUBLE_ARRAY_OFFSET, 8L * n);
+            } else {
+                Platform.copyMemory(base, at + header, f, Platform.FLOAT_ARRAY_OFFSET, 4L * n);
+                for (int k = 0; k < n; k++) {
+                    d[k] = f[k];
+                }
+            }
+            boolean finite = true;
+            for (int k = 0; k < n; k++) {
+                finite &= Math.abs(d[k]) <= Double.MAX_VALUE;
+            }
+            if (!finite) {
+                return false;
+            }
+            if (floats != null) {
+                for (int k = 0; k < n; k++) {
+                    f[k] = (float) d[k];
+                }
+                floats.put(position, f, 0, n);
+            } else {
+                doubles.put(position, d, 0, n);
+            }
+            return true;
+        }
+
         /** The array written, of the type asked for. */
         INDArray array() {
             return array.dataType() == type ? array : array.castTo(type);
+        }
+
+        /** The first {@code n} examples written, of the type asked for: the array itself if it holds {@code n}. */
+        INDArray firstRows(int n) {
+            if (n == array.size(0)) {
+                return array();
+            }
+            INDArrayIndex[] first = new INDArrayIndex[array.rank()];
+            Arrays.fill(first, NDArrayIndex.all());
+            first[0] = NDArrayIndex.interval(0, n);
+            INDArray rows = array.get(first).dup('c');
+            return rows.dataType() == type ? rows : rows.castTo(type);
         }
     }
 
@@ -219,6 +293,9 @@ final class Columns {
                     ArrayData values = v.getArray(3);
                     if (v.getByte(0) == 1) {
                         checkWidth(values.numElements());
+                        if (out.putFinite(offset, values, true)) {
+                            return;
+                        }
                         for (int k = 0; k < values.numElements(); k++) {
                             out.put(offset + k, finite(values.getDouble(k), k));
                         }
@@ -240,6 +317,9 @@ final class Columns {
                     int n = values.numElements();
                     checkWidth(n);
                     boolean doubles = kind == Kind.DOUBLES;
+                    if (out.putFinite(offset, values, doubles)) {
+                        return;
+                    }
                     for (int k = 0; k < n; k++) {
                         if (values.isNullAt(k)) {
                             throw new IllegalArgumentException(String.format(Locale.ROOT,

@@ -10,9 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.NoSuchElementException;
 import java.util.Objects;
-import java.util.function.Function;
-import java.util.function.Supplier;
-import java.util.function.ToIntFunction;
 import java.util.function.UnaryOperator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -25,16 +22,10 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
-import org.apache.spark.sql.catalyst.expressions.JoinedRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
-import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.unsafe.Platform;
 import org.mutablemodules.dl4j.MutableNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.tribuo.Example;
 import org.tribuo.Model;
 import org.tribuo.Output;
@@ -151,76 +142,11 @@ public final class SparkScoring {
         RDD<InternalRow> rows = classic.queryExecution().toRdd();
         FlatMapFunction<Iterator<InternalRow>, InternalRow> scoring = partition -> {
             TaskThreads.apply();
-            return new Batched<>(partition, new RowBlock(), first -> rowsPerBatch(width >= 0 ? width
-                    : reader.widthOf(first)), new PartitionScorer(() -> ExecutorCache.get(key,
-                    () -> load(saved.value())), reader, example, type, featuresColumn));
+            return new ScoredRows(partition, () -> ExecutorCache.get(key, () -> load(saved.value())), reader, example,
+                    type, featuresColumn);
         };
         JavaRDD<InternalRow> scored = rows.toJavaRDD().mapPartitions(scoring);
         return classic.sparkSession().internalCreateDataFrame(scored.rdd(), out, false);
-    }
-
-    /**
-     * Scores the batches of one partition, each row with its output appended. The input array and the outputs' values
-     * are reused from batch to batch: a new ND4J array per batch cost more than the network itself (ND4J zeroes each
-     * new buffer, and the memory came back from the system page by page: 40% of the executors' time in a profile of a
-     * million rows of a small network).
-     */
-    private static final class PartitionScorer implements Function<List<InternalRow>, List<InternalRow>> {
-        private final Supplier<MutableNetwork> network;
-        private final Columns.Reader reader;
-        private final ExampleShape example;
-        private final org.nd4j.linalg.api.buffer.DataType type;
-        private final String column;
-        private Columns.ArrayWriter input;
-        private double[] outputs = new double[0];
-
-        PartitionScorer(Supplier<MutableNetwork> network, Columns.Reader reader, ExampleShape example,
-                        org.nd4j.linalg.api.buffer.DataType type, String column) {
-            this.network = network;
-            this.reader = reader;
-            this.example = example;
-            this.type = type;
-            this.column = column;
-        }
-
-        @Override
-        public List<InternalRow> apply(List<InternalRow> batch) {
-            MutableNetwork net = network.get();
-            List<InternalRow> results = new ArrayList<>(batch.size());
-            long width = reader.width();
-            // an open dimension (a series' length): one call per run of rows of one width
-            for (int from = 0, to; from < batch.size(); from = to) {
-                int w = width >= 0 ? (int) width : reader.widthOf(batch.get(from));
-                to = from + 1;
-                while (to < batch.size() && (width >= 0 || reader.widthOf(batch.get(to)) == w)) {
-                    to++;
-                }
-                scoreRun(net, batch.subList(from, to), reader.withWidth(w), example.batchShape(to - from, w, column),
-                        results);
-            }
-            return results;
-        }
-
-        /** Rows of one width through the network in one call. */
-        private void scoreRun(MutableNetwork net, List<InternalRow> rows, Columns.Reader run, long[] shape,
-                              List<InternalRow> results) {
-            int n = rows.size();
-            int w = (int) run.width();
-            if (input == null || !input.holds(shape, type)) {
-                input = new Columns.ArrayWriter(shape, type);
-            }
-            for (int i = 0; i < n; i++) {
-                run.read(rows.get(i), input, i * w);
-            }
-            INDArray y = net.output(input.array());
-            int columns = (int) (y.length() / n);
-            outputs = Columns.values(y, outputs);
-            for (int i = 0; i < n; i++) {
-                UnsafeArrayData out = UnsafeArrayData.fromPrimitiveArray(outputs, Platform.DOUBLE_ARRAY_OFFSET
-                        + i * columns * Double.BYTES, columns, Double.BYTES);
-                results.add(new JoinedRow(rows.get(i), new GenericInternalRow(new Object[] {out})));
-            }
-        }
     }
 
     /** The classic (not Spark Connect) Dataset whose tasks run this JVM's code. */
@@ -286,7 +212,7 @@ public final class SparkScoring {
         String[] names = featureColumns.toArray(new String[0]);
         MapPartitionsFunction<Row, Row> predicting = rows -> {
             TaskThreads.apply();
-            return new Batched<>(rows, Holder.same(), first -> rowsPerBatch(names.length), batch -> {
+            return new Batched(rows, rowsPerBatch(names.length), batch -> {
                 Model<?> loaded = ExecutorCache.get(key, () -> deserialize(proto.value()));
                 List<Object> results = predictions(loaded, batch, readers, names, label, dimensions);
                 List<Row> appended = new ArrayList<>(batch.size());
@@ -379,85 +305,18 @@ public final class SparkScoring {
         }
     }
 
-    /**
-     * What keeps the rows of a batch while it is scored: the rows themselves, or copies of rows their iterator reuses.
-     *
-     * @param <R> the rows' type
-     */
-    private interface Holder<R> extends UnaryOperator<R> {
-        /** Called before the first row of each batch: the previous batch's rows are no longer read. */
-        void startBatch();
-
-        /** Keeps the rows as they are (rows their iterator does not reuse). */
-        static <R> Holder<R> same() {
-            return new Holder<>() {
-                @Override
-                public void startBatch() {
-                }
-
-                @Override
-                public R apply(R row) {
-                    return row;
-                }
-            };
-        }
-    }
-
-    /**
-     * Copies of Spark's internal rows (which their iterator reuses) in one block of memory reused from batch to batch,
-     * instead of a new array per row ({@code UnsafeRow.copy}: a quarter of the scoring's time in a profile of a
-     * million rows of a small network). A batch's rows are overwritten when the next batch starts: by then Spark has
-     * read every scored row of it (the DataFrame's scan turns each row it receives into a row of its own at once).
-     */
-    private static final class RowBlock implements Holder<InternalRow> {
-        private byte[] block = new byte[1 << 16];
-        private int used;
-
-        @Override
-        public void startBatch() {
-            used = 0;
-        }
-
-        @Override
-        public InternalRow apply(InternalRow row) {
-            if (!(row instanceof UnsafeRow unsafe)) {
-                return row.copy();
-            }
-            int size = unsafe.getSizeInBytes();
-            if (used + size > block.length) {
-                // the rows kept so far stay in the old block; the next batches start in the larger one
-                block = new byte[Math.max(2 * block.length, size)];
-                used = 0;
-            }
-            UnsafeRow kept = new UnsafeRow(unsafe.numFields());
-            unsafe.writeToMemory(block, Platform.BYTE_ARRAY_OFFSET + used);
-            kept.pointTo(block, Platform.BYTE_ARRAY_OFFSET + used, size);
-            used += size;
-            return kept;
-        }
-    }
-
-    /**
-     * Pulls a batch of rows (as many as {@code rowsPerBatch} says from its first row), scores them in one call, hands
-     * back the rows the scorer made of them.
-     *
-     * @param <R> the rows' type
-     */
-    private static final class Batched<R> implements Iterator<R> {
-        private final Iterator<R> rows;
-        private final Holder<R> keep;
-        private final ToIntFunction<R> rowsPerBatch;
-        private final Function<List<R>, List<R>> scorer;
-        private List<R> pending = List.of();
+    /** Pulls batches of rows of a fixed size, predicts each in one call, hands back the rows made of them. */
+    private static final class Batched implements Iterator<Row> {
+        private final Iterator<Row> rows;
+        private final int rowsPerBatch;
+        private final UnaryOperator<List<Row>> predictor;
+        private List<Row> pending = List.of();
         private int next;
 
-        /** {@code keep} copies a row that its iterator may reuse (Spark's internal rows), for holding it. */
-        Batched(Iterator<R> rows, Holder<R> keep, ToIntFunction<R> rowsPerBatch,
-                Function<List<R>, List<R>> scorer) {
+        Batched(Iterator<Row> rows, int rowsPerBatch, UnaryOperator<List<Row>> predictor) {
             this.rows = rows;
-            this.keep = keep;
             this.rowsPerBatch = rowsPerBatch;
-            this.scorer = scorer;
+            this.predictor = predictor;
         }
 
         @Override
@@ -470,20 +329,16 @@ public final class SparkScoring {
                 pending = List.of();
                 return false;
             }
-            keep.startBatch();
-            R first = keep.apply(rows.next());
-            int size = rowsPerBatch.applyAsInt(first);
-            List<R> batch = new ArrayList<>(size);
-            batch.add(first);
-            while (batch.size() < size && rows.hasNext()) {
-                batch.add(keep.apply(rows.next()));
+            List<Row> batch = new ArrayList<>(rowsPerBatch);
+            while (batch.size() < rowsPerBatch && rows.hasNext()) {
+                batch.add(rows.next());
             }
-            pending = scorer.apply(batch);
+            pending = predictor.apply(batch);
             return !pending.isEmpty();
         }
 
         @Override
-        public R next() {
+        public Row next() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
