@@ -151,10 +151,10 @@ final class Columns {
 
         /**
          * Writes the values of one of Spark's arrays (of doubles if {@code ofDoubles}, else of floats) from a
-         * position, in one pass over them and one copy into the array's memory, if the array is in Spark's own layout
-         * and holds no null and no value that is not finite; else writes nothing and returns false, for the caller's
-         * value by value reading to name the position at fault. Value by value, Spark's checks and the buffer's on
-         * every value cost as much as a small network's work for the row.
+         * position, in one pass over them and one bulk copy into the array's memory, if the array is in Spark's own
+         * layout and holds no null and no value that is not finite; else returns false, for the caller's value by
+         * value reading to name the position at fault (nothing is written then). Value by value, Spark's checks and
+         * the buffer's on every value cost as much as a small network's work for the row.
          */
         boolean putFinite(int position, ArrayData values, boolean ofDoubles) {
             if (!(values instanceof UnsafeArrayData unsafe)) {
@@ -163,9 +163,9 @@ final class Columns {
             int n = unsafe.numElements();
             Object base = unsafe.getBaseObject();
             long at = unsafe.getBaseOffset();
-            long header = UnsafeArrayData.calculateHeaderPortionInBytes(n);
-            for (long word = 8; word < header; word += 8) {
-                if (Platform.getLong(base, at + word) != 0) {
+            long data = at + UnsafeArrayData.calculateHeaderPortionInBytes(n);
+            for (long word = at + 8; word < data; word += 8) {
+                if (Platform.getLong(base, word) != 0) {
                     return false;       // a null
                 }
             }
@@ -173,32 +173,31 @@ final class Columns {
                 rowDoubles = new double[n];
                 rowFloats = new float[n];
             }
-            double[] d = rowDoubles;
-            float[] f = rowFloats;
-            if (ofDoubles) {
-                Platform.copyMemory(base, at + header, d, Platform.DOUBLE_ARRAY_OFFSET, 8L * n);
-            } else {
-                Platform.copyMemory(base, at + header, f, Platform.FLOAT_ARRAY_OFFSET, 4L * n);
-                for (int k = 0; k < n; k++) {
-                    d[k] = f[k];
-                }
-            }
             boolean finite = true;
-            for (int k = 0; k < n; k++) {
-                finite &= Math.abs(d[k]) <= Double.MAX_VALUE;
-            }
-            if (!finite) {
-                return false;
-            }
             if (floats != null) {
+                float[] f = rowFloats;
                 for (int k = 0; k < n; k++) {
-                    f[k] = (float) d[k];
+                    double v = ofDoubles ? Platform.getDouble(base, data + 8L * k)
+                            : Platform.getFloat(base, data + 4L * k);
+                    finite &= Math.abs(v) <= Double.MAX_VALUE;
+                    f[k] = (float) v;
                 }
-                floats.put(position, f, 0, n);
+                if (finite) {
+                    floats.put(position, f, 0, n);
+                }
             } else {
-                doubles.put(position, d, 0, n);
+                double[] d = rowDoubles;
+                for (int k = 0; k < n; k++) {
+                    double v = ofDoubles ? Platform.getDouble(base, data + 8L * k)
+                            : Platform.getFloat(base, data + 4L * k);
+                    finite &= Math.abs(v) <= Double.MAX_VALUE;
+                    d[k] = v;
+                }
+                if (finite) {
+                    doubles.put(position, d, 0, n);
+                }
             }
-            return true;
+            return finite;
         }
 
         /** The array written, of the type asked for. */

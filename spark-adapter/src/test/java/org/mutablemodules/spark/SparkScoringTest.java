@@ -184,6 +184,37 @@ class SparkScoringTest {
         }
     }
 
+    /**
+     * The scoring hands Spark one row object for all its rows: every use of the result (cached, filtered, joined,
+     * limited, as an RDD of Rows) sees each row's own values, as the plain collection does.
+     */
+    @Test
+    void theScoredRowsAreEachTheirOwnWhereverSparkTakesThem() {
+        MutableNetwork m = MutableNetwork.of(network(5, 3));
+        Dataset<Row> scored = SparkScoring.score(features(5, 2, 5), m, "doubles", "y");
+        List<Row> plain = sortedById(scored);
+        Dataset<Row> cached = scored.cache();
+        try {
+            assertEquals(plain, sortedById(cached));
+            assertEquals(ROWS, cached.select("y").distinct().count(), "every row its own output");
+            List<Row> fromRdd = new ArrayList<>(scored.toJavaRDD().collect());
+            fromRdd.sort(Comparator.comparingInt(r -> r.getInt(0)));
+            assertEquals(plain, fromRdd);
+            Dataset<Row> firstOutputs = cached.select(cached.col("id"), cached.col("y").getItem(0).as("y0"));
+            List<Row> joined = sortedById(cached.join(firstOutputs, "id").select("id", "y", "y0"));
+            for (int i = 0; i < ROWS; i += 7) {
+                assertEquals(plain.get(i).getList(4).get(0), joined.get(i).get(2), "row " + i);
+            }
+            long positive = plain.stream().filter(r -> (Double) r.getList(4).get(1) > 0).count();
+            assertEquals(positive, scored.filter(scored.col("y").getItem(1).gt(0)).count());
+            for (Row r : scored.limit(10).collectAsList()) {
+                assertEquals(plain.get(r.getInt(0)), r);
+            }
+        } finally {
+            cached.unpersist();
+        }
+    }
+
     @Test
     void badColumnsAreRefusedByNameBeforeAnyJob() {
         MutableNetwork m = MutableNetwork.of(network(5, 3));
