@@ -16,6 +16,7 @@ import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,7 +36,11 @@ class ScoredRowsTest {
             .add("x", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
             .add("tag", DataTypes.StringType, true);
 
-    /** Rows as Spark's unsafe rows, one object reused for all (a projection's), or as generic rows of their own. */
+    /**
+     * Rows as generic rows of their own, or as Spark's generated iterators hand them over: one unsafe row object for
+     * all, which {@code hasNext()} already overwrites with the next row (as Spark's whole-stage code does), so a row is
+     * only valid until the iterator is asked anything more.
+     */
     private static Iterator<InternalRow> rows(double[][] x, boolean unsafe) {
         UnsafeProjection projection = UnsafeProjection.create(SCHEMA);
         List<InternalRow> generic = new ArrayList<>();
@@ -45,14 +50,24 @@ class ScoredRowsTest {
         }
         Iterator<InternalRow> each = generic.iterator();
         return !unsafe ? each : new Iterator<>() {
+            private InternalRow ahead;
+
             @Override
             public boolean hasNext() {
-                return each.hasNext();
+                if (ahead == null && each.hasNext()) {
+                    ahead = projection.apply(each.next());
+                }
+                return ahead != null;
             }
 
             @Override
             public InternalRow next() {
-                return projection.apply(each.next());
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                InternalRow row = ahead;
+                ahead = null;
+                return row;
             }
         };
     }
@@ -92,5 +107,40 @@ class ScoredRowsTest {
         assertEquals(9000, n);
         assertFalse(scored.hasNext());
         assertThrows(NoSuchElementException.class, scored::next);
+    }
+
+    /**
+     * Series of lengths that change from row to row (an open input dimension): each run of one length scored in a call
+     * of its own, the row that ends a run starting the next, each row's output the network's for it alone.
+     */
+    @ParameterizedTest(name = "unsafe rows: {0}")
+    @ValueSource(booleans = {true, false})
+    void seriesOfChangingLengthsAreScoredRunByRun(boolean unsafe) {
+        MultiLayerNetwork net = SparkScoringTest.recurrent(RNNFormat.NCW);
+        MutableNetwork m = MutableNetwork.of(net);
+        Random random = new Random(22);
+        double[][] x = new double[60][];
+        for (int i = 0; i < x.length; i++) {
+            // runs of one to three rows of a length, then another length
+            int length = 2 + (i / (1 + i % 3)) % 4;
+            x[i] = new double[3 * length];
+            for (int k = 0; k < x[i].length; k++) {
+                x[i][k] = random.nextGaussian();
+            }
+        }
+        Columns.Reader reader = Columns.Reader.of(SCHEMA, "x", "features", -1);
+        ScoredRows scored = new ScoredRows(rows(x, unsafe), () -> m, reader,
+                ExampleShape.of(new long[] {-1, 3, -1}, null, "x"), DataType.DOUBLE, "x");
+        int n = 0;
+        while (scored.hasNext()) {
+            InternalRow row = scored.next();
+            assertEquals(n, row.getInt(0));
+            assertArrayEquals(x[n], row.getArray(1).toDoubleArray(), 0.0, "row " + n + "'s features");
+            double[] expected = net.output(Nd4j.create(x[n], new long[] {1, 3, x[n].length / 3}, 'c')).dup('c')
+                    .data().asDouble();
+            assertArrayEquals(expected, row.getArray(3).toDoubleArray(), 1e-12, "row " + n + "'s output");
+            n++;
+        }
+        assertEquals(x.length, n);
     }
 }

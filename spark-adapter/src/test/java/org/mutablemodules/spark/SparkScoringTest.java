@@ -268,7 +268,7 @@ class SparkScoringTest {
     }
 
     /** A recurrent network over series of 3 features, its input's length open: per time step (NCW) or last (NWC). */
-    private static MultiLayerNetwork recurrent(RNNFormat format) {
+    static MultiLayerNetwork recurrent(RNNFormat format) {
         NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder().seed(4)
                 .dataType(DataType.DOUBLE).list()
                 .layer(new LSTM.Builder().nIn(3).nOut(5).dataFormat(format).build());
