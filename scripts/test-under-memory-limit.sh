@@ -23,7 +23,9 @@ samples=$(mktemp)
 ( while true; do
     for p in $(pgrep -f surefirebooter || true); do
       [ "$(ps -o comm= -p "$p" 2>/dev/null)" = java ] || continue
-      echo "$(readlink "/proc/$p/cwd" 2>/dev/null) $(ps -o rss= -p "$p" 2>/dev/null)" >> "$samples"
+      # a fork that ends between the listing and the reading has no directory left: not a sample
+      dir=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+      echo "$dir $(ps -o rss= -p "$p" 2>/dev/null)" >> "$samples"
     done
     sleep 1
   done ) &
