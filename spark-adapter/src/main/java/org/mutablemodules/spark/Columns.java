@@ -173,31 +173,26 @@ final class Columns {
                 rowDoubles = new double[n];
                 rowFloats = new float[n];
             }
+            double[] d = rowDoubles;
             boolean finite = true;
+            for (int k = 0; k < n; k++) {
+                double v = ofDoubles ? Platform.getDouble(base, data + 8L * k) : Platform.getFloat(base, data + 4L * k);
+                finite &= Math.abs(v) <= Double.MAX_VALUE;
+                d[k] = v;
+            }
+            if (!finite) {
+                return false;
+            }
             if (floats != null) {
                 float[] f = rowFloats;
                 for (int k = 0; k < n; k++) {
-                    double v = ofDoubles ? Platform.getDouble(base, data + 8L * k)
-                            : Platform.getFloat(base, data + 4L * k);
-                    finite &= Math.abs(v) <= Double.MAX_VALUE;
-                    f[k] = (float) v;
+                    f[k] = (float) d[k];
                 }
-                if (finite) {
-                    floats.put(position, f, 0, n);
-                }
+                floats.put(position, f, 0, n);
             } else {
-                double[] d = rowDoubles;
-                for (int k = 0; k < n; k++) {
-                    double v = ofDoubles ? Platform.getDouble(base, data + 8L * k)
-                            : Platform.getFloat(base, data + 4L * k);
-                    finite &= Math.abs(v) <= Double.MAX_VALUE;
-                    d[k] = v;
-                }
-                if (finite) {
-                    doubles.put(position, d, 0, n);
-                }
+                doubles.put(position, d, 0, n);
             }
-            return finite;
+            return true;
         }
 
         /** The array written, of the type asked for. */
